@@ -1,0 +1,175 @@
+// Reads NEXTAUTH_* (and `*_FILE` for secrets) into a typed, validated Config; the first bad value stops
+// start-up with one line naming the variable and the problem.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { z } from 'zod';
+import { type SettingKey, type SettingSpec, settings } from './schema.js';
+
+export type Mode = 'embedded' | 'service';
+export type ServiceName = 'ns' | 'sfs' | 'mc' | 'idp';
+export const serviceNames: readonly ServiceName[] = ['ns', 'sfs', 'mc', 'idp'];
+
+type Raw = { [K in SettingKey]: z.output<(typeof settings)[K]['schema']> | undefined };
+
+export interface ServiceDbConfig {
+  /** Unset: SQLite under the data directory. */
+  uri: string | undefined;
+  migrate: boolean;
+}
+
+export interface Config {
+  mode: Mode;
+  env: 'development' | 'production' | 'test';
+  production: boolean;
+  publicUrl: string;
+  host: string;
+  port: number;
+  adminHost: string;
+  adminPort: number;
+  dataDir: string;
+  db: Record<ServiceName, ServiceDbConfig>;
+  kvUri: string | undefined;
+  log: { level: string; format: 'json' | 'pretty' };
+  nsRootApiKey: string | undefined;
+  secretKey: string | undefined;
+  pinPepper: string | undefined;
+  cookieDomain: string | undefined;
+  outboundAllow: string[];
+  shutdownTimeoutMs: number;
+  /** Loud warnings for a production start that relies on defaults that must change. */
+  warnings: string[];
+}
+
+/** A configuration problem; its message is the one line printed before exiting. */
+export class ConfigError extends Error {
+  readonly code = 'config_invalid';
+  constructor(
+    readonly variable: string,
+    readonly problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadOptions {
+  mode: Mode;
+  isTty?: boolean;
+  readFile?: (path: string) => string;
+}
+
+function rawValue(
+  spec: SettingSpec,
+  env: NodeJS.ProcessEnv,
+  readFile: (p: string) => string,
+): string | undefined {
+  const direct = env[spec.env];
+  const fileVar = `${spec.env}_FILE`;
+  const file = spec.secret ? env[fileVar] : undefined;
+  if (direct !== undefined && direct !== '' && file) {
+    throw new ConfigError(spec.env, `set either ${spec.env} or ${fileVar}, not both`);
+  }
+  if (file) {
+    try {
+      return readFile(file).replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new ConfigError(
+        fileVar,
+        `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+      );
+    }
+  }
+  if (direct === undefined || direct === '') return spec.default;
+  return direct;
+}
+
+function parseAll(env: NodeJS.ProcessEnv, readFile: (p: string) => string): Raw {
+  const out: Partial<Record<SettingKey, unknown>> = {};
+  for (const [key, spec] of Object.entries(settings) as [SettingKey, SettingSpec][]) {
+    const value = rawValue(spec, env, readFile);
+    if (value === undefined) continue;
+    const parsed = spec.schema.safeParse(value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]?.message ?? 'invalid value';
+      // Secrets are never echoed back, not even when wrong.
+      const shown = spec.secret
+        ? ''
+        : ` (got ${JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)})`;
+      throw new ConfigError(spec.env, `${issue}${shown}`);
+    }
+    out[key] = parsed.data;
+  }
+  return out as Raw;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv, options: LoadOptions): Config {
+  const readFile = options.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
+  const raw = parseAll(env, readFile);
+  const production = raw.env === 'production' || env.NODE_ENV === 'production';
+  const port = raw.port ?? 3000;
+  const embedded = options.mode === 'embedded';
+  const db = (uri: string | undefined, migrate: boolean | undefined): ServiceDbConfig => ({
+    uri,
+    migrate: migrate ?? embedded,
+  });
+  const config: Config = {
+    mode: options.mode,
+    env: production ? 'production' : (raw.env ?? 'development'),
+    production,
+    publicUrl: (raw.publicUrl ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    host: raw.host ?? '0.0.0.0',
+    port,
+    adminHost: raw.adminHost ?? '127.0.0.1',
+    adminPort: raw.adminPort ?? 9613,
+    dataDir: resolve(raw.dataDir ?? './data'),
+    db: {
+      ns: db(raw.nsDbUri, raw.nsDbMigrations),
+      sfs: db(raw.sfsDbUri, raw.sfsDbMigrations),
+      mc: db(raw.mcDbUri, raw.mcDbMigrations),
+      idp: db(raw.idpDbUri, raw.idpDbMigrations),
+    },
+    kvUri: raw.kvUri,
+    log: { level: raw.logLevel ?? 'info', format: raw.logFormat ?? (options.isTty ? 'pretty' : 'json') },
+    nsRootApiKey: raw.nsRootApiKey,
+    secretKey: raw.secretKey,
+    pinPepper: raw.pinPepper,
+    cookieDomain: raw.cookieDomain,
+    outboundAllow: (raw.outboundAllow ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    shutdownTimeoutMs: raw.shutdownTimeoutMs ?? 10000,
+    warnings: [],
+  };
+  if (config.port === config.adminPort) {
+    throw new ConfigError(settings.adminPort.env, `must differ from NEXTAUTH_PORT (${config.port})`);
+  }
+  if (!embedded && config.kvUri === undefined) {
+    // A service instance alone cannot share memory with its siblings.
+    throw new ConfigError(settings.kvUri.env, 'required for `serve` (distributed mode): set a redis:// URI');
+  }
+  config.warnings = productionWarnings(config, raw);
+  return config;
+}
+
+function productionWarnings(config: Config, raw: Raw): string[] {
+  if (!config.production) return [];
+  const warnings: string[] = [];
+  for (const [key, spec] of Object.entries(settings) as [SettingKey, SettingSpec][]) {
+    if (spec.mustSetInProduction && raw[key] === undefined) {
+      warnings.push(`${spec.env} is not set: production must not run on a generated or default value`);
+    }
+  }
+  if (config.publicUrl.startsWith('http://')) {
+    warnings.push('NEXTAUTH_PUBLIC_URL is plain http: browsers and phones need https in production');
+  }
+  for (const svc of Object.keys(config.db) as ServiceName[]) {
+    if (config.db[svc].uri === undefined) {
+      warnings.push(
+        `NEXTAUTH_${svc.toUpperCase()}_DB_URI is not set: SQLite is for a single embedded instance`,
+      );
+    }
+  }
+  if (config.kvUri === undefined) warnings.push('NEXTAUTH_KV_URI is not set: in-memory KV cannot be shared');
+  return warnings;
+}

@@ -1,0 +1,217 @@
+// Every NEXTAUTH_* setting in one documented place: name, default, description and validation side by side.
+// The README's configuration table is generated from this list (`nextauth config --markdown`).
+import { z } from 'zod';
+
+const portString = z
+  .string()
+  .regex(/^\d+$/, 'expected a port number between 1 and 65535')
+  .transform(Number)
+  .pipe(
+    z
+      .number()
+      .int()
+      .min(1, 'expected a port between 1 and 65535')
+      .max(65535, 'expected a port between 1 and 65535'),
+  );
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const url = z.url({ error: 'expected an absolute http(s) URL' }).refine((u) => /^https?:\/\//.test(u), {
+  error: 'expected an absolute http(s) URL',
+});
+
+const dbUri = z
+  .string()
+  .regex(
+    /^(sqlite:|postgres(ql)?:\/\/|mysql:\/\/|mariadb:\/\/)/,
+    'expected sqlite:, postgres://, mysql:// or mariadb:// URI',
+  );
+
+const kvUri = z
+  .string()
+  .regex(
+    /^(memory:\/\/|rediss?:\/\/|redis\+sentinel:\/\/)/,
+    'expected memory://, redis://, rediss:// or redis+sentinel:// URI',
+  );
+
+const positiveMs = z.coerce.number({ error: 'expected a number of milliseconds' }).int().min(0);
+
+const secret = z.string().min(16, 'expected at least 16 characters');
+
+export interface SettingSpec<T extends z.ZodType = z.ZodType> {
+  env: string;
+  schema: T;
+  description: string;
+  /** Shown in docs; `undefined` means "not set". Computed defaults are described in the text. */
+  default?: string;
+  /** Read also from `<env>_FILE`; never printed. */
+  secret?: boolean;
+  /** A production start that leaves this unset gets a loud warning. */
+  mustSetInProduction?: boolean;
+}
+
+function setting<T extends z.ZodType>(spec: SettingSpec<T>): SettingSpec<T> {
+  return spec;
+}
+
+export const settings = {
+  env: setting({
+    env: 'NEXTAUTH_ENV',
+    schema: z.enum(['development', 'production', 'test'], {
+      error: 'expected development, production or test',
+    }),
+    default: 'development',
+    description:
+      'Deployment kind. `production` turns missing security settings into loud warnings. NODE_ENV=production implies it.',
+  }),
+  publicUrl: setting({
+    env: 'NEXTAUTH_PUBLIC_URL',
+    schema: url,
+    description:
+      'External base URL of the IdP (issuer prefix, links in QR codes). Default `http://localhost:<NEXTAUTH_PORT>`.',
+    mustSetInProduction: true,
+  }),
+  host: setting({
+    env: 'NEXTAUTH_HOST',
+    schema: z.string().min(1),
+    default: '0.0.0.0',
+    description: 'Address the public HTTP listener binds to.',
+  }),
+  port: setting({
+    env: 'NEXTAUTH_PORT',
+    schema: portString,
+    default: '3000',
+    description: 'Public HTTP port.',
+  }),
+  adminHost: setting({
+    env: 'NEXTAUTH_ADMIN_HOST',
+    schema: z.string().min(1),
+    default: '127.0.0.1',
+    description:
+      'Address of the admin listener (`/healthz`, `/readyz`, `/metrics`); loopback unless a scraper needs it.',
+  }),
+  adminPort: setting({
+    env: 'NEXTAUTH_ADMIN_PORT',
+    schema: portString,
+    default: '9613',
+    description: 'Admin port for health, readiness and Prometheus metrics.',
+  }),
+  dataDir: setting({
+    env: 'NEXTAUTH_DATA_DIR',
+    schema: z.string().min(1),
+    default: './data',
+    description: 'Directory for SQLite files and generated secrets in embedded mode (created 0700).',
+  }),
+  nsDbUri: setting({
+    env: 'NEXTAUTH_NS_DB_URI',
+    schema: dbUri,
+    secret: true,
+    description:
+      'NS database. Unset: SQLite `<data dir>/ns.sqlite`. `postgres://…` or `mysql://…` for distributed mode.',
+  }),
+  sfsDbUri: setting({
+    env: 'NEXTAUTH_SFS_DB_URI',
+    schema: dbUri,
+    secret: true,
+    description: 'SFS database (as NS).',
+  }),
+  mcDbUri: setting({
+    env: 'NEXTAUTH_MC_DB_URI',
+    schema: dbUri,
+    secret: true,
+    description: 'MC database (as NS).',
+  }),
+  idpDbUri: setting({
+    env: 'NEXTAUTH_IDP_DB_URI',
+    schema: dbUri,
+    secret: true,
+    description: 'IdP database (as NS).',
+  }),
+  nsDbMigrations: setting({
+    env: 'NEXTAUTH_NS_DB_ENABLE_MIGRATIONS',
+    schema: bool,
+    description:
+      'Migrate the NS database at start. Default true in embedded mode (`start`), false for `serve`.',
+  }),
+  sfsDbMigrations: setting({
+    env: 'NEXTAUTH_SFS_DB_ENABLE_MIGRATIONS',
+    schema: bool,
+    description: 'As NS, for SFS.',
+  }),
+  mcDbMigrations: setting({
+    env: 'NEXTAUTH_MC_DB_ENABLE_MIGRATIONS',
+    schema: bool,
+    description: 'As NS, for MC.',
+  }),
+  idpDbMigrations: setting({
+    env: 'NEXTAUTH_IDP_DB_ENABLE_MIGRATIONS',
+    schema: bool,
+    description: 'As NS, for the IdP.',
+  }),
+  kvUri: setting({
+    env: 'NEXTAUTH_KV_URI',
+    schema: kvUri,
+    secret: true,
+    description:
+      'Shared KV, pub/sub and rate limits. Unset: in-process memory (embedded only). `redis://`, `rediss://` or `redis+sentinel://h1:26379,h2:26379/master`.',
+  }),
+  logLevel: setting({
+    env: 'NEXTAUTH_LOG_LEVEL',
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'expected fatal, error, warn, info, debug, trace or silent',
+    }),
+    default: 'info',
+    description: 'Log level.',
+  }),
+  logFormat: setting({
+    env: 'NEXTAUTH_LOG_FORMAT',
+    schema: z.enum(['json', 'pretty'], { error: 'expected json or pretty' }),
+    description: 'Log format. Default: `pretty` on a terminal, `json` otherwise.',
+  }),
+  nsRootApiKey: setting({
+    env: 'NEXTAUTH_NS_ROOT_API_KEY',
+    schema: secret,
+    secret: true,
+    mustSetInProduction: true,
+    description:
+      'Root API key of NS. Unset in embedded mode: generated once and written 0600 under the data directory.',
+  }),
+  secretKey: setting({
+    env: 'NEXTAUTH_SECRET_KEY',
+    schema: secret,
+    secret: true,
+    mustSetInProduction: true,
+    description:
+      'Key that encrypts secrets at rest (signing keys). Unset in embedded mode: generated once under the data directory.',
+  }),
+  pinPepper: setting({
+    env: 'NEXTAUTH_SFS_PIN_PEPPER',
+    schema: secret,
+    secret: true,
+    mustSetInProduction: true,
+    description:
+      'SFS pepper for PIN verifiers; never stored in the database. Unset in embedded mode: generated once under the data directory.',
+  }),
+  cookieDomain: setting({
+    env: 'NEXTAUTH_COOKIE_DOMAIN',
+    schema: z.string().regex(/^\.?[a-z0-9.-]+$/i, 'expected a domain name'),
+    description: 'Widen the forward-auth session cookie to this domain (default: host-only).',
+  }),
+  outboundAllow: setting({
+    env: 'NEXTAUTH_OUTBOUND_ALLOW',
+    schema: z.string(),
+    default: '',
+    description:
+      'Comma-separated hosts/CIDRs that outbound calls (back-channel logout, CIBA ping, metadata URLs) may reach in addition to public addresses.',
+  }),
+  shutdownTimeoutMs: setting({
+    env: 'NEXTAUTH_SHUTDOWN_TIMEOUT_MS',
+    schema: positiveMs,
+    default: '10000',
+    description: 'How long SIGTERM waits for in-flight requests before closing connections.',
+  }),
+} as const;
+
+export type SettingKey = keyof typeof settings;

@@ -1,0 +1,87 @@
+// Per-service migrations on every database: up from empty, idempotent, status, rollback, shared database.
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import {
+  type Migration,
+  migrateLatest,
+  migrationStatus,
+  migratorConfigFor,
+  rollbackAll,
+} from '../../../../auth-server/common/db/migrate.js';
+import { describeEachDatabase } from './databases.js';
+
+// Stands in for another service's schema, so two lists can share one database.
+const otherService: Migration[] = [
+  {
+    name: '0001_things',
+    up: (knex) => knex.schema.createTable('sfs_test_things', (t) => t.string('id', 32).primary()),
+    down: (knex) => knex.schema.dropTable('sfs_test_things'),
+  },
+];
+
+async function migrationNames(knex: Knex, table: string): Promise<string[]> {
+  return (await knex(table).select('name').orderBy('id')).map((r: { name: string }) => r.name);
+}
+
+describeEachDatabase('migrations', (db) => {
+  afterEach(async () => {
+    const { knex } = db();
+    await rollbackAll(knex, 'ns');
+    await knex.migrate.rollback(migratorConfigFor('sfs', otherService), true);
+  });
+
+  it('migrates NS up from an empty database and reports status', async () => {
+    const { knex } = db();
+    expect(await migrationStatus(knex, 'ns')).to.deep.equal({ applied: [], pending: ['0001_virtual_servers'] });
+    expect(await migrateLatest(knex, 'ns')).to.deep.equal(['0001_virtual_servers']);
+    expect(await knex.schema.hasTable('ns_virtual_servers')).to.equal(true);
+    expect(await migrationStatus(knex, 'ns')).to.deep.equal({ applied: ['0001_virtual_servers'], pending: [] });
+  });
+
+  it('does nothing when run again', async () => {
+    const { knex } = db();
+    await migrateLatest(knex, 'ns');
+    expect(await migrateLatest(knex, 'ns')).to.deep.equal([]);
+    expect(await migrationNames(knex, 'knex_migrations_ns')).to.deep.equal(['0001_virtual_servers']);
+  });
+
+  it('rolls everything back', async () => {
+    const { knex } = db();
+    await migrateLatest(knex, 'ns');
+    expect(await rollbackAll(knex, 'ns')).to.deep.equal(['0001_virtual_servers']);
+    expect(await knex.schema.hasTable('ns_virtual_servers')).to.equal(false);
+    expect(await migrationStatus(knex, 'ns')).to.deep.equal({ applied: [], pending: ['0001_virtual_servers'] });
+  });
+
+  it('accepts services whose list is still empty', async () => {
+    const { knex } = db();
+    for (const service of ['sfs', 'mc', 'idp'] as const) {
+      expect(await migrateLatest(knex, service)).to.deep.equal([]);
+      expect(await migrationStatus(knex, service)).to.deep.equal({ applied: [], pending: [] });
+    }
+  });
+
+  it('keeps two services in one database apart, each with its own migrations and lock table', async () => {
+    const { knex } = db();
+    await migrateLatest(knex, 'ns');
+    await knex.migrate.latest(migratorConfigFor('sfs', otherService));
+    expect(await migrationNames(knex, 'knex_migrations_ns')).to.deep.equal(['0001_virtual_servers']);
+    expect(await migrationNames(knex, 'knex_migrations_sfs')).to.deep.equal(['0001_things']);
+    for (const table of ['knex_migrations_ns_lock', 'knex_migrations_sfs_lock']) {
+      expect(await knex.schema.hasTable(table), table).to.equal(true);
+    }
+    // A service only ever sees its own list: NS status is not confused by SFS's applied migration.
+    expect(await migrationStatus(knex, 'ns')).to.deep.equal({ applied: ['0001_virtual_servers'], pending: [] });
+
+    await rollbackAll(knex, 'ns');
+    expect(await knex.schema.hasTable('ns_virtual_servers')).to.equal(false);
+    expect(await knex.schema.hasTable('sfs_test_things')).to.equal(true);
+    expect(await migrationNames(knex, 'knex_migrations_sfs')).to.deep.equal(['0001_things']);
+  });
+
+  it('refuses a list with a duplicate name', () => {
+    const [first] = otherService;
+    if (!first) throw new Error('fixture');
+    expect(() => migratorConfigFor('sfs', [first, first])).to.throw('duplicate migration name');
+  });
+});

@@ -1,0 +1,28 @@
+// What a service (NS, SFS, MC, IdP) receives from the runtime and hands back: the seam that lets one process
+// host all of them (embedded) or just one (`nextauth serve <svc>`).
+import type Router from '@koa/router';
+import type { Knex } from 'knex';
+import type { Clock, Random } from './clock.js';
+import type { Config, ServiceName } from './config/index.js';
+import type { Kv } from './kv/kv.js';
+import type { Logger } from './logging.js';
+import type { Metrics } from './metrics.js';
+
+export interface ServiceDeps {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  clock: Clock;
+  random: Random;
+  kv: Kv;
+  db: Knex;
+}
+
+export interface ServiceInstance {
+  name: ServiceName;
+  /** Public routes, mounted under the service's own prefix (`/ns`, `/sfs`, ...). */
+  router?: Router;
+  /** Runs after migrations and before the listener accepts traffic. */
+  start?(): Promise<void>;
+  close?(): Promise<void>;
+}

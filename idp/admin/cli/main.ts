@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// `nextauth`: the operator's command line — start the embedded product, serve one service, migrate.
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../../../auth-server/common/config/index.js';
+import { registerConfig } from './config.js';
+import { registerMigrate } from './migrate.js';
+import { registerServe, registerStart } from './start.js';
+
+export function buildProgram(): Command {
+  const program = new Command('nextauth')
+    .description('nextAuth IdP: QR and push login with OIDC, SAML, forward-auth and REST front doors')
+    .showHelpAfterError()
+    .exitOverride();
+  registerStart(program);
+  registerServe(program);
+  registerMigrate(program);
+  registerConfig(program);
+  return program;
+}
+
+/** One line on stderr and a non-zero exit: what an operator needs when start-up cannot go on. */
+export function fail(err: unknown): never {
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`nextauth: ${message}\n`);
+  process.exit(err instanceof ConfigError ? 2 : 1);
+}
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode);
+  fail(err);
+}

@@ -1,0 +1,149 @@
+// Composition root: builds the shared infrastructure, the requested services and the listeners, and tears
+// them down in reverse order. Embedded mode hosts every service; `serve <svc>` hosts one.
+import { mkdir } from 'node:fs/promises';
+import Router from '@koa/router';
+import type { Knex } from 'knex';
+import { type Clock, type Random, systemClock, systemRandom } from '../../auth-server/common/clock.js';
+import type { Config, ServiceName } from '../../auth-server/common/config/index.js';
+import { openDb } from '../../auth-server/common/db/connect.js';
+import { pingDb } from '../../auth-server/common/db/health.js';
+import { migrateLatest, migrationStatus } from '../../auth-server/common/db/migrate.js';
+import { createAdminApp, type ReadinessCheck } from '../../auth-server/common/http/admin.js';
+import { createHttpApp } from '../../auth-server/common/http/app.js';
+import { type Listener, listen } from '../../auth-server/common/http/server.js';
+import { createKv } from '../../auth-server/common/kv/index.js';
+import type { Kv } from '../../auth-server/common/kv/kv.js';
+import type { Logger } from '../../auth-server/common/logging.js';
+import { createMetrics, type Metrics } from '../../auth-server/common/metrics.js';
+import type { ServiceDeps, ServiceInstance } from '../../auth-server/common/service.js';
+import { createNsService } from '../../auth-server/ns/service.js';
+import { homeRouter } from './home.js';
+
+const factories: Partial<Record<ServiceName, (deps: ServiceDeps) => ServiceInstance>> = {
+  ns: createNsService,
+};
+
+export interface RuntimeOptions {
+  config: Config;
+  logger: Logger;
+  services: readonly ServiceName[];
+  clock?: Clock;
+  random?: Random;
+}
+
+export interface Runtime {
+  config: Config;
+  publicListener: Listener;
+  adminListener: Listener;
+  metrics: Metrics;
+  kv: Kv;
+  dbs: Partial<Record<ServiceName, Knex>>;
+  /** Graceful stop: readiness goes false, in-flight requests finish, then pools close. */
+  close(): Promise<void>;
+}
+
+/** Raised when a service's database is behind and this process may not migrate it. */
+export class PendingMigrationsError extends Error {
+  constructor(
+    readonly service: ServiceName,
+    readonly pending: string[],
+  ) {
+    super(
+      `${service} database has ${pending.length} pending migration(s); run \`nextauth migrate\` or set NEXTAUTH_${service.toUpperCase()}_DB_ENABLE_MIGRATIONS=true`,
+    );
+    this.name = 'PendingMigrationsError';
+  }
+}
+
+export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const { config, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? systemRandom;
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const metrics = createMetrics();
+  const kv = createKv(config.kvUri, { clock });
+  const dbs: Partial<Record<ServiceName, Knex>> = {};
+  const instances: ServiceInstance[] = [];
+  const cleanup = async () => {
+    for (const instance of instances.reverse()) await instance.close?.();
+    await Promise.all(Object.values(dbs).map((db) => db.destroy()));
+    await kv.close();
+  };
+  try {
+    for (const service of options.services) {
+      const db = openDb({ uri: config.db[service].uri, dataDir: config.dataDir, service });
+      dbs[service] = db;
+      if (config.db[service].migrate) {
+        await migrateLatest(db, service);
+      } else {
+        const status = await migrationStatus(db, service);
+        if (status.pending.length > 0) throw new PendingMigrationsError(service, status.pending);
+      }
+      const factory = factories[service];
+      if (factory) {
+        const instance = factory({
+          config,
+          logger: logger.child({ svc: service }),
+          metrics,
+          clock,
+          random,
+          kv,
+          db,
+        });
+        instances.push(instance);
+        await instance.start?.();
+      }
+    }
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+
+  const app = createHttpApp({ logger, metrics });
+  const root = new Router();
+  if (config.mode === 'embedded') root.use(homeRouter(config).routes());
+  for (const instance of instances) {
+    if (instance.router)
+      root.use(`/${instance.name}`, instance.router.routes(), instance.router.allowedMethods());
+  }
+  app.use(root.routes()).use(root.allowedMethods());
+
+  let accepting = true;
+  const checks = (): ReadinessCheck[] => [
+    ...Object.entries(dbs).map(([name, db]) => ({ name: `db:${name}`, check: () => pingDb(db) })),
+    { name: 'kv', check: () => kv.ping() },
+  ];
+  const admin = createAdminApp({ logger, metrics, checks, accepting: () => accepting });
+  const publicListener = await listen(app.callback(), config.port, config.host).catch(async (err) => {
+    await cleanup();
+    throw err;
+  });
+  const adminListener = await listen(admin.callback(), config.adminPort, config.adminHost).catch(
+    async (err) => {
+      await publicListener.close(0);
+      await cleanup();
+      throw err;
+    },
+  );
+
+  let closed: Promise<void> | undefined;
+  return {
+    config,
+    publicListener,
+    adminListener,
+    metrics,
+    kv,
+    dbs,
+    close() {
+      closed ??= (async () => {
+        accepting = false;
+        logger.info({ inFlight: publicListener.inFlight() }, 'shutting down');
+        await publicListener.close(config.shutdownTimeoutMs);
+        await adminListener.close(1000);
+        await cleanup();
+        logger.info('stopped');
+      })();
+      return closed;
+    },
+  };
+}

@@ -42,7 +42,9 @@ describe('knexConfigFor', () => {
 
   it('rejects sqlite URIs without a file or with a host', () => {
     expect(errorOf(() => knexConfigFor({ ...base, uri: 'sqlite:' }))).to.be.instanceOf(DbConfigError);
-    expect(errorOf(() => knexConfigFor({ ...base, uri: 'sqlite://host/x.db' }))).to.be.instanceOf(DbConfigError);
+    expect(errorOf(() => knexConfigFor({ ...base, uri: 'sqlite://host/x.db' }))).to.be.instanceOf(
+      DbConfigError,
+    );
   });
 
   for (const scheme of ['postgres', 'postgresql']) {
@@ -74,8 +76,14 @@ describe('knexConfigFor', () => {
 
   it('turns mysql ssl=true into verified TLS and rejects parameters it does not know', () => {
     const config = knexConfigFor({ ...base, uri: 'mysql://a:b@[::1]:3307/db?ssl=true' });
-    expect(connectionOf(config)).to.deep.include({ host: '::1', port: 3307, ssl: { rejectUnauthorized: true } });
-    expect(errorOf(() => knexConfigFor({ ...base, uri: 'mysql://a:b@h/db?sslca=x' })).message).to.contain('sslca');
+    expect(connectionOf(config)).to.deep.include({
+      host: '::1',
+      port: 3307,
+      ssl: { rejectUnauthorized: true },
+    });
+    expect(errorOf(() => knexConfigFor({ ...base, uri: 'mysql://a:b@h/db?sslca=x' })).message).to.contain(
+      'sslca',
+    );
     expect(errorOf(() => knexConfigFor({ ...base, uri: 'mysql://a:b@h/db?ssl=maybe' }))).to.be.instanceOf(
       DbConfigError,
     );
@@ -105,7 +113,9 @@ describe('knexConfigFor', () => {
     for (const uri of uris) {
       const err = errorOf(() => knexConfigFor({ ...base, uri }));
       expect(err, uri).to.be.instanceOf(DbConfigError);
-      expect(JSON.stringify({ ...err, message: err.message, stack: err.stack }), uri).not.to.contain('hunter2');
+      expect(JSON.stringify({ ...err, message: err.message, stack: err.stack }), uri).not.to.contain(
+        'hunter2',
+      );
     }
   });
 });

@@ -64,7 +64,7 @@ async function provisionServer(baseUri: string, dialect: 'postgres' | 'mariadb')
 /** Declares `describe(title [dialect])` for each database; `body` reads the live database through `db()`. */
 export function describeEachDatabase(title: string, body: (db: () => TestDatabase) => void): void {
   for (const dialect of ['sqlite', 'postgres', 'mariadb'] as const) {
-    describe(`${title} [${dialect}]`, function () {
+    describe(`${title} [${dialect}]`, () => {
       let current: TestDatabase | undefined;
       let provisioned: Provisioned | undefined;
       const handles: Knex[] = [];
@@ -84,14 +84,15 @@ export function describeEachDatabase(title: string, body: (db: () => TestDatabas
         current = { dialect, knex: track(), open: track };
       });
 
-      after(async () => {
-        await Promise.all(handles.map((h) => h.destroy()));
-        await provisioned?.drop();
-      });
-
       body(() => {
         if (!current) throw new Error('database not provisioned');
         return current;
+      });
+
+      // Registered after the body, so the body's own `after` hooks still find the database open.
+      after(async () => {
+        await Promise.all(handles.map((h) => h.destroy()));
+        await provisioned?.drop();
       });
     });
   }

@@ -32,10 +32,16 @@ describeEachDatabase('migrations', (db) => {
 
   it('migrates NS up from an empty database and reports status', async () => {
     const { knex } = db();
-    expect(await migrationStatus(knex, 'ns')).to.deep.equal({ applied: [], pending: ['0001_virtual_servers'] });
+    expect(await migrationStatus(knex, 'ns')).to.deep.equal({
+      applied: [],
+      pending: ['0001_virtual_servers'],
+    });
     expect(await migrateLatest(knex, 'ns')).to.deep.equal(['0001_virtual_servers']);
     expect(await knex.schema.hasTable('ns_virtual_servers')).to.equal(true);
-    expect(await migrationStatus(knex, 'ns')).to.deep.equal({ applied: ['0001_virtual_servers'], pending: [] });
+    expect(await migrationStatus(knex, 'ns')).to.deep.equal({
+      applied: ['0001_virtual_servers'],
+      pending: [],
+    });
   });
 
   it('does nothing when run again', async () => {
@@ -50,7 +56,10 @@ describeEachDatabase('migrations', (db) => {
     await migrateLatest(knex, 'ns');
     expect(await rollbackAll(knex, 'ns')).to.deep.equal(['0001_virtual_servers']);
     expect(await knex.schema.hasTable('ns_virtual_servers')).to.equal(false);
-    expect(await migrationStatus(knex, 'ns')).to.deep.equal({ applied: [], pending: ['0001_virtual_servers'] });
+    expect(await migrationStatus(knex, 'ns')).to.deep.equal({
+      applied: [],
+      pending: ['0001_virtual_servers'],
+    });
   });
 
   it('accepts services whose list is still empty', async () => {
@@ -71,7 +80,10 @@ describeEachDatabase('migrations', (db) => {
       expect(await knex.schema.hasTable(table), table).to.equal(true);
     }
     // A service only ever sees its own list: NS status is not confused by SFS's applied migration.
-    expect(await migrationStatus(knex, 'ns')).to.deep.equal({ applied: ['0001_virtual_servers'], pending: [] });
+    expect(await migrationStatus(knex, 'ns')).to.deep.equal({
+      applied: ['0001_virtual_servers'],
+      pending: [],
+    });
 
     await rollbackAll(knex, 'ns');
     expect(await knex.schema.hasTable('ns_virtual_servers')).to.equal(false);

@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import Router from '@koa/router';
 import type { Knex } from 'knex';
 import { type Clock, type Random, systemClock, systemRandom } from '../../auth-server/common/clock.js';
+import { ensureGeneratedSecrets } from '../../auth-server/common/config/generated-secrets.js';
 import type { Config, ServiceName } from '../../auth-server/common/config/index.js';
 import { openDb } from '../../auth-server/common/db/connect.js';
 import { pingDb } from '../../auth-server/common/db/health.js';
@@ -60,6 +61,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const clock = options.clock ?? systemClock;
   const random = options.random ?? systemRandom;
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  if (config.mode === 'embedded') await ensureGeneratedSecrets(config, random);
   const metrics = createMetrics();
   const kv = createKv(config.kvUri, { clock });
   const dbs: Partial<Record<ServiceName, Knex>> = {};

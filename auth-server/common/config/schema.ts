@@ -176,7 +176,7 @@ export const settings = {
     secret: true,
     mustSetInProduction: true,
     description:
-      'Root API key of NS. Unset in embedded mode: generated once and written 0600 under the data directory.',
+      'Root API key of NS. Unset in embedded mode: generated once into `<data dir>/root-api-key` (0600).',
   }),
   secretKey: setting({
     env: 'NEXTAUTH_SECRET_KEY',
@@ -184,7 +184,7 @@ export const settings = {
     secret: true,
     mustSetInProduction: true,
     description:
-      'Key that encrypts secrets at rest (signing keys). Unset in embedded mode: generated once under the data directory.',
+      'Key that encrypts secrets at rest (signing keys). Unset in embedded mode: generated once into `<data dir>/secret-key` (0600).',
   }),
   pinPepper: setting({
     env: 'NEXTAUTH_SFS_PIN_PEPPER',
@@ -192,7 +192,7 @@ export const settings = {
     secret: true,
     mustSetInProduction: true,
     description:
-      'SFS pepper for PIN verifiers; never stored in the database. Unset in embedded mode: generated once under the data directory.',
+      'SFS pepper for PIN verifiers; never stored in the database. Unset in embedded mode: generated once into `<data dir>/pin-pepper` (0600).',
   }),
   cookieDomain: setting({
     env: 'NEXTAUTH_COOKIE_DOMAIN',

@@ -1,11 +1,11 @@
 // Runs the Kv contract against the in-process store (fake clock) and a real Redis (real time).
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { FixedClock } from '../../../../auth-server/common/clock.js';
 import { MemoryKv, MemoryStore } from '../../../../auth-server/common/kv/memory.js';
-import { parseRedisUri, RedisKv } from '../../../../auth-server/common/kv/redis.js';
+import { RedisKv } from '../../../../auth-server/common/kv/redis.js';
 import { requireService } from '../../../helpers/services.js';
 import { kvContract } from './contract.js';
+import { deleteKeys, probeRedis } from './redis-service.js';
 
 kvContract('MemoryKv', async () => {
   const clock = new FixedClock();
@@ -19,16 +19,6 @@ kvContract('MemoryKv', async () => {
   };
 });
 
-/** Answers when a Redis server is reachable at `uri`. */
-export async function probeRedis(uri: string): Promise<void> {
-  const kv = new RedisKv(uri, { pingTimeoutMs: 2000 });
-  try {
-    await kv.ping();
-  } finally {
-    await kv.close();
-  }
-}
-
 kvContract('RedisKv', async (ctx) => {
   const uri = await requireService(ctx, 'redis', probeRedis);
   // Per run, so parallel runs against one server do not collide; removed afterwards.
@@ -38,15 +28,6 @@ kvContract('RedisKv', async (ctx) => {
     now: () => Date.now(),
     elapse: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     ttlUnitMs: 100,
-    cleanup: async () => {
-      const admin = new Redis(parseRedisUri(uri));
-      try {
-        const keys: string[] = [];
-        for await (const batch of admin.scanStream({ match: `${run}*`, count: 1000 })) keys.push(...batch);
-        if (keys.length > 0) await admin.del(...keys);
-      } finally {
-        await admin.quit();
-      }
-    },
+    cleanup: () => deleteKeys(uri, run),
   };
 });

@@ -15,7 +15,11 @@ export interface TestDatabase {
   dialect: TestDialect;
   /** The suite's main handle (pool of up to 10 on servers). */
   knex: Knex;
-  /** Another handle on the same database; closed with the suite. On SQLite that is another connection. */
+  /**
+   * Another handle on the same database; closed with the suite. On SQLite that is another connection, good
+   * for racing single statements; not for overlapping transactions, which deadlock in one process because
+   * better-sqlite3 waits for locks synchronously.
+   */
   open(pool?: PoolOptions): Knex;
 }
 

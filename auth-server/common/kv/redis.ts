@@ -145,6 +145,8 @@ export class RedisKv implements Kv {
   private readonly onError: (error: Error) => void;
   private readonly onHandlerError: HandlerErrorReporter;
   private closing: Promise<void> | undefined;
+  /** Whether the command connection is up; undefined until the first attempt ends either way. */
+  private connected: boolean | undefined;
 
   constructor(uriOrOptions: string | RedisOptions, options: RedisKvOptions = {}) {
     const redisOptions = typeof uriOrOptions === 'string' ? parseRedisUri(uriOrOptions) : uriOrOptions;
@@ -155,6 +157,12 @@ export class RedisKv implements Kv {
     // Keys are prefixed here rather than with ioredis' keyPrefix, which would not cover pub/sub channels.
     const client = new Redis({ ...redisOptions, keyPrefix: undefined });
     client.on('error', (error: Error) => this.onError(error));
+    client.on('ready', () => {
+      this.connected = true;
+    });
+    client.on('close', () => {
+      this.connected = false;
+    });
     client.defineCommand('kvCompareAndSet', { lua: compareAndSetLua, numberOfKeys: 1 });
     client.defineCommand('kvIncr', { lua: incrLua, numberOfKeys: 1 });
     this.client = client as ScriptedRedis;
@@ -241,10 +249,9 @@ export class RedisKv implements Kv {
   }
 
   async ping(): Promise<void> {
-    const status = this.client.status;
-    // Down for real: fail at once instead of queueing a PING until the reconnect succeeds.
-    if (status === 'reconnecting' || status === 'end' || status === 'close') {
-      throw new Error(`kv: Redis unreachable (connection ${status})`);
+    // Known to be down (also between reconnect attempts): fail at once instead of queueing a PING.
+    if (this.connected === false || this.client.status === 'end') {
+      throw new Error(`kv: Redis unreachable (connection ${this.client.status})`);
     }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {

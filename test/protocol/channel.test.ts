@@ -1,0 +1,11 @@
+// Secure channel: round trips and every fail-closed case (test/protocol/cases.ts, also run in Chromium).
+import { negative, roundTrip } from './cases.js';
+
+describe('protocol/channel', () => {
+  describe('round trips', () => {
+    for (const [name, fn] of Object.entries(roundTrip)) it(name, fn);
+  });
+  describe('fails closed with its error code', () => {
+    for (const [name, fn] of Object.entries(negative)) it(name, fn);
+  });
+});

@@ -63,7 +63,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   if (config.mode === 'embedded') await ensureGeneratedSecrets(config, random);
   const metrics = createMetrics();
-  const kv = createKv(config.kvUri, { clock });
+  const kv = createKv(config.kvUri, {
+    clock,
+    onError: (err) => logger.warn({ err }, 'kv connection error'),
+    // A throwing subscriber must not take the process down; log it where operators look.
+    onHandlerError: (err, channel) => logger.error({ err, channel }, 'kv subscriber failed'),
+  });
   const dbs: Partial<Record<ServiceName, Knex>> = {};
   const instances: ServiceInstance[] = [];
   const cleanup = async () => {

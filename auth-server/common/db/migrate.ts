@@ -1,10 +1,12 @@
 // Runs each service's migrations from a static list (works the same from dist/ and from tsx) in a
 // migrations table of its own, so several services can share one database.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Knex } from 'knex';
 // Through migrations/index.ts: the lint rule that keeps auth-server away from idp/ also matches migrations/idp.
 import { migrationsByService as registry } from '../../../migrations/index.js';
 import type { ServiceName } from './connect.js';
 import type { Migration } from './migration.js';
+import { ensureMigrationTables } from './migration-tables.js';
 
 export type { Migration } from './migration.js';
 
@@ -42,14 +44,43 @@ export function migratorConfigFor(
   return { migrationSource: new StaticMigrationSource(list), tableName: migrationTableFor(service) };
 }
 
-/** Applies all pending migrations of the service; returns the names applied now. */
-export async function migrateLatest(knex: Knex, service: ServiceName): Promise<string[]> {
-  const [, applied] = (await knex.migrate.latest(migratorConfigFor(service))) as [number, string[]];
-  return applied;
+export interface MigrateOptions {
+  /** How long to wait while another instance holds the migration lock. Default 60 s. */
+  lockWaitMs?: number;
+}
+
+/**
+ * Applies all pending migrations of the service; returns the names applied by this call. Safe to call from
+ * many instances at once: one migrates, the others wait for its lock and then find nothing to do.
+ */
+export async function migrateLatest(
+  knex: Knex,
+  service: ServiceName,
+  options: MigrateOptions = {},
+): Promise<string[]> {
+  const config = migratorConfigFor(service);
+  await ensureMigrationTables(knex, migrationTableFor(service));
+  const deadline = Date.now() + (options.lockWaitMs ?? 60_000);
+  for (;;) {
+    try {
+      const [, applied] = (await knex.migrate.latest(config)) as [number, string[]];
+      return applied;
+    } catch (err) {
+      if (!(err instanceof Error && err.name === 'MigrationLocked')) throw err;
+      if (Date.now() >= deadline) {
+        throw new Error(
+          `${service} migrations are still locked by another instance; if none is running, a crashed run left ` +
+            `the lock: set is_locked = 0 in ${migrationTableFor(service)}_lock`,
+        );
+      }
+      await sleep(200);
+    }
+  }
 }
 
 export async function migrationStatus(knex: Knex, service: ServiceName): Promise<MigrationStatus> {
   const config = migratorConfigFor(service);
+  await ensureMigrationTables(knex, migrationTableFor(service));
   const [completed, pending] = (await knex.migrate.list(config)) as [Array<{ name: string }>, Migration[]];
   return { applied: completed.map((m) => m.name), pending: pending.map((m) => m.name) };
 }

@@ -95,6 +95,35 @@ describeEachDatabase('migrations', (db) => {
     expect(await migrationNames(knex, 'knex_migrations_sfs')).to.deep.equal(['0001_things']);
   });
 
+  it('lets instances that start together migrate once, the others waiting and then finding nothing to do', async () => {
+    const { dialect, knex } = db();
+    // From a database that has never seen NS, so the instances also race to create knex's own tables.
+    await knex.schema.dropTableIfExists('knex_migrations_ns');
+    await knex.schema.dropTableIfExists('knex_migrations_ns_lock');
+    // SQLite: one handle, as in production (one connection per process; see databases.ts).
+    const handles = Array.from({ length: 5 }, () => (dialect === 'sqlite' ? knex : db().open({ max: 2 })));
+    const results = await Promise.all(handles.map((h) => migrateLatest(h, 'ns')));
+    expect(results.filter((r) => r.length > 0)).to.deep.equal([nsNames]);
+    expect(await migrationNames(knex, 'knex_migrations_ns')).to.deep.equal(nsNames);
+    expect(await knex('knex_migrations_ns_lock').select('is_locked')).to.deep.equal([{ is_locked: 0 }]);
+  });
+
+  it('gives up with a clear message when a crashed run left the lock', async () => {
+    const { knex } = db();
+    await migrateLatest(knex, 'ns');
+    await rollbackAll(knex, 'ns');
+    await knex('knex_migrations_ns_lock').update({ is_locked: 1 });
+    try {
+      const err = await migrateLatest(knex, 'ns', { lockWaitMs: 300 }).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(err?.message).to.contain('knex_migrations_ns_lock');
+    } finally {
+      await knex('knex_migrations_ns_lock').update({ is_locked: 0 });
+    }
+  });
+
   it('refuses a list with a duplicate name', () => {
     const [first] = otherService;
     if (!first) throw new Error('fixture');

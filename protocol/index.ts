@@ -37,6 +37,7 @@ export {
   type RequestHandler,
   type RequestSpec,
 } from './messages.js';
+export { recordNonce } from './record.js';
 export { SecureSession, type SessionInfo, type SessionOptions } from './session.js';
 export {
   createSuccessionRecord,
@@ -48,10 +49,12 @@ export {
   verifyServerKey,
 } from './succession.js';
 export {
+  type CipherSuite,
   DEFAULT_SUITES,
   PROTOCOL_VERSION,
   SUITE_AES128,
   SUITE_AES256,
   SUPPORTED_VERSIONS,
+  suiteById,
 } from './suites.js';
 export { memoryTransportPair, type Transport, type WebSocketLike, webSocketTransport } from './transport.js';

@@ -8,7 +8,7 @@ export const TAG_LENGTH = 16;
 /** Records per key and direction before the channel must be closed (RFC 8446 §5.5 margin for AES-GCM). */
 export const MAX_RECORDS_PER_KEY = 2 ** 24;
 
-function nonceFor(iv: Bytes, seq: number): Bytes {
+export function recordNonce(iv: Bytes, seq: number): Bytes {
   const nonce = iv.slice();
   const tmp = new Uint8Array(8);
   writeU64be(tmp, 0, seq);
@@ -45,7 +45,7 @@ export class RecordSealer {
     const plain = new Uint8Array(1 + body.length);
     plain[0] = contentType;
     plain.set(body, 1);
-    return aesGcmEncrypt(this.c, this.key, nonceFor(this.iv, seq), header, plain).then((sealed) => {
+    return aesGcmEncrypt(this.c, this.key, recordNonce(this.iv, seq), header, plain).then((sealed) => {
       const frame = new Uint8Array(HEADER_LENGTH + sealed.length);
       frame.set(header, 0);
       frame.set(sealed, HEADER_LENGTH);
@@ -92,7 +92,7 @@ export class RecordOpener {
     return aesGcmDecrypt(
       this.c,
       this.key,
-      nonceFor(this.iv, seq),
+      recordNonce(this.iv, seq),
       header,
       frame.subarray(HEADER_LENGTH),
     ).then(

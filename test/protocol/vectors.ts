@@ -274,10 +274,10 @@ async function tamperedServerAuth(
 export async function buildVector(v: VectorInputs): Promise<HandshakeVector> {
   const r = await run(v);
   const ref = await reference(v, r.frames);
-  const sigOf = (name: 'server_auth' | 'client_finish', plain: string | null) =>
+  const sigOf = (plain: string | null) =>
     plain ? (JSON.parse(new TextDecoder().decode(fromHex(plain).subarray(1))).sig as string | null) : null;
-  const serverSig = sigOf('server_auth', ref.intermediate.server_auth_plaintext ?? null);
-  const clientSig = sigOf('client_finish', ref.intermediate.client_finish_plaintext ?? null);
+  const serverSig = sigOf(ref.intermediate.server_auth_plaintext ?? null);
+  const clientSig = sigOf(ref.intermediate.client_finish_plaintext ?? null);
   const withPlain = await decryptAll(r.frames, ref.intermediate);
   const plainSa = fromHex(ref.intermediate.server_auth_plaintext as string);
   return {

@@ -62,7 +62,8 @@ describe('lint: dependency direction (DESIGN.md §3)', function () {
       'mobile-sdk/node/good.ts':
         "import { a } from '../core/good.js';\nimport { b } from 'node:fs';\nexport const y = [a, b];\n",
       'auth-server/ns/bad.ts': "import { a } from '../../idp/oidc/x.js';\nexport const z = a;\n",
-      'auth-server/ns/good.ts': "import { a } from '../../protocol/good.js';\nexport const y = a;\n",
+      'auth-server/ns/good.ts':
+        "import { a } from '../../protocol/good.js';\nimport { m } from '../../migrations/idp/index.js';\nexport const y = [a, m];\n",
       'idp/oidc/good.ts': "import { a } from '../../auth-server/ns/good.js';\nexport const y = a;\n",
     });
     expect(counts).to.deep.equal({

@@ -3,9 +3,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 
-export type ServiceName = 'ns' | 'sfs' | 'mc' | 'idp';
+import type { ServiceName } from '../config/load.js';
 
-export const serviceNames: readonly ServiceName[] = ['ns', 'sfs', 'mc', 'idp'];
+// One list of services for the whole project; re-exported so storage callers need one import.
+export { type ServiceName, serviceNames } from '../config/load.js';
 
 export type Dialect = 'sqlite' | 'postgres' | 'mysql';
 

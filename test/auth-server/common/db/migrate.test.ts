@@ -66,11 +66,15 @@ describeEachDatabase('migrations', (db) => {
     });
   });
 
-  it('accepts services whose list is still empty', async () => {
+  it('migrates every other service up and back down from its own list', async () => {
     const { knex } = db();
     for (const service of ['sfs', 'mc', 'idp'] as const) {
+      const names = migrationsByService[service].map((m) => m.name);
+      expect(await migrateLatest(knex, service)).to.deep.equal(names);
+      expect(await migrationStatus(knex, service)).to.deep.equal({ applied: names, pending: [] });
       expect(await migrateLatest(knex, service)).to.deep.equal([]);
-      expect(await migrationStatus(knex, service)).to.deep.equal({ applied: [], pending: [] });
+      expect([...(await rollbackAll(knex, service))].sort()).to.deep.equal([...names].sort());
+      expect(await migrationStatus(knex, service)).to.deep.equal({ applied: [], pending: names });
     }
   });
 

@@ -4,6 +4,7 @@ import { type Bytes, toBytes } from './encoding.js';
 /**
  * What the channel needs from a connection: ordered, reliable binary messages. `onmessage` receives a string
  * for a text frame (always rejected). `onclose` fires once, after every message that arrived before it.
+ * Frames that arrive while `onmessage` is null are dropped: call `connect`/`accept` right after creating it.
  */
 export interface Transport {
   send(frame: Bytes): void;

@@ -150,6 +150,9 @@ async function run(v: VectorInputs, recorded?: HandshakeVector['signatures']) {
   const signed = { client: [] as Bytes[], server: [] as Bytes[] };
   const serverPair = await importPair(c, v.serverIdentity, 'ECDSA');
   const clientPair = v.clientIdentity ? await importPair(c, v.clientIdentity, 'ECDSA') : null;
+  // Import everything first: a frame sent before the other side is attached would be lost.
+  const clientEphemeral = await importPair(c, v.clientEphemeral, 'ECDH');
+  const serverEphemeral = await importPair(c, v.serverEphemeral, 'ECDH');
   const [client, server] = await Promise.all([
     connect(ct, {
       target: v.target,
@@ -164,7 +167,7 @@ async function run(v: VectorInputs, recorded?: HandshakeVector['signatures']) {
           ? signer(c, clientPair, v.clientIdentity, signed.client, recorded?.client)
           : null,
       crypto: fixedRandom(c, fromHex(v.clientNonce)),
-      ephemeral: await importPair(c, v.clientEphemeral, 'ECDH'),
+      ephemeral: clientEphemeral,
       heartbeatMs: 0,
       idleTimeoutMs: 0,
     }),
@@ -177,7 +180,7 @@ async function run(v: VectorInputs, recorded?: HandshakeVector['signatures']) {
       }),
       authorizeClient: () => true,
       crypto: fixedRandom(c, fromHex(v.serverNonce)),
-      ephemeral: await importPair(c, v.serverEphemeral, 'ECDH'),
+      ephemeral: serverEphemeral,
       heartbeatMs: 0,
       idleTimeoutMs: 0,
     }),

@@ -29,6 +29,7 @@ export interface WebSocketLike {
 }
 
 export interface WebSocketEventLike {
+  type: string;
   data?: unknown;
   code?: number;
   reason?: string;
@@ -61,6 +62,8 @@ export function webSocketTransport(ws: WebSocketLike): Promise<Transport> {
     else if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) transport.onmessage?.(toBytes(data));
     else transport.onmessage?.('');
   });
+  // Errors are always followed by 'close'; a listener must exist (an EventEmitter 'error' without one throws).
+  ws.addEventListener('error', () => {});
   ws.addEventListener('close', (event) => {
     if (closed) return;
     closed = true;

@@ -1,0 +1,131 @@
+// Storage of NS sessions: Save/Load over knex, and guarded state transitions (UPDATE … WHERE state IN …).
+import type { Knex } from 'knex';
+import { NotFoundError } from '../../common/db/errors.js';
+import { fromDbMillis, fromDbMillisOrNull } from '../../common/db/timestamps.js';
+import { type Session, type SessionState, sessionStateSchema } from './model.js';
+
+const table = 'ns_sessions';
+const entity = 'session';
+
+export interface NewSessionRecord {
+  id: string;
+  serverId: string;
+  nonceHash: string;
+  userAgent: string;
+  ip: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface TransitionPatch {
+  state: SessionState;
+  userid?: string;
+  accountId?: string;
+  hsid?: string;
+  loggedInAt?: number;
+  expiresAt?: number;
+}
+
+export interface SessionRepository {
+  save(record: NewSessionRecord): Promise<void>;
+  /** Throws NotFoundError. */
+  load(id: string): Promise<Session>;
+  findByNonceHash(nonceHash: string): Promise<Session | undefined>;
+  /**
+   * Moves the session to `patch.state` only when it is in one of `from` and, with `unexpiredAt`, not expired
+   * at that time. One conditional UPDATE: of concurrent transitions exactly one sees affected = 1.
+   */
+  transition(
+    id: string,
+    from: readonly SessionState[],
+    patch: TransitionPatch,
+    now: number,
+    unexpiredAt?: number,
+  ): Promise<boolean>;
+}
+
+interface Row {
+  id: string;
+  server_id: string;
+  server_name: string;
+  nonce_hash: string;
+  state: string;
+  userid: string | null;
+  account_id: string | null;
+  hsid: string | null;
+  user_agent: string;
+  ip: string;
+  created_at: unknown;
+  expires_at: unknown;
+  logged_in_at: unknown;
+  updated_at: unknown;
+}
+
+function toDomain(row: Row): Session {
+  const loggedInAt = fromDbMillisOrNull(row.logged_in_at);
+  return {
+    id: row.id,
+    serverId: row.server_id,
+    serverName: row.server_name,
+    state: sessionStateSchema.parse(row.state),
+    userid: row.userid,
+    accountId: row.account_id,
+    hsid: row.hsid,
+    userAgent: row.user_agent,
+    ip: row.ip,
+    createdAt: new Date(fromDbMillis(row.created_at)),
+    expiresAt: new Date(fromDbMillis(row.expires_at)),
+    loggedInAt: loggedInAt === null ? null : new Date(loggedInAt),
+    updatedAt: new Date(fromDbMillis(row.updated_at)),
+  };
+}
+
+export function createSessionRepository(knex: Knex): SessionRepository {
+  // The server's name travels with the session: LoginStatus and QR data carry it.
+  const select = (db: Knex) =>
+    db<Row>(`${table} as s`)
+      .join('ns_virtual_servers as v', 'v.id', 's.server_id')
+      .select('s.*', 'v.name as server_name');
+
+  return {
+    async save(record) {
+      await knex(table).insert({
+        id: record.id,
+        server_id: record.serverId,
+        nonce_hash: record.nonceHash,
+        state: 'waiting',
+        user_agent: record.userAgent,
+        ip: record.ip,
+        created_at: record.createdAt,
+        expires_at: record.expiresAt,
+        updated_at: record.createdAt,
+      });
+    },
+
+    async load(id) {
+      const row = (await select(knex).where('s.id', id).first()) as Row | undefined;
+      if (!row) throw new NotFoundError(entity, id);
+      return toDomain(row);
+    },
+
+    async findByNonceHash(nonceHash) {
+      const row = (await select(knex).where('s.nonce_hash', nonceHash).first()) as Row | undefined;
+      return row ? toDomain(row) : undefined;
+    },
+
+    async transition(id, from, patch, now, unexpiredAt) {
+      const values: Record<string, unknown> = { state: patch.state, updated_at: now };
+      if (patch.userid !== undefined) values.userid = patch.userid;
+      if (patch.accountId !== undefined) values.account_id = patch.accountId;
+      if (patch.hsid !== undefined) values.hsid = patch.hsid;
+      if (patch.loggedInAt !== undefined) values.logged_in_at = patch.loggedInAt;
+      if (patch.expiresAt !== undefined) values.expires_at = patch.expiresAt;
+      let query = knex(table)
+        .where({ id })
+        .whereIn('state', [...from]);
+      if (unexpiredAt !== undefined) query = query.andWhere('expires_at', '>', unexpiredAt);
+      const affected: unknown = await query.update(values);
+      return affected === 1;
+    },
+  };
+}

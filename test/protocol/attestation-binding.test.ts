@@ -64,7 +64,7 @@ describe('protocol/attestation-binding', () => {
     expect(a).not.to.equal(b);
   });
 
-  const invalid: Array<[string, Partial<AttestationBindingInput> & Record<string, unknown>]> = [
+  const invalid: Array<[string, Record<string, unknown>]> = [
     ['an empty server id', { serverId: '' }],
     ['a server id over 200 characters', { serverId: 'x'.repeat(201) }],
     ['a thumbprint that is not one', { accountKeyThumbprint: 'abc' }],

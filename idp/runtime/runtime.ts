@@ -18,10 +18,12 @@ import type { Logger } from '../../auth-server/common/logging.js';
 import { createMetrics, type Metrics } from '../../auth-server/common/metrics.js';
 import type { ServiceDeps, ServiceInstance } from '../../auth-server/common/service.js';
 import { createNsService } from '../../auth-server/ns/service.js';
+import { createSfsService } from '../../auth-server/sfs/service.js';
 import { homeRouter } from './home.js';
 
 const factories: Partial<Record<ServiceName, (deps: ServiceDeps) => ServiceInstance>> = {
   ns: createNsService,
+  sfs: createSfsService,
 };
 
 export interface RuntimeOptions {

@@ -1,0 +1,62 @@
+// The SFS attestation flow: check the PIN for the asking NS server, then sign the challenge the app brought.
+import { z } from 'zod';
+import type { AttestationClaims } from '../../common/attestation/format.js';
+import type { Clock, Random } from '../../common/clock.js';
+import { parseInput } from '../errors.js';
+import type { SfsSigningKey } from '../keys/signing-key.js';
+import type { PinService } from '../pin/service.js';
+import { sfsServerIdSchema } from '../servers/model.js';
+import { signAttestation } from './issue.js';
+
+const attestWithPinSchema = z.strictObject({
+  instanceId: z.string().min(1).max(64),
+  /** The NS server the attestation is for: its policy counts the attempt, it becomes `aud`. */
+  serverId: sfsServerIdSchema,
+  /** attestationChallenge(...) computed by the app; SFS never learns what it stands for. */
+  challenge: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'expected base64url of a SHA-256 digest'),
+  pinProof: z.string(),
+});
+
+export type AttestWithPinInput = z.input<typeof attestWithPinSchema>;
+
+export interface IssuedAttestation {
+  /** Compact JWS, `typ: nextauth-attestation+jwt`. */
+  attestation: string;
+  claims: AttestationClaims;
+  expiresAt: Date;
+}
+
+export interface AttestationService {
+  /** Throws every error of PinService.verify; nothing is signed unless the PIN was right. */
+  attestWithPin(input: AttestWithPinInput): Promise<IssuedAttestation>;
+}
+
+export interface AttestationServiceOptions {
+  pin: PinService;
+  signingKey: () => Promise<SfsSigningKey>;
+  issuer: string;
+  clock: Clock;
+  random: Random;
+  lifetimeSeconds?: number;
+}
+
+export function createAttestationService(options: AttestationServiceOptions): AttestationService {
+  return {
+    async attestWithPin(input) {
+      // The whole request is validated before the PIN check, so a malformed challenge costs no attempt.
+      const { instanceId, serverId, challenge, pinProof } = parseInput(attestWithPinSchema, input);
+      await options.pin.verify({ instanceId, serverId, pinProof });
+      const key = await options.signingKey();
+      const { jws, claims } = await signAttestation(key, options.random, {
+        issuer: options.issuer,
+        instanceId,
+        serverId,
+        challenge,
+        method: 'pin',
+        now: options.clock.now(),
+        ...(options.lifetimeSeconds !== undefined ? { lifetimeSeconds: options.lifetimeSeconds } : {}),
+      });
+      return { attestation: jws, claims, expiresAt: new Date(claims.exp * 1000) };
+    },
+  };
+}

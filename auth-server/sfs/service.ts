@@ -1,0 +1,99 @@
+// SFS as a service instance: app instances, PINs, NS server policies and attestations, callable in-process.
+import type { JWK } from 'jose';
+import type { Knex } from 'knex';
+import type { Clock, Random } from '../common/clock.js';
+import { ConfigError, settings } from '../common/config/index.js';
+import type { Logger } from '../common/logging.js';
+import type { ServiceDeps, ServiceInstance } from '../common/service.js';
+import { type AttestationService, createAttestationService } from './attestations/attest.js';
+import { type AppInstanceRepository, createAppInstanceRepository } from './instances/repository.js';
+import { loadOrCreateSfsKey, type SfsSigningKey, sfsPublicKeys } from './keys/signing-key.js';
+import { createPinService, type PinService } from './pin/service.js';
+import { createSfsServerRepository, type SfsServerRepository } from './servers/repository.js';
+
+/**
+ * What the `/sfs/mobile` channel endpoint (and, embedded, anything in-process) calls. Each method
+ * validates its own input and throws SfsError with a stable code, so the endpoint only maps frames.
+ */
+export interface SfsApi extends AttestationService {
+  /** `iss` of every attestation: `{NEXTAUTH_PUBLIC_URL}/sfs`. */
+  readonly issuer: string;
+  readonly instances: AppInstanceRepository;
+  readonly servers: SfsServerRepository;
+  readonly pin: PinService;
+  /** The keys NS should trust for this SFS's attestations (JWKs with kid, alg, use). */
+  publicKeys(): Promise<JWK[]>;
+}
+
+export interface SfsApiOptions {
+  db: Knex;
+  clock: Clock;
+  random: Random;
+  publicUrl: string;
+  secretKey: string;
+  pinPepper: string;
+  logger?: Logger;
+  instanceFailureLimit?: number;
+}
+
+export function createSfsApi(options: SfsApiOptions): SfsApi {
+  const { db, clock, random, logger } = options;
+  let key: Promise<SfsSigningKey> | undefined;
+  const signingKey = () => {
+    // Memoised, but a failed load (database down at start) is retried on the next call.
+    key ??= loadOrCreateSfsKey(db, options.secretKey, clock).catch((err: unknown) => {
+      key = undefined;
+      throw err;
+    });
+    return key;
+  };
+  const pin = createPinService({
+    knex: db,
+    clock,
+    pepper: options.pinPepper,
+    ...(options.instanceFailureLimit !== undefined
+      ? { instanceFailureLimit: options.instanceFailureLimit }
+      : {}),
+    audit: (entry) => logger?.info({ audit: entry }, `sfs ${entry.event}`),
+  });
+  const issuer = `${options.publicUrl.replace(/\/+$/, '')}/sfs`;
+  return {
+    issuer,
+    instances: createAppInstanceRepository(db, clock, random),
+    servers: createSfsServerRepository(db, clock),
+    pin,
+    ...createAttestationService({ pin, signingKey, issuer, clock, random }),
+    async publicKeys() {
+      await signingKey();
+      return sfsPublicKeys(db, clock);
+    },
+  };
+}
+
+export interface SfsServiceInstance extends ServiceInstance {
+  readonly api: SfsApi;
+}
+
+export function createSfsService(deps: ServiceDeps): SfsServiceInstance {
+  // Embedded mode generates both into the data directory before services start; `serve sfs` needs them set.
+  const { pinPepper, secretKey } = deps.config;
+  if (pinPepper === undefined) throw new ConfigError(settings.pinPepper.env, 'required by the SFS');
+  if (secretKey === undefined) throw new ConfigError(settings.secretKey.env, 'required by the SFS');
+  const api = createSfsApi({
+    db: deps.db,
+    clock: deps.clock,
+    random: deps.random,
+    publicUrl: deps.config.publicUrl,
+    secretKey,
+    pinPepper,
+    logger: deps.logger,
+  });
+  return {
+    name: 'sfs',
+    api,
+    async start() {
+      // Creating the key at start (not on the first login) surfaces a wrong NEXTAUTH_SECRET_KEY at once.
+      await api.publicKeys();
+    },
+  };
+}

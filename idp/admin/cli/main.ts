@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../../../auth-server/common/config/index.js';
 import { registerConfig } from './config.js';
 import { registerMigrate } from './migrate.js';
+import { registerSfs } from './sfs.js';
 import { registerServe, registerStart } from './start.js';
 
 export function buildProgram(): Command {
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerMigrate(program);
   registerConfig(program);
+  registerSfs(program);
   return program;
 }
 

@@ -34,9 +34,16 @@ export async function sha256(c: CryptoProvider, data: Bytes): Promise<Bytes> {
   return new Uint8Array(await c.subtle.digest('SHA-256', data));
 }
 
+export function importHmacKey(c: CryptoProvider, key: Bytes): Promise<CryptoKey> {
+  return c.subtle.importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+}
+
+export async function hmacSign(c: CryptoProvider, key: CryptoKey, data: Bytes): Promise<Bytes> {
+  return new Uint8Array(await c.subtle.sign('HMAC', key, data));
+}
+
 export async function hmacSha256(c: CryptoProvider, key: Bytes, data: Bytes): Promise<Bytes> {
-  const k = await c.subtle.importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  return new Uint8Array(await c.subtle.sign('HMAC', k, data));
+  return hmacSign(c, await importHmacKey(c, key), data);
 }
 
 /** HKDF-SHA256 (RFC 5869) extract-then-expand in one call. */

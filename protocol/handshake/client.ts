@@ -1,5 +1,5 @@
 // Client (initiator) side of the SIGMA-I handshake (docs/protocol.md §7): hello, verify server, prove identity, await ready.
-import { defaultCrypto, ecdh, ecdsaVerify, generateEcdhKeyPair, hmacSha256 } from '../crypto.js';
+import { defaultCrypto, ecdh, ecdsaVerify, generateEcdhKeyPair, hmacSign, importHmacKey } from '../crypto.js';
 import { type Bytes, b64u, concat, equalBytes } from '../encoding.js';
 import { ChannelError } from '../errors.js';
 import { CLIENT_FRAMES, Content, DEFAULT_MAX_FRAME_BYTES, Frame } from '../frames.js';
@@ -91,54 +91,63 @@ export function connect(transport: Transport, options: ClientOptions): Promise<S
       const suite = suiteById(sh.suite);
       if (!suite) throw new ChannelError('unsupported_suite', sh.suite);
       t.add(Entry.serverHello, shBytes);
-      const shared = await ecdh(c, eph.privateKey, sh.eph).catch((cause: unknown) => {
-        throw new ChannelError('malformed', 'server ephemeral key is not a P-256 point', { cause });
-      });
-      const hk = await deriveHandshakeKeys(c, shared, await t.hash(c), suite);
+      const [shared, th2] = await Promise.all([
+        ecdh(c, eph.privateKey, sh.eph).catch((cause: unknown) => {
+          throw new ChannelError('malformed', 'server ephemeral key is not a P-256 point', { cause });
+        }),
+        t.hash(c),
+      ]);
+      const hk = await deriveHandshakeKeys(c, shared, th2, suite);
+      const [saOpener, cfSealer, serverMacKey, clientMacKey] = await Promise.all([
+        RecordOpener.create(c, hk.s2c.key, hk.s2c.iv, Frame.serverAuth),
+        RecordSealer.create(c, hk.c2s.key, hk.c2s.iv, Frame.clientFinish),
+        importHmacKey(c, hk.serverMacKey),
+        importHmacKey(c, hk.clientMacKey),
+      ]);
 
-      // server_auth: identity (+ succession), signature over TH3, MAC over TH4.
+      // server_auth: identity (+ succession), signature over T3, MAC over T4.
       const saFrame = await nextFrame(inbox, CLIENT_FRAMES);
       expectFrame(saFrame, Frame.serverAuth, 'server_auth');
-      const saOpener = await RecordOpener.create(c, hk.s2c.key, hk.s2c.iv, Frame.serverAuth);
       const saRecord = await saOpener.open(saFrame);
-      if (saRecord.contentType !== Content.handshake)
+      if (saRecord.contentType !== Content.handshake) {
         throw new ChannelError('unexpected_message', 'server_auth');
+      }
       const sa = parseJson(ServerAuthSchema, saRecord.body, 'server_auth');
       const { rotated } = await verifyServerKey(sa.key, sa.succession, options.server, c);
       t.add(Entry.serverIdentity, concat(sa.key, encodeSuccessionChain(sa.succession)));
-      const th3 = await t.hash(c);
-      const sigOk = await ecdsaVerify(c, sa.key, sa.sig, concat(LABEL_SERVER_SIGNATURE, th3)).catch(
-        () => false,
-      );
-      if (!sigOk) throw new ChannelError('bad_signature', 'server signature does not verify');
+      const signedBytes = concat(LABEL_SERVER_SIGNATURE, t.bytes());
       t.add(Entry.serverSignature, sa.sig);
-      if (!equalBytes(await hmacSha256(c, hk.serverMacKey, await t.hash(c)), sa.mac)) {
-        throw new ChannelError('bad_mac', 'server MAC does not verify');
-      }
+      const [sigOk, expectedMac] = await Promise.all([
+        ecdsaVerify(c, sa.key, sa.sig, signedBytes).catch(() => false),
+        hmacSign(c, serverMacKey, t.bytes()),
+      ]);
+      if (!sigOk) throw new ChannelError('bad_signature', 'server signature does not verify');
+      if (!equalBytes(expectedMac, sa.mac)) throw new ChannelError('bad_mac', 'server MAC does not verify');
       t.add(Entry.serverMac, sa.mac);
 
-      // client_finish: identity, signature over TH6, MAC over TH7 (anonymous: empty identity and signature).
+      // client_finish: identity, signature over T6, MAC over T7 (anonymous: empty identity and signature).
       const identity = options.identity ?? null;
       const empty: Bytes = new Uint8Array(0);
       t.add(Entry.clientIdentity, identity ? identity.publicKey : empty);
-      const sig = identity ? await identity.sign(concat(LABEL_CLIENT_SIGNATURE, await t.hash(c))) : empty;
+      const sig = identity ? await identity.sign(concat(LABEL_CLIENT_SIGNATURE, t.bytes())) : empty;
       t.add(Entry.clientSignature, sig);
-      const mac = await hmacSha256(c, hk.clientMacKey, await t.hash(c));
+      const mac = await hmacSign(c, clientMacKey, t.bytes());
       t.add(Entry.clientMac, mac);
-      const th8 = await t.hash(c);
-      const cfSealer = await RecordSealer.create(c, hk.c2s.key, hk.c2s.iv, Frame.clientFinish);
       const finish = jsonBytes({
         type: 'client_finish',
         key: identity ? b64u(identity.publicKey) : null,
         sig: identity ? b64u(sig) : null,
         mac: b64u(mac),
       });
-      transport.send(await cfSealer.seal(Content.handshake, finish));
+      const [cfFrame, th8] = await Promise.all([cfSealer.seal(Content.handshake, finish), t.hash(c)]);
+      transport.send(cfFrame);
 
       // Application keys; the server's first record says it accepted us.
       const ak = await deriveApplicationKeys(c, shared, th8, suite);
-      const opener = await RecordOpener.create(c, ak.s2c.key, ak.s2c.iv, Frame.recordS2C);
-      const sealer = await RecordSealer.create(c, ak.c2s.key, ak.c2s.iv, Frame.recordC2S);
+      const [opener, sealer] = await Promise.all([
+        RecordOpener.create(c, ak.s2c.key, ak.s2c.iv, Frame.recordS2C),
+        RecordSealer.create(c, ak.c2s.key, ak.c2s.iv, Frame.recordC2S),
+      ]);
       const readyFrame = await nextFrame(inbox, CLIENT_FRAMES);
       expectFrame(readyFrame, Frame.recordS2C, 'ready');
       const ready = await opener.open(readyFrame);

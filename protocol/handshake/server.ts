@@ -1,5 +1,5 @@
 // Server (responder) side of the SIGMA-I handshake (docs/protocol.md §7): resolve target, prove identity, verify client.
-import { defaultCrypto, ecdh, ecdsaVerify, generateEcdhKeyPair, hmacSha256 } from '../crypto.js';
+import { defaultCrypto, ecdh, ecdsaVerify, generateEcdhKeyPair, hmacSign, importHmacKey } from '../crypto.js';
 import { type Bytes, b64u, concat, equalBytes } from '../encoding.js';
 import { ChannelError } from '../errors.js';
 import { Content, DEFAULT_MAX_FRAME_BYTES, Frame, SERVER_FRAMES } from '../frames.js';
@@ -68,12 +68,18 @@ export function accept(transport: Transport, options: ServerOptions): Promise<Se
       const suiteId = negotiate(suites, ch.suites);
       const suite = suiteId === undefined ? undefined : suiteById(suiteId);
       if (!suite) throw new ChannelError('unsupported_suite', 'no common cipher suite');
-      const identity = await options.resolveTarget(ch.target);
+      const [identity, eph] = await Promise.all([
+        options.resolveTarget(ch.target),
+        options.ephemeral ?? generateEcdhKeyPair(c),
+      ]);
       if (!identity) throw new ChannelError('unknown_target', `${ch.target.kind}/${ch.target.id}`);
       const chain = identity.succession ?? [];
-
-      const eph = options.ephemeral ?? (await generateEcdhKeyPair(c));
-      const ephPublic = new Uint8Array(await c.subtle.exportKey('raw', eph.publicKey));
+      const [ephPublic, shared] = await Promise.all([
+        c.subtle.exportKey('raw', eph.publicKey).then((raw) => new Uint8Array(raw)),
+        ecdh(c, eph.privateKey, ch.eph).catch((cause: unknown) => {
+          throw new ChannelError('malformed', 'client ephemeral key is not a P-256 point', { cause });
+        }),
+      ]);
       const hello = jsonBytes({
         type: 'server_hello',
         v: version,
@@ -82,19 +88,24 @@ export function accept(transport: Transport, options: ServerOptions): Promise<Se
         eph: b64u(ephPublic),
         nonce: b64u(c.random(32)),
       });
+      transport.send(concat(Uint8Array.of(Frame.serverHello), hello));
       const t = new Transcript();
       t.add(Entry.clientHello, chBytes);
       t.add(Entry.serverHello, hello);
-      const shared = await ecdh(c, eph.privateKey, ch.eph).catch((cause: unknown) => {
-        throw new ChannelError('malformed', 'client ephemeral key is not a P-256 point', { cause });
-      });
       const hk = await deriveHandshakeKeys(c, shared, await t.hash(c), suite);
+      const [saSealer, cfOpener, serverMacKey, clientMacKey] = await Promise.all([
+        RecordSealer.create(c, hk.s2c.key, hk.s2c.iv, Frame.serverAuth),
+        RecordOpener.create(c, hk.c2s.key, hk.c2s.iv, Frame.clientFinish),
+        importHmacKey(c, hk.serverMacKey),
+        importHmacKey(c, hk.clientMacKey),
+      ]);
 
+      // server_auth: identity (+ succession), signature over T3, MAC over T4.
       const serverKey = identity.signer.publicKey;
       t.add(Entry.serverIdentity, concat(serverKey, encodeSuccessionChain(chain)));
-      const serverSig = await identity.signer.sign(concat(LABEL_SERVER_SIGNATURE, await t.hash(c)));
+      const serverSig = await identity.signer.sign(concat(LABEL_SERVER_SIGNATURE, t.bytes()));
       t.add(Entry.serverSignature, serverSig);
-      const serverMac = await hmacSha256(c, hk.serverMacKey, await t.hash(c));
+      const serverMac = await hmacSign(c, serverMacKey, t.bytes());
       t.add(Entry.serverMac, serverMac);
       const auth = jsonBytes({
         type: 'server_auth',
@@ -103,50 +114,49 @@ export function accept(transport: Transport, options: ServerOptions): Promise<Se
         sig: b64u(serverSig),
         mac: b64u(serverMac),
       });
-      const saSealer = await RecordSealer.create(c, hk.s2c.key, hk.s2c.iv, Frame.serverAuth);
-      const saFrame = await saSealer.seal(Content.handshake, auth);
-      transport.send(concat(Uint8Array.of(Frame.serverHello), hello));
-      transport.send(saFrame);
+      transport.send(await saSealer.seal(Content.handshake, auth));
 
+      // client_finish: signature over T6 (unless anonymous), MAC over T7.
       const cfFrame = await nextFrame(inbox, SERVER_FRAMES);
       expectFrame(cfFrame, Frame.clientFinish, 'client_finish');
-      const cfOpener = await RecordOpener.create(c, hk.c2s.key, hk.c2s.iv, Frame.clientFinish);
       const cfRecord = await cfOpener.open(cfFrame);
-      if (cfRecord.contentType !== Content.handshake)
+      if (cfRecord.contentType !== Content.handshake) {
         throw new ChannelError('unexpected_message', 'client_finish');
+      }
       const cf = parseJson(ClientFinishSchema, cfRecord.body, 'client_finish');
-      if ((cf.key === null) !== (cf.sig === null))
+      if ((cf.key === null) !== (cf.sig === null)) {
         throw new ChannelError('malformed', 'client key without signature');
+      }
       const empty: Bytes = new Uint8Array(0);
       t.add(Entry.clientIdentity, cf.key ?? empty);
-      if (cf.key && cf.sig) {
-        const th6 = await t.hash(c);
-        const ok = await ecdsaVerify(c, cf.key, cf.sig, concat(LABEL_CLIENT_SIGNATURE, th6)).catch(
-          () => false,
-        );
-        if (!ok) throw new ChannelError('bad_signature', 'client signature does not verify');
-      }
+      const signedBytes = concat(LABEL_CLIENT_SIGNATURE, t.bytes());
       t.add(Entry.clientSignature, cf.sig ?? empty);
-      if (!equalBytes(await hmacSha256(c, hk.clientMacKey, await t.hash(c)), cf.mac)) {
-        throw new ChannelError('bad_mac', 'client MAC does not verify');
-      }
+      const [sigOk, expectedMac] = await Promise.all([
+        cf.key && cf.sig ? ecdsaVerify(c, cf.key, cf.sig, signedBytes).catch(() => false) : true,
+        hmacSign(c, clientMacKey, t.bytes()),
+      ]);
+      if (!sigOk) throw new ChannelError('bad_signature', 'client signature does not verify');
+      if (!equalBytes(expectedMac, cf.mac)) throw new ChannelError('bad_mac', 'client MAC does not verify');
       t.add(Entry.clientMac, cf.mac);
-      const th8 = await t.hash(c);
+      const [th8, fingerprint] = await Promise.all([t.hash(c), cf.key ? thumbprint(cf.key, c) : null]);
       const allowed = await options.authorizeClient({
         key: cf.key,
-        thumbprint: cf.key ? await thumbprint(cf.key, c) : null,
+        thumbprint: fingerprint,
         target: ch.target,
         transcriptHash: th8,
       });
-      if (!allowed)
+      if (!allowed) {
         throw new ChannelError(
           'bad_client_key',
           cf.key ? 'client key not authorized' : 'anonymous client refused',
         );
+      }
 
       const ak = await deriveApplicationKeys(c, shared, th8, suite);
-      const sealer = await RecordSealer.create(c, ak.s2c.key, ak.s2c.iv, Frame.recordS2C);
-      const opener = await RecordOpener.create(c, ak.c2s.key, ak.c2s.iv, Frame.recordC2S);
+      const [sealer, opener] = await Promise.all([
+        RecordSealer.create(c, ak.s2c.key, ak.s2c.iv, Frame.recordS2C),
+        RecordOpener.create(c, ak.c2s.key, ak.c2s.iv, Frame.recordC2S),
+      ]);
       transport.send(await sealer.seal(Content.ready, empty));
       const info = {
         role: 'server' as const,

@@ -1,4 +1,4 @@
-// Handshake transcript (docs/protocol.md §7.2): tagged, length-prefixed entries hashed with SHA-256.
+// Handshake transcript (docs/protocol.md §7.2): tagged, length-prefixed entries; signed, MACed and hashed.
 import { type CryptoProvider, sha256 } from '../crypto.js';
 import { type Bytes, concat, u32be } from '../encoding.js';
 
@@ -25,8 +25,13 @@ export class Transcript {
     this.parts.push(Uint8Array.of(tag), u32be(bytes.length), bytes);
   }
 
-  /** TH_n = SHA-256 of all entries so far. */
+  /** T_n: all entries so far (what the identity signatures and the MACs cover). */
+  bytes(): Bytes {
+    return concat(...this.parts);
+  }
+
+  /** TH_n = SHA-256(T_n): the key-schedule salts and the exported binding value. */
   hash(c: CryptoProvider): Promise<Bytes> {
-    return sha256(c, concat(...this.parts));
+    return sha256(c, this.bytes());
   }
 }

@@ -142,7 +142,8 @@ async function rawEcho(total: number): Promise<number> {
     let rx = 0;
     let tx = 0;
     let chain = Promise.resolve();
-    ws.on('message', (data: Buffer) => {
+    ws.binaryType = 'arraybuffer'; // as the channel's adapter does
+    ws.on('message', (data: ArrayBuffer) => {
       const out = nonce(0x80000000 + tx++);
       const d = subtle.decrypt({ name: 'AES-GCM', iv: nonce(rx++) }, key, data);
       const e = d.then((plain) => subtle.encrypt({ name: 'AES-GCM', iv: out }, key, plain));

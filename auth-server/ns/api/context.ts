@@ -1,0 +1,27 @@
+// What the NS HTTP routes need: the services they hand work to and the knobs tests turn.
+import type { Clock } from '../../common/clock.js';
+import type { Kv } from '../../common/kv/kv.js';
+import type { Logger } from '../../common/logging.js';
+import type { ApiKeyVerifier } from '../apikeys/verify.js';
+import type { VirtualServerRepository } from '../servers/repository.js';
+import type { SessionService } from '../sessions/service.js';
+import type { SseOptions } from './sse.js';
+
+export interface NsApiDeps {
+  sessions: SessionService;
+  servers: VirtualServerRepository;
+  apiKeys: ApiKeyVerifier;
+  kv: Kv;
+  clock: Clock;
+  logger: Logger;
+  publicUrl: string;
+  limits?: {
+    /** Browser sessions started per client IP and minute (default 60: room for ≥ 30 logins a minute). */
+    browserSessionsPerMinute?: number;
+    /** Sessions created through REST per API key and client IP and minute (default 600). */
+    apiSessionsPerMinute?: number;
+  };
+  sse?: SseOptions;
+}
+
+export const defaultLimits = { browserSessionsPerMinute: 60, apiSessionsPerMinute: 600 } as const;

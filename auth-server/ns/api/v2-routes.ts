@@ -1,0 +1,85 @@
+// NS REST v2 session endpoints (after nextAuth REST v2.2): create, getSession, logout, QR data.
+import type Router from '@koa/router';
+import { z } from 'zod';
+import { problems } from '../../common/errors.js';
+import { readJson } from '../../common/http/body.js';
+import { mayActOn } from '../apikeys/model.js';
+import { serverNameSchema } from '../servers/model.js';
+import { SessionError } from '../sessions/errors.js';
+import type { Session } from '../sessions/model.js';
+import { type NsState, nonceHeader, principalOf, requireApiKey } from './auth.js';
+import { defaultLimits, type NsApiDeps } from './context.js';
+import { noStore } from './no-store.js';
+import { mapDomainErrors } from './problems.js';
+import { createRateLimiter } from './rate-limit.js';
+
+const createSessionBody = z.strictObject({
+  server: serverNameSchema,
+  /** The end user's browser, as the integrator's backend saw it (shown on the phone). */
+  userAgent: z.string().max(4096).optional(),
+  ip: z.union([z.ipv4(), z.ipv6()]).optional(),
+});
+
+export function registerV2Routes(router: Router<NsState>, deps: NsApiDeps): void {
+  const { sessions, servers, apiKeys } = deps;
+  const limiter = createRateLimiter(deps.kv, deps.clock, {
+    name: 'ns:api-session',
+    limit: deps.limits?.apiSessionsPerMinute ?? defaultLimits.apiSessionsPerMinute,
+    windowMs: 60_000,
+  });
+  const auth = requireApiKey(apiKeys);
+  const errors = mapDomainErrors();
+
+  /** The nonce's session, if this key may see it; a session of another server reads as unknown. */
+  const sessionForNonce = async (state: NsState, nonce: string): Promise<Session> => {
+    const session = await sessions.findByNonce(nonce);
+    if (!session || !mayActOn(principalOf(state), session.serverId))
+      throw new SessionError('unknown_session');
+    return session;
+  };
+
+  router.post('/api/v2/session', noStore, auth, errors, async (ctx) => {
+    await limiter.hit(`${principalOf(ctx.state).keyId}:${ctx.ip}`);
+    const body = await readJson(ctx, createSessionBody);
+    const server = await servers.findByName(body.server);
+    if (!server || !mayActOn(principalOf(ctx.state), server.id)) {
+      throw problems.notFound('No such virtual server');
+    }
+    const { nonce, session } = await sessions.createSession({
+      server: server.name,
+      userAgent: body.userAgent ?? ctx.get('user-agent'),
+      ip: body.ip ?? ctx.ip,
+    });
+    ctx.status = 201;
+    ctx.body = {
+      nonce,
+      server: session.serverName,
+      state: session.state,
+      expiresAt: session.expiresAt.toISOString(),
+    };
+  });
+
+  router.get('/api/v2/session', noStore, auth, errors, async (ctx) => {
+    const nonce = nonceHeader((n) => ctx.get(n));
+    await sessionForNonce(ctx.state, nonce);
+    ctx.body = await sessions.getStatus(nonce);
+  });
+
+  router.post('/api/v2/logout', noStore, auth, errors, async (ctx) => {
+    const nonce = nonceHeader((n) => ctx.get(n));
+    await sessionForNonce(ctx.state, nonce);
+    ctx.body = await sessions.logout(nonce);
+  });
+
+  router.get('/api/v2/qr', noStore, auth, errors, async (ctx) => {
+    const nonce = nonceHeader((n) => ctx.get(n));
+    await sessionForNonce(ctx.state, nonce);
+    const lc = await sessions.currentLoginCode(nonce);
+    ctx.body = {
+      qrData: lc.qrData,
+      qrUri: lc.qrUri,
+      expiresAt: lc.expiresAt.toISOString(),
+      refreshAt: lc.refreshAt.toISOString(),
+    };
+  });
+}

@@ -57,7 +57,9 @@ export async function run(): Promise<void> {
       NEXTAUTH_LOG_LEVEL: 'warn',
     };
     // Alternate first runs (fresh data dir, migrations) are what a newcomer sees; later starts reuse it.
-    product.push(await timeToReady(['dist/idp/admin/cli/main.js', 'start'], env, `http://127.0.0.1:${a}/readyz`));
+    product.push(
+      await timeToReady(['dist/idp/admin/cli/main.js', 'start'], env, `http://127.0.0.1:${a}/readyz`),
+    );
     await rm(dataDir, { recursive: true, force: true });
   }
   const b = median(baseline);

@@ -60,14 +60,14 @@ export function registerStart(program: Command): void {
       await run(config, serviceNames, (rt) => {
         const c = rt.config;
         process.stdout.write(
-          [
+          `${[
             '',
             `  nextAuth IdP is running (embedded mode, data in ${c.dataDir})`,
             `  Open        ${c.publicUrl}/`,
             `  Health      http://${c.adminHost === '0.0.0.0' ? '127.0.0.1' : c.adminHost}:${rt.adminListener.port}/readyz`,
             '  Virtual server `default` is ready. Stop with Ctrl-C.',
             '',
-          ].join('\n') + '\n',
+          ].join('\n')}\n`,
         );
       });
     });

@@ -62,7 +62,7 @@ describe('config: loadConfig', () => {
 
   it('reads secrets from *_FILE and never echoes a bad secret', () => {
     const files: Record<string, string> = {
-      '/run/secrets/key': 'k'.repeat(32) + '\n',
+      '/run/secrets/key': `${'k'.repeat(32)}\n`,
       '/run/secrets/short': 'abc',
     };
     const readFile = (p: string) => {

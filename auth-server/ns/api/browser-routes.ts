@@ -1,0 +1,107 @@
+// Browser-facing session endpoints of one virtual server, authenticated by the nonce cookie only.
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { problems } from '../../common/errors.js';
+import { readJson } from '../../common/http/body.js';
+import { serverNameSchema } from '../servers/model.js';
+import { loggedInSessionMs } from '../sessions/lifetimes.js';
+import { effectiveState, pendingStates, type Session, toLoginStatus } from '../sessions/model.js';
+import type { NsState } from './auth.js';
+import { defaultLimits, type NsApiDeps } from './context.js';
+import { serializeSessionCookie, sessionCookieName } from './cookies.js';
+import { noStore } from './no-store.js';
+import { mapDomainErrors } from './problems.js';
+import { createRateLimiter } from './rate-limit.js';
+import { streamSessionEvents } from './sse.js';
+
+/**
+ * The body must be JSON (`{}`): a cross-site form cannot send application/json without a CORS preflight,
+ * so another site cannot replace the browser's login session (login CSRF).
+ */
+const browserSessionBody = z.strictObject({});
+
+export function registerBrowserRoutes(router: Router<NsState>, deps: NsApiDeps): void {
+  const { sessions, servers, clock } = deps;
+  const secure = deps.publicUrl.startsWith('https:');
+  const limiter = createRateLimiter(deps.kv, clock, {
+    name: 'ns:browser-session',
+    limit: deps.limits?.browserSessionsPerMinute ?? defaultLimits.browserSessionsPerMinute,
+    windowMs: 60_000,
+  });
+  const errors = mapDomainErrors();
+
+  const serverName = (ctx: Context): string => {
+    const parsed = serverNameSchema.safeParse(ctx.params.server);
+    if (!parsed.success) throw problems.notFound('No such virtual server');
+    return parsed.data;
+  };
+
+  /** The session of this server named by the cookie, or undefined (no, foreign or unknown cookie). */
+  const cookieSession = async (ctx: Context, server: string): Promise<Session | undefined> => {
+    const nonce = ctx.cookies.get(sessionCookieName(server, secure));
+    if (!nonce) return undefined;
+    const session = await sessions.findByNonce(nonce);
+    return session && session.serverName === server ? session : undefined;
+  };
+
+  const requireCookieSession = async (ctx: Context): Promise<{ session: Session; nonce: string }> => {
+    const server = serverName(ctx);
+    const session = await cookieSession(ctx, server);
+    const nonce = ctx.cookies.get(sessionCookieName(server, secure));
+    if (!session || !nonce) throw problems.unauthorized('No login session in this browser');
+    return { session, nonce };
+  };
+
+  // Starts (or resumes, on a page reload) the browser's login session; the nonce goes only into the cookie.
+  router.post('/servers/:server/browser-session', noStore, errors, async (ctx) => {
+    const server = serverName(ctx);
+    await readJson(ctx, browserSessionBody);
+    const existing = await cookieSession(ctx, server);
+    if (existing && pendingStates.includes(effectiveState(existing, clock.now()))) {
+      ctx.body = toLoginStatus(existing, clock.now());
+      return;
+    }
+    if (!(await servers.findByName(server))) throw problems.notFound('No such virtual server');
+    await limiter.hit(ctx.ip);
+    const { nonce, session } = await sessions.createSession({
+      server,
+      userAgent: ctx.get('user-agent'),
+      ip: ctx.ip,
+    });
+    ctx.append(
+      'Set-Cookie',
+      serializeSessionCookie(sessionCookieName(server, secure), nonce, {
+        secure,
+        maxAgeSeconds: loggedInSessionMs / 1000,
+      }),
+    );
+    ctx.status = 201;
+    ctx.body = toLoginStatus(session, clock.now());
+  });
+
+  router.get('/servers/:server/session', noStore, errors, async (ctx) => {
+    const { session } = await requireCookieSession(ctx);
+    ctx.body = toLoginStatus(session, clock.now());
+  });
+
+  router.get('/servers/:server/session/qr', noStore, errors, async (ctx) => {
+    const { nonce } = await requireCookieSession(ctx);
+    const lc = await sessions.currentLoginCode(nonce);
+    ctx.body = {
+      qrData: lc.qrData,
+      qrUri: lc.qrUri,
+      expiresAt: lc.expiresAt.toISOString(),
+      refreshAt: lc.refreshAt.toISOString(),
+    };
+  });
+
+  router.get('/servers/:server/session/events', errors, async (ctx) => {
+    const { session } = await requireCookieSession(ctx);
+    await streamSessionEvents(
+      ctx,
+      { sessionId: session.id, status: sessions.statusById, kv: deps.kv, logger: deps.logger },
+      deps.sse,
+    );
+  });
+}

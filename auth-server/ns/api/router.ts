@@ -1,0 +1,15 @@
+// The NS public router (mounted at /ns): REST v2 for integrators and the browser's session endpoints.
+import Router from '@koa/router';
+import type { NsState } from './auth.js';
+import { registerBrowserRoutes } from './browser-routes.js';
+import type { NsApiDeps } from './context.js';
+import { registerV2Routes } from './v2-routes.js';
+
+export type { NsApiDeps } from './context.js';
+
+export function createNsRouter(deps: NsApiDeps): Router<NsState> {
+  const router = new Router<NsState>();
+  registerV2Routes(router, deps);
+  registerBrowserRoutes(router, deps);
+  return router;
+}

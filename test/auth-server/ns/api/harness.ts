@@ -1,0 +1,157 @@
+// A real listener with the NS router on SQLite in a temp dir, a MemoryKv and a FixedClock, plus SSE reading.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Router from '@koa/router';
+import type { Knex } from 'knex';
+import { FixedClock, systemRandom } from '../../../../auth-server/common/clock.js';
+import { openDb } from '../../../../auth-server/common/db/connect.js';
+import { migrateLatest } from '../../../../auth-server/common/db/migrate.js';
+import { createHttpApp } from '../../../../auth-server/common/http/app.js';
+import type { Kv } from '../../../../auth-server/common/kv/kv.js';
+import { MemoryKv } from '../../../../auth-server/common/kv/memory.js';
+import { createLogger } from '../../../../auth-server/common/logging.js';
+import { createNsRouter, type NsApiDeps } from '../../../../auth-server/ns/api/router.js';
+import { createApiKeyRepository } from '../../../../auth-server/ns/apikeys/repository.js';
+import { createApiKeyVerifier } from '../../../../auth-server/ns/apikeys/verify.js';
+import { createVirtualServerRepository } from '../../../../auth-server/ns/servers/repository.js';
+import { createSessionService, type SessionService } from '../../../../auth-server/ns/sessions/service.js';
+import { serve } from '../../../helpers/http.js';
+
+export const rootKey = 'root-key-for-tests-0123456789';
+export const logger = createLogger({ level: 'silent', format: 'json' });
+
+export interface Harness {
+  url: string;
+  knex: Knex;
+  clock: FixedClock;
+  kv: MemoryKv;
+  sessions: SessionService;
+  servers: ReturnType<typeof createVirtualServerRepository>;
+  /** Bus subscriptions the router currently holds (SSE streams must release theirs). */
+  activeSubscriptions(): number;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  publicUrl?: string;
+  limits?: NsApiDeps['limits'];
+  sse?: NsApiDeps['sse'];
+  /** Give the router a bus of its own, so the service's publishes never reach the SSE (poll test). */
+  separateBus?: boolean;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'nextauth-ns-api-'));
+  const knex = openDb({ dataDir, service: 'ns' });
+  await migrateLatest(knex, 'ns');
+  const clock = new FixedClock(Date.UTC(2026, 2, 1, 12, 0, 0));
+  const kv = new MemoryKv({ clock });
+  const routerKv = options.separateBus ? new MemoryKv({ clock }) : kv;
+  let subscriptions = 0;
+  const countingKv: Kv = Object.assign(Object.create(routerKv) as Kv, {
+    async subscribe(channel: string, handler: (message: string) => void) {
+      const unsubscribe = await routerKv.subscribe(channel, handler);
+      subscriptions++;
+      return async () => {
+        subscriptions--;
+        await unsubscribe();
+      };
+    },
+  });
+  const publicUrl = options.publicUrl ?? 'http://127.0.0.1:3000';
+  const servers = createVirtualServerRepository(knex, clock);
+  await servers.create({ name: 'acme', displayName: 'ACME', policy: { loginTimeoutSeconds: 120 } });
+  await servers.create({ name: 'other', displayName: 'Other' });
+  const sessions = createSessionService({
+    db: knex,
+    kv,
+    clock,
+    random: systemRandom,
+    logger,
+    servers,
+    publicUrl,
+  });
+  const router = createNsRouter({
+    sessions,
+    servers,
+    apiKeys: createApiKeyVerifier({ rootApiKey: rootKey, repository: createApiKeyRepository(knex) }),
+    kv: countingKv,
+    clock,
+    logger,
+    publicUrl,
+    ...(options.limits && { limits: options.limits }),
+    sse: options.sse ?? { pollIntervalMs: 60_000, heartbeatMs: 60_000 },
+  });
+  const app = createHttpApp({ logger });
+  const root = new Router();
+  root.use('/ns', router.routes(), router.allowedMethods());
+  app.use(root.routes()).use(root.allowedMethods());
+  const listener = await serve(app);
+  return {
+    url: listener.url,
+    knex,
+    clock,
+    kv,
+    sessions,
+    servers,
+    activeSubscriptions: () => subscriptions,
+    async close() {
+      await listener.close(100);
+      await knex.destroy();
+      await kv.close();
+      if (routerKv !== kv) await routerKv.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** All rows of the session tables: for "a rejection changed nothing". */
+export async function storedState(knex: Knex): Promise<unknown> {
+  return {
+    sessions: await knex('ns_sessions').select('*').orderBy('id'),
+    codes: await knex('ns_login_codes').select('*').orderBy('code_hash'),
+  };
+}
+
+export interface SseEvent {
+  event: string;
+  data: string;
+}
+
+/** Reads server-sent events from a response body; `next()` resolves undefined once the stream ends. */
+export function sseReader(res: Response, abort: AbortController) {
+  if (!res.body) throw new Error('no body');
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  return {
+    async next(timeoutMs = 3000): Promise<SseEvent | undefined> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        let split = buffer.indexOf('\n\n');
+        while (split >= 0) {
+          const block = buffer.slice(0, split);
+          buffer = buffer.slice(split + 2);
+          const lines = block.split('\n');
+          const event = lines.find((l) => l.startsWith('event: '))?.slice(7);
+          const data = lines.find((l) => l.startsWith('data: '))?.slice(6);
+          if (event !== undefined && data !== undefined) return { event, data };
+          split = buffer.indexOf('\n\n');
+        }
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error('no SSE event in time');
+        let timer: NodeJS.Timeout | undefined;
+        const chunk = await Promise.race([
+          reader.read(),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error('no SSE event in time')), left);
+          }),
+        ]).finally(() => clearTimeout(timer));
+        if (chunk.done) return undefined;
+        buffer += decoder.decode(chunk.value, { stream: true });
+      }
+    },
+    close: () => abort.abort(),
+  };
+}

@@ -21,6 +21,11 @@ export function defineMessages<R extends MessageRegistry>(registry: R): R {
   return registry;
 }
 
+/** Own-property lookup: a peer's `type` of "constructor" or "__proto__" must not reach Object.prototype. */
+function own<T>(record: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
 const typeName = z.string().regex(/^[a-z][a-z0-9_.-]{0,63}$/);
 const id = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 const errorCode = z.string().regex(/^[a-z][a-z0-9_.]{0,63}$/);
@@ -136,7 +141,7 @@ export class Channel<R extends MessageRegistry> {
     type: K,
     body: z.input<Req<R, K>>,
   ): Promise<z.output<Res<R, K>>> {
-    const spec = this.registry.requests[type];
+    const spec = own(this.registry.requests, type);
     if (!spec) throw new MessageError('unknown_type', type);
     const checked = spec.request.safeParse(body);
     if (!checked.success) throw new MessageError('bad_request', checked.error.issues[0]?.message);
@@ -162,13 +167,13 @@ export class Channel<R extends MessageRegistry> {
   }
 
   onRequest<K extends keyof R['requests'] & string>(type: K, handler: RequestHandler<R, K>): void {
-    if (!this.registry.requests[type]) throw new TypeError(`unknown request type ${type}`);
+    if (!own(this.registry.requests, type)) throw new TypeError(`unknown request type ${type}`);
     this.requestHandlers.set(type, handler as RequestHandler<R, keyof R['requests']>);
   }
 
   /** Sends a one-way message (e.g. the server announcing a login challenge). */
   async push<K extends keyof R['pushes'] & string>(type: K, body: z.input<R['pushes'][K]>): Promise<void> {
-    const schema = this.registry.pushes[type];
+    const schema = own(this.registry.pushes, type);
     if (!schema) throw new MessageError('unknown_type', type);
     const checked = schema.safeParse(body);
     if (!checked.success) throw new MessageError('bad_request', checked.error.issues[0]?.message);
@@ -176,7 +181,7 @@ export class Channel<R extends MessageRegistry> {
   }
 
   onPush<K extends keyof R['pushes'] & string>(type: K, handler: PushHandler<R, K>): void {
-    if (!this.registry.pushes[type]) throw new TypeError(`unknown push type ${type}`);
+    if (!own(this.registry.pushes, type)) throw new TypeError(`unknown push type ${type}`);
     this.pushHandlers.set(type, handler as PushHandler<R, keyof R['pushes']>);
   }
 
@@ -222,7 +227,7 @@ export class Channel<R extends MessageRegistry> {
           p.reject(new MessageError(env.code, env.message, true));
           return;
         }
-        const parsed = this.registry.requests[p.type]?.response.safeParse(env.body);
+        const parsed = own(this.registry.requests, p.type)?.response.safeParse(env.body);
         if (parsed?.success) p.resolve(parsed.data);
         else p.reject(new MessageError('bad_response', parsed?.error.issues[0]?.message ?? p.type));
         return;
@@ -234,15 +239,19 @@ export class Channel<R extends MessageRegistry> {
   }
 
   private handleRequest(reqId: number, type: string, body: unknown): void {
-    const spec = this.registry.requests[type];
-    const handler = this.requestHandlers.get(type);
-    if (!spec || !handler) {
+    const spec = own(this.registry.requests, type);
+    if (!spec) {
       this.sendError(reqId, 'unknown_type', type);
       return;
     }
     const parsed = spec.request.safeParse(body);
     if (!parsed.success) {
       this.sendError(reqId, 'bad_request', parsed.error.issues[0]?.message);
+      return;
+    }
+    const handler = this.requestHandlers.get(type);
+    if (!handler) {
+      this.sendError(reqId, 'unknown_type', `no handler for ${type}`);
       return;
     }
     if (this.handling >= this.maxHandlers) {
@@ -272,15 +281,19 @@ export class Channel<R extends MessageRegistry> {
   }
 
   private handlePush(type: string, body: unknown): void {
-    const schema = this.registry.pushes[type];
-    const handler = this.pushHandlers.get(type);
-    if (!schema || !handler) {
+    const schema = own(this.registry.pushes, type);
+    if (!schema) {
       this.sendError(undefined, 'unknown_type', type);
       return;
     }
     const parsed = schema.safeParse(body);
     if (!parsed.success) {
       this.sendError(undefined, 'bad_request', `${type}: ${parsed.error.issues[0]?.message}`);
+      return;
+    }
+    const handler = this.pushHandlers.get(type);
+    if (!handler) {
+      this.sendError(undefined, 'unknown_type', `no handler for ${type}`);
       return;
     }
     Promise.resolve()

@@ -149,6 +149,28 @@ export const roundTrip: Record<string, Case> = {
     expect(await s.closed).to.equal(null);
   },
 
+  async 'message layer: refused pushes come back as error frames without id; busy above the handler limit'() {
+    const p = await parties();
+    const { client, server } = await established(p);
+    const errors: string[] = [];
+    const c = new Channel(client, registry, { onError: (e) => errors.push(e.code) });
+    const s = new Channel(server, registry, { maxConcurrentHandlers: 1 });
+    s.onRequest('slow', async (body) => {
+      await sleep(body.ms);
+      return { ok: true };
+    });
+    await client.send(text(JSON.stringify({ t: 'push', type: 'challenge', body: { nonce: 1 } })));
+    await client.send(text(JSON.stringify({ t: 'push', type: 'no-such-push', body: {} })));
+    await client.send(text(JSON.stringify({ t: 'push', type: 'constructor', body: {} })));
+    await client.send(text(JSON.stringify({ t: 'req', id: 99, type: 'tostring', body: {} })));
+    const first = c.request('slow', { ms: 50 });
+    await expectRejects(c.request('slow', { ms: 1 }), 'busy');
+    expect(await first).to.deep.equal({ ok: true });
+    expect(errors).to.deep.equal(['bad_request', 'unknown_type', 'unknown_type']);
+    expect(server.isOpen).to.equal(true);
+    await c.close();
+  },
+
   async 'message layer: a malformed envelope closes the channel (fail closed)'() {
     const p = await parties();
     const { client, server } = await established(p);

@@ -38,26 +38,27 @@ export function registerBrowserRoutes(router: Router<NsState>, deps: NsApiDeps):
   };
 
   /** The session of this server named by the cookie, or undefined (no, foreign or unknown cookie). */
-  const cookieSession = async (ctx: Context, server: string): Promise<Session | undefined> => {
+  const cookieSession = async (
+    ctx: Context,
+    server: string,
+  ): Promise<{ session: Session; nonce: string } | undefined> => {
     const nonce = ctx.cookies.get(sessionCookieName(server, secure));
     if (!nonce) return undefined;
     const session = await sessions.findByNonce(nonce);
-    return session && session.serverName === server ? session : undefined;
+    return session && session.serverName === server ? { session, nonce } : undefined;
   };
 
   const requireCookieSession = async (ctx: Context): Promise<{ session: Session; nonce: string }> => {
-    const server = serverName(ctx);
-    const session = await cookieSession(ctx, server);
-    const nonce = ctx.cookies.get(sessionCookieName(server, secure));
-    if (!session || !nonce) throw problems.unauthorized('No login session in this browser');
-    return { session, nonce };
+    const found = await cookieSession(ctx, serverName(ctx));
+    if (!found) throw problems.unauthorized('No login session in this browser');
+    return found;
   };
 
   // Starts (or resumes, on a page reload) the browser's login session; the nonce goes only into the cookie.
   router.post('/servers/:server/browser-session', noStore, errors, async (ctx) => {
     const server = serverName(ctx);
     await readJson(ctx, browserSessionBody);
-    const existing = await cookieSession(ctx, server);
+    const existing = (await cookieSession(ctx, server))?.session;
     if (existing && pendingStates.includes(effectiveState(existing, clock.now()))) {
       ctx.body = toLoginStatus(existing, clock.now());
       return;

@@ -106,8 +106,8 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
   const decide = async (
     sessionId: string,
     patch: Parameters<SessionRepository['transition']>[2],
+    now: number,
   ): Promise<Session> => {
-    const now = clock.now();
     const won = await sessions.transition(sessionId, pendingStates, patch, now, now);
     if (!won) throw await refusal(sessionId, now);
     return changed(sessionId, patch.state);
@@ -198,17 +198,21 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
     async markLoggedIn(sessionId, approval) {
       const parsed = loginApprovalSchema.parse(approval);
       const now = clock.now();
-      return decide(sessionId, {
-        state: 'loggedin',
-        userid: parsed.userid,
-        accountId: parsed.accountId,
-        hsid: parsed.hsid ?? randomToken(random, 16),
-        loggedInAt: now,
-        expiresAt: now + loggedInSessionMs,
-      });
+      return decide(
+        sessionId,
+        {
+          state: 'loggedin',
+          userid: parsed.userid,
+          accountId: parsed.accountId,
+          hsid: parsed.hsid ?? randomToken(random, 16),
+          loggedInAt: now,
+          expiresAt: now + loggedInSessionMs,
+        },
+        now,
+      );
     },
 
-    markDeclined: (sessionId) => decide(sessionId, { state: 'declined' }),
+    markDeclined: (sessionId) => decide(sessionId, { state: 'declined' }, clock.now()),
 
     async logout(nonce) {
       const session = await requireByNonce(nonce);

@@ -4,8 +4,12 @@ import { ChannelError } from './errors.js';
 import type { Transport } from './transport.js';
 
 /** Queues frames until the handshake reads them; the session takes over the transport and leftovers afterwards. */
+/** Bytes a peer may have queued before the handshake reads them (the server may push right after `ready`). */
+const MAX_QUEUED_BYTES = 1024 * 1024;
+
 export class Inbox {
   private readonly queue: Bytes[] = [];
+  private queuedBytes = 0;
   private waiter: { resolve: (f: Bytes) => void; reject: (e: ChannelError) => void } | null = null;
   private failure: ChannelError | null = null;
 
@@ -36,7 +40,10 @@ export class Inbox {
       const w = this.waiter;
       this.waiter = null;
       w.resolve(frame);
+    } else if (this.queuedBytes + frame.length > MAX_QUEUED_BYTES) {
+      this.fail(new ChannelError('unexpected_message', 'too much data before the handshake completed'));
     } else {
+      this.queuedBytes += frame.length;
       this.queue.push(frame);
     }
   }
@@ -54,7 +61,10 @@ export class Inbox {
 
   next(): Promise<Bytes> {
     const frame = this.queue.shift();
-    if (frame) return Promise.resolve(frame);
+    if (frame) {
+      this.queuedBytes -= frame.length;
+      return Promise.resolve(frame);
+    }
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.waiter = { resolve, reject };

@@ -65,6 +65,26 @@ describe('protocol/channel over ws', () => {
     expect(await remote?.closed).to.equal(null);
   });
 
+  it('a server may do async work between the upgrade and accept (frames are held)', async () => {
+    const slow = await startLoopbackServer(async (transport: Transport) => {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      accept(transport, {
+        resolveTarget: () => ({ signer: p.serverSigner }),
+        authorizeClient: () => true,
+      }).catch(() => {});
+    });
+    try {
+      const session = await connect(await openLoopbackClient(slow.url), {
+        target,
+        server: { keys: [p.serverSigner.publicKey] },
+        identity: p.clientSigner,
+      });
+      await session.close();
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('ws maxPayload stops an oversized message before the channel sees it (close 1009)', async () => {
     const ws = new WebSocket(server.url, { perMessageDeflate: false });
     await new Promise((resolve) => ws.once('open', resolve));

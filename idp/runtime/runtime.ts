@@ -108,7 +108,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     throw err;
   }
 
-  const app = createHttpApp({ logger, metrics });
+  const app = createHttpApp({ logger, metrics, proxy: config.trustProxy });
   const root = new Router();
   if (config.mode === 'embedded') root.use(homeRouter(config).routes());
   for (const instance of instances) {

@@ -35,6 +35,7 @@ export interface Config {
   pinPepper: string | undefined;
   cookieDomain: string | undefined;
   outboundAllow: string[];
+  trustProxy: boolean;
   shutdownTimeoutMs: number;
   /** Loud warnings for a production start that relies on defaults that must change. */
   warnings: string[];
@@ -138,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadOptions): Config
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),
+    trustProxy: raw.trustProxy ?? false,
     shutdownTimeoutMs: raw.shutdownTimeoutMs ?? 10000,
     warnings: [],
   };

@@ -206,6 +206,13 @@ export const settings = {
     description:
       'Comma-separated hosts/CIDRs that outbound calls (back-channel logout, CIBA ping, metadata URLs) may reach in addition to public addresses.',
   }),
+  trustProxy: setting({
+    env: 'NEXTAUTH_TRUST_PROXY',
+    schema: bool,
+    default: 'false',
+    description:
+      'Trust `X-Forwarded-For`/`-Proto` from a reverse proxy (client IPs for rate limits and audit). Only behind a proxy that overwrites them.',
+  }),
   shutdownTimeoutMs: setting({
     env: 'NEXTAUTH_SHUTDOWN_TIMEOUT_MS',
     schema: positiveMs,

@@ -28,6 +28,8 @@ describe('config: loadConfig', () => {
     expect(c.kvUri).to.equal(undefined);
     expect(c.log).to.deep.equal({ level: 'info', format: 'json' });
     expect(c.warnings).to.deep.equal([]);
+    expect(c.trustProxy).to.equal(false);
+    expect(loadConfig({ NEXTAUTH_TRUST_PROXY: 'true' }, embedded).trustProxy).to.equal(true);
   });
 
   it('derives the public URL from the port and strips trailing slashes', () => {
@@ -54,6 +56,7 @@ describe('config: loadConfig', () => {
     ['NEXTAUTH_KV_URI', 'memcached://x'],
     ['NEXTAUTH_NS_DB_ENABLE_MIGRATIONS', 'maybe'],
     ['NEXTAUTH_ENV', 'staging'],
+    ['NEXTAUTH_TRUST_PROXY', 'sometimes'],
   ] as const) {
     it(`rejects ${variable}=${value}`, () => {
       expect(configError(() => loadConfig({ [variable]: value }, embedded)).variable).to.equal(variable);

@@ -119,7 +119,7 @@ export const roundTrip: Record<string, Case> = {
   async 'message layer: typed request/response, push, error frames with codes, timeouts'() {
     const p = await parties();
     const { client, server } = await established(p);
-    const c = new Channel(client, registry, { requestTimeoutMs: 200 });
+    const c = new Channel(client, registry, { requestTimeoutMs: 500 });
     const s = new Channel(server, registry);
     s.onRequest('echo', (body) => ({ text: body.text.toUpperCase() }));
     s.onRequest('fail', () => {
@@ -138,7 +138,7 @@ export const roundTrip: Record<string, Case> = {
     expect(answers.map((a) => a.text)).to.deep.equal(['HI1', 'HI2', 'HI3']);
     await expectRejects(c.request('fail', {}), 'locked');
     await expectRejects(c.request('bad-answer', {}), 'internal');
-    await expectRejects(c.request('slow', { ms: 400 }), 'timeout');
+    await expectRejects(c.request('slow', { ms: 1500 }), 'timeout');
     await expectRejects(c.request('echo', { text: 'x'.repeat(101) }), 'bad_request');
     // A request type the peer has no handler for.
     await expectRejects(s.request('echo', { text: 'x' }), 'unknown_type');
@@ -184,10 +184,10 @@ export const roundTrip: Record<string, Case> = {
   async 'heartbeat keeps an idle channel open; idle timeout closes a silent one'() {
     const p = await parties();
     const alive = await established(p, {
-      client: { heartbeatMs: 20, idleTimeoutMs: 100 },
-      server: { heartbeatMs: 20, idleTimeoutMs: 100 },
+      client: { heartbeatMs: 25, idleTimeoutMs: 250 },
+      server: { heartbeatMs: 25, idleTimeoutMs: 250 },
     });
-    await sleep(300);
+    await sleep(400);
     expect(alive.client.isOpen && alive.server.isOpen).to.equal(true);
     await alive.client.close();
     const silent = await established(p, {

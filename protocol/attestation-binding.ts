@@ -1,8 +1,13 @@
 // The challenge an SFS attestation is bound to (DESIGN.md §4), computed alike by the SDK, NS and SFS.
 import { b64u, concat, u32be, utf8 } from './encoding.js';
 
-/** What the user approves with the attestation; a transaction also binds the digest of its signed data. */
-export type AttestationPurpose = 'login' | 'transaction';
+/**
+ * What the user approves with the attestation: binding a new account key (enrol), a login, or a transaction
+ * (which also binds the digest of its signed data).
+ */
+export type AttestationPurpose = 'enrol' | 'login' | 'transaction';
+
+export const attestationPurposes: readonly AttestationPurpose[] = ['enrol', 'login', 'transaction'];
 
 export interface AttestationBindingInput {
   /** NS virtual server id: the attestation's audience. */
@@ -35,12 +40,12 @@ export async function attestationChallenge(input: AttestationBindingInput): Prom
   if (!thumbprintPattern.test(input.accountKeyThumbprint))
     throw new TypeError('account key thumbprint must be a base64url SHA-256 thumbprint');
   if (input.transcriptHash.length !== 32) throw new TypeError('transcript hash must be 32 bytes');
-  if (input.purpose !== 'login' && input.purpose !== 'transaction') throw new TypeError('unknown purpose');
+  if (!attestationPurposes.includes(input.purpose)) throw new TypeError('unknown purpose');
   const digest = input.transactionDigest;
   if (input.purpose === 'transaction' && digest === undefined)
     throw new TypeError('a transaction attestation needs the transaction digest');
-  if (input.purpose === 'login' && digest !== undefined)
-    throw new TypeError('a login attestation has no transaction digest');
+  if (input.purpose !== 'transaction' && digest !== undefined)
+    throw new TypeError(`a ${input.purpose} attestation has no transaction digest`);
   if (digest !== undefined && digest.length !== 32)
     throw new TypeError('transaction digest must be 32 bytes');
   const encoded = concat(

@@ -39,6 +39,8 @@ describe('protocol/attestation-binding', () => {
       .and.match(/^[A-Za-z0-9_-]{43}$/);
     const tx = { ...base, purpose: 'transaction' as const, transactionDigest: new Uint8Array(32).fill(9) };
     expect(await attestationChallenge(tx)).to.equal(reference(tx));
+    const enrol = { ...base, purpose: 'enrol' as const };
+    expect(await attestationChallenge(enrol)).to.equal(reference(enrol));
   });
 
   it('changes with every field', async () => {
@@ -48,6 +50,7 @@ describe('protocol/attestation-binding', () => {
       { ...base, accountKeyThumbprint: `${thumbprint.slice(0, 42)}A` },
       { ...base, transcriptHash: new Uint8Array(32).fill(8) },
       { ...base, purpose: 'transaction', transactionDigest: new Uint8Array(32) },
+      { ...base, purpose: 'enrol' },
     ];
     const seen = new Set([first]);
     for (const v of variants) seen.add(await attestationChallenge(v));
@@ -69,7 +72,8 @@ describe('protocol/attestation-binding', () => {
     ['a server id over 200 characters', { serverId: 'x'.repeat(201) }],
     ['a thumbprint that is not one', { accountKeyThumbprint: 'abc' }],
     ['a short transcript hash', { transcriptHash: new Uint8Array(31) }],
-    ['an unknown purpose', { purpose: 'enrol' }],
+    ['an unknown purpose', { purpose: 'register' }],
+    ['an enrol attestation with a digest', { purpose: 'enrol', transactionDigest: new Uint8Array(32) }],
     ['a transaction without digest', { purpose: 'transaction' }],
     ['a login with digest', { transactionDigest: new Uint8Array(32) }],
     ['a short digest', { purpose: 'transaction', transactionDigest: new Uint8Array(16) }],

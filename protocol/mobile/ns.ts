@@ -1,0 +1,70 @@
+// Messages on the NS secure channel (`/ns/mobile`, target kind `ns`, target id = virtual server name).
+// Enrolment runs on an anonymous-client channel pinned to the server key fingerprint of the enrol QR; login
+// runs on a channel authenticated with the account key.
+import { z } from 'zod';
+import { defineMessages } from '../messages.js';
+import { publicJwkSchema, serverIdSchema } from './common.js';
+
+const serverInfo = z.object({
+  /** Global id (`{NS URL}/ns/{name}`): attestation audience and the server's name at the SFS. */
+  id: serverIdSchema,
+  name: z.string(),
+  displayName: z.string(),
+});
+
+const token = z.string().regex(/^[A-Za-z0-9_-]{22,128}$/);
+
+export const nsMobileMessages = defineMessages({
+  requests: {
+    /** Looks at an enrol token without using it: who is being enrolled, on which server. */
+    'enrol.begin': {
+      request: z.object({ token }).strict(),
+      response: z.object({ server: serverInfo, userid: z.string(), expiresAt: z.number().int() }),
+    },
+    /**
+     * Binds the new account key: `attestation` is an SFS attestation with purpose `enrol` over this channel's
+     * transcript hash and the thumbprint of `accountKey`. Uses the token up.
+     */
+    'enrol.complete': {
+      request: z
+        .object({
+          token,
+          accountKey: publicJwkSchema,
+          attestation: z.string().max(4096),
+          description: z.string().max(100).optional(),
+          clientVersion: z.string().max(40).optional(),
+        })
+        .strict(),
+      response: z.object({ accountId: z.string(), userid: z.string(), server: serverInfo }),
+    },
+    /** The phone scanned a login QR: uses the login code up and returns what to show the user. */
+    'login.scan': {
+      request: z.object({ code: token }).strict(),
+      response: z.object({
+        /** Opaque handle of this login for confirm/decline on this channel. */
+        login: z.string(),
+        server: serverInfo,
+        userid: z.string(),
+        browser: z.object({
+          userAgent: z.string().max(512).nullable(),
+          ip: z.string().max(64).nullable(),
+          location: z.string().max(120).nullable(),
+        }),
+        expiresAt: z.number().int(),
+      }),
+    },
+    /** Approves with an SFS attestation (purpose `login`) bound to this channel and the account key. */
+    'login.confirm': {
+      request: z.object({ login: z.string().max(128), attestation: z.string().max(4096) }).strict(),
+      response: z.object({ status: z.literal('loggedin') }),
+    },
+    /** Declines; `not_me` means the user did not start this login (recorded, may block the account). */
+    'login.decline': {
+      request: z.object({ login: z.string().max(128), reason: z.enum(['declined', 'not_me']) }).strict(),
+      response: z.object({ status: z.literal('declined') }),
+    },
+  },
+  pushes: {},
+});
+
+export type NsMobileMessages = typeof nsMobileMessages;

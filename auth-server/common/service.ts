@@ -4,6 +4,7 @@ import type Router from '@koa/router';
 import type { Knex } from 'knex';
 import type { Clock, Random } from './clock.js';
 import type { Config, ServiceName } from './config/index.js';
+import type { MobileEndpoint } from './http/mobile-sockets.js';
 import type { Kv } from './kv/kv.js';
 import type { Logger } from './logging.js';
 import type { Metrics } from './metrics.js';
@@ -22,6 +23,8 @@ export interface ServiceInstance {
   name: ServiceName;
   /** Public routes, mounted under the service's own prefix (`/ns`, `/sfs`, ...). */
   router?: Router;
+  /** The service's secure-channel WebSocket endpoint for phones, if it has one. */
+  mobile?: MobileEndpoint;
   /** Runs after migrations and before the listener accepts traffic. */
   start?(): Promise<void>;
   close?(): Promise<void>;

@@ -11,6 +11,7 @@ import { pingDb } from '../../auth-server/common/db/health.js';
 import { migrateLatest, migrationStatus } from '../../auth-server/common/db/migrate.js';
 import { createAdminApp, type ReadinessCheck } from '../../auth-server/common/http/admin.js';
 import { createHttpApp } from '../../auth-server/common/http/app.js';
+import { attachMobileSockets } from '../../auth-server/common/http/mobile-sockets.js';
 import { type Listener, listen } from '../../auth-server/common/http/server.js';
 import { createKv } from '../../auth-server/common/kv/index.js';
 import type { Kv } from '../../auth-server/common/kv/kv.js';
@@ -127,6 +128,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     await cleanup();
     throw err;
   });
+  const mobileSockets = attachMobileSockets(
+    publicListener.server,
+    instances.flatMap((i) => (i.mobile ? [i.mobile] : [])),
+    { logger, trustProxy: config.trustProxy, accepting: () => accepting },
+  );
   const adminListener = await listen(admin.callback(), config.adminPort, config.adminHost).catch(
     async (err) => {
       await publicListener.close(0);
@@ -147,6 +153,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       closed ??= (async () => {
         accepting = false;
         logger.info({ inFlight: publicListener.inFlight() }, 'shutting down');
+        // Phones reconnect to another instance; their channels cannot be drained like HTTP requests.
+        await mobileSockets.close();
         await publicListener.close(config.shutdownTimeoutMs);
         await adminListener.close(1000);
         await cleanup();

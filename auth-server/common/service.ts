@@ -8,6 +8,7 @@ import type { MobileEndpoint } from './http/mobile-sockets.js';
 import type { Kv } from './kv/kv.js';
 import type { Logger } from './logging.js';
 import type { Metrics } from './metrics.js';
+import type { Peers } from './peers.js';
 
 export interface ServiceDeps {
   config: Config;
@@ -17,6 +18,8 @@ export interface ServiceDeps {
   random: Random;
   kv: Kv;
   db: Knex;
+  /** Interfaces of the other services this process can reach (filled in dependency order). */
+  peers: Peers;
 }
 
 export interface ServiceInstance {
@@ -28,4 +31,6 @@ export interface ServiceInstance {
   /** Runs after migrations and before the listener accepts traffic. */
   start?(): Promise<void>;
   close?(): Promise<void>;
+  /** What this service offers the others (see peers.ts). */
+  provides?: Peers;
 }

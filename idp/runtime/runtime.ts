@@ -17,6 +17,7 @@ import { createKv } from '../../auth-server/common/kv/index.js';
 import type { Kv } from '../../auth-server/common/kv/kv.js';
 import type { Logger } from '../../auth-server/common/logging.js';
 import { createMetrics, type Metrics } from '../../auth-server/common/metrics.js';
+import type { Peers } from '../../auth-server/common/peers.js';
 import type { ServiceDeps, ServiceInstance } from '../../auth-server/common/service.js';
 import { createNsService } from '../../auth-server/ns/service.js';
 import { createSfsService } from '../../auth-server/sfs/service.js';
@@ -26,6 +27,8 @@ const factories: Partial<Record<ServiceName, (deps: ServiceDeps) => ServiceInsta
   ns: createNsService,
   sfs: createSfsService,
 };
+
+const startOrder: readonly ServiceName[] = ['sfs', 'mc', 'ns', 'idp'];
 
 export interface RuntimeOptions {
   config: Config;
@@ -79,8 +82,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     await Promise.all(Object.values(dbs).map((db) => db.destroy()));
     await kv.close();
   };
+  const peers: Peers = {};
   try {
-    for (const service of options.services) {
+    // Providers first: NS uses SFS's interface.
+    const ordered = startOrder.filter((s) => options.services.includes(s));
+    for (const service of ordered) {
       const db = openDb({ uri: config.db[service].uri, dataDir: config.dataDir, service });
       dbs[service] = db;
       if (config.db[service].migrate) {
@@ -99,9 +105,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           random,
           kv,
           db,
+          peers,
         });
         instances.push(instance);
         await instance.start?.();
+        Object.assign(peers, instance.provides);
       }
     }
   } catch (err) {

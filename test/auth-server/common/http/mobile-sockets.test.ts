@@ -78,7 +78,7 @@ describe('http: mobile WebSocket endpoints', () => {
   it('closes a connection that sends a frame above the cap (1009) before the endpoint sees it', async () => {
     const ws = await open('/ns/mobile');
     while (accepted.length === 0) await new Promise((r) => setTimeout(r, 5));
-    const frames: Uint8Array[] = [];
+    const frames: unknown[] = [];
     const transport = accepted[0]?.transport as Transport;
     transport.onmessage = (f) => frames.push(f);
     const code = closeCode(ws);

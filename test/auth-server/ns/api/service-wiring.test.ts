@@ -48,6 +48,7 @@ describe('ns service wiring', () => {
       random: systemRandom,
       kv,
       db: knex,
+      peers: {},
     });
     await ns.start?.();
     const app = createHttpApp({ logger });

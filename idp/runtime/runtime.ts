@@ -21,6 +21,8 @@ import type { Peers } from '../../auth-server/common/peers.js';
 import type { ServiceDeps, ServiceInstance } from '../../auth-server/common/service.js';
 import { createNsService } from '../../auth-server/ns/service.js';
 import { createSfsService } from '../../auth-server/sfs/service.js';
+import { loginRouter } from '../interaction/login-routes.js';
+import { staticAssetsRouter } from '../interaction/static-assets.js';
 import { homeRouter } from './home.js';
 
 const factories: Partial<Record<ServiceName, (deps: ServiceDeps) => ServiceInstance>> = {
@@ -120,6 +122,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const app = createHttpApp({ logger, metrics, proxy: config.trustProxy });
   const root = new Router();
   if (config.mode === 'embedded') root.use(homeRouter(config).routes());
+  if (options.services.includes('idp')) {
+    root.use(loginRouter({ defaultServer: 'default' }).routes(), staticAssetsRouter().routes());
+  }
   for (const instance of instances) {
     if (instance.router)
       root.use(`/${instance.name}`, instance.router.routes(), instance.router.allowedMethods());

@@ -12,6 +12,7 @@ import { defaultLimits, type NsApiDeps } from './context.js';
 import { serializeSessionCookie, sessionCookieName } from './cookies.js';
 import { noStore } from './no-store.js';
 import { mapDomainErrors } from './problems.js';
+import { qrImageDataUrl, qrImageFormatSchema } from './qr-image.js';
 import { createRateLimiter } from './rate-limit.js';
 import { streamSessionEvents } from './sse.js';
 
@@ -46,6 +47,12 @@ export function registerBrowserRoutes(router: Router<NsState>, deps: NsApiDeps):
     if (!nonce) return undefined;
     const session = await sessions.findByNonce(nonce);
     return session && session.serverName === server ? { session, nonce } : undefined;
+  };
+
+  const imageFormat = (ctx: Context) => {
+    const parsed = qrImageFormatSchema.safeParse(ctx.query.img);
+    if (!parsed.success) throw problems.badRequest('img must be svg or png');
+    return parsed.data;
   };
 
   const requireCookieSession = async (ctx: Context): Promise<{ session: Session; nonce: string }> => {
@@ -88,12 +95,14 @@ export function registerBrowserRoutes(router: Router<NsState>, deps: NsApiDeps):
 
   router.get('/servers/:server/session/qr', noStore, errors, async (ctx) => {
     const { nonce } = await requireCookieSession(ctx);
+    const img = imageFormat(ctx);
     const lc = await sessions.currentLoginCode(nonce);
     ctx.body = {
       qrData: lc.qrData,
       qrUri: lc.qrUri,
       expiresAt: lc.expiresAt.toISOString(),
       refreshAt: lc.refreshAt.toISOString(),
+      ...(img ? { img: await qrImageDataUrl(lc.qrUri, img) } : {}),
     };
   });
 

@@ -93,6 +93,31 @@ describe('ns browser session endpoints', () => {
       expect(body.qrUri).to.not.contain(nonce);
     });
 
+    it('renders the QR image as SVG or PNG on request and refuses other formats', async () => {
+      const { cookie } = await browserCookie();
+      const svg = (await (
+        await fetch(`${base()}/acme/session/qr?img=svg`, { headers: { cookie } })
+      ).json()) as {
+        img: string;
+      };
+      expect(svg.img).to.match(/^data:image\/svg\+xml;base64,/);
+      expect(Buffer.from(svg.img.split(',')[1] ?? '', 'base64').toString()).to.match(/^<svg /);
+      const png = (await (
+        await fetch(`${base()}/acme/session/qr?img=png`, { headers: { cookie } })
+      ).json()) as {
+        img: string;
+      };
+      expect(
+        Buffer.from(png.img.split(',')[1] ?? '', 'base64')
+          .subarray(1, 4)
+          .toString(),
+      ).to.equal('PNG');
+      const before = await storedState(h.knex);
+      const bad = await fetch(`${base()}/acme/session/qr?img=gif`, { headers: { cookie } });
+      expect(bad.status).to.equal(400);
+      expect(await storedState(h.knex)).to.deep.equal(before);
+    });
+
     it('401 without cookie, with a wrong cookie, or with a cookie of another server; nothing changes', async () => {
       const { nonce } = await browserCookie();
       const before = await storedState(h.knex);

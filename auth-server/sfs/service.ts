@@ -7,7 +7,10 @@ import type { Logger } from '../common/logging.js';
 import type { ServiceDeps, ServiceInstance } from '../common/service.js';
 import { type AttestationService, createAttestationService } from './attestations/attest.js';
 import { type AppInstanceRepository, createAppInstanceRepository } from './instances/repository.js';
+import { channelIdentityFromKey, type SfsIdentity, sfsChannelId } from './keys/channel-identity.js';
 import { loadOrCreateSfsKey, type SfsSigningKey, sfsPublicKeys } from './keys/signing-key.js';
+import { createSfsMobileEndpoint } from './mobile/endpoint.js';
+import { createSfsPeer } from './peer.js';
 import { createPinService, type PinService } from './pin/service.js';
 import { createSfsServerRepository, type SfsServerRepository } from './servers/repository.js';
 
@@ -18,11 +21,15 @@ import { createSfsServerRepository, type SfsServerRepository } from './servers/r
 export interface SfsApi extends AttestationService {
   /** `iss` of every attestation: `{NEXTAUTH_PUBLIC_URL}/sfs`. */
   readonly issuer: string;
+  /** Secure-channel target id (`{kind: 'sfs', id}`), derived from the issuer. */
+  readonly channelId: string;
   readonly instances: AppInstanceRepository;
   readonly servers: SfsServerRepository;
   readonly pin: PinService;
   /** The keys NS should trust for this SFS's attestations (JWKs with kid, alg, use). */
   publicKeys(): Promise<JWK[]>;
+  /** The signing key as the channel's server identity (imported once, then cached). */
+  sfsIdentity(): Promise<SfsIdentity>;
 }
 
 export interface SfsApiOptions {
@@ -56,9 +63,20 @@ export function createSfsApi(options: SfsApiOptions): SfsApi {
       : {}),
     audit: (entry) => logger?.info({ audit: entry }, `sfs ${entry.event}`),
   });
+  let identity: Promise<SfsIdentity> | undefined;
+  const sfsIdentity = () => {
+    identity ??= signingKey()
+      .then(channelIdentityFromKey)
+      .catch((err: unknown) => {
+        identity = undefined;
+        throw err;
+      });
+    return identity;
+  };
   const issuer = `${options.publicUrl.replace(/\/+$/, '')}/sfs`;
   return {
     issuer,
+    channelId: sfsChannelId(issuer),
     instances: createAppInstanceRepository(db, clock, random),
     servers: createSfsServerRepository(db, clock),
     pin,
@@ -67,6 +85,7 @@ export function createSfsApi(options: SfsApiOptions): SfsApi {
       await signingKey();
       return sfsPublicKeys(db, clock);
     },
+    sfsIdentity,
   };
 }
 
@@ -91,9 +110,12 @@ export function createSfsService(deps: ServiceDeps): SfsServiceInstance {
   return {
     name: 'sfs',
     api,
+    mobile: createSfsMobileEndpoint({ api, kv: deps.kv, clock: deps.clock, logger: deps.logger }),
+    provides: { sfs: createSfsPeer(api) },
     async start() {
-      // Creating the key at start (not on the first login) surfaces a wrong NEXTAUTH_SECRET_KEY at once.
-      await api.publicKeys();
+      // Creating the key at start (not on the first login) surfaces a wrong NEXTAUTH_SECRET_KEY at once,
+      // and the first phone does not wait for the channel identity's import.
+      await api.sfsIdentity();
     },
   };
 }

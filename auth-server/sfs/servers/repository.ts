@@ -5,7 +5,15 @@ import { isUniqueViolation } from '../../common/db/errors.js';
 import { fromDbMillis } from '../../common/db/timestamps.js';
 import { parseInput, SfsError } from '../errors.js';
 import { acceptP256Jwk, p256PublicJwkSchema } from '../jwk.js';
-import { type NewSfsServer, newSfsServerSchema, type SfsServer, storedSfsPolicySchema } from './model.js';
+import {
+  type NewSfsServer,
+  newSfsServerSchema,
+  type SfsPolicyInput,
+  type SfsServer,
+  sfsPolicySchema,
+  sfsServerIdSchema,
+  storedSfsPolicySchema,
+} from './model.js';
 
 export const serversTable = 'sfs_ns_servers';
 
@@ -16,6 +24,8 @@ export interface SfsServerRepository {
   /** As find, but throws SfsError `unknown_server`. */
   get(id: string): Promise<SfsServer>;
   list(): Promise<SfsServer[]>;
+  /** Replaces the policy (validated whole, defaults filled in). Throws `invalid_request`, `unknown_server`. */
+  updatePolicy(id: string, policy: SfsPolicyInput): Promise<SfsServer>;
 }
 
 interface Row {
@@ -78,6 +88,18 @@ export function createSfsServerRepository(knex: Knex, clock: Clock): SfsServerRe
 
     async list() {
       return (await knex<Row>(serversTable).select('*').orderBy('id')).map(toDomain);
+    },
+
+    async updatePolicy(id, input) {
+      const serverId = parseInput(sfsServerIdSchema, id);
+      const policy = parseInput(sfsPolicySchema, input);
+      const affected: unknown = await knex(serversTable)
+        .where({ id: serverId })
+        .update({ policy: JSON.stringify(policy), updated_at: clock.now() });
+      if (affected !== 1) throw new SfsError('unknown_server');
+      const server = await findServer(knex, serverId);
+      if (!server) throw new SfsError('unknown_server');
+      return server;
     },
   };
 }

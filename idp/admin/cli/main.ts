@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../../../auth-server/common/config/index.js';
 import { registerConfig } from './config.js';
 import { registerMigrate } from './migrate.js';
+import { registerSdkConfig } from './sdk-config.js';
 import { registerSfs } from './sfs.js';
 import { registerServe, registerStart } from './start.js';
 
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerMigrate(program);
   registerConfig(program);
   registerSfs(program);
+  registerSdkConfig(program);
   return program;
 }
 

@@ -24,6 +24,7 @@ import { createSfsService } from '../../auth-server/sfs/service.js';
 import { loginRouter } from '../interaction/login-routes.js';
 import { staticAssetsRouter } from '../interaction/static-assets.js';
 import { homeRouter } from './home.js';
+import { embeddedSdkConfig, sdkConfigRouter } from './sdk-config-route.js';
 
 const factories: Partial<Record<ServiceName, (deps: ServiceDeps) => ServiceInstance>> = {
   ns: createNsService,
@@ -85,6 +86,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     await kv.close();
   };
   const peers: Peers = {};
+  let sdkConfig: Awaited<ReturnType<typeof embeddedSdkConfig>>;
   try {
     // Providers first: NS uses SFS's interface.
     const ordered = startOrder.filter((s) => options.services.includes(s));
@@ -114,6 +116,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         Object.assign(peers, instance.provides);
       }
     }
+    // The demo app's signed SDK configuration, pointing at this process's own SFS (embedded only).
+    if (config.mode === 'embedded') sdkConfig = await embeddedSdkConfig({ config, clock, instances });
   } catch (err) {
     await cleanup();
     throw err;
@@ -122,6 +126,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const app = createHttpApp({ logger, metrics, proxy: config.trustProxy });
   const root = new Router();
   if (config.mode === 'embedded') root.use(homeRouter(config).routes());
+  if (sdkConfig) root.use(sdkConfigRouter(sdkConfig).routes());
   if (options.services.includes('idp')) {
     root.use(loginRouter({ defaultServer: 'default' }).routes(), staticAssetsRouter().routes());
   }

@@ -1,0 +1,19 @@
+// What a flow needs from the SDK around it: ports, stores, the transport factory and the SFS session opener.
+
+import type { AccountStore } from '../accounts/store.js';
+import type { TransportFactory } from '../channels.js';
+import type { Clock } from '../clock.js';
+import type { SfsSession } from '../instance/sfs-session.js';
+import type { KeyStore } from '../ports.js';
+
+export interface FlowDeps {
+  keyStore: KeyStore;
+  accounts: AccountStore;
+  transports: TransportFactory;
+  clock: Clock;
+  /** Opens a registered SFS session (the SDK configuration must be verified by then). */
+  openSfs: () => Promise<SfsSession>;
+  /** Sent with `enrol.complete` so the server can show the user which device holds the account. */
+  deviceDescription?: string;
+  clientVersion?: string;
+}

@@ -1,0 +1,113 @@
+// LOGIN: scan the login URI, open the account's channel, confirm, PIN at the SFS, approve with the attestation.
+import { attestationChallenge } from '../../../protocol/attestation-binding.js';
+import { thumbprint } from '../../../protocol/keys.js';
+import { type LoginUriData, nsMobileMessages, parseLoginUri } from '../../../protocol/mobile/index.js';
+import { mobileSocketUrl } from '../../../protocol/mobile/uris.js';
+import type { Account } from '../accounts/model.js';
+import { openChannel } from '../channels.js';
+import { SdkError } from '../errors.js';
+import { keyStoreSigner } from '../keys.js';
+import type { FlowDeps } from './deps.js';
+import { Flow } from './flow.js';
+import { attestWithPin } from './second-factor.js';
+import type { ServerContext } from './types.js';
+
+export type LoginOutcome = 'approved' | 'declined' | 'not_me';
+
+export interface LoginResult {
+  outcome: LoginOutcome;
+  account: Account;
+}
+
+export interface LoginOptions {
+  /** Which local account to use when several are enrolled at the server (default: the most recently used). */
+  accountId?: string;
+}
+
+export function parseLogin(uri: string): LoginUriData {
+  try {
+    return parseLoginUri(uri.trim());
+  } catch (err) {
+    throw new SdkError('invalid_uri', (err as Error).message);
+  }
+}
+
+export class LoginFlow extends Flow<LoginResult> {
+  constructor(
+    private readonly deps: FlowDeps,
+    private readonly uri: string,
+    private readonly options: LoginOptions = {},
+  ) {
+    super('login');
+  }
+
+  protected async run(): Promise<LoginResult> {
+    const data = parseLogin(this.uri);
+    let account = await this.findAccount(data);
+    const { keyStore } = this.deps;
+    const signer = await keyStoreSigner(keyStore, account.accountKeyAlias);
+    // Pinned to the key seen at enrolment (or a successor it signed): a look-alike NS cannot run the login.
+    const ns = await openChannel(this.deps.transports, {
+      url: mobileSocketUrl(data.ns, '/ns/mobile'),
+      target: { kind: 'ns', id: data.s },
+      server: { fingerprints: [account.server.keyThumbprint] },
+      identity: signer,
+      registry: nsMobileMessages,
+    });
+    this.onCleanup(() => ns.close());
+    if (ns.session.info.serverKeyRotated) {
+      account = {
+        ...account,
+        server: { ...account.server, keyThumbprint: await thumbprint(ns.session.info.serverKey) },
+      };
+      await this.deps.accounts.save(account);
+    }
+
+    const scan = await ns.request('login.scan', { code: data.c });
+    const server: ServerContext = { ...scan.server, nsUrl: account.server.nsUrl };
+    const confirm = await this.ask({
+      type: 'CONFIRM',
+      context: {
+        kind: 'login',
+        server,
+        userid: scan.userid,
+        browser: scan.browser,
+        expiresAt: scan.expiresAt,
+      },
+    });
+    if (confirm.decision !== 'approve') {
+      const reason = confirm.decision === 'not_me' ? 'not_me' : 'declined';
+      await ns.request('login.decline', { login: scan.login, reason });
+      return { outcome: reason, account };
+    }
+
+    const sfs = await this.deps.openSfs();
+    this.onCleanup(() => sfs.close());
+    const challenge = await attestationChallenge({
+      serverId: scan.server.id,
+      accountKeyThumbprint: await thumbprint(signer.publicKey),
+      transcriptHash: ns.session.info.transcriptHash,
+      purpose: 'login',
+    });
+    const attestation = await attestWithPin({ ask: (i) => this.ask(i), sfs, server, challenge });
+    this.ensureActive();
+    await ns.request('login.confirm', { login: scan.login, attestation });
+    account = { ...account, lastLoginAt: this.deps.clock.now() };
+    await this.deps.accounts.save(account);
+    return { outcome: 'approved', account };
+  }
+
+  private async findAccount(data: LoginUriData): Promise<Account> {
+    const candidates = await this.deps.accounts.findByServer(data.ns, data.s);
+    const wanted = this.options.accountId;
+    const account = wanted === undefined ? candidates[0] : candidates.find((a) => a.id === wanted);
+    if (!account)
+      throw new SdkError(
+        'account_not_found',
+        wanted === undefined
+          ? `no account on this device for server ${data.s} at ${data.ns}`
+          : `account ${wanted} is not enrolled at server ${data.s} at ${data.ns}`,
+      );
+    return account;
+  }
+}

@@ -1,0 +1,70 @@
+// The vocabulary of SDK flows: states, the interactions a flow asks the app for, and the answers it takes.
+import { z } from 'zod';
+import type { SdkError } from '../errors.js';
+
+/** Where a flow is: waiting for the user, talking to servers, or finished one way or the other. */
+export type FlowState = 'WAIT_FOR_INPUT' | 'PROCESSING' | 'DONE' | 'ERROR';
+
+export type FlowKind = 'enrol' | 'login';
+
+/** The NS virtual server a flow talks to, as the user should see it. */
+export interface ServerContext {
+  /** Global id `{NS URL}/ns/{name}`. */
+  id: string;
+  name: string;
+  displayName: string;
+  nsUrl: string;
+}
+
+export interface BrowserContext {
+  userAgent: string | null;
+  ip: string | null;
+  location: string | null;
+}
+
+/** What the user is asked to confirm: who is enrolled or logged in where, and (login) from which browser. */
+export interface ConfirmContext {
+  kind: FlowKind;
+  server: ServerContext;
+  userid: string;
+  /** Login only: the browser that shows the QR. */
+  browser?: BrowserContext;
+  /** Epoch milliseconds after which the server no longer accepts an answer. */
+  expiresAt: number;
+}
+
+export type Interaction =
+  | { type: 'CONFIRM'; context: ConfirmContext }
+  | {
+      type: 'VERIFY_SECOND_FACTOR';
+      server: ServerContext;
+      /** null on the first ask; after a wrong PIN the attempts the server still allows. */
+      attemptsLeft: number | null;
+    }
+  | { type: 'SET_SECOND_FACTOR' };
+
+export type InteractionType = Interaction['type'];
+
+/** `not_me` (login only) tells the server the user did not start this login: it is recorded. */
+export type ConfirmDecision = 'approve' | 'decline' | 'not_me';
+
+/** PINs are 4–12 digits: what a phone keypad offers, and never more than the SFS proof needs. */
+export const pinSchema = z.string().regex(/^[0-9]{4,12}$/, 'a PIN is 4 to 12 digits');
+
+export const answerSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('CONFIRM'), decision: z.enum(['approve', 'decline', 'not_me']) }).strict(),
+  z.object({ type: z.literal('VERIFY_SECOND_FACTOR'), pin: pinSchema }).strict(),
+  z.object({ type: z.literal('SET_SECOND_FACTOR'), pin: pinSchema }).strict(),
+]);
+export type Answer = z.output<typeof answerSchema>;
+
+/** One step of a flow as an observer sees it. */
+export interface FlowSnapshot<R> {
+  state: FlowState;
+  /** Set while WAIT_FOR_INPUT. */
+  interaction?: Interaction;
+  /** Set once DONE. */
+  result?: R;
+  /** Set once ERROR. */
+  error?: SdkError;
+}

@@ -1,0 +1,132 @@
+// The app instance at its SFS: instance key + device PIN key in the KeyStore, registration, PIN set, attestations.
+import { z } from 'zod';
+import type { Channel } from '../../../protocol/index.js';
+import { publicKeyFromJwk } from '../../../protocol/keys.js';
+import { type SfsMobileMessages, sfsMobileMessages } from '../../../protocol/mobile/index.js';
+import { openChannel, type TransportFactory } from '../channels.js';
+import type { SdkEndpoint } from '../config/index.js';
+import { SdkError } from '../errors.js';
+import { keyStoreSigner } from '../keys.js';
+import { ensurePinKey, PIN_KEY_ALIAS, pinProof } from '../pin.js';
+import { type KeyStore, KeyStoreError, type Storage } from '../ports.js';
+import { sfsTargetId } from './sfs-target.js';
+
+export const INSTANCE_KEY_ALIAS = 'app-instance';
+export const INSTANCE_STORAGE_KEY = 'instance';
+
+const instanceRecordSchema = z
+  .object({ v: z.literal(1), instanceId: z.string().max(64), pinSet: z.boolean(), sfsUrl: z.string() })
+  .strict();
+export type InstanceRecord = z.output<typeof instanceRecordSchema>;
+
+export type AttestOutcome =
+  | { ok: true; attestation: string }
+  | { ok: false; error: 'pin_invalid'; attemptsLeft: number }
+  | { ok: false; error: 'pin_locked'; retryAfterSeconds: number }
+  | { ok: false; error: 'pin_blocked' };
+
+export interface SfsSessionDeps {
+  keyStore: KeyStore;
+  storage: Storage;
+  transports: TransportFactory;
+  /** The SFS of the verified SDK configuration. */
+  sfs: SdkEndpoint;
+}
+
+/** Creates the instance key once; a concurrent creator's key is as good as ours. */
+async function ensureInstanceKey(store: KeyStore): Promise<void> {
+  if (await store.has(INSTANCE_KEY_ALIAS)) return;
+  try {
+    await store.generate(INSTANCE_KEY_ALIAS, 'ecdsa-p256');
+  } catch (err) {
+    if (!(err instanceof KeyStoreError && err.code === 'exists')) throw err;
+  }
+}
+
+/** The locally remembered registration (what `accounts`/status screens show without a round trip). */
+export async function readInstanceRecord(storage: Storage): Promise<InstanceRecord | undefined> {
+  const parsed = instanceRecordSchema.safeParse(await storage.get(INSTANCE_STORAGE_KEY));
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** One open channel to the SFS, authenticated with the app-instance key and registered. */
+export class SfsSession {
+  private constructor(
+    private readonly channel: Channel<SfsMobileMessages>,
+    private readonly deps: SfsSessionDeps,
+    readonly instanceId: string,
+    private pinIsSet: boolean,
+  ) {}
+
+  /**
+   * Connects (pinned to the configuration's SFS key) and registers the instance; registration is idempotent
+   * and its `pinSet` is the SFS's truth, so a device whose local record is stale still asks the right thing.
+   */
+  static async open(deps: SfsSessionDeps): Promise<SfsSession> {
+    await ensureInstanceKey(deps.keyStore);
+    await ensurePinKey(deps.keyStore);
+    const channel = await openChannel(deps.transports, {
+      // The configuration names the channel endpoint itself (ws[s]://…/sfs/mobile).
+      url: deps.sfs.url,
+      target: { kind: 'sfs', id: await sfsTargetId(deps.sfs.url) },
+      server: { keys: [publicKeyFromJwk(deps.sfs.key)] },
+      identity: await keyStoreSigner(deps.keyStore, INSTANCE_KEY_ALIAS),
+      registry: sfsMobileMessages,
+    });
+    try {
+      const reg = await channel.request('instance.register', {});
+      const session = new SfsSession(channel, deps, reg.instanceId, reg.pinSet);
+      await session.remember();
+      return session;
+    } catch (err) {
+      await channel.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  get pinSet(): boolean {
+    return this.pinIsSet;
+  }
+
+  /** Sets the first PIN of the instance (only its HMAC proof leaves the device). */
+  async setPin(pin: string): Promise<void> {
+    if (this.pinIsSet) throw new SdkError('invalid_input', 'this app instance already has a PIN');
+    await this.channel.request('pin.set', { pinProof: await this.proof(pin) });
+    this.pinIsSet = true;
+    await this.remember();
+  }
+
+  /** Asks for an attestation over `challenge` for NS server `serverId`; PIN failures are outcomes, not throws. */
+  async attest(serverId: string, challenge: string, pin: string): Promise<AttestOutcome> {
+    const res = await this.channel.request('attest', {
+      serverId,
+      challenge,
+      method: 'pin',
+      pinProof: await this.proof(pin),
+    });
+    if (res.ok) return { ok: true, attestation: res.attestation };
+    return res;
+  }
+
+  close(): Promise<void> {
+    return this.channel.close();
+  }
+
+  private async proof(pin: string): Promise<string> {
+    try {
+      return await pinProof(this.deps.keyStore, PIN_KEY_ALIAS, pin);
+    } catch (err) {
+      if (err instanceof TypeError) throw new SdkError('invalid_input', err.message);
+      throw err;
+    }
+  }
+
+  private async remember(): Promise<void> {
+    await this.deps.storage.set(INSTANCE_STORAGE_KEY, {
+      v: 1,
+      instanceId: this.instanceId,
+      pinSet: this.pinIsSet,
+      sfsUrl: this.deps.sfs.url,
+    });
+  }
+}

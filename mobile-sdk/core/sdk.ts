@@ -1,0 +1,191 @@
+// NextAuthSdk: the facade an app (or the `nextauth-device` CLI) holds — configuration, instance, accounts, flows.
+import { decodeProtectedHeader } from 'jose';
+import { z } from 'zod';
+import type { PublicJwk } from '../../protocol/keys.js';
+import { publicJwkSchema } from '../../protocol/mobile/common.js';
+import type { Account } from './accounts/model.js';
+import { type AccountStore, createAccountStore } from './accounts/store.js';
+import type { TransportFactory } from './channels.js';
+import { type Clock, systemClock } from './clock.js';
+import { publisherFingerprint, type SdkConfig, SdkConfigError, verifySdkConfig } from './config/index.js';
+import { SdkError } from './errors.js';
+import type { FlowDeps } from './flows/deps.js';
+import { EnrolFlow } from './flows/enrol.js';
+import { LoginFlow, type LoginOptions } from './flows/login.js';
+import { type InstanceRecord, readInstanceRecord, SfsSession } from './instance/sfs-session.js';
+import type { KeyStore, Storage } from './ports.js';
+
+export type SdkFlow = EnrolFlow | LoginFlow;
+
+export const CONFIG_STORAGE_KEY = 'sdk-config';
+
+const storedConfigSchema = z
+  .object({ v: z.literal(1), jws: z.string(), publisherKey: publicJwkSchema })
+  .strict();
+
+export interface NextAuthSdkOptions {
+  keyStore: KeyStore;
+  storage: Storage;
+  /** Opens a transport to a ws:// or wss:// URL (Node: `ws`; browsers: their WebSocket). */
+  transports: TransportFactory;
+  clock?: Clock;
+  /**
+   * Publisher keys pinned at build time (a real app). Without them the key passed to `configure` is trusted
+   * on first use and kept; later configurations must be signed by it (demo devices and tests).
+   */
+  trustedPublisherKeys?: readonly PublicJwk[];
+  /** Shown by the server next to the account (e.g. "nextauth-device on host x"). */
+  deviceDescription?: string;
+  clientVersion?: string;
+}
+
+export interface ConfigureOptions {
+  /** The publisher key to trust when none is pinned (trust on first use). */
+  publisherKey?: PublicJwk;
+  /** Replace a previously trusted (first-use) publisher key by `publisherKey`: only on the user's explicit word. */
+  replaceTrustedKey?: boolean;
+}
+
+export interface ConfiguredSdk {
+  config: SdkConfig;
+  publisherKey: PublicJwk;
+  publisherFingerprint: string;
+}
+
+/** One active flow at a time: a second scan while a flow waits for the user is refused (`flow_active`). */
+export class NextAuthSdk {
+  private config: SdkConfig | null = null;
+  private configProblem: SdkError | null = null;
+  private current: SdkFlow | null = null;
+  readonly accountStore: AccountStore;
+  private readonly clock: Clock;
+
+  private constructor(private readonly options: NextAuthSdkOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.accountStore = createAccountStore(options.storage);
+  }
+
+  /** Loads and re-verifies the stored configuration (it may have expired since it was stored). */
+  static async open(options: NextAuthSdkOptions): Promise<NextAuthSdk> {
+    const sdk = new NextAuthSdk(options);
+    await sdk.loadStoredConfig();
+    return sdk;
+  }
+
+  /** The verified SDK configuration, or null before `configure` (or when the stored one no longer verifies). */
+  get configuration(): SdkConfig | null {
+    return this.config;
+  }
+
+  /** Verifies a signed SDK configuration and stores it with the publisher key it verified under. */
+  async configure(jws: string, options: ConfigureOptions = {}): Promise<ConfiguredSdk> {
+    const stored = await this.readStoredConfig();
+    let trusted: readonly PublicJwk[];
+    if (this.options.trustedPublisherKeys) trusted = this.options.trustedPublisherKeys;
+    else if (stored && !options.replaceTrustedKey) trusted = [stored.publisherKey];
+    else if (options.publisherKey) trusted = [options.publisherKey];
+    else throw new SdkError('config_invalid', 'no publisher key to verify the SDK configuration with');
+    let config: SdkConfig;
+    try {
+      config = await verifySdkConfig(jws, trusted, this.clock);
+    } catch (err) {
+      if (err instanceof SdkConfigError) {
+        const hint =
+          err.code === 'untrusted_publisher' && stored && !this.options.trustedPublisherKeys
+            ? ' (this device trusts another publisher key; re-initialise to replace it)'
+            : '';
+        throw new SdkError('config_invalid', `${err.message}${hint}`, { reason: err.code }, { cause: err });
+      }
+      throw err;
+    }
+    // The key that verified it: the first trusted key whose thumbprint is the JWS kid.
+    let publisherKey: PublicJwk | undefined;
+    const kid = decodeProtectedHeader(jws).kid;
+    for (const key of trusted)
+      if ((await publisherFingerprint(key).catch(() => null)) === kid) publisherKey = key;
+    if (!publisherKey) throw new SdkError('internal', 'verified configuration without its publisher key');
+    const publisher = { kty: 'EC' as const, crv: 'P-256' as const, x: publisherKey.x, y: publisherKey.y };
+    await this.options.storage.set(CONFIG_STORAGE_KEY, { v: 1, jws, publisherKey: publisher });
+    this.config = config;
+    this.configProblem = null;
+    return { config, publisherKey: publisher, publisherFingerprint: await publisherFingerprint(publisher) };
+  }
+
+  /** Accounts on this device, on every server. */
+  accounts(): Promise<Account[]> {
+    return this.accountStore.list();
+  }
+
+  /** Removes an account from this device and its key from the key store (the server is not told). */
+  async removeAccount(id: string): Promise<void> {
+    const account = await this.accountStore.get(id);
+    if (!account) throw new SdkError('account_not_found', id);
+    await this.accountStore.delete(id);
+    await this.options.keyStore.delete(account.accountKeyAlias);
+  }
+
+  /** The app instance as last registered at the SFS (undefined before the first flow that needed it). */
+  instance(): Promise<InstanceRecord | undefined> {
+    return readInstanceRecord(this.options.storage);
+  }
+
+  /** The flow that is still running, if any. */
+  get activeFlow(): SdkFlow | null {
+    return this.current?.active ? this.current : null;
+  }
+
+  /** Starts enrolment from a scanned `nextauth://enrol?...` URI. */
+  startEnrol(uri: string): EnrolFlow {
+    return this.begin(new EnrolFlow(this.flowDeps(), uri));
+  }
+
+  /** Starts a QR login from a scanned `nextauth://login?...` URI. */
+  startLogin(uri: string, options: LoginOptions = {}): LoginFlow {
+    return this.begin(new LoginFlow(this.flowDeps(), uri, options));
+  }
+
+  private begin<F extends SdkFlow>(flow: F): F {
+    if (this.activeFlow) throw new SdkError('flow_active', `a ${this.activeFlow.kind} flow is still running`);
+    this.current = flow;
+    flow.start();
+    return flow;
+  }
+
+  private flowDeps(): FlowDeps {
+    const config = this.config;
+    if (!config) throw this.configProblem ?? new SdkError('not_initialised', 'no SDK configuration yet');
+    const { keyStore, storage, transports } = this.options;
+    return {
+      keyStore,
+      accounts: this.accountStore,
+      transports,
+      clock: this.clock,
+      openSfs: () => SfsSession.open({ keyStore, storage, transports, sfs: config.sfs }),
+      ...(this.options.deviceDescription !== undefined
+        ? { deviceDescription: this.options.deviceDescription }
+        : {}),
+      ...(this.options.clientVersion !== undefined ? { clientVersion: this.options.clientVersion } : {}),
+    };
+  }
+
+  private async readStoredConfig(): Promise<z.output<typeof storedConfigSchema> | undefined> {
+    const raw = await this.options.storage.get(CONFIG_STORAGE_KEY);
+    if (raw === undefined) return undefined;
+    const parsed = storedConfigSchema.safeParse(raw);
+    if (!parsed.success) throw new SdkError('storage', 'the stored SDK configuration is unreadable');
+    return parsed.data;
+  }
+
+  private async loadStoredConfig(): Promise<void> {
+    const stored = await this.readStoredConfig();
+    if (!stored) return;
+    const trusted = this.options.trustedPublisherKeys ?? [stored.publisherKey];
+    try {
+      this.config = await verifySdkConfig(stored.jws, trusted, this.clock);
+    } catch (err) {
+      if (!(err instanceof SdkConfigError)) throw err;
+      // Kept, not thrown: listing accounts must still work; flows report why they cannot start.
+      this.configProblem = new SdkError('config_invalid', err.message, { reason: err.code }, { cause: err });
+    }
+  }
+}

@@ -1,0 +1,59 @@
+// `nextauth-device login <qr-uri>`: scan a login QR and approve, decline or report it.
+import { type Command, Option } from 'commander';
+import { driveFlow } from '../../../core/flows/drive.js';
+import type { ConfirmDecision } from '../../../core/flows/types.js';
+import { cliAnswerer } from '../answerer.js';
+import { type GlobalOptions, openDevice, output } from '../device.js';
+import { accountJson } from './accounts.js';
+
+interface LoginOptions {
+  pin?: string;
+  approve?: boolean;
+  deny?: boolean;
+  notMe?: boolean;
+  account?: string;
+}
+
+function decision(options: LoginOptions): ConfirmDecision | undefined {
+  if (options.approve) return 'approve';
+  if (options.deny) return 'decline';
+  if (options.notMe) return 'not_me';
+  return undefined;
+}
+
+const said: Record<string, string> = {
+  approved: 'Login approved',
+  declined: 'Login declined',
+  not_me: 'Login reported as not started by you',
+};
+
+async function login(uri: string, options: LoginOptions, global: GlobalOptions): Promise<void> {
+  const sdk = await openDevice(global);
+  const d = decision(options);
+  const result = await driveFlow(
+    sdk.startLogin(uri, options.account !== undefined ? { accountId: options.account } : {}),
+    cliAnswerer(
+      { ...(options.pin !== undefined ? { pin: options.pin } : {}), ...(d ? { decision: d } : {}) },
+      { enrol: false },
+    ),
+  );
+  const a = result.account;
+  output(
+    global,
+    { outcome: result.outcome, account: accountJson(a) },
+    `${said[result.outcome]} for ${a.userid} at ${a.server.displayName || a.server.name}`,
+  );
+}
+
+export function registerLogin(program: Command, global: () => GlobalOptions): void {
+  program
+    .command('login')
+    .description('scan a login QR: confirm with the PIN, decline, or report that it was not you')
+    .argument('<qr-uri>', 'nextauth://login?d=… (the login QR)')
+    .option('--pin <pin>', 'the device PIN (asked at a terminal if missing)')
+    .addOption(new Option('--approve', 'approve the login').conflicts(['deny', 'notMe']))
+    .addOption(new Option('--deny', 'decline the login').conflicts(['approve', 'notMe']))
+    .addOption(new Option('--not-me', 'decline: I did not start this login').conflicts(['approve', 'deny']))
+    .option('--account <id>', 'which account to use when several are enrolled at that server')
+    .action((uri: string, options: LoginOptions) => login(uri, options, global()));
+}

@@ -1,0 +1,38 @@
+// The CLI's virtual phone: home directory, file key store and storage, `ws` transport, one NextAuthSdk.
+import { mkdir } from 'node:fs/promises';
+import { homedir, hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { NextAuthSdk } from '../../core/sdk.js';
+import { FileKeyStore } from '../file-key-store.js';
+import { FileStorage } from '../file-storage.js';
+import { wsTransportFactory } from '../ws-transport.js';
+
+export const CLIENT_VERSION = 'nextauth-device/0.1.0';
+
+export interface GlobalOptions {
+  home?: string;
+  json?: boolean;
+}
+
+/** `--home`, else `$NEXTAUTH_DEVICE_HOME`, else `~/.nextauth-device`. */
+export function deviceHome(options: GlobalOptions): string {
+  return resolve(options.home ?? process.env.NEXTAUTH_DEVICE_HOME ?? join(homedir(), '.nextauth-device'));
+}
+
+export async function openDevice(options: GlobalOptions): Promise<NextAuthSdk> {
+  const home = deviceHome(options);
+  // 0700: the home holds the device secret that seals the keys.
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  return NextAuthSdk.open({
+    keyStore: new FileKeyStore({ home }),
+    storage: new FileStorage(home),
+    transports: wsTransportFactory({ userAgent: CLIENT_VERSION }),
+    deviceDescription: `nextauth-device on ${hostname()}`.slice(0, 100),
+    clientVersion: CLIENT_VERSION,
+  });
+}
+
+/** Writes a result: JSON with `--json`, else the human line(s). */
+export function output(options: GlobalOptions, json: unknown, human: string): void {
+  process.stdout.write(options.json ? `${JSON.stringify(json, null, 2)}\n` : `${human}\n`);
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// `nextauth-device`: a virtual phone on the command line — init, enrol, login, accounts (DESIGN.md §5).
+import { Command, CommanderError } from 'commander';
+import { SdkError } from '../../core/errors.js';
+import { registerAccounts } from './commands/accounts.js';
+import { registerEnrol } from './commands/enrol.js';
+import { registerInit } from './commands/init.js';
+import { registerLogin } from './commands/login.js';
+import type { GlobalOptions } from './device.js';
+
+export function buildProgram(): Command {
+  const program = new Command('nextauth-device')
+    .description('nextAuth virtual phone: enrol accounts and answer QR logins with a PIN')
+    .option('--home <dir>', 'device directory (default $NEXTAUTH_DEVICE_HOME or ~/.nextauth-device)')
+    .option('--json', 'machine-readable output')
+    .showHelpAfterError()
+    .exitOverride();
+  // commander reads program options after the subcommand too (`login URI --home DIR`).
+  const global = () => program.opts<GlobalOptions>();
+  registerInit(program, global);
+  registerEnrol(program, global);
+  registerLogin(program, global);
+  registerAccounts(program, global);
+  return program;
+}
+
+/** One line on stderr, never a stack: `nextauth-device: pin_invalid (2 attempts left)`. */
+function fail(err: unknown): never {
+  const message = err instanceof SdkError ? err.message : err instanceof Error ? err.message : String(err);
+  process.stderr.write(`nextauth-device: ${message}\n`);
+  process.exit(1);
+}
+
+try {
+  await buildProgram().parseAsync(process.argv);
+  // Open sockets or timers must not keep a finished command alive.
+  process.exit(0);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode);
+  fail(err);
+}

@@ -1,4 +1,5 @@
 // The app publisher's P-256 signing key for SDK configurations: generated here, kept as a JWK file (mode 0600).
+import { randomBytes } from 'node:crypto';
 import { link, readFile, rm, writeFile } from 'node:fs/promises';
 import { exportJWK, generateKeyPair } from 'jose';
 import { z } from 'zod';
@@ -41,7 +42,7 @@ export async function publisherKeyFromJwk(jwk: PublisherPrivateJwk): Promise<Pub
  * device that pinned it. The file appears complete or not at all (temp file + link(2), which fails if taken).
  */
 export async function writePublisherKeyFile(path: string, key: PublisherKey): Promise<void> {
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   await writeFile(tmp, `${JSON.stringify(key.privateJwk)}\n`, { mode: 0o600, flag: 'wx' });
   try {
     await link(tmp, path);

@@ -15,4 +15,4 @@ export {
   sdkConfigSchema,
   sdkEndpointSchema,
 } from './schema.js';
-export { type VerifySdkConfigOptions, verifySdkConfig } from './verify.js';
+export { type TrustedKey, type VerifySdkConfigOptions, verifySdkConfig } from './verify.js';

@@ -14,6 +14,14 @@ import {
   sdkConfigSchema,
 } from './schema.js';
 
+/** A trusted key as the app holds it: a JWK (e.g. jose's `JWK`); anything but a P-256 public key is skipped. */
+export interface TrustedKey {
+  kty?: string;
+  crv?: string;
+  x?: string;
+  y?: string;
+}
+
 export interface VerifySdkConfigOptions {
   /** Tolerated clock error of the device when checking `expiresAt`. Default 300 s: phone clocks drift. */
   skewSeconds?: number;
@@ -29,7 +37,7 @@ const compactJws = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
  */
 export async function verifySdkConfig(
   jws: string,
-  trustedPublisherKeys: readonly PublicJwk[],
+  trustedPublisherKeys: readonly TrustedKey[],
   clock: Clock,
   options: VerifySdkConfigOptions = {},
 ): Promise<SdkConfig> {
@@ -91,7 +99,7 @@ function parseHeader(encoded: string): Header {
 }
 
 /** The trusted key whose thumbprint is `kid`; keys that are not P-256 are skipped, not trusted. */
-async function trustedKey(keys: readonly PublicJwk[], kid: string): Promise<PublicJwk> {
+async function trustedKey(keys: readonly TrustedKey[], kid: string): Promise<PublicJwk> {
   for (const jwk of keys) {
     let fingerprint: string;
     try {
@@ -99,7 +107,7 @@ async function trustedKey(keys: readonly PublicJwk[], kid: string): Promise<Publ
     } catch {
       continue;
     }
-    if (fingerprint === kid) return { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y };
+    if (fingerprint === kid) return { kty: 'EC', crv: 'P-256', x: jwk.x as string, y: jwk.y as string };
   }
   throw new SdkConfigError('untrusted_publisher', `SDK configuration signed by an untrusted key (${kid})`);
 }

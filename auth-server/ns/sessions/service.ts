@@ -56,8 +56,9 @@ export interface SessionService {
   /**
    * Phone side: atomically consumes the code and moves its session `waiting → scanned`. Of N concurrent
    * redemptions exactly one succeeds; a refused redemption changes nothing. Never returns the nonce.
+   * With `serverId`, a code of another virtual server is refused as `unknown_code` (and stays unused).
    */
-  redeemLoginCode(code: string): Promise<Session>;
+  redeemLoginCode(code: string, options?: { serverId?: string }): Promise<Session>;
   /** `waiting|scanned → loggedin`; concurrent approve/decline: exactly one wins, the others get SessionError. */
   markLoggedIn(sessionId: string, approval: LoginApproval): Promise<Session>;
   /** `waiting|scanned → declined` ("not me" / cancel on the phone). */
@@ -168,7 +169,7 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
       };
     },
 
-    async redeemLoginCode(code) {
+    async redeemLoginCode(code, options = {}) {
       if (!codeShape.test(code)) throw new SessionError('unknown_code');
       const codeHash = sha256Hex(code);
       const now = clock.now();
@@ -184,6 +185,11 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
         const record = await trxCodes.find(codeHash);
         if (!record) throw new SessionError('unknown_code');
         const trxSessions = createSessionRepository(trx);
+        if (options.serverId !== undefined) {
+          // Thrown inside the transaction: the consumed code is rolled back, so another server's code is untouched.
+          const session = await trxSessions.load(record.sessionId);
+          if (session.serverId !== options.serverId) throw new SessionError('unknown_code');
+        }
         if (!(await trxSessions.transition(record.sessionId, ['waiting'], { state: 'scanned' }, now, now))) {
           const session = await trxSessions.load(record.sessionId);
           throw effectiveState(session, now) === 'expired'

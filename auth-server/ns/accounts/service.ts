@@ -1,0 +1,194 @@
+// Enrolment and account operations (the logic behind REST, the CLI and `/ns/mobile`), testable without I/O.
+import type { Knex } from 'knex';
+import { attestationChallenge } from '../../../protocol/attestation-binding.js';
+import { type PublicJwk, publicKeyFromJwk, thumbprint } from '../../../protocol/index.js';
+import { enrolUri } from '../../../protocol/mobile/uris.js';
+import { type Clock, type Random, randomToken } from '../../common/clock.js';
+import { ConflictError, NotFoundError } from '../../common/db/errors.js';
+import type { Logger } from '../../common/logging.js';
+import type { AttestationChecker } from '../attestation/check.js';
+import type { ServerIdentity, ServerIdentityService } from '../servers/identity.js';
+import { sha256Hex } from '../sessions/secrets.js';
+import { createEnrolTokenRepository, type EnrolTokenRepository } from './enrol-tokens.js';
+import { AccountError } from './errors.js';
+import {
+  type Account,
+  defaultEnrolTtlSeconds,
+  type EnrolToken,
+  enrolTtlSchema,
+  useridSchema,
+} from './model.js';
+import { type AccountRepository, createAccountRepository } from './repository.js';
+
+export interface AccountServiceDeps {
+  db: Knex;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  identities: ServerIdentityService;
+  checkAttestation: AttestationChecker;
+  /** NS public URL: goes into enrol URIs (the phone connects to `{ns}/ns/mobile`). */
+  publicUrl: string;
+}
+
+export interface EnrolLink {
+  uri: string;
+  expiresAt: Date;
+}
+
+export interface EnrolPreview {
+  server: ServerIdentity;
+  userid: string;
+  expiresAt: Date;
+}
+
+export interface CompleteEnrolInput {
+  /** The virtual server the channel was opened to. */
+  server: ServerIdentity;
+  token: string;
+  accountKey: PublicJwk;
+  attestation: string;
+  /** TH8 of the enrolment channel. */
+  transcriptHash: Uint8Array;
+  description?: string | undefined;
+  clientVersion?: string | undefined;
+}
+
+export interface AccountService {
+  /** Throws NotFoundError (unknown server) or ZodError (bad userid / ttl); stores only the token's hash. */
+  createEnrolLink(input: { server: string; userid: string; ttlSeconds?: number }): Promise<EnrolLink>;
+  /** Reads the token without using it; AccountError `enrol_token_*` when it cannot be used. */
+  beginEnrol(server: ServerIdentity, token: string): Promise<EnrolPreview>;
+  /**
+   * Verifies the attestation (purpose `enrol`, new key, this channel), then uses the token and stores the
+   * account in one transaction: of N concurrent completions exactly one creates an account, and any
+   * failure leaves the token unused.
+   */
+  completeEnrol(input: CompleteEnrolInput): Promise<Account>;
+  findAccountByThumbprint(serverId: string, keyThumbprint: string): Promise<Account | undefined>;
+  /** Throws AccountError `account_unknown`; idempotent for blocked accounts. */
+  blockAccount(accountId: string): Promise<void>;
+  recordLogin(accountId: string): Promise<void>;
+  /** Throws AccountError `account_unknown`. */
+  loadAccount(accountId: string): Promise<Account>;
+}
+
+/** base64url of 32 bytes: anything else cannot be one of our tokens, so it is refused before any query. */
+const tokenShape = /^[A-Za-z0-9_-]{43}$/;
+const tokenBytes = 32;
+
+export function createAccountService(deps: AccountServiceDeps): AccountService {
+  const { db, clock, random, identities } = deps;
+  const accounts: AccountRepository = createAccountRepository(db);
+  const tokens: EnrolTokenRepository = createEnrolTokenRepository(db);
+  const publicUrl = deps.publicUrl.replace(/\/+$/, '');
+
+  /** Why a token cannot be used at `now`, or the token when it can. */
+  const usableToken = async (server: ServerIdentity, token: string, now: number): Promise<EnrolToken> => {
+    const record = tokenShape.test(token) ? await tokens.find(sha256Hex(token)) : undefined;
+    // A token of another server reads as unknown: the channel's server is part of what the QR pinned.
+    if (!record || record.serverId !== server.serverId) throw new AccountError('enrol_token_unknown');
+    if (record.usedAt !== null) throw new AccountError('enrol_token_used');
+    if (record.expiresAt.getTime() <= now) throw new AccountError('enrol_token_expired');
+    return record;
+  };
+
+  return {
+    async createEnrolLink(input) {
+      const userid = useridSchema.parse(input.userid);
+      const ttlSeconds = enrolTtlSchema.parse(input.ttlSeconds ?? defaultEnrolTtlSeconds);
+      const server = await identities.serverIdentity(input.server);
+      if (!server) throw new NotFoundError('virtual server', input.server);
+      const token = randomToken(random, tokenBytes);
+      const now = clock.now();
+      const expiresAt = new Date(now + ttlSeconds * 1000);
+      await tokens.save({
+        tokenHash: sha256Hex(token),
+        serverId: server.serverId,
+        userid,
+        createdAt: new Date(now),
+        expiresAt,
+      });
+      const uri = enrolUri({ v: 1, ns: publicUrl, s: server.name, fp: server.thumbprint, t: token });
+      return { uri, expiresAt };
+    },
+
+    async beginEnrol(server, token) {
+      const record = await usableToken(server, token, clock.now());
+      return { server, userid: record.userid, expiresAt: record.expiresAt };
+    },
+
+    async completeEnrol(input) {
+      const { server } = input;
+      // Cheap refusals first: a dead token must not burn the user's attestation.
+      await usableToken(server, input.token, clock.now());
+      const keyThumbprint = await thumbprint(publicKeyFromJwk(input.accountKey));
+      const claims = await deps.checkAttestation(input.attestation, {
+        audience: server.globalId,
+        challenge: await attestationChallenge({
+          serverId: server.globalId,
+          accountKeyThumbprint: keyThumbprint,
+          transcriptHash: input.transcriptHash,
+          purpose: 'enrol',
+        }),
+      });
+      const tokenHash = sha256Hex(input.token);
+      const now = clock.now();
+      const account: Account = {
+        id: randomToken(random, 16),
+        serverId: server.serverId,
+        userid: '',
+        publicJwk: input.accountKey,
+        keyThumbprint,
+        appInstanceId: claims.sub,
+        sfsIssuer: claims.iss,
+        description: input.description ?? null,
+        clientVersion: input.clientVersion ?? null,
+        createdAt: new Date(now),
+        lastLoginAt: null,
+        blockedAt: null,
+      };
+      // The consuming UPDATE comes first in the transaction (SQLite takes its write lock there), and a
+      // failed insert rolls it back: the token is used exactly when the account exists.
+      await db.transaction(async (trx) => {
+        const trxTokens = createEnrolTokenRepository(trx);
+        if (!(await trxTokens.consume(tokenHash, server.serverId, now))) {
+          const record = await trxTokens.find(tokenHash);
+          if (!record || record.serverId !== server.serverId) throw new AccountError('enrol_token_unknown');
+          throw new AccountError(record.usedAt !== null ? 'enrol_token_used' : 'enrol_token_expired');
+        }
+        const record = await trxTokens.find(tokenHash);
+        if (!record) throw new AccountError('enrol_token_unknown');
+        account.userid = record.userid;
+        try {
+          await createAccountRepository(trx).save(account);
+        } catch (err) {
+          if (err instanceof ConflictError) throw new AccountError('account_key_exists');
+          throw err;
+        }
+      });
+      deps.logger.info(
+        { event: 'account_enrolled', server: server.name, accountId: account.id, userid: account.userid },
+        'account enrolled',
+      );
+      return account;
+    },
+
+    findAccountByThumbprint: (serverId, keyThumbprint) => accounts.findByThumbprint(serverId, keyThumbprint),
+
+    async blockAccount(accountId) {
+      if (!(await accounts.block(accountId, clock.now()))) throw new AccountError('account_unknown');
+    },
+
+    recordLogin: (accountId) => accounts.recordLogin(accountId, clock.now()),
+
+    async loadAccount(accountId) {
+      try {
+        return await accounts.load(accountId);
+      } catch (err) {
+        if (err instanceof NotFoundError) throw new AccountError('account_unknown');
+        throw err;
+      }
+    },
+  };
+}

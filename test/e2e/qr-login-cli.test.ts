@@ -1,0 +1,125 @@
+// QR login end to end without a browser: `nextauth start`, `nextauth-device` as the phone, the NS browser
+// endpoints (cookie + QR URI + status) as the login page would use them.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { type CliResult, exited, runCli, spawnCli, waitFor } from '../helpers/cli.js';
+import { freePort } from '../helpers/http.js';
+
+const nextauth = 'idp/admin/cli/main.ts';
+const device = 'mobile-sdk/node/cli/main.ts';
+
+function ok(r: CliResult): CliResult {
+  expect(r.code, `exit ${r.code}: ${r.stderr}`).to.equal(0);
+  return r;
+}
+
+describe('e2e: QR login with nextauth-device against the embedded server', function () {
+  this.timeout(120_000);
+  let server: ReturnType<typeof spawnCli> | undefined;
+  let dataDir: string;
+  let home: string;
+  let url: string;
+  let env: Record<string, string>;
+
+  const phone = (...args: string[]) => runCli(device, [...args, '--home', home]);
+
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'nextauth-e2e-'));
+    home = await mkdtemp(join(tmpdir(), 'nextauth-device-'));
+    const [port, adminPort] = [await freePort(), await freePort()];
+    url = `http://127.0.0.1:${port}`;
+    env = {
+      NEXTAUTH_DATA_DIR: dataDir,
+      NEXTAUTH_PORT: String(port),
+      NEXTAUTH_ADMIN_PORT: String(adminPort),
+      NEXTAUTH_HOST: '127.0.0.1',
+      NEXTAUTH_PUBLIC_URL: url,
+    };
+    server = spawnCli(nextauth, ['start'], env);
+    let log = '';
+    server.stderr?.on('data', (d: Buffer) => {
+      log += d.toString();
+    });
+    try {
+      await waitFor(`http://127.0.0.1:${adminPort}/readyz`, 200, 30_000);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${log}`);
+    }
+  });
+
+  after(async () => {
+    if (server) {
+      server.kill('SIGTERM');
+      await exited(server);
+    }
+    for (const dir of [dataDir, home]) if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A login session as the login page starts it: nonce in an httpOnly cookie, QR URI from the server. */
+  async function browserSession(): Promise<{ cookie: string; qrUri: string }> {
+    const res = await fetch(`${url}/ns/servers/default/browser-session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'e2e-browser/1.0' },
+      body: '{}',
+    });
+    expect(res.status).to.equal(201);
+    const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    expect(cookie).to.match(/^nextauth_ns_default=/);
+    const qr = await fetch(`${url}/ns/servers/default/session/qr`, { headers: { cookie } });
+    expect(qr.status).to.equal(200);
+    const { qrUri } = (await qr.json()) as { qrUri: string };
+    expect(qrUri).to.match(/^nextauth:\/\/login\?d=/);
+    return { cookie, qrUri };
+  }
+
+  async function status(cookie: string): Promise<{ state: string; loggedin: boolean; userid?: string }> {
+    const res = await fetch(`${url}/ns/servers/default/session`, { headers: { cookie } });
+    expect(res.status).to.equal(200);
+    return (await res.json()) as { state: string; loggedin: boolean; userid?: string };
+  }
+
+  it('init trusts the server publisher key on first use and prints its fingerprint', async () => {
+    const r = ok(await phone('init', url, '--json'));
+    const out = JSON.parse(r.stdout) as { publisherFingerprint: string; sfs: string };
+    expect(out.publisherFingerprint).to.match(/^[A-Za-z0-9_-]{43}$/);
+    expect(out.sfs).to.equal(`${url.replace('http', 'ws')}/sfs/mobile`);
+  });
+
+  it('enrols alice from an enrol link with a new PIN', async () => {
+    const link = ok(
+      await runCli(
+        nextauth,
+        ['user', 'enrol-link', '--server', 'default', '--user', 'alice', '--url', url],
+        env,
+      ),
+    );
+    const enrolUri = link.stdout.split('\n')[0] ?? '';
+    expect(enrolUri).to.match(/^nextauth:\/\/enrol\?d=/);
+    ok(await phone('enrol', enrolUri, '--pin', '1234'));
+    const accounts = JSON.parse(ok(await phone('accounts', '--json')).stdout) as { userid: string }[];
+    expect(accounts.map((a) => a.userid)).to.deep.equal(['alice']);
+  });
+
+  it('approving with the PIN logs the browser session in as alice', async () => {
+    const { cookie, qrUri } = await browserSession();
+    ok(await phone('login', qrUri, '--pin', '1234', '--approve'));
+    const s = await status(cookie);
+    expect(s).to.deep.include({ loggedin: true, state: 'loggedin', userid: 'alice' });
+  });
+
+  it('--deny declines the browser session', async () => {
+    const { cookie, qrUri } = await browserSession();
+    ok(await phone('login', qrUri, '--deny'));
+    expect((await status(cookie)).state).to.equal('declined');
+  });
+
+  it('a wrong PIN exits non-zero with the attempts left and leaves the session not logged in', async () => {
+    const { cookie, qrUri } = await browserSession();
+    const r = await phone('login', qrUri, '--pin', '9999', '--approve');
+    expect(r.code).to.not.equal(0);
+    expect(r.stderr.trim()).to.match(/^nextauth-device: pin_invalid \(\d+ attempts? left\)$/);
+    expect((await status(cookie)).loggedin).to.equal(false);
+  });
+});

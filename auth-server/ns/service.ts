@@ -1,8 +1,14 @@
-// NS as a service instance: owns virtual servers, login sessions and API keys (users and accounts to come).
+// NS as a service instance: owns virtual servers, accounts, login sessions and API keys, and `/ns/mobile`.
+import { ConfigError, settings } from '../common/config/index.js';
 import type { ServiceDeps, ServiceInstance } from '../common/service.js';
+import { type AccountService, createAccountService } from './accounts/service.js';
 import { createNsRouter } from './api/router.js';
 import { createApiKeyRepository } from './apikeys/repository.js';
 import { createApiKeyVerifier } from './apikeys/verify.js';
+import { createAttestationChecker } from './attestation/check.js';
+import { createMobileLoginService } from './logins/service.js';
+import { createNsMobileEndpoint } from './mobile/endpoint.js';
+import { createServerIdentityService, type ServerIdentityService } from './servers/identity.js';
 import { createVirtualServerRepository } from './servers/repository.js';
 import { createSessionService, type SessionService } from './sessions/service.js';
 
@@ -11,9 +17,15 @@ export const defaultServerName = 'default';
 export interface NsServiceInstance extends ServiceInstance {
   /** For in-process callers (the IdP login page, the phone-side endpoint) in embedded mode. */
   sessions: SessionService;
+  accounts: AccountService;
+  identities: ServerIdentityService;
 }
 
 export function createNsService(deps: ServiceDeps): NsServiceInstance {
+  // Embedded mode generates it into the data directory before services start; `serve ns` needs it set.
+  const { secretKey, publicUrl } = deps.config;
+  if (secretKey === undefined)
+    throw new ConfigError(settings.secretKey.env, 'required by NS (it seals the server keys)');
   const servers = createVirtualServerRepository(deps.db, deps.clock, deps.random);
   const sessions = createSessionService({
     db: deps.db,
@@ -22,8 +34,20 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
     random: deps.random,
     logger: deps.logger,
     servers,
-    publicUrl: deps.config.publicUrl,
+    publicUrl,
   });
+  const identities = createServerIdentityService({ db: deps.db, clock: deps.clock, secretKey, publicUrl });
+  const checkAttestation = createAttestationChecker({ sfs: deps.peers.sfs, kv: deps.kv, clock: deps.clock });
+  const accounts = createAccountService({
+    db: deps.db,
+    clock: deps.clock,
+    random: deps.random,
+    logger: deps.logger,
+    identities,
+    checkAttestation,
+    publicUrl,
+  });
+  const logins = createMobileLoginService({ sessions, accounts, checkAttestation, logger: deps.logger });
   const apiKeys = createApiKeyVerifier({
     rootApiKey: deps.config.nsRootApiKey,
     repository: createApiKeyRepository(deps.db),
@@ -31,20 +55,40 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
   const router = createNsRouter({
     sessions,
     servers,
+    accounts,
     apiKeys,
     kv: deps.kv,
     clock: deps.clock,
     logger: deps.logger,
-    publicUrl: deps.config.publicUrl,
+    publicUrl,
   });
   return {
     name: 'ns',
     router,
     sessions,
+    accounts,
+    identities,
+    mobile: createNsMobileEndpoint({
+      identities,
+      accounts,
+      logins,
+      kv: deps.kv,
+      clock: deps.clock,
+      random: deps.random,
+      logger: deps.logger,
+    }),
     async start() {
       // Embedded mode is the zero-setup demo: it needs a virtual server to log in to.
-      if (deps.config.mode === 'embedded') {
-        await servers.ensure({ name: defaultServerName, displayName: 'nextAuth' });
+      if (deps.config.mode !== 'embedded') return;
+      const server = await servers.ensure({ name: defaultServerName, displayName: 'nextAuth' });
+      // Creating the key now surfaces a wrong NEXTAUTH_SECRET_KEY at start, not at the first enrolment.
+      const identity = await identities.serverIdentity(server.name);
+      if (identity) {
+        // The in-process SFS enforces this server's PIN policy (it knows the server only by its global id).
+        await deps.peers.sfs?.registerServer({
+          id: identity.globalId,
+          policy: { maxAttempts: server.policy.pinAttempts, lockoutSeconds: server.policy.lockoutSeconds },
+        });
       }
     },
   };

@@ -52,6 +52,8 @@ describe('nextauth serve (PostgreSQL + Redis)', function () {
     const env = {
       NEXTAUTH_NS_DB_URI: url.toString(),
       NEXTAUTH_KV_URI: redisUri,
+      // NS seals its virtual servers' channel keys with it; only embedded mode generates one.
+      NEXTAUTH_SECRET_KEY: 'serve-test-secret-key-0123456789',
       NEXTAUTH_PORT: String(port),
       NEXTAUTH_ADMIN_PORT: String(adminPort),
       NEXTAUTH_HOST: '127.0.0.1',

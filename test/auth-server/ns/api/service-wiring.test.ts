@@ -32,6 +32,7 @@ describe('ns service wiring', () => {
       {
         NEXTAUTH_DATA_DIR: dataDir,
         NEXTAUTH_NS_ROOT_API_KEY: key,
+        NEXTAUTH_SECRET_KEY: 'wiring-secret-key-0123456789',
         NEXTAUTH_PUBLIC_URL: 'https://id.example',
       },
       { mode: 'embedded' },

@@ -1,0 +1,118 @@
+// The `/ns/mobile` WebSocket endpoint: secure-channel handshake as a virtual server, then the NS handlers
+// allowed for the channel's kind (anonymous → enrolment, account key → login).
+import { accept, Channel, ChannelError, MessageError, type Transport } from '../../../protocol/index.js';
+import { type NsMobileMessages, nsMobileMessages } from '../../../protocol/mobile/ns.js';
+import type { Clock, Random } from '../../common/clock.js';
+import type { MobileConnectionInfo, MobileEndpoint } from '../../common/http/mobile-sockets.js';
+import type { Kv } from '../../common/kv/kv.js';
+import type { Logger } from '../../common/logging.js';
+import type { AccountService } from '../accounts/service.js';
+import type { MobileLoginService } from '../logins/service.js';
+import type { ServerIdentity, ServerIdentityService } from '../servers/identity.js';
+import type { ChannelKind, NsChannelContext } from './context.js';
+import { enrolBegin } from './enrol-begin.js';
+import { enrolComplete } from './enrol-complete.js';
+import { toMessageError } from './errors.js';
+import type { NsMobileHandler, NsMobileServices } from './handler.js';
+import { channelLimiter, type MobileLimits } from './limits.js';
+import { loginConfirm } from './login-confirm.js';
+import { loginDecline } from './login-decline.js';
+import { loginScan } from './login-scan.js';
+
+export interface NsMobileOptions {
+  identities: ServerIdentityService;
+  accounts: AccountService;
+  logins: MobileLoginService;
+  kv: Kv;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  limits?: MobileLimits;
+  /** Handshake deadline (default of the protocol: 10 s). */
+  handshakeTimeoutMs?: number;
+}
+
+export function createNsMobileEndpoint(options: NsMobileOptions): MobileEndpoint {
+  return {
+    path: '/ns/mobile',
+    accept(transport, info) {
+      void serveChannel(transport, info, options).catch((err: unknown) =>
+        options.logger.error({ err }, 'ns channel setup failed'),
+      );
+    },
+  };
+}
+
+async function serveChannel(transport: Transport, info: MobileConnectionInfo, options: NsMobileOptions) {
+  const { logger } = options;
+  // Filled in by the handshake callbacks: the server the client named and the account its key belongs to.
+  const resolved: { server?: ServerIdentity; accountId?: string } = {};
+  let session: Awaited<ReturnType<typeof accept>>;
+  try {
+    session = await accept(transport, {
+      resolveTarget: async (target) => {
+        if (target.kind !== 'ns') return null;
+        const server = await options.identities.serverIdentity(target.id);
+        if (!server) return null;
+        resolved.server = server;
+        return { signer: server.signer, succession: server.succession };
+      },
+      authorizeClient: async (client) => {
+        const server = resolved.server;
+        if (!server) return false;
+        // Anonymous: an enrolment, whose authority is the enrol token inside the channel.
+        if (client.thumbprint === null) return true;
+        const account = await options.accounts.findAccountByThumbprint(server.serverId, client.thumbprint);
+        if (!account || account.blockedAt !== null) return false;
+        resolved.accountId = account.id;
+        return true;
+      },
+      ...(options.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: options.handshakeTimeoutMs } : {}),
+    });
+  } catch (err) {
+    // accept() has already alerted the client and closed the transport.
+    const code = err instanceof ChannelError ? err.code : 'internal';
+    logger.debug({ code, ip: info.ip }, 'ns channel handshake failed');
+    return;
+  }
+  const { server, accountId = null } = resolved;
+  if (!server) {
+    await session.abort('internal', 'no server identity');
+    return;
+  }
+  const ctx: NsChannelContext = {
+    server,
+    kind: accountId === null ? 'enrol' : 'login',
+    accountId,
+    transcriptHash: session.info.transcriptHash,
+    logins: new Map(),
+    limit: channelLimiter(options.kv, options.clock, session.info.transcriptHash, info.ip, options.limits),
+  };
+  const services: NsMobileServices = {
+    accounts: options.accounts,
+    logins: options.logins,
+    random: options.random,
+  };
+  const channel = new Channel(session, nsMobileMessages);
+  const install = <K extends keyof NsMobileMessages['requests'] & string>(
+    type: K,
+    kind: ChannelKind,
+    handler: NsMobileHandler<K>,
+  ) =>
+    channel.onRequest(type, async (body) => {
+      if (ctx.kind !== kind) throw new MessageError('forbidden', `${type} is not allowed on this channel`);
+      try {
+        return await handler(body, ctx, services);
+      } catch (err) {
+        throw toMessageError(err, logger, type);
+      }
+    });
+  install('enrol.begin', 'enrol', enrolBegin);
+  install('enrol.complete', 'enrol', enrolComplete);
+  install('login.scan', 'login', loginScan);
+  install('login.confirm', 'login', loginConfirm);
+  install('login.decline', 'login', loginDecline);
+  void session.closed.then((err) => {
+    if (err) logger.debug({ code: err.code, remote: err.remote, ip: info.ip }, 'ns channel ended');
+  });
+}

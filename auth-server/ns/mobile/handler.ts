@@ -1,0 +1,35 @@
+// The shape of an NS channel handler and the checks several of them share.
+import type { z } from 'zod';
+import { MessageError } from '../../../protocol/index.js';
+import type { NsMobileMessages } from '../../../protocol/mobile/ns.js';
+import type { Random } from '../../common/clock.js';
+import type { AccountService } from '../accounts/service.js';
+import type { MobileLoginService } from '../logins/service.js';
+import type { NsChannelContext } from './context.js';
+
+export interface NsMobileServices {
+  accounts: AccountService;
+  logins: MobileLoginService;
+  random: Random;
+}
+
+type Requests = NsMobileMessages['requests'];
+
+export type NsMobileHandler<K extends keyof Requests> = (
+  body: z.output<Requests[K]['request']>,
+  ctx: NsChannelContext,
+  services: NsMobileServices,
+) => Promise<z.input<Requests[K]['response']>>;
+
+/** The channel's account; the endpoint only routes `login.*` to authenticated channels. */
+export function requireAccount(ctx: NsChannelContext): string {
+  if (ctx.accountId === null) throw new MessageError('forbidden', 'login needs an account key');
+  return ctx.accountId;
+}
+
+/** The session behind a handle from `login.scan` on this very channel. */
+export function sessionOfHandle(ctx: NsChannelContext, handle: string): string {
+  const sessionId = ctx.logins.get(handle);
+  if (sessionId === undefined) throw new MessageError('unknown_login', 'no such login on this channel');
+  return sessionId;
+}

@@ -1,0 +1,14 @@
+// `login.decline`: the user refused the login, or reported that they did not start it (`not_me`).
+import { type NsMobileHandler, requireAccount, sessionOfHandle } from './handler.js';
+
+export const loginDecline: NsMobileHandler<'login.decline'> = async (body, ctx, services) => {
+  const sessionId = sessionOfHandle(ctx, body.login);
+  await services.logins.decline({
+    server: ctx.server,
+    accountId: requireAccount(ctx),
+    sessionId,
+    reason: body.reason,
+  });
+  ctx.logins.delete(body.login);
+  return { status: 'declined' as const };
+};

@@ -2,6 +2,7 @@
 import type { Clock } from '../../common/clock.js';
 import type { Kv } from '../../common/kv/kv.js';
 import type { Logger } from '../../common/logging.js';
+import type { AccountService } from '../accounts/service.js';
 import type { ApiKeyVerifier } from '../apikeys/verify.js';
 import type { VirtualServerRepository } from '../servers/repository.js';
 import type { SessionService } from '../sessions/service.js';
@@ -9,6 +10,7 @@ import type { SseOptions } from './sse.js';
 
 export interface NsApiDeps {
   sessions: SessionService;
+  accounts: AccountService;
   servers: VirtualServerRepository;
   apiKeys: ApiKeyVerifier;
   kv: Kv;
@@ -20,6 +22,8 @@ export interface NsApiDeps {
     browserSessionsPerMinute?: number;
     /** Sessions created through REST per API key and client IP and minute (default 600). */
     apiSessionsPerMinute?: number;
+    /** Enrol links created per API key and client IP and minute (default 120). */
+    apiEnrolLinksPerMinute?: number;
   };
   sse?: SseOptions;
 }

@@ -3,6 +3,7 @@ import Router from '@koa/router';
 import type { NsState } from './auth.js';
 import { registerBrowserRoutes } from './browser-routes.js';
 import type { NsApiDeps } from './context.js';
+import { registerEnrolRoutes } from './enrol-routes.js';
 import { registerV2Routes } from './v2-routes.js';
 
 export type { NsApiDeps } from './context.js';
@@ -10,6 +11,7 @@ export type { NsApiDeps } from './context.js';
 export function createNsRouter(deps: NsApiDeps): Router<NsState> {
   const router = new Router<NsState>();
   registerV2Routes(router, deps);
+  registerEnrolRoutes(router, deps);
   registerBrowserRoutes(router, deps);
   return router;
 }

@@ -11,9 +11,12 @@ import { createHttpApp } from '../../../../auth-server/common/http/app.js';
 import type { Kv } from '../../../../auth-server/common/kv/kv.js';
 import { MemoryKv } from '../../../../auth-server/common/kv/memory.js';
 import { createLogger } from '../../../../auth-server/common/logging.js';
+import { createAccountService } from '../../../../auth-server/ns/accounts/service.js';
 import { createNsRouter, type NsApiDeps } from '../../../../auth-server/ns/api/router.js';
 import { createApiKeyRepository } from '../../../../auth-server/ns/apikeys/repository.js';
 import { createApiKeyVerifier } from '../../../../auth-server/ns/apikeys/verify.js';
+import { createAttestationChecker } from '../../../../auth-server/ns/attestation/check.js';
+import { createServerIdentityService } from '../../../../auth-server/ns/servers/identity.js';
 import { createVirtualServerRepository } from '../../../../auth-server/ns/servers/repository.js';
 import { createSessionService, type SessionService } from '../../../../auth-server/ns/sessions/service.js';
 import { serve } from '../../../helpers/http.js';
@@ -72,8 +75,24 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     servers,
     publicUrl,
   });
+  // Enrol links need server keys; no SFS here, so every attestation would be refused (none is sent).
+  const accounts = createAccountService({
+    db: knex,
+    clock,
+    random: systemRandom,
+    logger,
+    identities: createServerIdentityService({
+      db: knex,
+      clock,
+      secretKey: 'test-secret-key-0123456789',
+      publicUrl,
+    }),
+    checkAttestation: createAttestationChecker({ sfs: undefined, kv, clock }),
+    publicUrl,
+  });
   const router = createNsRouter({
     sessions,
+    accounts,
     servers,
     apiKeys: createApiKeyVerifier({ rootApiKey: rootKey, repository: createApiKeyRepository(knex) }),
     kv: countingKv,

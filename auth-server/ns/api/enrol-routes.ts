@@ -1,0 +1,46 @@
+// NS REST v2 enrol links: `POST /ns/api/v2/enrol-links` → a one-time `nextauth://enrol?d=…` URI for a userid.
+import type Router from '@koa/router';
+import { z } from 'zod';
+import { problems } from '../../common/errors.js';
+import { readJson } from '../../common/http/body.js';
+import { enrolTtlSchema, useridSchema } from '../accounts/model.js';
+import { mayActOn } from '../apikeys/model.js';
+import { serverNameSchema } from '../servers/model.js';
+import { type NsState, principalOf, requireApiKey } from './auth.js';
+import type { NsApiDeps } from './context.js';
+import { noStore } from './no-store.js';
+import { mapDomainErrors } from './problems.js';
+import { createRateLimiter } from './rate-limit.js';
+
+const enrolLinkBody = z.strictObject({
+  server: serverNameSchema,
+  userid: useridSchema,
+  /** Default 600, at most 900 (15 minutes). */
+  ttlSeconds: enrolTtlSchema.optional(),
+});
+
+export function registerEnrolRoutes(router: Router<NsState>, deps: NsApiDeps): void {
+  const { servers, accounts } = deps;
+  const limiter = createRateLimiter(deps.kv, deps.clock, {
+    name: 'ns:api-enrol-link',
+    limit: deps.limits?.apiEnrolLinksPerMinute ?? 120,
+    windowMs: 60_000,
+  });
+
+  router.post('/api/v2/enrol-links', noStore, requireApiKey(deps.apiKeys), mapDomainErrors(), async (ctx) => {
+    await limiter.hit(`${principalOf(ctx.state).keyId}:${ctx.ip}`);
+    const body = await readJson(ctx, enrolLinkBody);
+    const server = await servers.findByName(body.server);
+    // A server the key may not act on reads as unknown: keys do not learn other tenants' names.
+    if (!server || !mayActOn(principalOf(ctx.state), server.id)) {
+      throw problems.notFound('No such virtual server');
+    }
+    const link = await accounts.createEnrolLink({
+      server: server.name,
+      userid: body.userid,
+      ...(body.ttlSeconds !== undefined ? { ttlSeconds: body.ttlSeconds } : {}),
+    });
+    ctx.status = 201;
+    ctx.body = { uri: link.uri, expiresAt: link.expiresAt.toISOString() };
+  });
+}

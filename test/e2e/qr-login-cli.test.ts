@@ -115,6 +115,23 @@ describe('e2e: QR login with nextauth-device against the embedded server', funct
     expect((await status(cookie)).state).to.equal('declined');
   });
 
+  it('--not-me declines the browser session too', async () => {
+    const { cookie, qrUri } = await browserSession();
+    const r = ok(await phone('login', qrUri, '--not-me', '--json'));
+    expect(JSON.parse(r.stdout)).to.deep.include({ outcome: 'not_me' });
+    expect((await status(cookie)).state).to.equal('declined');
+  });
+
+  it('without a decision and without a terminal it fails with one clear line, before scanning', async () => {
+    const { cookie, qrUri } = await browserSession();
+    const r = await phone('login', qrUri, '--pin', '1234');
+    expect(r.code).to.not.equal(0);
+    expect(r.stderr.trim()).to.equal(
+      'nextauth-device: invalid_input: pass --approve, --deny or --not-me (stdin is not a terminal)',
+    );
+    expect((await status(cookie)).state).to.equal('waiting');
+  });
+
   it('a wrong PIN exits non-zero with the attempts left and leaves the session not logged in', async () => {
     const { cookie, qrUri } = await browserSession();
     const r = await phone('login', qrUri, '--pin', '9999', '--approve');

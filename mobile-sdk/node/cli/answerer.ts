@@ -19,7 +19,7 @@ export function describeContext(context: ConfirmContext): string {
   return `Log in as ${context.userid} at ${where}${from ? ` from ${from}` : ''}?`;
 }
 
-function needsTerminal(what: string): SdkError {
+export function needsTerminal(what: string): SdkError {
   return new SdkError('invalid_input', `${what} (stdin is not a terminal)`);
 }
 

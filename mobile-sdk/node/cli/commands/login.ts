@@ -2,8 +2,9 @@
 import { type Command, Option } from 'commander';
 import { driveFlow } from '../../../core/flows/drive.js';
 import type { ConfirmDecision } from '../../../core/flows/types.js';
-import { cliAnswerer } from '../answerer.js';
+import { cliAnswerer, needsTerminal } from '../answerer.js';
 import { type GlobalOptions, openDevice, output } from '../device.js';
+import { interactive } from '../terminal.js';
 import { accountJson } from './accounts.js';
 
 interface LoginOptions {
@@ -28,8 +29,13 @@ const said: Record<string, string> = {
 };
 
 async function login(uri: string, options: LoginOptions, global: GlobalOptions): Promise<void> {
-  const sdk = await openDevice(global);
   const d = decision(options);
+  // Checked before scanning: the scan uses the login code up, so a script missing a flag must not spend it.
+  if (!interactive()) {
+    if (!d) throw needsTerminal('pass --approve, --deny or --not-me');
+    if (d === 'approve' && options.pin === undefined) throw needsTerminal('pass --pin');
+  }
+  const sdk = await openDevice(global);
   const result = await driveFlow(
     sdk.startLogin(uri, options.account !== undefined ? { accountId: options.account } : {}),
     cliAnswerer(

@@ -7,6 +7,7 @@ import { registerMigrate } from './migrate.js';
 import { registerSdkConfig } from './sdk-config.js';
 import { registerSfs } from './sfs.js';
 import { registerServe, registerStart } from './start.js';
+import { registerUser } from './user.js';
 
 export function buildProgram(): Command {
   const program = new Command('nextauth')
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerMigrate(program);
   registerConfig(program);
   registerSfs(program);
+  registerUser(program);
   registerSdkConfig(program);
   return program;
 }

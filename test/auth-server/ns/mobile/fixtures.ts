@@ -48,6 +48,8 @@ export const browser = { server: 'acme', userAgent: 'Mozilla/5.0 (X11) Firefox/1
 /** The SFS role in tests: signs attestations exactly as auth-server/sfs does, with its own key. */
 export interface FakeSfs {
   peer: SfsPeer;
+  /** What NS registered through `peer.registerServer`. */
+  registered: { id: string; policy?: unknown }[];
   attest(input: {
     aud: string;
     challenge: string;
@@ -58,7 +60,7 @@ export interface FakeSfs {
   }): Promise<string>;
 }
 
-async function fakeSfs(clock: FixedClock): Promise<FakeSfs> {
+export async function fakeSfs(clock: FixedClock): Promise<FakeSfs> {
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   const publicJwk = (await exportJWK(publicKey)) as JWK & { kty: 'EC'; crv: 'P-256'; x: string; y: string };
   const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
@@ -72,6 +74,7 @@ async function fakeSfs(clock: FixedClock): Promise<FakeSfs> {
         registered.push(input);
       },
     },
+    registered,
     async attest(input) {
       const { jws } = await signAttestation(key, systemRandom, {
         issuer: sfsIssuer,

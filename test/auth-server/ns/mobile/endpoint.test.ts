@@ -265,6 +265,20 @@ describeEachDatabase('ns mobile endpoint', (db) => {
       expect(await nsState(knex)).to.deep.equal(before2);
     });
 
+    it('refuses to confirm once the browser session has expired (session_expired)', async () => {
+      const { code, sessionId } = await f.browserLogin();
+      const { login } = await channel.request('login.scan', { code });
+      f.clock.advance(120_000);
+      const attestation = await f.attestFor(channel, alice.phone, 'login');
+      const before = await nsState(knex);
+      expectMessageError(
+        await rejection(channel.request('login.confirm', { login, attestation })),
+        'session_expired',
+      );
+      expect(await nsState(knex)).to.deep.equal(before);
+      expect(await sessionState(sessionId)).to.equal('scanned');
+    });
+
     it('refuses a login code of another virtual server as unknown_code and leaves it usable', async () => {
       const { nonce, session } = await f.sessions.createSession({ ...browser, server: 'other' });
       const { code } = await f.sessions.currentLoginCode(nonce);

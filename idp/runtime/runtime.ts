@@ -74,6 +74,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const metrics = createMetrics();
   const kv = createKv(config.kvUri, {
     clock,
+    prefix: config.kvPrefix,
     onError: (err) => logger.warn({ err }, 'kv connection error'),
     // A throwing subscriber must not take the process down; log it where operators look.
     onHandlerError: (err, channel) => logger.error({ err, channel }, 'kv subscriber failed'),

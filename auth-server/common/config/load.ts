@@ -29,6 +29,7 @@ export interface Config {
   dataDir: string;
   db: Record<ServiceName, ServiceDbConfig>;
   kvUri: string | undefined;
+  kvPrefix: string;
   log: { level: string; format: 'json' | 'pretty' };
   nsRootApiKey: string | undefined;
   secretKey: string | undefined;
@@ -130,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadOptions): Config
       idp: db(raw.idpDbUri, raw.idpDbMigrations),
     },
     kvUri: raw.kvUri,
+    kvPrefix: raw.kvPrefix ?? 'nextauth:',
     log: { level: raw.logLevel ?? 'info', format: raw.logFormat ?? (options.isTty ? 'pretty' : 'json') },
     nsRootApiKey: raw.nsRootApiKey,
     secretKey: raw.secretKey,

@@ -157,6 +157,13 @@ export const settings = {
     description:
       'Shared KV, pub/sub and rate limits. Unset: in-process memory (embedded only). `redis://`, `rediss://` or `redis+sentinel://h1:26379,h2:26379/master`.',
   }),
+  kvPrefix: setting({
+    env: 'NEXTAUTH_KV_PREFIX',
+    schema: z.string().max(64).regex(/^[A-Za-z0-9:_.-]*$/, 'expected letters, digits, `:`, `_`, `.` or `-`'),
+    default: 'nextauth:',
+    description:
+      'Prepended to every KV key and pub/sub channel, so several deployments (or test runs) can share one Redis.',
+  }),
   logLevel: setting({
     env: 'NEXTAUTH_LOG_LEVEL',
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {

@@ -26,6 +26,7 @@ describe('config: loadConfig', () => {
     expect(c.publicUrl).to.equal('http://localhost:3000');
     expect(c.db.ns).to.deep.equal({ uri: undefined, migrate: true });
     expect(c.kvUri).to.equal(undefined);
+    expect(c.kvPrefix).to.equal('nextauth:');
     expect(c.log).to.deep.equal({ level: 'info', format: 'json' });
     expect(c.warnings).to.deep.equal([]);
     expect(c.trustProxy).to.equal(false);
@@ -57,6 +58,7 @@ describe('config: loadConfig', () => {
     ['NEXTAUTH_NS_DB_ENABLE_MIGRATIONS', 'maybe'],
     ['NEXTAUTH_ENV', 'staging'],
     ['NEXTAUTH_TRUST_PROXY', 'sometimes'],
+    ['NEXTAUTH_KV_PREFIX', 'has space'],
   ] as const) {
     it(`rejects ${variable}=${value}`, () => {
       expect(configError(() => loadConfig({ [variable]: value }, embedded)).variable).to.equal(variable);

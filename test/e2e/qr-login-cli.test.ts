@@ -1,13 +1,12 @@
 // QR login end to end without a browser: `nextauth start`, `nextauth-device` as the phone, the NS browser
-// endpoints (cookie + QR URI + status) as the login page would use them.
+// endpoints (cookie + QR URI + status) as the login page would use them. Runs on every deployment kind.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { type CliResult, exited, runCli, spawnCli, waitFor } from '../helpers/cli.js';
-import { freePort } from '../helpers/http.js';
+import { type CliResult, runCli } from '../helpers/cli.js';
+import { describeEachDeployment, nextauthCli as nextauth } from './deployments.js';
 
-const nextauth = 'idp/admin/cli/main.ts';
 const device = 'mobile-sdk/node/cli/main.ts';
 
 function ok(r: CliResult): CliResult {
@@ -15,46 +14,21 @@ function ok(r: CliResult): CliResult {
   return r;
 }
 
-describe('e2e: QR login with nextauth-device against the embedded server', function () {
-  this.timeout(120_000);
-  let server: ReturnType<typeof spawnCli> | undefined;
-  let dataDir: string;
+describeEachDeployment('e2e: QR login with nextauth-device', (deployment) => {
   let home: string;
   let url: string;
+  let phoneUrl: string;
   let env: Record<string, string>;
 
   const phone = (...args: string[]) => runCli(device, [...args, '--home', home]);
 
   before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'nextauth-e2e-'));
+    ({ browserUrl: url, phoneUrl, env } = deployment());
     home = await mkdtemp(join(tmpdir(), 'nextauth-device-'));
-    const [port, adminPort] = [await freePort(), await freePort()];
-    url = `http://127.0.0.1:${port}`;
-    env = {
-      NEXTAUTH_DATA_DIR: dataDir,
-      NEXTAUTH_PORT: String(port),
-      NEXTAUTH_ADMIN_PORT: String(adminPort),
-      NEXTAUTH_HOST: '127.0.0.1',
-      NEXTAUTH_PUBLIC_URL: url,
-    };
-    server = spawnCli(nextauth, ['start'], env);
-    let log = '';
-    server.stderr?.on('data', (d: Buffer) => {
-      log += d.toString();
-    });
-    try {
-      await waitFor(`http://127.0.0.1:${adminPort}/readyz`, 200, 30_000);
-    } catch (err) {
-      throw new Error(`${(err as Error).message}\n${log}`);
-    }
   });
 
   after(async () => {
-    if (server) {
-      server.kill('SIGTERM');
-      await exited(server);
-    }
-    for (const dir of [dataDir, home]) if (dir) await rm(dir, { recursive: true, force: true });
+    if (home) await rm(home, { recursive: true, force: true });
   });
 
   /** A login session as the login page starts it: nonce in an httpOnly cookie, QR URI from the server. */
@@ -81,17 +55,17 @@ describe('e2e: QR login with nextauth-device against the embedded server', funct
   }
 
   it('init trusts the server publisher key on first use and prints its fingerprint', async () => {
-    const r = ok(await phone('init', url, '--json'));
+    const r = ok(await phone('init', phoneUrl, '--json'));
     const out = JSON.parse(r.stdout) as { publisherFingerprint: string; sfs: string };
     expect(out.publisherFingerprint).to.match(/^[A-Za-z0-9_-]{43}$/);
-    expect(out.sfs).to.equal(`${url.replace('http', 'ws')}/sfs/mobile`);
+    expect(out.sfs).to.equal(`${phoneUrl.replace('http', 'ws')}/sfs/mobile`);
   });
 
   it('enrols alice from an enrol link with a new PIN', async () => {
     const link = ok(
       await runCli(
         nextauth,
-        ['user', 'enrol-link', '--server', 'default', '--user', 'alice', '--url', url],
+        ['user', 'enrol-link', '--server', 'default', '--user', 'alice', '--url', phoneUrl],
         env,
       ),
     );

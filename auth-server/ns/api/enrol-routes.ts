@@ -6,7 +6,8 @@ import { readJson } from '../../common/http/body.js';
 import { enrolTtlSchema, useridSchema } from '../accounts/model.js';
 import { mayActOn } from '../apikeys/model.js';
 import { serverNameSchema } from '../servers/model.js';
-import { type NsState, principalOf, requireApiKey } from './auth.js';
+import { auditContextOf } from './audit-context.js';
+import { type NsState, principalOf, requireApiKey, requireRoleStep } from './auth.js';
 import type { NsApiDeps } from './context.js';
 import { noStore } from './no-store.js';
 import { mapDomainErrors } from './problems.js';
@@ -27,7 +28,10 @@ export function registerEnrolRoutes(router: Router<NsState>, deps: NsApiDeps): v
     windowMs: 60_000,
   });
 
-  router.post('/api/v2/enrol-links', noStore, requireApiKey(deps.apiKeys), mapDomainErrors(), async (ctx) => {
+  const auth = requireApiKey(deps.apiKeys);
+  // Enrolling a phone creates an account for a user: either role will do.
+  const role = requireRoleStep('users', 'accounts');
+  router.post('/api/v2/enrol-links', noStore, auth, role, mapDomainErrors(), async (ctx) => {
     await limiter.hit(`${principalOf(ctx.state).keyId}:${ctx.ip}`);
     const body = await readJson(ctx, enrolLinkBody);
     const server = await servers.findByName(body.server);
@@ -35,11 +39,14 @@ export function registerEnrolRoutes(router: Router<NsState>, deps: NsApiDeps): v
     if (!server || !mayActOn(principalOf(ctx.state), server.id)) {
       throw problems.notFound('No such virtual server');
     }
-    const link = await accounts.createEnrolLink({
-      server: server.name,
-      userid: body.userid,
-      ...(body.ttlSeconds !== undefined ? { ttlSeconds: body.ttlSeconds } : {}),
-    });
+    const link = await accounts.createEnrolLink(
+      {
+        server: server.name,
+        userid: body.userid,
+        ...(body.ttlSeconds !== undefined ? { ttlSeconds: body.ttlSeconds } : {}),
+      },
+      auditContextOf(ctx),
+    );
     ctx.status = 201;
     ctx.body = { uri: link.uri, expiresAt: link.expiresAt.toISOString() };
   });

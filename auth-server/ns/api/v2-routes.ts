@@ -6,8 +6,9 @@ import { readJson } from '../../common/http/body.js';
 import { mayActOn } from '../apikeys/model.js';
 import { serverNameSchema } from '../servers/model.js';
 import { SessionError } from '../sessions/errors.js';
-import type { Session } from '../sessions/model.js';
-import { type NsState, nonceHeader, principalOf, requireApiKey } from './auth.js';
+import { effectiveState, type Session } from '../sessions/model.js';
+import { auditContextOf } from './audit-context.js';
+import { type NsState, nonceHeader, principalOf, requireApiKey, requireRoleStep } from './auth.js';
 import { defaultLimits, type NsApiDeps } from './context.js';
 import { noStore } from './no-store.js';
 import { mapDomainErrors } from './problems.js';
@@ -28,6 +29,7 @@ export function registerV2Routes(router: Router<NsState>, deps: NsApiDeps): void
     windowMs: 60_000,
   });
   const auth = requireApiKey(apiKeys);
+  const role = requireRoleStep('sessions');
   const errors = mapDomainErrors();
 
   /** The nonce's session, if this key may see it; a session of another server reads as unknown. */
@@ -38,7 +40,7 @@ export function registerV2Routes(router: Router<NsState>, deps: NsApiDeps): void
     return session;
   };
 
-  router.post('/api/v2/session', noStore, auth, errors, async (ctx) => {
+  router.post('/api/v2/session', noStore, auth, role, errors, async (ctx) => {
     await limiter.hit(`${principalOf(ctx.state).keyId}:${ctx.ip}`);
     const body = await readJson(ctx, createSessionBody);
     const server = await servers.findByName(body.server);
@@ -59,19 +61,32 @@ export function registerV2Routes(router: Router<NsState>, deps: NsApiDeps): void
     };
   });
 
-  router.get('/api/v2/session', noStore, auth, errors, async (ctx) => {
+  router.get('/api/v2/session', noStore, auth, role, errors, async (ctx) => {
     const nonce = nonceHeader((n) => ctx.get(n));
     await sessionForNonce(ctx.state, nonce);
     ctx.body = await sessions.getStatus(nonce);
   });
 
-  router.post('/api/v2/logout', noStore, auth, errors, async (ctx) => {
+  router.post('/api/v2/logout', noStore, auth, role, errors, async (ctx) => {
     const nonce = nonceHeader((n) => ctx.get(n));
-    await sessionForNonce(ctx.state, nonce);
-    ctx.body = await sessions.logout(nonce);
+    const before = await sessionForNonce(ctx.state, nonce);
+    const wasActive = ['waiting', 'scanned', 'loggedin'].includes(effectiveState(before, deps.clock.now()));
+    const status = await sessions.logout(nonce);
+    // Only a logout that ended the session is an event; the transition has committed by now.
+    if (wasActive && status.state === 'loggedout') {
+      await deps.audit.record({
+        type: 'session.logout',
+        server: { id: before.serverId, name: before.serverName },
+        ...auditContextOf(ctx),
+        subject:
+          before.userid !== null ? { kind: 'user', id: before.userid } : { kind: 'session', id: before.id },
+        details: { session: before.id, state: before.state },
+      });
+    }
+    ctx.body = status;
   });
 
-  router.get('/api/v2/qr', noStore, auth, errors, async (ctx) => {
+  router.get('/api/v2/qr', noStore, auth, role, errors, async (ctx) => {
     const nonce = nonceHeader((n) => ctx.get(n));
     await sessionForNonce(ctx.state, nonce);
     const lc = await sessions.currentLoginCode(nonce);

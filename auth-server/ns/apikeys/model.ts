@@ -1,8 +1,25 @@
 // NS API keys: who may call the REST API, on which virtual server, with which roles.
 import { z } from 'zod';
 
-/** Role names are free-form for now; issue #6 fixes the set (e.g. sessions, users, admin). */
-export const rolesSchema = z.array(z.string().min(1).max(64)).max(32);
+/**
+ * The fixed set of roles (docs/decisions.md, "Roles and API keys"): each names the part of the REST API a key
+ * may use. `root` is every role; the configured root key holds it on every virtual server.
+ */
+export const apiRoles = ['sessions', 'users', 'accounts', 'servers', 'audit', 'root'] as const;
+export const apiRoleSchema = z.enum(apiRoles);
+export type ApiRole = z.output<typeof apiRoleSchema>;
+
+/** Roles as written: known names only, no duplicates. */
+export const rolesSchema = z
+  .array(apiRoleSchema)
+  .min(1)
+  .max(apiRoles.length)
+  .refine((roles) => new Set(roles).size === roles.length, 'roles must not repeat');
+
+/** Roles as read back: names a newer version may have stored are dropped, never widened into access. */
+export const storedRolesSchema = z
+  .array(z.string())
+  .transform((roles) => roles.filter((r): r is ApiRole => (apiRoles as readonly string[]).includes(r)));
 
 /** The caller an accepted `X-apikey` stands for. */
 export interface ApiPrincipal {
@@ -10,7 +27,9 @@ export interface ApiPrincipal {
   keyId: string;
   /** null: every virtual server (root keys). */
   serverId: string | null;
-  roles: string[];
+  roles: ApiRole[];
+  /** Set when the root key acts as this stored key (`X-su`): who really called. */
+  impersonatedBy?: 'root';
 }
 
 export interface ApiKeyRecord {
@@ -18,9 +37,11 @@ export interface ApiKeyRecord {
   serverId: string | null;
   name: string;
   keyHash: string;
-  roles: string[];
+  roles: ApiRole[];
   createdAt: Date;
   revokedAt: Date | null;
+  /** Key id of the principal that created it (`root` for the root key); null for keys from before #6. */
+  createdBy?: string | null;
 }
 
 /** True when the principal may act on the given virtual server. */

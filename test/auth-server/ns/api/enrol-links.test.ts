@@ -62,7 +62,7 @@ describe('ns REST v2 enrol links', () => {
       serverId: other.id,
       name: 'other backend',
       keyHash: sha256Hex('other-server-key-0123456789'),
-      roles: [],
+      roles: ['users'],
       createdAt: new Date(h.clock.now()),
     });
     const key = 'other-server-key-0123456789';

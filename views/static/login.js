@@ -4,10 +4,18 @@
   const server = root.dataset.server;
   const base = `/ns/servers/${encodeURIComponent(server)}`;
   const qr = document.getElementById('qr');
+  const qrText = document.getElementById('qr-text');
   const status = document.getElementById('status');
   const waiting = document.getElementById('waiting');
   const countdown = document.getElementById('countdown');
   const restart = document.getElementById('restart');
+  // Set when the page serves an OIDC authorization: where the IdP collects this login (oidc-routes.ts).
+  const complete = root.dataset.complete;
+  const hint = document.getElementById('login-hint');
+  if (hint?.dataset.hint) {
+    hint.textContent = `Log in as ${hint.dataset.hint}`;
+    hint.hidden = false;
+  }
   let events;
   let qrTimer;
   let tick;
@@ -30,8 +38,41 @@
     waiting.hidden = state !== 'waiting';
     restart.hidden = !final || state === 'loggedin';
     if (final) stop();
-    if (state === 'loggedin')
+    if (complete && (state === 'loggedin' || state === 'declined')) finish();
+    else if (state === 'loggedin')
       setTimeout(() => location.assign(`/login/${encodeURIComponent(server)}/done`), 300);
+  }
+
+  // OIDC: the IdP turns the NS login (or the decline) into its answer and sends the browser back to the app.
+  let finishing = false;
+  let restarted = false;
+  async function finish() {
+    if (finishing) return;
+    finishing = true;
+    try {
+      const res = await fetch(complete, {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+      const body = await res.json().catch(() => ({}));
+      if (res.ok && typeof body.location === 'string') {
+        location.assign(body.location);
+        return;
+      }
+      finishing = false;
+      // A login of this browser from before this request, or one already used: start a fresh one, once.
+      if ((body.reason === 'login_stale' || body.reason === 'login_used') && !restarted) {
+        restarted = true;
+        start();
+        return;
+      }
+      show('error');
+    } catch {
+      finishing = false;
+      show('error');
+    }
   }
 
   function stop() {
@@ -46,6 +87,7 @@
     const body = await res.json();
     qr.src = body.img;
     qr.dataset.uri = body.qrUri;
+    qrText.textContent = body.qrUri;
     const refreshAt = Date.parse(body.refreshAt);
     clearTimeout(qrTimer);
     qrTimer = setTimeout(loadQr, Math.max(1000, refreshAt - Date.now()));

@@ -66,7 +66,10 @@ describe('nextauth CLI', function () {
       });
       const home = await fetch(`http://127.0.0.1:${port}/`);
       expect(home.status).to.equal(200);
-      expect(await home.text()).to.contain('nextAuth IdP is running');
+      const page = await home.text();
+      expect(page).to.contain('nextAuth IdP is running');
+      // The next steps name this server's URL for the virtual phone.
+      expect(page).to.contain(`npx nextauth-device init http://localhost:${port}`);
       expect(stdout).to.contain(`http://localhost:${port}/`);
     } finally {
       child.kill('SIGTERM');

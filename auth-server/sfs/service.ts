@@ -1,13 +1,14 @@
 // SFS as a service instance: app instances, PINs, NS server policies and attestations, callable in-process.
 import type { JWK } from 'jose';
 import type { Knex } from 'knex';
+import { sfsTargetId } from '../../protocol/mobile/index.js';
 import type { Clock, Random } from '../common/clock.js';
 import { ConfigError, settings } from '../common/config/index.js';
 import type { Logger } from '../common/logging.js';
 import type { ServiceDeps, ServiceInstance } from '../common/service.js';
 import { type AttestationService, createAttestationService } from './attestations/attest.js';
 import { type AppInstanceRepository, createAppInstanceRepository } from './instances/repository.js';
-import { channelIdentityFromKey, type SfsIdentity, sfsChannelId } from './keys/channel-identity.js';
+import { channelIdentityFromKey, type SfsIdentity } from './keys/channel-identity.js';
 import { loadOrCreateSfsKey, type SfsSigningKey, sfsPublicKeys } from './keys/signing-key.js';
 import { createSfsMobileEndpoint } from './mobile/endpoint.js';
 import { createSfsPeer } from './peer.js';
@@ -22,7 +23,7 @@ export interface SfsApi extends AttestationService {
   /** `iss` of every attestation: `{NEXTAUTH_PUBLIC_URL}/sfs`. */
   readonly issuer: string;
   /** Secure-channel target id (`{kind: 'sfs', id}`), derived from the issuer. */
-  readonly channelId: string;
+  readonly channelId: Promise<string>;
   readonly instances: AppInstanceRepository;
   readonly servers: SfsServerRepository;
   readonly pin: PinService;
@@ -76,7 +77,7 @@ export function createSfsApi(options: SfsApiOptions): SfsApi {
   const issuer = `${options.publicUrl.replace(/\/+$/, '')}/sfs`;
   return {
     issuer,
-    channelId: sfsChannelId(issuer),
+    channelId: sfsTargetId(issuer),
     instances: createAppInstanceRepository(db, clock, random),
     servers: createSfsServerRepository(db, clock),
     pin,

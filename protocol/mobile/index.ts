@@ -2,4 +2,5 @@
 export * from './common.js';
 export * from './ns.js';
 export * from './sfs.js';
+export * from './sfs-target.js';
 export * from './uris.js';

@@ -1,11 +1,9 @@
 // NextAuthSdk facade: one active flow, answer validation, cancel, configuration trust, the flow driver.
 import { expect } from 'chai';
-import { sfsChannelId } from '../../auth-server/sfs/keys/channel-identity.js';
 import { generatePublisherKey } from '../../idp/admin/sdk-config/publisher-key.js';
 import { signSdkConfig } from '../../idp/admin/sdk-config/sign.js';
 import { SdkError } from '../../mobile-sdk/core/errors.js';
 import { driveFlow, type FlowAnswerer } from '../../mobile-sdk/core/flows/drive.js';
-import { sfsTargetId } from '../../mobile-sdk/core/instance/sfs-target.js';
 import { NextAuthSdk } from '../../mobile-sdk/core/sdk.js';
 import { SFS_URL, world } from './fakes.js';
 import { enrol, expectAsk, expectError, trail } from './flows/helpers.js';
@@ -127,16 +125,5 @@ describe('mobile-sdk/core: NextAuthSdk', () => {
       pin: async () => '1234',
     });
     expect(ok.outcome).to.equal('approved');
-  });
-
-  it('derives the SFS target id exactly as the SFS derives its own from its issuer', async () => {
-    for (const [endpoint, issuer] of [
-      ['ws://127.0.0.1:3000/sfs/mobile', 'http://127.0.0.1:3000/sfs'],
-      ['wss://idp.example/sfs/mobile', 'https://idp.example/sfs'],
-      ['wss://idp.example/auth/sfs/mobile', 'https://idp.example/auth/sfs'],
-      [`wss://${'a'.repeat(120)}.example/sfs/mobile`, `https://${'a'.repeat(120)}.example/sfs`],
-    ] as const) {
-      expect(await sfsTargetId(endpoint)).to.equal(sfsChannelId(issuer));
-    }
   });
 });

@@ -35,7 +35,7 @@ async function serveChannel(transport: Transport, info: MobileConnectionInfo, op
     session = await accept(transport, {
       // Only this SFS's own id: a client asking for another SFS has the wrong configuration.
       resolveTarget: async (target) =>
-        target.kind === 'sfs' && target.id === api.channelId
+        target.kind === 'sfs' && target.id === (await api.channelId)
           ? { signer: (await api.sfsIdentity()).signer }
           : null,
       // Any key that completed the handshake proved it holds the private half, which is all an app

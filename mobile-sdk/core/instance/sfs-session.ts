@@ -2,14 +2,18 @@
 import { z } from 'zod';
 import type { Channel } from '../../../protocol/index.js';
 import { publicKeyFromJwk } from '../../../protocol/keys.js';
-import { type SfsMobileMessages, sfsMobileMessages } from '../../../protocol/mobile/index.js';
+import {
+  type SfsMobileMessages,
+  sfsIssuerFromEndpoint,
+  sfsMobileMessages,
+  sfsTargetId,
+} from '../../../protocol/mobile/index.js';
 import { openChannel, type TransportFactory } from '../channels.js';
 import type { SdkEndpoint } from '../config/index.js';
 import { SdkError } from '../errors.js';
 import { keyStoreSigner } from '../keys.js';
 import { ensurePinKey, PIN_KEY_ALIAS, pinProof } from '../pin.js';
 import { type KeyStore, KeyStoreError, type Storage } from '../ports.js';
-import { sfsTargetId } from './sfs-target.js';
 
 export const INSTANCE_KEY_ALIAS = 'app-instance';
 export const INSTANCE_STORAGE_KEY = 'instance';
@@ -68,7 +72,7 @@ export class SfsSession {
     const channel = await openChannel(deps.transports, {
       // The configuration names the channel endpoint itself (ws[s]://…/sfs/mobile).
       url: deps.sfs.url,
-      target: { kind: 'sfs', id: await sfsTargetId(deps.sfs.url) },
+      target: { kind: 'sfs', id: await sfsTargetId(sfsIssuerFromEndpoint(deps.sfs.url)) },
       server: { keys: [publicKeyFromJwk(deps.sfs.key)] },
       identity: await keyStoreSigner(deps.keyStore, INSTANCE_KEY_ALIAS),
       registry: sfsMobileMessages,

@@ -6,7 +6,6 @@ import { expect } from 'chai';
 import { FixedClock } from '../../../auth-server/common/clock.js';
 import { loadConfig } from '../../../auth-server/common/config/index.js';
 import { createLogger } from '../../../auth-server/common/logging.js';
-import { sfsChannelId } from '../../../auth-server/sfs/keys/channel-identity.js';
 import { type Runtime, startRuntime } from '../../../idp/runtime/runtime.js';
 import { mcPlaceholderKeyFile, publisherKeyFile } from '../../../idp/runtime/sdk-config-route.js';
 import { sdkConfigDocumentSchema } from '../../../mobile-sdk/core/config/schema.js';
@@ -18,7 +17,7 @@ import {
   publicKeyFromJwk,
   signerFromKeyPair,
 } from '../../../protocol/index.js';
-import { sfsMobileMessages } from '../../../protocol/mobile/sfs.js';
+import { sfsMobileMessages, sfsTargetId } from '../../../protocol/mobile/index.js';
 import { freePort } from '../../helpers/http.js';
 import { openLoopbackClient } from '../../protocol/ws-server.js';
 
@@ -74,7 +73,7 @@ describe('idp/runtime: embedded GET /sdk-config', function () {
 
     // A phone that pins the configured SFS key completes the handshake: it is the SFS channel key.
     const session = await connect(await openLoopbackClient(config.sfs.url), {
-      target: { kind: 'sfs', id: sfsChannelId(`${url}/sfs`) },
+      target: { kind: 'sfs', id: await sfsTargetId(`${url}/sfs`) },
       server: { keys: [publicKeyFromJwk(config.sfs.key)] },
       identity: await signerFromKeyPair(await generateIdentityKeyPair()),
     });

@@ -288,7 +288,10 @@ describe('sfs/mobile: the /sfs/mobile channel endpoint', () => {
         openChannel(h, { target: { kind: 'sfs', id: 'other.example:sfs' } }),
         'unknown_target',
       );
-      await channelError(openChannel(h, { target: { kind: 'ns', id: h.api.channelId } }), 'unknown_target');
+      await channelError(
+        openChannel(h, { target: { kind: 'ns', id: await h.api.channelId } }),
+        'unknown_target',
+      );
     });
 
     it('a client pinning another SFS key refuses the server (bad_server_key)', async () => {
@@ -301,7 +304,7 @@ describe('sfs/mobile: the /sfs/mobile channel endpoint', () => {
       const [jwk] = await h.api.publicKeys();
       expect({ x: jwk?.x, y: jwk?.y }).to.deep.equal({ x: identity.publicJwk.x, y: identity.publicJwk.y });
       expect(identity.thumbprint).to.equal(jwk?.kid);
-      expect(h.api.channelId).to.equal('idp.example:sfs');
+      expect(await h.api.channelId).to.equal('idp.example:sfs');
     });
   });
 

@@ -93,7 +93,7 @@ export async function clientOver(
   overrides: Partial<ClientOptions> = {},
 ): Promise<{ channel: SfsChannel; session: SecureSession }> {
   const session = await connect(transport, {
-    target: { kind: 'sfs', id: h.api.channelId },
+    target: { kind: 'sfs', id: await h.api.channelId },
     server: { keys: [h.sfsKey] },
     identity: await appInstance(),
     ...overrides,

@@ -10,7 +10,12 @@ export interface SfsPeer {
   /** Registers (or updates) an NS virtual server at the SFS by its global id, with its PIN policy. */
   registerServer(input: {
     id: string;
-    policy?: { maxAttempts?: number; lockoutSeconds?: number };
+    policy?: {
+      maxAttempts?: number;
+      lockoutSeconds?: number;
+      maxLockoutSeconds?: number;
+      blockAfterLockouts?: number;
+    };
   }): Promise<void>;
 }
 

@@ -4,6 +4,7 @@ import * as virtualServers from './0001_virtual_servers.js';
 import * as sessions from './0002_sessions.js';
 import * as serverIdentityKeys from './0003_server_identity_keys.js';
 import * as accounts from './0004_accounts.js';
+import * as auditLog from './0005_audit_log.js';
 import * as serverSettings from './0006_server_settings.js';
 
 export const migrations: readonly Migration[] = [
@@ -11,5 +12,6 @@ export const migrations: readonly Migration[] = [
   { name: '0002_sessions', up: sessions.up, down: sessions.down },
   { name: '0003_server_identity_keys', up: serverIdentityKeys.up, down: serverIdentityKeys.down },
   { name: '0004_accounts', up: accounts.up, down: accounts.down },
+  { name: '0005_audit_log', up: auditLog.up, down: auditLog.down },
   { name: '0006_server_settings', up: serverSettings.up, down: serverSettings.down },
 ];

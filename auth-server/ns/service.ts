@@ -6,6 +6,7 @@ import { createNsRouter } from './api/router.js';
 import { createApiKeyRepository } from './apikeys/repository.js';
 import { createApiKeyVerifier } from './apikeys/verify.js';
 import { createAttestationChecker } from './attestation/check.js';
+import { createAuditService } from './audit/service.js';
 import { createMobileLoginService } from './logins/service.js';
 import { createNsMobileEndpoint } from './mobile/endpoint.js';
 import { createServerIdentityService, type ServerIdentityService } from './servers/identity.js';
@@ -38,6 +39,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
   });
   const identities = createServerIdentityService({ db: deps.db, clock: deps.clock, secretKey, publicUrl });
   const checkAttestation = createAttestationChecker({ sfs: deps.peers.sfs, kv: deps.kv, clock: deps.clock });
+  const audit = createAuditService({ db: deps.db, clock: deps.clock, random: deps.random });
   const accounts = createAccountService({
     db: deps.db,
     clock: deps.clock,
@@ -45,9 +47,16 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
     logger: deps.logger,
     identities,
     checkAttestation,
+    audit,
     publicUrl,
   });
-  const logins = createMobileLoginService({ sessions, accounts, checkAttestation, logger: deps.logger });
+  const logins = createMobileLoginService({
+    sessions,
+    accounts,
+    checkAttestation,
+    audit,
+    logger: deps.logger,
+  });
   const apiKeys = createApiKeyVerifier({
     rootApiKey: deps.config.nsRootApiKey,
     repository: createApiKeyRepository(deps.db),
@@ -57,6 +66,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
     servers,
     accounts,
     apiKeys,
+    audit,
     kv: deps.kv,
     clock: deps.clock,
     logger: deps.logger,

@@ -14,8 +14,10 @@ export interface AccountRepository {
   load(id: string): Promise<Account>;
   findByThumbprint(serverId: string, keyThumbprint: string): Promise<Account | undefined>;
   listByUser(serverId: string, userid: string): Promise<Account[]>;
-  /** Sets `blocked_at` unless already set; returns whether the account exists. */
-  block(id: string, now: number): Promise<boolean>;
+  /** Sets `blocked_at` unless already set: `blocked` when this call set it, `unchanged`, or `unknown`. */
+  block(id: string, now: number): Promise<'blocked' | 'unchanged' | 'unknown'>;
+  /** Name of the account's virtual server (audit events name servers). */
+  serverName(serverId: string): Promise<string>;
   recordLogin(id: string, now: number): Promise<void>;
 }
 
@@ -99,8 +101,20 @@ export function createAccountRepository(knex: Knex): AccountRepository {
     },
 
     async block(id, now) {
-      await knex(table).where({ id }).whereNull('blocked_at').update({ blocked_at: now });
-      return (await knex(table).where({ id }).first('id')) !== undefined;
+      const changed: unknown = await knex(table)
+        .where({ id })
+        .whereNull('blocked_at')
+        .update({ blocked_at: now });
+      if (changed === 1) return 'blocked';
+      return (await knex(table).where({ id }).first('id')) !== undefined ? 'unchanged' : 'unknown';
+    },
+
+    async serverName(serverId) {
+      const row: { name: string } | undefined = await knex('ns_virtual_servers')
+        .where({ id: serverId })
+        .first('name');
+      if (!row) throw new NotFoundError('virtual server', serverId);
+      return row.name;
     },
 
     async recordLogin(id, now) {

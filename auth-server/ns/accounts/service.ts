@@ -7,6 +7,8 @@ import { type Clock, type Random, randomToken } from '../../common/clock.js';
 import { ConflictError, NotFoundError } from '../../common/db/errors.js';
 import type { Logger } from '../../common/logging.js';
 import type { AttestationChecker } from '../attestation/check.js';
+import { type AuditContext, type AuditOrigin, systemContext, unknownOrigin } from '../audit/model.js';
+import type { AuditRecorder } from '../audit/service.js';
 import type { ServerIdentity, ServerIdentityService } from '../servers/identity.js';
 import { sha256Hex } from '../sessions/secrets.js';
 import { createEnrolTokenRepository, type EnrolTokenRepository } from './enrol-tokens.js';
@@ -27,6 +29,8 @@ export interface AccountServiceDeps {
   logger: Logger;
   identities: ServerIdentityService;
   checkAttestation: AttestationChecker;
+  /** Enrol links, enrolments and blocks are recorded in the same transaction as the change. */
+  audit: AuditRecorder;
   /** NS public URL: goes into enrol URIs (the phone connects to `{ns}/ns/mobile`). */
   publicUrl: string;
 }
@@ -52,22 +56,33 @@ export interface CompleteEnrolInput {
   transcriptHash: Uint8Array;
   description?: string | undefined;
   clientVersion?: string | undefined;
+  /** The phone's address and user agent, for the audit log. */
+  origin?: AuditOrigin;
 }
 
 export interface AccountService {
-  /** Throws NotFoundError (unknown server) or ZodError (bad userid / ttl); stores only the token's hash. */
-  createEnrolLink(input: { server: string; userid: string; ttlSeconds?: number }): Promise<EnrolLink>;
+  /**
+   * Throws NotFoundError (unknown server) or ZodError (bad userid / ttl); stores only the token's hash, and
+   * an `enrol_link.created` audit event by `by` (default: NS itself).
+   */
+  createEnrolLink(
+    input: { server: string; userid: string; ttlSeconds?: number },
+    by?: AuditContext,
+  ): Promise<EnrolLink>;
   /** Reads the token without using it; AccountError `enrol_token_*` when it cannot be used. */
   beginEnrol(server: ServerIdentity, token: string): Promise<EnrolPreview>;
   /**
    * Verifies the attestation (purpose `enrol`, new key, this channel), then uses the token and stores the
    * account in one transaction: of N concurrent completions exactly one creates an account, and any
-   * failure leaves the token unused.
+   * failure leaves the token unused. The `account.enrolled` audit event is part of that transaction.
    */
   completeEnrol(input: CompleteEnrolInput): Promise<Account>;
   findAccountByThumbprint(serverId: string, keyThumbprint: string): Promise<Account | undefined>;
-  /** Throws AccountError `account_unknown`; idempotent for blocked accounts. */
-  blockAccount(accountId: string): Promise<void>;
+  /**
+   * Throws AccountError `account_unknown`; idempotent for blocked accounts. The block that changes the
+   * account records `account.blocked` by `by` (default: NS itself) in the same transaction.
+   */
+  blockAccount(accountId: string, by?: AuditContext): Promise<void>;
   recordLogin(accountId: string): Promise<void>;
   /** Throws AccountError `account_unknown`. */
   loadAccount(accountId: string): Promise<Account>;
@@ -94,7 +109,7 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
   };
 
   return {
-    async createEnrolLink(input) {
+    async createEnrolLink(input, by = systemContext) {
       const userid = useridSchema.parse(input.userid);
       const ttlSeconds = enrolTtlSchema.parse(input.ttlSeconds ?? defaultEnrolTtlSeconds);
       const server = await identities.serverIdentity(input.server);
@@ -102,12 +117,24 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
       const token = randomToken(random, tokenBytes);
       const now = clock.now();
       const expiresAt = new Date(now + ttlSeconds * 1000);
-      await tokens.save({
-        tokenHash: sha256Hex(token),
-        serverId: server.serverId,
-        userid,
-        createdAt: new Date(now),
-        expiresAt,
+      await db.transaction(async (trx) => {
+        await createEnrolTokenRepository(trx).save({
+          tokenHash: sha256Hex(token),
+          serverId: server.serverId,
+          userid,
+          createdAt: new Date(now),
+          expiresAt,
+        });
+        await deps.audit.record(
+          {
+            type: 'enrol_link.created',
+            server: { id: server.serverId, name: server.name },
+            ...by,
+            subject: { kind: 'user', id: userid },
+            details: { ttlSeconds, expiresAt: expiresAt.toISOString() },
+          },
+          trx,
+        );
       });
       const uri = enrolUri({ v: 1, ns: publicUrl, s: server.name, fp: server.thumbprint, t: token });
       return { uri, expiresAt };
@@ -166,6 +193,26 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
           if (err instanceof ConflictError) throw new AccountError('account_key_exists');
           throw err;
         }
+        const origin = input.origin ?? unknownOrigin;
+        await deps.audit.record(
+          {
+            type: 'account.enrolled',
+            server: { id: server.serverId, name: server.name },
+            // The new key acts: the attestation proved it, with the token as authority.
+            actor: { kind: 'account', id: account.id },
+            subject: { kind: 'user', id: account.userid },
+            ip: origin.ip,
+            userAgent: origin.userAgent,
+            details: {
+              account: account.id,
+              keyThumbprint,
+              appInstance: account.appInstanceId,
+              description: account.description,
+              clientVersion: account.clientVersion,
+            },
+          },
+          trx,
+        );
       });
       deps.logger.info(
         { event: 'account_enrolled', server: server.name, accountId: account.id, userid: account.userid },
@@ -176,8 +223,24 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
 
     findAccountByThumbprint: (serverId, keyThumbprint) => accounts.findByThumbprint(serverId, keyThumbprint),
 
-    async blockAccount(accountId) {
-      if (!(await accounts.block(accountId, clock.now()))) throw new AccountError('account_unknown');
+    async blockAccount(accountId, by = systemContext) {
+      await db.transaction(async (trx) => {
+        const trxAccounts = createAccountRepository(trx);
+        const outcome = await trxAccounts.block(accountId, clock.now());
+        if (outcome === 'unknown') throw new AccountError('account_unknown');
+        if (outcome === 'unchanged') return;
+        const account = await trxAccounts.load(accountId);
+        await deps.audit.record(
+          {
+            type: 'account.blocked',
+            server: { id: account.serverId, name: await trxAccounts.serverName(account.serverId) },
+            ...by,
+            subject: { kind: 'account', id: account.id },
+            details: { userid: account.userid },
+          },
+          trx,
+        );
+      });
     },
 
     recordLogin: (accountId) => accounts.recordLogin(accountId, clock.now()),

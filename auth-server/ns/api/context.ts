@@ -4,6 +4,7 @@ import type { Kv } from '../../common/kv/kv.js';
 import type { Logger } from '../../common/logging.js';
 import type { AccountService } from '../accounts/service.js';
 import type { ApiKeyVerifier } from '../apikeys/verify.js';
+import type { AuditService } from '../audit/service.js';
 import type { VirtualServerRepository } from '../servers/repository.js';
 import type { SessionService } from '../sessions/service.js';
 import type { SseOptions } from './sse.js';
@@ -13,6 +14,8 @@ export interface NsApiDeps {
   accounts: AccountService;
   servers: VirtualServerRepository;
   apiKeys: ApiKeyVerifier;
+  /** Security events: recorded by the services, read by `GET /ns/api/v2/audit`. */
+  audit: AuditService;
   kv: Kv;
   clock: Clock;
   logger: Logger;

@@ -1,10 +1,13 @@
 // The phone side of a QR login (DESIGN.md §4): scan a login code, then approve with an attestation or decline.
 import { attestationChallenge } from '../../../protocol/attestation-binding.js';
+import { AttestationError } from '../../common/attestation/format.js';
 import type { Logger } from '../../common/logging.js';
 import { AccountError } from '../accounts/errors.js';
 import type { Account } from '../accounts/model.js';
 import type { AccountService } from '../accounts/service.js';
 import type { AttestationChecker } from '../attestation/check.js';
+import { type AuditOrigin, type NewAuditEvent, unknownOrigin } from '../audit/model.js';
+import type { AuditRecorder } from '../audit/service.js';
 import type { ServerIdentity } from '../servers/identity.js';
 import type { Session } from '../sessions/model.js';
 import type { SessionService } from '../sessions/service.js';
@@ -13,6 +16,8 @@ export interface LoginParty {
   server: ServerIdentity;
   /** The account whose key opened the channel. */
   accountId: string;
+  /** The phone's address and user agent, for the audit log. */
+  origin?: AuditOrigin;
 }
 
 export interface ConfirmInput extends LoginParty {
@@ -27,9 +32,12 @@ export type DeclineReason = 'declined' | 'not_me';
 export interface MobileLoginService {
   /** Uses the login code up (session `waiting → scanned`); returns the session and the account it is for. */
   scan(input: LoginParty & { code: string }): Promise<{ session: Session; account: Account }>;
-  /** Verifies the attestation for this channel and account, then `→ loggedin`; exactly one approval wins. */
+  /**
+   * Verifies the attestation for this channel and account, then `→ loggedin`; exactly one approval wins.
+   * Audit: `session.login`, or `session.login_rejected` for a blocked account or a refused attestation.
+   */
   confirm(input: ConfirmInput): Promise<Session>;
-  /** `→ declined`; `not_me` is recorded as a security event. */
+  /** `→ declined`, audited as `session.declined` with the reason (`not_me` also logs a warning). */
   decline(input: LoginParty & { sessionId: string; reason: DeclineReason }): Promise<Session>;
 }
 
@@ -37,9 +45,27 @@ export function createMobileLoginService(deps: {
   sessions: SessionService;
   accounts: AccountService;
   checkAttestation: AttestationChecker;
+  audit: AuditRecorder;
   logger: Logger;
 }): MobileLoginService {
-  const { sessions, accounts, logger } = deps;
+  const { sessions, accounts, audit, logger } = deps;
+
+  /** A login event: the account acts, the user it belongs to is the subject. */
+  const loginEvent = (
+    type: 'session.login' | 'session.login_rejected' | 'session.declined',
+    server: ServerIdentity,
+    account: Account,
+    origin: AuditOrigin,
+    details: NewAuditEvent['details'],
+  ): NewAuditEvent => ({
+    type,
+    server: { id: server.serverId, name: server.name },
+    actor: { kind: 'account', id: account.id },
+    subject: { kind: 'user', id: account.userid },
+    ip: origin.ip,
+    userAgent: origin.userAgent,
+    details,
+  });
 
   /** Re-read on every request: an account blocked while its channel is open stops at the next step. */
   const activeAccount = async (accountId: string): Promise<Account> => {
@@ -55,23 +81,39 @@ export function createMobileLoginService(deps: {
       return { session, account };
     },
 
-    async confirm({ server, accountId, sessionId, attestation, transcriptHash }) {
-      const account = await activeAccount(accountId);
-      await deps.checkAttestation(attestation, {
-        audience: server.globalId,
-        subject: account.appInstanceId,
-        challenge: await attestationChallenge({
-          serverId: server.globalId,
-          accountKeyThumbprint: account.keyThumbprint,
-          transcriptHash,
-          purpose: 'login',
-        }),
-      });
-      // The guarded transition decides races: of two valid approvals only one moves the session.
+    async confirm({ server, accountId, sessionId, attestation, transcriptHash, origin = unknownOrigin }) {
+      const account = await accounts.loadAccount(accountId);
+      try {
+        if (account.blockedAt !== null) throw new AccountError('account_blocked');
+        await deps.checkAttestation(attestation, {
+          audience: server.globalId,
+          subject: account.appInstanceId,
+          challenge: await attestationChallenge({
+            serverId: server.globalId,
+            accountKeyThumbprint: account.keyThumbprint,
+            transcriptHash,
+            purpose: 'login',
+          }),
+        });
+      } catch (err) {
+        // A refused approval changes no state; it is recorded (and a failing record fails the request).
+        if (err instanceof AccountError || err instanceof AttestationError) {
+          await audit.record(
+            loginEvent('session.login_rejected', server, account, origin, {
+              session: sessionId,
+              reason: err.code,
+            }),
+          );
+        }
+        throw err;
+      }
+      // The guarded transition decides races: of two valid approvals only one moves the session. The
+      // transition commits on its own, so the event follows it; a failing audit write fails the request.
       const session = await sessions.markLoggedIn(sessionId, {
         userid: account.userid,
         accountId: account.id,
       });
+      await audit.record(loginEvent('session.login', server, account, origin, { session: sessionId }));
       await accounts.recordLogin(account.id);
       logger.info(
         { event: 'login_confirmed', server: server.name, accountId: account.id, sessionId },
@@ -80,11 +122,18 @@ export function createMobileLoginService(deps: {
       return session;
     },
 
-    async decline({ server, accountId, sessionId, reason }) {
+    async decline({ server, accountId, sessionId, reason, origin = unknownOrigin }) {
       const account = await accounts.loadAccount(accountId);
       const session = await sessions.markDeclined(sessionId);
-      // "Not me": someone else started a login for this user. Until the audit log (issue #6) this is a
-      // warn-level security event; blocking the account on it is a server policy for then.
+      await audit.record(
+        loginEvent('session.declined', server, account, origin, {
+          session: sessionId,
+          reason,
+          browserIp: session.ip,
+        }),
+      );
+      // "Not me": someone else started a login for this user, so it is also a warn-level log line;
+      // blocking the account on it is a server policy not built yet.
       if (reason === 'not_me') {
         logger.warn(
           {

@@ -1,4 +1,5 @@
 // Per-channel state of `/ns/mobile`: which server and account, the channel binding, and the login handles.
+import type { AuditOrigin } from '../audit/model.js';
 import type { ServerIdentity } from '../servers/identity.js';
 
 export type ChannelKind = 'enrol' | 'login';
@@ -9,6 +10,8 @@ export interface NsChannelContext {
   kind: ChannelKind;
   /** The account whose key authenticated the channel (null on an enrolment channel). */
   accountId: string | null;
+  /** The phone's address and user agent (WebSocket upgrade request), for the audit log. */
+  origin: AuditOrigin;
   /** TH8: what attestations on this channel must be bound to. */
   transcriptHash: Uint8Array;
   /** Handles given out by `login.scan` → session ids; never leave the server and die with the channel. */

@@ -84,6 +84,7 @@ async function serveChannel(transport: Transport, info: MobileConnectionInfo, op
     server,
     kind: accountId === null ? 'enrol' : 'login',
     accountId,
+    origin: { ip: info.ip ?? null, userAgent: info.userAgent ?? null },
     transcriptHash: session.info.transcriptHash,
     logins: new Map(),
     limit: channelLimiter(options.kv, options.clock, session.info.transcriptHash, info.ip, options.limits),

@@ -9,6 +9,7 @@ export const loginConfirm: NsMobileHandler<'login.confirm'> = async (body, ctx, 
     sessionId,
     attestation: body.attestation,
     transcriptHash: ctx.transcriptHash,
+    origin: ctx.origin,
   });
   ctx.logins.delete(body.login);
   return { status: 'loggedin' as const };

@@ -8,6 +8,7 @@ export const loginDecline: NsMobileHandler<'login.decline'> = async (body, ctx, 
     accountId: requireAccount(ctx),
     sessionId,
     reason: body.reason,
+    origin: ctx.origin,
   });
   ctx.logins.delete(body.login);
   return { status: 'declined' as const };

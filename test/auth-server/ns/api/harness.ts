@@ -16,6 +16,7 @@ import { createNsRouter, type NsApiDeps } from '../../../../auth-server/ns/api/r
 import { createApiKeyRepository } from '../../../../auth-server/ns/apikeys/repository.js';
 import { createApiKeyVerifier } from '../../../../auth-server/ns/apikeys/verify.js';
 import { createAttestationChecker } from '../../../../auth-server/ns/attestation/check.js';
+import { type AuditService, createAuditService } from '../../../../auth-server/ns/audit/service.js';
 import { createServerIdentityService } from '../../../../auth-server/ns/servers/identity.js';
 import { createVirtualServerRepository } from '../../../../auth-server/ns/servers/repository.js';
 import { createSessionService, type SessionService } from '../../../../auth-server/ns/sessions/service.js';
@@ -30,6 +31,7 @@ export interface Harness {
   clock: FixedClock;
   kv: MemoryKv;
   sessions: SessionService;
+  audit: AuditService;
   servers: ReturnType<typeof createVirtualServerRepository>;
   /** Bus subscriptions the router currently holds (SSE streams must release theirs). */
   activeSubscriptions(): number;
@@ -75,6 +77,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     servers,
     publicUrl,
   });
+  const audit = createAuditService({ db: knex, clock, random: systemRandom });
   // Enrol links need server keys; no SFS here, so every attestation would be refused (none is sent).
   const accounts = createAccountService({
     db: knex,
@@ -88,6 +91,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       publicUrl,
     }),
     checkAttestation: createAttestationChecker({ sfs: undefined, kv, clock }),
+    audit,
     publicUrl,
   });
   const router = createNsRouter({
@@ -95,6 +99,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     accounts,
     servers,
     apiKeys: createApiKeyVerifier({ rootApiKey: rootKey, repository: createApiKeyRepository(knex) }),
+    audit,
     kv: countingKv,
     clock,
     logger,
@@ -113,6 +118,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     clock,
     kv,
     sessions,
+    audit,
     servers,
     activeSubscriptions: () => subscriptions,
     async close() {

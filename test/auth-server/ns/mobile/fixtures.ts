@@ -10,6 +10,7 @@ import { createLogger, type Logger } from '../../../../auth-server/common/loggin
 import type { SfsPeer } from '../../../../auth-server/common/peers.js';
 import { type AccountService, createAccountService } from '../../../../auth-server/ns/accounts/service.js';
 import { createAttestationChecker } from '../../../../auth-server/ns/attestation/check.js';
+import { type AuditService, createAuditService } from '../../../../auth-server/ns/audit/service.js';
 import {
   createMobileLoginService,
   type MobileLoginService,
@@ -137,6 +138,7 @@ export interface MobileFixture {
   identities: ServerIdentityService;
   accounts: AccountService;
   sessions: SessionService;
+  audit: AuditService;
   logins: MobileLoginService;
   endpoint: MobileEndpoint;
   /** Opens a channel to `server` the way the app does; rejects with the handshake's ChannelError. */
@@ -183,6 +185,7 @@ export async function mobileFixture(
     kv,
     clock,
   });
+  const audit = createAuditService({ db: knex, clock, random: systemRandom });
   const accounts = createAccountService({
     db: knex,
     clock,
@@ -190,6 +193,7 @@ export async function mobileFixture(
     logger,
     identities,
     checkAttestation,
+    audit,
     publicUrl,
   });
   const sessions = createSessionService({
@@ -201,7 +205,7 @@ export async function mobileFixture(
     servers,
     publicUrl,
   });
-  const logins = createMobileLoginService({ sessions, accounts, checkAttestation, logger });
+  const logins = createMobileLoginService({ sessions, accounts, checkAttestation, audit, logger });
   const endpoint = createNsMobileEndpoint({
     identities,
     accounts,
@@ -223,6 +227,7 @@ export async function mobileFixture(
     identities,
     accounts,
     sessions,
+    audit,
     logins,
     endpoint,
     globalId,

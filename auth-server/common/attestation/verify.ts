@@ -58,7 +58,7 @@ export async function verifyAttestation(
 
   let payload: Uint8Array;
   try {
-    const key = await importJWK({ ...jwk, alg: attestationAlgorithm }, attestationAlgorithm);
+    const key = await importedKey(jwk);
     ({ payload } = await compactVerify(jws, key, { algorithms: [attestationAlgorithm] }));
   } catch {
     throw new AttestationError('attestation_invalid', 'attestation signature does not verify');
@@ -88,12 +88,37 @@ export async function verifyAttestation(
   return claims;
 }
 
+/**
+ * Thumbprints and imported keys of the trusted SFS keys, per JWK (its JSON, every member): the set is tiny
+ * (the active key and those retired within minutes) and the same for every verification, so each key is
+ * hashed and imported once per process instead of once per login. Both are pure functions of the public
+ * JWK; a failed import is not kept.
+ */
+const maxCachedKeys = 32;
+const thumbprints = new Map<string, Promise<string>>();
+const importedKeys = new Map<string, Promise<Awaited<ReturnType<typeof importJWK>>>>();
+
+function memo<T>(cache: Map<string, Promise<T>>, jwk: JWK, compute: () => Promise<T>): Promise<T> {
+  const id = JSON.stringify(jwk);
+  let value = cache.get(id);
+  if (value === undefined) {
+    if (cache.size >= maxCachedKeys) cache.clear();
+    value = compute();
+    cache.set(id, value);
+    value.catch(() => cache.delete(id));
+  }
+  return value;
+}
+
+const importedKey = (jwk: JWK) =>
+  memo(importedKeys, jwk, () => importJWK({ ...jwk, alg: attestationAlgorithm }, attestationAlgorithm));
+
 /** The key whose RFC 7638 thumbprint is `kid`; the JWK's own `kid` member is not trusted for this. */
 async function keyFor(keys: readonly JWK[], kid: unknown): Promise<JWK> {
   if (typeof kid !== 'string') throw new AttestationError('attestation_invalid', 'attestation has no kid');
   for (const jwk of keys) {
     if (jwk.kty !== 'EC' || jwk.crv !== 'P-256') continue;
-    if ((await calculateJwkThumbprint(jwk, 'sha256')) === kid) return jwk;
+    if ((await memo(thumbprints, jwk, () => calculateJwkThumbprint(jwk, 'sha256'))) === kid) return jwk;
   }
   throw new AttestationError('attestation_invalid', 'attestation signed by an unknown key');
 }

@@ -13,13 +13,22 @@ export const p256PublicJwkSchema = z
 
 export type P256PublicJwk = z.output<typeof p256PublicJwkSchema>;
 
-/** Parses, proves the point lies on P-256 (importing does), and returns the RFC 7638 thumbprint. */
-export async function acceptP256Jwk(input: unknown): Promise<{ jwk: P256PublicJwk; thumbprint: string }> {
+/**
+ * Parses, proves the point lies on P-256 (importing does), and returns the RFC 7638 thumbprint.
+ * `known(thumbprint)` may vouch for the point instead: true when a key with this thumbprint was accepted
+ * before (the thumbprint is SHA-256 over exactly kty, crv, x and y), which spares the import.
+ */
+export async function acceptP256Jwk(
+  input: unknown,
+  known?: (thumbprint: string) => Promise<boolean>,
+): Promise<{ jwk: P256PublicJwk; thumbprint: string }> {
   const jwk = parseInput(p256PublicJwkSchema, input);
+  const thumbprint = await calculateJwkThumbprint(jwk, 'sha256');
+  if (known && (await known(thumbprint))) return { jwk, thumbprint };
   try {
     await importJWK(jwk, 'ES256');
   } catch {
     throw new SfsError('invalid_request', { issues: [{ path: 'x', message: 'not a point on P-256' }] });
   }
-  return { jwk, thumbprint: await calculateJwkThumbprint(jwk, 'sha256') };
+  return { jwk, thumbprint };
 }

@@ -64,8 +64,13 @@ export function createAppInstanceRepository(knex: Knex, clock: Clock, random: Ra
   };
   return {
     async register(input) {
-      const { jwk, thumbprint } = await acceptP256Jwk(input?.publicJwk);
-      const existing = await findBy({ key_thumbprint: thumbprint });
+      // Every flow of an app re-registers its key: a key already stored was proven on the curve then, so
+      // the lookup comes first and only a new key pays for the import (acceptP256Jwk).
+      let existing: AppInstance | undefined;
+      const { jwk, thumbprint } = await acceptP256Jwk(input?.publicJwk, async (t) => {
+        existing = await findBy({ key_thumbprint: t });
+        return existing !== undefined;
+      });
       if (existing) return existing;
       const now = clock.now();
       const row: InstanceRow = {

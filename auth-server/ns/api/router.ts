@@ -1,5 +1,6 @@
 // The NS public router (mounted at /ns): REST v2 for integrators and the browser's session endpoints.
 import Router from '@koa/router';
+import { registerAuditRoutes } from './audit-routes.js';
 import type { NsState } from './auth.js';
 import { registerBrowserRoutes } from './browser-routes.js';
 import type { NsApiDeps } from './context.js';
@@ -13,5 +14,6 @@ export function createNsRouter(deps: NsApiDeps): Router<NsState> {
   registerV2Routes(router, deps);
   registerEnrolRoutes(router, deps);
   registerBrowserRoutes(router, deps);
+  registerAuditRoutes(router, deps);
   return router;
 }

@@ -2,6 +2,7 @@
 // `nextauth`: the operator's command line — start the embedded product, serve one service, migrate.
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../../../auth-server/common/config/index.js';
+import { registerAudit } from './audit.js';
 import { registerConfig } from './config.js';
 import { registerMigrate } from './migrate.js';
 import { registerSdkConfig } from './sdk-config.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerSfs(program);
   registerUser(program);
   registerSdkConfig(program);
+  registerAudit(program);
   return program;
 }
 

@@ -4,6 +4,7 @@ import type Router from '@koa/router';
 import type { Knex } from 'knex';
 import type { Clock, Random } from './clock.js';
 import type { Config, ServiceName } from './config/index.js';
+import type { GeoIp } from './geoip/index.js';
 import type { MobileEndpoint } from './http/mobile-sockets.js';
 import type { Kv } from './kv/kv.js';
 import type { Logger } from './logging.js';
@@ -20,6 +21,8 @@ export interface ServiceDeps {
   db: Knex;
   /** Interfaces of the other services this process can reach (filled in dependency order). */
   peers: Peers;
+  /** Coarse location of client addresses (NEXTAUTH_GEOIP_DB); absent: no database, as when it is unset. */
+  geoip?: GeoIp;
 }
 
 export interface ServiceInstance {

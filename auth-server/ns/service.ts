@@ -86,6 +86,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
       clock: deps.clock,
       random: deps.random,
       logger: deps.logger,
+      geoip: deps.geoip,
     }),
     async start() {
       // Embedded mode is the zero-setup demo: it needs a virtual server to log in to.

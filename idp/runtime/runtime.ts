@@ -9,6 +9,7 @@ import type { Config, ServiceName } from '../../auth-server/common/config/index.
 import { openDb } from '../../auth-server/common/db/connect.js';
 import { pingDb } from '../../auth-server/common/db/health.js';
 import { migrateLatest, migrationStatus } from '../../auth-server/common/db/migrate.js';
+import { openGeoIp } from '../../auth-server/common/geoip/index.js';
 import { createAdminApp, type ReadinessCheck } from '../../auth-server/common/http/admin.js';
 import { createHttpApp } from '../../auth-server/common/http/app.js';
 import { attachMobileSockets } from '../../auth-server/common/http/mobile-sockets.js';
@@ -71,6 +72,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const random = options.random ?? systemRandom;
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   if (config.mode === 'embedded') await ensureGeneratedSecrets(config, random);
+  // Read once, before anything connects: a missing or damaged file stops start-up naming NEXTAUTH_GEOIP_DB.
+  const geoip = options.services.includes('ns') ? openGeoIp(config.geoipDb, { logger }) : undefined;
   const metrics = createMetrics();
   const kv = createKv(config.kvUri, {
     clock,
@@ -111,6 +114,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           kv,
           db,
           peers,
+          geoip,
         });
         instances.push(instance);
         await instance.start?.();

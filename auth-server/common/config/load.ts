@@ -37,6 +37,8 @@ export interface Config {
   cookieDomain: string | undefined;
   outboundAllow: string[];
   trustProxy: boolean;
+  /** GeoIP2/GeoLite2 City or Country `.mmdb` (absolute path); opened by the runtime when NS runs. */
+  geoipDb: string | undefined;
   shutdownTimeoutMs: number;
   /** Loud warnings for a production start that relies on defaults that must change. */
   warnings: string[];
@@ -142,6 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadOptions): Config
       .map((s) => s.trim())
       .filter(Boolean),
     trustProxy: raw.trustProxy ?? false,
+    geoipDb: raw.geoipDb === undefined ? undefined : resolve(raw.geoipDb),
     shutdownTimeoutMs: raw.shutdownTimeoutMs ?? 10000,
     warnings: [],
   };

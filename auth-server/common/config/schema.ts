@@ -159,7 +159,10 @@ export const settings = {
   }),
   kvPrefix: setting({
     env: 'NEXTAUTH_KV_PREFIX',
-    schema: z.string().max(64).regex(/^[A-Za-z0-9:_.-]*$/, 'expected letters, digits, `:`, `_`, `.` or `-`'),
+    schema: z
+      .string()
+      .max(64)
+      .regex(/^[A-Za-z0-9:_.-]*$/, 'expected letters, digits, `:`, `_`, `.` or `-`'),
     default: 'nextauth:',
     description:
       'Prepended to every KV key and pub/sub channel, so several deployments (or test runs) can share one Redis.',
@@ -219,6 +222,12 @@ export const settings = {
     default: 'false',
     description:
       'Trust `X-Forwarded-For`/`-Proto` from a reverse proxy (client IPs for rate limits and audit). Only behind a proxy that overwrites them.',
+  }),
+  geoipDb: setting({
+    env: 'NEXTAUTH_GEOIP_DB',
+    schema: z.string().min(1),
+    description:
+      'MaxMind City or Country database (`.mmdb`, e.g. GeoLite2-City), read at start: the browser location the phone shows at login. Unset: only "local network" for private addresses.',
   }),
   shutdownTimeoutMs: setting({
     env: 'NEXTAUTH_SHUTDOWN_TIMEOUT_MS',

@@ -3,6 +3,7 @@
 import { accept, Channel, ChannelError, MessageError, type Transport } from '../../../protocol/index.js';
 import { type NsMobileMessages, nsMobileMessages } from '../../../protocol/mobile/ns.js';
 import type { Clock, Random } from '../../common/clock.js';
+import { type GeoIp, noGeoIp } from '../../common/geoip/index.js';
 import type { MobileConnectionInfo, MobileEndpoint } from '../../common/http/mobile-sockets.js';
 import type { Kv } from '../../common/kv/kv.js';
 import type { Logger } from '../../common/logging.js';
@@ -27,6 +28,8 @@ export interface NsMobileOptions {
   clock: Clock;
   random: Random;
   logger: Logger;
+  /** Default: no database (only the local-network label). */
+  geoip?: GeoIp;
   limits?: MobileLimits;
   /** Handshake deadline (default of the protocol: 10 s). */
   handshakeTimeoutMs?: number;
@@ -93,6 +96,7 @@ async function serveChannel(transport: Transport, info: MobileConnectionInfo, op
     accounts: options.accounts,
     logins: options.logins,
     random: options.random,
+    geoip: options.geoip ?? noGeoIp,
   };
   const channel = new Channel(session, nsMobileMessages);
   const install = <K extends keyof NsMobileMessages['requests'] & string>(

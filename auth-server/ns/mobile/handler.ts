@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { MessageError } from '../../../protocol/index.js';
 import type { NsMobileMessages } from '../../../protocol/mobile/ns.js';
 import type { Random } from '../../common/clock.js';
+import type { GeoIp } from '../../common/geoip/index.js';
 import type { AccountService } from '../accounts/service.js';
 import type { MobileLoginService } from '../logins/service.js';
 import type { NsChannelContext } from './context.js';
@@ -11,6 +12,8 @@ export interface NsMobileServices {
   accounts: AccountService;
   logins: MobileLoginService;
   random: Random;
+  /** The browser's coarse location for the login challenge. */
+  geoip: GeoIp;
 }
 
 type Requests = NsMobileMessages['requests'];

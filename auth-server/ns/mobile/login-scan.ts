@@ -21,8 +21,12 @@ export const loginScan: NsMobileHandler<'login.scan'> = async (body, ctx, servic
     login: handle,
     server: serverInfo(ctx.server),
     userid: account.userid,
-    // Coarse location (GeoIP) is not there yet; the contract already carries it as null.
-    browser: { userAgent: session.userAgent || null, ip: session.ip || null, location: null },
+    browser: {
+      userAgent: session.userAgent || null,
+      ip: session.ip || null,
+      // From the address the session was created with, looked up now: a location is never stored.
+      location: services.geoip.coarseLocation(session.ip),
+    },
     expiresAt: session.expiresAt.getTime(),
   };
 };

@@ -15,7 +15,9 @@ export function describeContext(context: ConfirmContext): string {
   const where = `${context.server.displayName || context.server.name} (${context.server.nsUrl})`;
   if (context.kind === 'enrol') return `Enrol as ${context.userid} at ${where}?`;
   const b = context.browser;
-  const from = [b?.userAgent, b?.ip, b?.location].filter(Boolean).join(', ');
+  // The location has commas of its own ("London, United Kingdom"): it goes in brackets after the address.
+  const address = b?.ip && b.location ? `${b.ip} (${b.location})` : (b?.ip ?? b?.location);
+  const from = [b?.userAgent, address].filter(Boolean).join(', ');
   return `Log in as ${context.userid} at ${where}${from ? ` from ${from}` : ''}?`;
 }
 

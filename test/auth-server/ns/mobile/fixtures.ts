@@ -4,6 +4,7 @@ import { PassThrough } from 'node:stream';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { Knex } from 'knex';
 import { FixedClock, systemRandom } from '../../../../auth-server/common/clock.js';
+import type { GeoIp } from '../../../../auth-server/common/geoip/index.js';
 import type { MobileEndpoint } from '../../../../auth-server/common/http/mobile-sockets.js';
 import { MemoryKv } from '../../../../auth-server/common/kv/memory.js';
 import { createLogger, type Logger } from '../../../../auth-server/common/logging.js';
@@ -166,7 +167,7 @@ export interface MobileFixture {
 /** Empties the NS tables and builds the services over `knex` with servers `acme` and `other`. */
 export async function mobileFixture(
   knex: Knex,
-  options: { limits?: MobileLimits; withSfs?: boolean } = {},
+  options: { limits?: MobileLimits; withSfs?: boolean; geoip?: GeoIp } = {},
 ): Promise<MobileFixture> {
   for (const table of ['ns_enrol_tokens', 'ns_accounts', 'ns_login_codes', 'ns_sessions', 'ns_api_keys'])
     await knex(table).del();
@@ -214,6 +215,7 @@ export async function mobileFixture(
     clock,
     random: systemRandom,
     logger,
+    geoip: options.geoip,
     ...(options.limits ? { limits: options.limits } : {}),
   });
   const channels: NsChannel[] = [];

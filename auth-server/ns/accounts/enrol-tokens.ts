@@ -1,6 +1,7 @@
 // Storage of one-time enrol tokens (only their SHA-256 is kept) with atomic, expiry-aware consumption.
 import type { Knex } from 'knex';
 import { consumeOnce } from '../../common/db/consume.js';
+import { deleteExpiredRows } from '../../common/db/sweep.js';
 import { fromDbMillis, fromDbMillisOrNull } from '../../common/db/timestamps.js';
 import type { EnrolToken } from './model.js';
 
@@ -11,6 +12,8 @@ export interface EnrolTokenRepository {
   find(tokenHash: string): Promise<EnrolToken | undefined>;
   /** True for exactly one of N concurrent callers, and only while unused and unexpired at `now`. */
   consume(tokenHash: string, serverId: string, now: number): Promise<boolean>;
+  /** Deletes tokens that expired before `before` (used or not); returns how many. */
+  deleteExpired(before: number): Promise<number>;
 }
 
 interface Row {
@@ -61,5 +64,8 @@ export function createEnrolTokenRepository(knex: Knex): EnrolTokenRepository {
         now: new Date(now),
         extraWhere: { server_id: serverId },
       }),
+
+    deleteExpired: (before) =>
+      deleteExpiredRows(knex, { table, keyColumn: 'token_hash', expiresAtColumn: 'expires_at' }, before),
   };
 }

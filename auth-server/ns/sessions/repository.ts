@@ -1,6 +1,7 @@
 // Storage of NS sessions: Save/Load over knex, and guarded state transitions (UPDATE … WHERE state IN …).
 import type { Knex } from 'knex';
 import { NotFoundError } from '../../common/db/errors.js';
+import { deleteExpiredRows } from '../../common/db/sweep.js';
 import { fromDbMillis, fromDbMillisOrNull } from '../../common/db/timestamps.js';
 import { type Session, type SessionState, sessionStateSchema } from './model.js';
 
@@ -42,6 +43,8 @@ export interface SessionRepository {
     now: number,
     unexpiredAt?: number,
   ): Promise<boolean>;
+  /** Deletes sessions that expired before `before`, with their login codes (FK cascade); returns how many. */
+  deleteExpired(before: number): Promise<number>;
 }
 
 interface Row {
@@ -127,5 +130,8 @@ export function createSessionRepository(knex: Knex): SessionRepository {
       const affected: unknown = await query.update(values);
       return affected === 1;
     },
+
+    deleteExpired: (before) =>
+      deleteExpiredRows(knex, { table, keyColumn: 'id', expiresAtColumn: 'expires_at' }, before),
   };
 }

@@ -1,0 +1,88 @@
+// Periodic removal of NS rows nobody can use any more: expired sessions (with their login codes) and
+// expired enrol tokens. Their hashes are useless to an attacker, but a table that only grows slows every
+// lookup and every backup.
+import type { Clock } from '../../common/clock.js';
+import type { Kv } from '../../common/kv/kv.js';
+import type { Logger } from '../../common/logging.js';
+import type { EnrolTokenRepository } from '../accounts/enrol-tokens.js';
+import type { SessionRepository } from '../sessions/repository.js';
+
+export interface SweepCounts {
+  sessions: number;
+  enrolTokens: number;
+}
+
+export interface SweeperOptions {
+  sessions: Pick<SessionRepository, 'deleteExpired'>;
+  enrolTokens: Pick<EnrolTokenRepository, 'deleteExpired'>;
+  kv: Kv;
+  clock: Clock;
+  logger: Logger;
+  /** How often to sweep (default 10 minutes). */
+  intervalMs?: number;
+  /**
+   * How long an expired row stays (default 1 hour): within it a late phone or browser still gets
+   * "expired" rather than "unknown", which is the clearer answer.
+   */
+  graceMs?: number;
+}
+
+export interface Sweeper {
+  /** One sweep now, whatever other instances do. */
+  sweep(): Promise<SweepCounts>;
+  /** One scheduled round: sweeps only when this instance wins the round's KV lock; says whether it did. */
+  round(): Promise<boolean>;
+  /** Sweeps every interval; with several instances only the one holding the round's KV lock does. */
+  start(): void;
+  stop(): void;
+}
+
+const lockKey = 'ns:sweep:lock';
+
+export function createSweeper(options: SweeperOptions): Sweeper {
+  const { kv, clock, logger } = options;
+  const intervalMs = options.intervalMs ?? 10 * 60_000;
+  const graceMs = options.graceMs ?? 60 * 60_000;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+
+  async function sweep(): Promise<SweepCounts> {
+    const before = clock.now() - graceMs;
+    const counts = {
+      sessions: await options.sessions.deleteExpired(before),
+      enrolTokens: await options.enrolTokens.deleteExpired(before),
+    };
+    if (counts.sessions + counts.enrolTokens > 0) logger.info({ swept: counts }, 'ns expired rows removed');
+    return counts;
+  }
+
+  async function round(): Promise<boolean> {
+    // The lock lives a little less than one interval, so each round has one sweeper across instances.
+    const mine = await kv.set(lockKey, '1', { ttlMs: Math.max(1000, intervalMs - 1000), ifAbsent: true });
+    if (mine) await sweep();
+    return mine;
+  }
+
+  return {
+    sweep,
+    round,
+    start() {
+      if (timer) return;
+      timer = setInterval(() => {
+        if (running) return;
+        running = round()
+          .then(() => undefined)
+          // A failed sweep only delays cleanup; the next round tries again.
+          .catch((err: unknown) => logger.warn({ err }, 'ns sweep failed'))
+          .finally(() => {
+            running = undefined;
+          });
+      }, intervalMs);
+      timer.unref();
+    },
+    stop() {
+      clearInterval(timer);
+      timer = undefined;
+    },
+  };
+}

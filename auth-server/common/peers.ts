@@ -19,6 +19,34 @@ export interface SfsPeer {
   }): Promise<void>;
 }
 
+/** A browser's NS login session as a front door (the IdP interaction) sees it. */
+export interface NsBrowserSession {
+  /** `waiting | scanned | loggedin | declined | expired | loggedout` (expiry already applied). */
+  state: string;
+  loggedin: boolean;
+  /** Set once `loggedin`. */
+  userid?: string;
+  accountid?: string;
+  /** Random handle of this login (nextAuth `hsid`): names the login result, set once `loggedin`. */
+  hsid?: string;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  loggedInAt?: number;
+  expiresAt: number;
+}
+
+export interface NsPeer {
+  /** The virtual server of that name, or undefined. */
+  findServer(name: string): Promise<{ name: string; displayName: string } | undefined>;
+  /** Name of the httpOnly cookie in which the login page keeps the NS session nonce of `server`. */
+  browserSessionCookieName(server: string): string;
+  /** The session the nonce names if it belongs to `server`; undefined for unknown or foreign nonces. */
+  browserSessionStatus(server: string, nonce: string): Promise<NsBrowserSession | undefined>;
+  /** True while `userid` has at least one account at `server` that is not blocked. */
+  userActive(server: string, userid: string): Promise<boolean>;
+}
+
 export interface Peers {
   sfs?: SfsPeer;
+  ns?: NsPeer;
 }

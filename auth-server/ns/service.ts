@@ -1,6 +1,7 @@
 // NS as a service instance: owns virtual servers, accounts, login sessions and API keys, and `/ns/mobile`.
 import { ConfigError, settings } from '../common/config/index.js';
 import type { ServiceDeps, ServiceInstance } from '../common/service.js';
+import { createAccountRepository } from './accounts/repository.js';
 import { type AccountService, createAccountService } from './accounts/service.js';
 import { createNsRouter } from './api/router.js';
 import { createApiKeyRepository } from './apikeys/repository.js';
@@ -9,6 +10,7 @@ import { createAttestationChecker } from './attestation/check.js';
 import { createAuditService } from './audit/service.js';
 import { createMobileLoginService } from './logins/service.js';
 import { createNsMobileEndpoint } from './mobile/endpoint.js';
+import { createNsPeer } from './peer.js';
 import { createServerIdentityService, type ServerIdentityService } from './servers/identity.js';
 import { createVirtualServerRepository } from './servers/repository.js';
 import { createSessionService, type SessionService } from './sessions/service.js';
@@ -78,6 +80,15 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
     sessions,
     accounts,
     identities,
+    provides: {
+      ns: createNsPeer({
+        servers,
+        sessions,
+        accounts: createAccountRepository(deps.db),
+        clock: deps.clock,
+        publicUrl,
+      }),
+    },
     mobile: createNsMobileEndpoint({
       identities,
       accounts,

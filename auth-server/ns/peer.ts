@@ -1,0 +1,61 @@
+// NS as the IdP front doors see it (auth-server/common/peers.ts): virtual servers, the browser's login
+// session behind the login page's cookie, and whether a user may still log in.
+import type { Clock } from '../common/clock.js';
+import type { NsBrowserSession, NsPeer } from '../common/peers.js';
+import type { AccountRepository } from './accounts/repository.js';
+import { sessionCookieName } from './api/cookies.js';
+import { serverNameSchema } from './servers/model.js';
+import type { VirtualServerRepository } from './servers/repository.js';
+import { toLoginStatus } from './sessions/model.js';
+import type { SessionService } from './sessions/service.js';
+
+export interface NsPeerDeps {
+  servers: VirtualServerRepository;
+  sessions: SessionService;
+  accounts: AccountRepository;
+  clock: Clock;
+  /** Decides the cookie name (`__Host-` prefix on https), as the NS browser endpoints do. */
+  publicUrl: string;
+}
+
+export function createNsPeer(deps: NsPeerDeps): NsPeer {
+  const { servers, sessions, accounts, clock } = deps;
+  const secure = deps.publicUrl.startsWith('https:');
+  const findServer = async (name: string) =>
+    serverNameSchema.safeParse(name).success ? servers.findByName(name) : undefined;
+
+  return {
+    async findServer(name) {
+      const server = await findServer(name);
+      return server ? { name: server.name, displayName: server.displayName } : undefined;
+    },
+
+    browserSessionCookieName: (server) => sessionCookieName(server, secure),
+
+    async browserSessionStatus(server, nonce) {
+      const session = await sessions.findByNonce(nonce);
+      if (!session || session.serverName !== server) return undefined;
+      const status = toLoginStatus(session, clock.now());
+      const result: NsBrowserSession = {
+        state: status.state,
+        loggedin: status.loggedin,
+        createdAt: session.createdAt.getTime(),
+        expiresAt: session.expiresAt.getTime(),
+      };
+      if (status.loggedin) {
+        if (status.userid !== undefined) result.userid = status.userid;
+        if (status.accountid !== undefined) result.accountid = status.accountid;
+        if (status.hsid !== undefined) result.hsid = status.hsid;
+        if (session.loggedInAt) result.loggedInAt = session.loggedInAt.getTime();
+      }
+      return result;
+    },
+
+    async userActive(server, userid) {
+      const found = await findServer(server);
+      if (!found) return false;
+      const list = await accounts.listByUser(found.id, userid);
+      return list.some((a) => a.blockedAt === null);
+    },
+  };
+}

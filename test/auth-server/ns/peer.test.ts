@@ -1,0 +1,107 @@
+// The NS peer the IdP front doors use in-process: servers by name, the cookie name of the login page, a
+// browser session's status (only for its own server), and whether a user may still log in.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import { FixedClock, systemRandom } from '../../../auth-server/common/clock.js';
+import { loadConfig } from '../../../auth-server/common/config/index.js';
+import { openDb } from '../../../auth-server/common/db/connect.js';
+import { migrateLatest } from '../../../auth-server/common/db/migrate.js';
+import { MemoryKv } from '../../../auth-server/common/kv/memory.js';
+import { createMetrics } from '../../../auth-server/common/metrics.js';
+import type { NsPeer } from '../../../auth-server/common/peers.js';
+import { createNsService, type NsServiceInstance } from '../../../auth-server/ns/service.js';
+import { logger } from './api/harness.js';
+
+describe('ns peer (in-process)', () => {
+  let dataDir: string;
+  let knex: Knex;
+  let kv: MemoryKv;
+  let clock: FixedClock;
+  let ns: NsServiceInstance;
+  let peer: NsPeer;
+
+  const start = (publicUrl: string) =>
+    createNsService({
+      config: loadConfig(
+        {
+          NEXTAUTH_DATA_DIR: dataDir,
+          NEXTAUTH_SECRET_KEY: 'peer-test-secret-key-0123456789',
+          NEXTAUTH_PUBLIC_URL: publicUrl,
+        },
+        { mode: 'embedded' },
+      ),
+      logger,
+      metrics: createMetrics({ defaults: false }),
+      clock,
+      random: systemRandom,
+      kv,
+      db: knex,
+      peers: {},
+    });
+
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'nextauth-ns-peer-'));
+    knex = openDb({ dataDir, service: 'ns' });
+    await migrateLatest(knex, 'ns');
+    clock = new FixedClock(Date.UTC(2026, 0, 1));
+    kv = new MemoryKv({ clock });
+    ns = start('http://127.0.0.1:3000');
+    await ns.start?.();
+    const provided = ns.provides?.ns;
+    if (!provided) throw new Error('NS provides no peer');
+    peer = provided;
+  });
+  after(async () => {
+    await kv.close();
+    await knex.destroy();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('finds servers by name; malformed and unknown names are undefined', async () => {
+    expect(await peer.findServer('default')).to.deep.equal({ name: 'default', displayName: 'nextAuth' });
+    expect(await peer.findServer('nosuch')).to.equal(undefined);
+    expect(await peer.findServer('Bad_Name')).to.equal(undefined);
+  });
+
+  it('names the login cookie as the browser endpoints set it (__Host- on https)', () => {
+    expect(peer.browserSessionCookieName('default')).to.equal('nextauth_ns_default');
+    expect(start('https://id.example').provides?.ns?.browserSessionCookieName('default')).to.equal(
+      '__Host-nextauth_ns_default',
+    );
+  });
+
+  it('reports a session by nonce for its own server only; who, hsid and times once logged in', async () => {
+    const { nonce, session } = await ns.sessions.createSession({
+      server: 'default',
+      userAgent: 'test',
+      ip: '192.0.2.1',
+    });
+    expect(await peer.browserSessionStatus('default', nonce)).to.deep.equal({
+      state: 'waiting',
+      loggedin: false,
+      createdAt: clock.now(),
+      expiresAt: session.expiresAt.getTime(),
+    });
+    expect(await peer.browserSessionStatus('other', nonce)).to.equal(undefined);
+    expect(await peer.browserSessionStatus('default', 'not-a-nonce')).to.equal(undefined);
+    clock.advance(5000);
+    await ns.sessions.markLoggedIn(session.id, { userid: 'alice', accountId: 'acc-1' });
+    const status = await peer.browserSessionStatus('default', nonce);
+    expect(status).to.deep.include({
+      state: 'loggedin',
+      loggedin: true,
+      userid: 'alice',
+      accountid: 'acc-1',
+      loggedInAt: clock.now(),
+    });
+    expect(status?.hsid).to.match(/^[A-Za-z0-9_-]{16,32}$/);
+  });
+
+  it('a user without an account (or an unknown server) is not active', async () => {
+    expect(await peer.userActive('default', 'nobody')).to.equal(false);
+    expect(await peer.userActive('nosuch', 'alice')).to.equal(false);
+  });
+});

@@ -1,4 +1,5 @@
 // IDP migrations in the order they run; append only, never rename or reorder a released entry.
 import type { Migration } from '../../auth-server/common/db/migration.js';
+import * as oidc from './0001_oidc.js';
 
-export const migrations: readonly Migration[] = [];
+export const migrations: readonly Migration[] = [{ name: '0001_oidc', up: oidc.up, down: oidc.down }];

@@ -1,0 +1,187 @@
+// OIDC clients per virtual server, registered by an administrator (`nextauth oidc client add`): a small
+// table read by oidc-provider through the `Client` adapter, so a client added or removed is seen at once.
+import type { Knex } from 'knex';
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { z } from 'zod';
+import { type Clock, type Random, randomToken } from '../../auth-server/common/clock.js';
+import { openString, seal } from '../../auth-server/common/crypto/secret-box.js';
+import { rethrowConflict } from '../../auth-server/common/db/errors.js';
+import { fromDbMillis } from '../../auth-server/common/db/timestamps.js';
+
+export const clientsTable = 'idp_oidc_clients';
+
+/** The grant types this slice supports. */
+export const clientGrantTypes = ['authorization_code', 'refresh_token'] as const;
+
+const serverName = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'not a virtual server name');
+
+/** A redirect URI as RFC 6749 §3.1.2 wants it: absolute, no fragment; http(s) only in this slice. */
+const redirectUri = z
+  .string()
+  .max(2000)
+  .refine((value) => {
+    const url = URL.parse(value);
+    return url !== null && /^https?:$/.test(url.protocol) && url.hash === '' && !value.includes('#');
+  }, 'expected an absolute http(s) URL without a fragment');
+
+export const newClientSchema = z
+  .strictObject({
+    server: serverName,
+    /** RFC 6749 §A.1 allows any printable ASCII; we keep to characters that need no escaping anywhere. */
+    clientId: z
+      .string()
+      .regex(/^[A-Za-z0-9._~-]{1,255}$/, 'expected 1-255 characters of A-Z a-z 0-9 . _ ~ -'),
+    /** Absent for a confidential client: one is generated and returned once. */
+    secret: z.string().min(16, 'expected at least 16 characters').max(512).optional(),
+    public: z.boolean().default(false),
+    redirectUris: z.array(redirectUri).min(1, 'at least one redirect URI').max(50),
+    grantTypes: z
+      .array(z.enum(clientGrantTypes))
+      .min(1)
+      .default([...clientGrantTypes])
+      .refine((g) => g.includes('authorization_code'), 'authorization_code is required in this version'),
+    name: z.string().min(1).max(200).optional(),
+  })
+  .refine((c) => !(c.public && c.secret !== undefined), 'a public client has no secret');
+export type NewClient = z.input<typeof newClientSchema>;
+
+export interface OidcClient {
+  server: string;
+  clientId: string;
+  public: boolean;
+  redirectUris: string[];
+  grantTypes: string[];
+  name: string | null;
+  createdAt: Date;
+}
+
+/** What is stored as JSON: oidc-provider client metadata minus the secret. */
+const storedMetadataSchema = z.looseObject({
+  client_id: z.string(),
+  token_endpoint_auth_method: z.enum(['none', 'client_secret_basic']),
+  redirect_uris: z.array(z.string()),
+  grant_types: z.array(z.string()),
+  response_types: z.array(z.string()),
+  client_name: z.string().optional(),
+});
+type StoredMetadata = z.output<typeof storedMetadataSchema>;
+
+interface Row {
+  server: string;
+  client_id: string;
+  metadata: string;
+  sealed_secret: string | null;
+  created_at: unknown;
+  updated_at: unknown;
+}
+
+/** A sealed secret opens only on its own row. */
+const sealContext = (server: string, clientId: string) => `idp-oidc-client-secret:${server}:${clientId}`;
+
+function toDomain(row: Row): OidcClient {
+  const m = storedMetadataSchema.parse(JSON.parse(row.metadata));
+  return {
+    server: row.server,
+    clientId: row.client_id,
+    public: m.token_endpoint_auth_method === 'none',
+    redirectUris: m.redirect_uris,
+    grantTypes: m.grant_types,
+    name: m.client_name ?? null,
+    createdAt: new Date(fromDbMillis(row.created_at)),
+  };
+}
+
+export interface ClientRepository {
+  /** Throws ConflictError when the id is taken on that server; returns a generated secret once. */
+  add(input: NewClient): Promise<{ client: OidcClient; secret?: string }>;
+  list(server?: string): Promise<OidcClient[]>;
+  /** True when a client was removed. */
+  remove(server: string, clientId: string): Promise<boolean>;
+  /** The metadata oidc-provider validates and uses, secret included (opened from the secret box). */
+  providerMetadata(server: string, clientId: string): Promise<AdapterPayload | undefined>;
+}
+
+export function createClientRepository(deps: {
+  knex: Knex;
+  secretKey: string;
+  clock: Clock;
+  random: Random;
+}): ClientRepository {
+  const { knex, secretKey, clock, random } = deps;
+  return {
+    async add(input) {
+      const c = newClientSchema.parse(input);
+      const secret = c.public ? undefined : (c.secret ?? randomToken(random, 32));
+      const metadata: StoredMetadata = {
+        client_id: c.clientId,
+        token_endpoint_auth_method: c.public ? 'none' : 'client_secret_basic',
+        redirect_uris: c.redirectUris,
+        grant_types: c.grantTypes,
+        response_types: ['code'],
+        ...(c.name !== undefined ? { client_name: c.name } : {}),
+      };
+      const now = clock.now();
+      const row: Row = {
+        server: c.server,
+        client_id: c.clientId,
+        metadata: JSON.stringify(metadata),
+        sealed_secret:
+          secret === undefined ? null : seal(secretKey, sealContext(c.server, c.clientId), secret),
+        created_at: now,
+        updated_at: now,
+      };
+      try {
+        await knex(clientsTable).insert(row);
+      } catch (err) {
+        rethrowConflict(err, 'oidc client', `${c.server}/${c.clientId}`);
+      }
+      const generated = c.secret === undefined && secret !== undefined;
+      return { client: toDomain(row), ...(generated ? { secret } : {}) };
+    },
+
+    async list(server) {
+      const query = knex<Row>(clientsTable).orderBy(['server', 'client_id']);
+      const rows = (await (server === undefined ? query : query.where({ server }))) as Row[];
+      return rows.map(toDomain);
+    },
+
+    async remove(server, clientId) {
+      const deleted = await knex(clientsTable).where({ server, client_id: clientId }).delete();
+      return Number(deleted) > 0;
+    },
+
+    async providerMetadata(server, clientId) {
+      const row = (await knex<Row>(clientsTable).where({ server, client_id: clientId }).first()) as
+        | Row
+        | undefined;
+      if (!row) return undefined;
+      const metadata = storedMetadataSchema.parse(JSON.parse(row.metadata));
+      const secret =
+        row.sealed_secret === null
+          ? undefined
+          : openString(secretKey, sealContext(server, clientId), row.sealed_secret);
+      return {
+        ...metadata,
+        // Every client gets `auth_time` in its ID tokens (RPs check it against max_age).
+        require_auth_time: true,
+        ...(secret !== undefined ? { client_secret: secret } : {}),
+      } as AdapterPayload;
+    },
+  };
+}
+
+/** oidc-provider's `Client` model read from the registry; registration through oidc-provider is off. */
+export function clientAdapter(clients: ClientRepository, server: string): Adapter {
+  const readOnly = async (): Promise<never> => {
+    throw new Error('OIDC clients are managed with `nextauth oidc client`, not through oidc-provider');
+  };
+  return {
+    find: (id) => clients.providerMetadata(server, id),
+    findByUid: async () => undefined,
+    findByUserCode: async () => undefined,
+    upsert: readOnly,
+    destroy: readOnly,
+    consume: readOnly,
+    revokeByGrantId: async () => {},
+  };
+}

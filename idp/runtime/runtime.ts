@@ -24,6 +24,7 @@ import { createNsService } from '../../auth-server/ns/service.js';
 import { createSfsService } from '../../auth-server/sfs/service.js';
 import { loginRouter } from '../interaction/login-routes.js';
 import { staticAssetsRouter } from '../interaction/static-assets.js';
+import { createOidcFrontDoor, type OidcFrontDoor } from '../oidc/front-door.js';
 import { homeRouter } from './home.js';
 import { embeddedSdkConfig, sdkConfigRouter } from './sdk-config-route.js';
 
@@ -132,14 +133,33 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const root = new Router();
   if (config.mode === 'embedded') root.use(homeRouter(config).routes());
   if (sdkConfig) root.use(sdkConfigRouter(sdkConfig).routes());
+  let oidc: OidcFrontDoor | undefined;
   if (options.services.includes('idp')) {
     root.use(loginRouter({ defaultServer: 'default' }).routes(), staticAssetsRouter().routes());
+    // The OIDC front door reads NS login sessions in-process; an NS peer over HTTP (distributed) is to come.
+    if (peers.ns && dbs.idp && config.secretKey !== undefined) {
+      oidc = createOidcFrontDoor({
+        publicUrl: config.publicUrl,
+        secretKey: config.secretKey,
+        trustProxy: config.trustProxy,
+        knex: dbs.idp,
+        ns: peers.ns,
+        clock,
+        random,
+        logger,
+      });
+      root.use(oidc.router.routes());
+    } else {
+      logger.warn('OIDC front door off: it needs NS in the same process and NEXTAUTH_SECRET_KEY');
+    }
   }
   for (const instance of instances) {
     if (instance.router)
       root.use(`/${instance.name}`, instance.router.routes(), instance.router.allowedMethods());
   }
   app.use(root.routes()).use(root.allowedMethods());
+  // After the routers: `/oidc/{server}/...` that no route claimed goes to that server's provider.
+  if (oidc) app.use(oidc.middleware);
 
   let accepting = true;
   const checks = (): ReadinessCheck[] => [
@@ -148,6 +168,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   ];
   const admin = createAdminApp({ logger, metrics, checks, accepting: () => accepting });
   const publicListener = await listen(app.callback(), config.port, config.host).catch(async (err) => {
+    await oidc?.close();
     await cleanup();
     throw err;
   });
@@ -180,6 +201,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         await mobileSockets.close();
         await publicListener.close(config.shutdownTimeoutMs);
         await adminListener.close(1000);
+        await oidc?.close();
         await cleanup();
         logger.info('stopped');
       })();

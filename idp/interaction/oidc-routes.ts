@@ -1,0 +1,188 @@
+// The OIDC login interaction: oidc-provider sends the browser here when it needs a login; the page is the
+// QR login block of the virtual server, and when the phone has approved, `complete` turns that NS login into
+// the IdP session (or an `access_denied` answer when the phone declined) and hands the browser back.
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { Interaction } from 'oidc-provider';
+import { z } from 'zod';
+import {
+  HttpProblem,
+  type ProblemCode,
+  type ProblemDetails,
+  problems,
+} from '../../auth-server/common/errors.js';
+import { readJson } from '../../auth-server/common/http/body.js';
+import type { Logger } from '../../auth-server/common/logging.js';
+import type { NsPeer } from '../../auth-server/common/peers.js';
+import { endSessionForAccountSwitch } from '../oidc/internals.js';
+import type { OidcEntry } from '../oidc/registry.js';
+import { renderErrorPage } from './error-page.js';
+import { loginPage, pageCsp, serverName } from './login-routes.js';
+import type { NsLoginCollector, NsLoginRefusal } from './ns-login.js';
+
+export function oidcInteractionPath(server: string, uid: string): string {
+  return `/oidc/${server}/interaction/${uid}`;
+}
+
+/** 409 with a `reason` the page branches on (start a fresh login, keep waiting, or give up). */
+export class InteractionProblem extends HttpProblem {
+  constructor(
+    status: number,
+    code: ProblemCode,
+    readonly reason: NsLoginRefusal | 'interaction_expired',
+    detail: string,
+  ) {
+    super(status, code, detail);
+  }
+  override toJSON(): ProblemDetails & { reason: string } {
+    return { ...super.toJSON(), reason: this.reason };
+  }
+}
+
+const refusalText: Record<NsLoginRefusal, string> = {
+  no_login_session: 'This browser has no login session for this server',
+  login_pending: 'The phone has not approved this login yet',
+  login_stale: 'This login was approved before the authorization request began',
+  login_used: 'This login has already been used',
+};
+
+/** Same CSRF defence as the NS browser session: a cross-site form cannot send JSON without a preflight. */
+const completeBody = z.strictObject({});
+
+/** Displayed only (pre-selection); never used to contact a phone. */
+const maxHintLength = 256;
+
+export interface OidcInteractionDeps {
+  providers: { get(server: string): Promise<OidcEntry | undefined> };
+  ns: NsPeer;
+  collector: NsLoginCollector;
+  logger: Logger;
+}
+
+type Loaded = { entry: OidcEntry; interaction: Interaction; server: string };
+
+const isSessionNotFound = (err: unknown) => (err as { name?: unknown })?.name === 'SessionNotFound';
+
+/** Gives a first-party client everything the consent prompt found missing; returns where to resume. */
+async function grantFirstParty(entry: OidcEntry, interaction: Interaction, ctx: Context): Promise<string> {
+  const { Grant } = entry.provider;
+  const accountId = interaction.session?.accountId ?? '';
+  const clientId = String(interaction.params.client_id ?? '');
+  const existing = interaction.grantId ? await Grant.find(interaction.grantId) : undefined;
+  const grant = existing ?? new Grant({ accountId, clientId });
+  const details = interaction.prompt.details as {
+    missingOIDCScope?: string[];
+    missingOIDCClaims?: string[];
+    missingResourceScopes?: Record<string, string[]>;
+  };
+  if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
+  if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
+  for (const [resource, scopes] of Object.entries(details.missingResourceScopes ?? {}))
+    grant.addResourceScope(resource, scopes.join(' '));
+  const grantId = await grant.save();
+  return entry.provider.interactionResult(ctx.req, ctx.res, { consent: { grantId } });
+}
+
+export function oidcInteractionRouter(deps: OidcInteractionDeps): Router {
+  const { ns, collector, logger } = deps;
+
+  /** The interaction named by the URL and held by this browser's interaction cookie, or undefined. */
+  const load = async (ctx: Context): Promise<Loaded | 'unknown_server' | 'expired'> => {
+    const server = String(ctx.params.server);
+    const entry = serverName.test(server) ? await deps.providers.get(server) : undefined;
+    if (!entry) return 'unknown_server';
+    try {
+      const interaction = await entry.provider.interactionDetails(ctx.req, ctx.res);
+      // The cookie names the browser's current interaction; a URL of another one is not this browser's.
+      if (interaction.uid !== ctx.params.uid) return 'expired';
+      return { entry, interaction, server };
+    } catch (err) {
+      if (isSessionNotFound(err)) return 'expired';
+      throw err;
+    }
+  };
+
+  const router = new Router();
+
+  router.get('/oidc/:server/interaction/:uid', async (ctx) => {
+    const loaded = await load(ctx);
+    if (loaded === 'unknown_server') return;
+    if (loaded === 'expired') {
+      renderErrorPage(ctx, 400, {
+        title: 'This login request has expired',
+        error: 'interaction_expired',
+        description: 'Go back to the application and start the login again.',
+      });
+      return;
+    }
+    const { entry, interaction, server } = loaded;
+    if (interaction.prompt.name === 'consent' && interaction.session?.accountId !== undefined) {
+      // Clients registered by an administrator are first-party (DESIGN.md §5): what they ask for is
+      // granted without a page, also when the request says prompt=consent.
+      ctx.redirect(await grantFirstParty(entry, interaction, ctx));
+      ctx.status = 303;
+      return;
+    }
+    if (interaction.prompt.name !== 'login') {
+      renderErrorPage(ctx, 400, { error: 'interaction_required', description: 'Unsupported interaction.' });
+      return;
+    }
+    const hint = interaction.params.login_hint;
+    ctx.set('Content-Security-Policy', pageCsp);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = 'html';
+    ctx.body = loginPage({
+      server,
+      complete: `${oidcInteractionPath(server, interaction.uid)}/complete`,
+      loginHint: typeof hint === 'string' ? hint.slice(0, maxHintLength) : '',
+    });
+  });
+
+  router.post('/oidc/:server/interaction/:uid/complete', async (ctx) => {
+    await readJson(ctx, completeBody);
+    const loaded = await load(ctx);
+    if (loaded === 'unknown_server') throw problems.notFound('No such virtual server');
+    if (loaded === 'expired')
+      throw new InteractionProblem(
+        400,
+        'bad_request',
+        'interaction_expired',
+        'The login request has expired',
+      );
+    const { entry, interaction, server } = loaded;
+    const nonce = ctx.cookies.get(ns.browserSessionCookieName(server));
+    // Only a login approved after this authorization request began counts (iat is in seconds).
+    const outcome = await collector.collect(server, nonce, interaction.iat * 1000);
+    const clientId = String(interaction.params.client_id ?? '');
+    let result: Parameters<OidcEntry['provider']['interactionResult']>[2];
+    if (outcome.kind === 'refused') {
+      throw new InteractionProblem(409, 'conflict', outcome.reason, refusalText[outcome.reason]);
+    } else if (outcome.kind === 'declined') {
+      logger.info({ event: 'oidc_login_declined', server, clientId }, 'login declined on the phone');
+      result = { error: 'access_denied', error_description: 'The login was declined on the phone' };
+    } else {
+      if (interaction.session?.accountId !== undefined && interaction.session.accountId !== outcome.userid)
+        await endSessionForAccountSwitch(entry.provider, interaction, Math.floor(Date.now() / 1000));
+      logger.info(
+        { event: 'oidc_login', server, clientId, userid: outcome.userid, accountId: outcome.accountId },
+        'IdP session from NS login',
+      );
+      result = {
+        login: {
+          accountId: outcome.userid,
+          acr: outcome.acr,
+          amr: outcome.amr,
+          ts: outcome.authTime,
+          remember: true,
+        },
+      };
+    }
+    const location = await entry.provider.interactionResult(ctx.req, ctx.res, result, {
+      mergeWithLastSubmission: false,
+    });
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { location };
+  });
+
+  return router;
+}

@@ -1,0 +1,105 @@
+// The OIDC front door as the runtime mounts it: the interaction pages (a router) and every other request
+// under `/oidc/{server}` handed to that server's provider (a middleware placed after the routers).
+import type Router from '@koa/router';
+import type { Knex } from 'knex';
+import type { Middleware } from 'koa';
+import type { Clock, Random } from '../../auth-server/common/clock.js';
+import type { Logger } from '../../auth-server/common/logging.js';
+import type { NsPeer } from '../../auth-server/common/peers.js';
+import { renderErrorPage } from '../interaction/error-page.js';
+import { serverName } from '../interaction/login-routes.js';
+import { createNsLoginCollector, nsLoginClaimsTable } from '../interaction/ns-login.js';
+import { oidcInteractionPath, oidcInteractionRouter } from '../interaction/oidc-routes.js';
+import { sweepExpiredPayloads } from './adapter.js';
+import { handOver } from './internals.js';
+import { createOidcRegistry, type OidcRegistry } from './registry.js';
+
+export interface OidcFrontDoorDeps {
+  publicUrl: string;
+  secretKey: string;
+  trustProxy: boolean;
+  /** The IdP database. */
+  knex: Knex;
+  ns: NsPeer;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  /** Re-check of cached providers (keys rotated elsewhere); default 30 s. */
+  refreshMs?: number;
+  /** Deletion of expired rows; default every 10 minutes, 0 = never. */
+  sweepEveryMs?: number;
+}
+
+export interface OidcFrontDoor {
+  registry: OidcRegistry;
+  /** The interaction pages; mount with the other routers. */
+  router: Router;
+  /** Hands `/oidc/{server}/...` to the provider; mount after the routers. */
+  middleware: Middleware;
+  close(): Promise<void>;
+}
+
+const mounted = /^\/oidc\/([^/]+)(?:\/|$)/;
+
+export function createOidcFrontDoor(deps: OidcFrontDoorDeps): OidcFrontDoor {
+  const logger = deps.logger.child({ component: 'oidc' });
+  const registry = createOidcRegistry({
+    publicUrl: deps.publicUrl,
+    secretKey: deps.secretKey,
+    trustProxy: deps.trustProxy,
+    knex: deps.knex,
+    clock: deps.clock,
+    random: deps.random,
+    logger,
+    ns: deps.ns,
+    ...(deps.refreshMs !== undefined ? { refreshMs: deps.refreshMs } : {}),
+    interactionPath: oidcInteractionPath,
+    // Errors shown to the browser (e.g. an unregistered redirect_uri): a page, never a redirect.
+    renderError: (ctx, out) =>
+      renderErrorPage(ctx, Math.max(ctx.status, 400), {
+        error: out.error,
+        description: out.error_description,
+      }),
+  });
+  const router = oidcInteractionRouter({
+    providers: registry,
+    ns: deps.ns,
+    collector: createNsLoginCollector({ ns: deps.ns, knex: deps.knex, clock: deps.clock }),
+    logger,
+  });
+
+  const middleware: Middleware = async (ctx, next) => {
+    const server = mounted.exec(ctx.path)?.[1];
+    if (server === undefined || !serverName.test(server)) return next();
+    const entry = await registry.get(server);
+    if (!entry) return next();
+    // For metrics and access logs: one label for everything the provider serves.
+    (ctx as { _matchedRoute?: string })._matchedRoute = '/oidc/:server/*';
+    ctx.respond = false;
+    await handOver(entry.handle, ctx.req, ctx.res, `/oidc/${server}`);
+  };
+
+  const sweepEveryMs = deps.sweepEveryMs ?? 600_000;
+  const sweep = async () => {
+    const now = deps.clock.now();
+    const payloads = await sweepExpiredPayloads(deps.knex, now);
+    const claims = Number(await deps.knex(nsLoginClaimsTable).where('expires_at', '<=', now).delete());
+    if (payloads + claims > 0) logger.debug({ payloads, claims }, 'expired OIDC rows deleted');
+  };
+  const timer =
+    sweepEveryMs > 0
+      ? setInterval(() => {
+          sweep().catch((err) => logger.warn({ err: { name: (err as Error).name } }, 'OIDC sweep failed'));
+        }, sweepEveryMs)
+      : undefined;
+  timer?.unref();
+
+  return {
+    registry,
+    router,
+    middleware,
+    async close() {
+      if (timer) clearInterval(timer);
+    },
+  };
+}

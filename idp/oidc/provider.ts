@@ -1,0 +1,168 @@
+// One oidc-provider instance for one virtual server: issuer `{PUBLIC_URL}/oidc/{server}`, its own cookie
+// names and cookie keys, its signing keys, storage scoped to the server, and the features of this slice.
+import { hkdfSync } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Configuration, KoaContextWithOIDC, default as Provider } from 'oidc-provider';
+import type { Clock } from '../../auth-server/common/clock.js';
+import type { Logger } from '../../auth-server/common/logging.js';
+import type { NsPeer } from '../../auth-server/common/peers.js';
+import { phonePinAcr } from '../interaction/ns-login.js';
+import { knexAdapterFactory } from './adapter.js';
+import { type ClientRepository, clientAdapter } from './clients.js';
+import { type OidcProviderModule, offlineAccessHook } from './internals.js';
+import type { SigningKeySet } from './signing-keys.js';
+
+/** Lifetimes in seconds (oidc-provider's `ttl`), all explicit. */
+export const oidcTtl = {
+  /** RFC 6749 §4.1.2 recommends at most 10 minutes; a browser redirect takes seconds. */
+  AuthorizationCode: 60,
+  AccessToken: 3600,
+  IdToken: 3600,
+  /** Rotated on every use; reuse of a rotated one revokes the grant. */
+  RefreshToken: 14 * 24 * 3600,
+  Grant: 14 * 24 * 3600,
+  /** Room to scan, fail, and start again on the login page. */
+  Interaction: 30 * 60,
+  /** The IdP session (SSO), as long as a logged-in NS session. */
+  Session: 8 * 3600,
+} as const;
+
+/**
+ * Scopes and the claims they stand for; values come from NS user attributes once they exist. `acr`, `amr`
+ * and `auth_time` ride on `openid`, so every ID token says how and when the user logged in.
+ */
+export const oidcClaims = {
+  openid: ['sub', 'acr', 'amr', 'auth_time'],
+  profile: ['name', 'preferred_username'],
+  email: ['email', 'email_verified'],
+  groups: ['groups'],
+} as const;
+
+/** `{PUBLIC_URL}/oidc/{server}` (DESIGN.md §5). */
+export function issuerFor(publicUrl: string, server: string): string {
+  return `${publicUrl.replace(/\/+$/, '')}/oidc/${server}`;
+}
+
+/** Cookie names per server (DESIGN.md §6): two providers in one browser never share a session cookie. */
+export function oidcCookieNames(server: string) {
+  return {
+    session: `nextauth_oidc_${server}`,
+    interaction: `nextauth_oidc_${server}_interaction`,
+    resume: `nextauth_oidc_${server}_resume`,
+  };
+}
+
+/**
+ * Keys that sign this server's cookies: HKDF-SHA-256 of NEXTAUTH_SECRET_KEY with the server name as info,
+ * so the raw secret never signs anything and one server's cookie is not valid for another.
+ */
+export function oidcCookieKeys(secretKey: string, server: string): string[] {
+  return [
+    Buffer.from(hkdfSync('sha256', secretKey, 'nextauth-oidc-cookies-v1', server, 32)).toString('base64url'),
+  ];
+}
+
+export interface ProviderDeps {
+  oidc: OidcProviderModule;
+  server: string;
+  publicUrl: string;
+  knex: Knex;
+  clock: Clock;
+  clients: ClientRepository;
+  keys: SigningKeySet;
+  secretKey: string;
+  ns: NsPeer;
+  trustProxy: boolean;
+  logger: Logger;
+  /** Path of the interaction page for an interaction uid (under `/oidc/{server}`). */
+  interactionPath(uid: string): string;
+  /** Renders an error page for the browser (never a redirect). */
+  renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string | undefined }): void;
+}
+
+export function createProvider(deps: ProviderDeps): Provider {
+  const { oidc, server, ns } = deps;
+  const { errors } = oidc;
+  const configuration: Configuration = {
+    adapter: knexAdapterFactory({
+      knex: deps.knex,
+      server,
+      clock: deps.clock,
+      alreadyConsumed: (model) =>
+        new errors.InvalidGrant(
+          model === 'RefreshToken' ? 'refresh token already used' : 'authorization code already consumed',
+        ),
+      overrides: { Client: clientAdapter(deps.clients, server) },
+    }),
+    jwks: { keys: deps.keys.keys as NonNullable<Configuration['jwks']>['keys'] },
+    cookies: {
+      names: oidcCookieNames(server),
+      keys: oidcCookieKeys(deps.secretKey, server),
+      long: { httpOnly: true, sameSite: 'lax' },
+      short: { httpOnly: true, sameSite: 'lax' },
+    },
+    features: {
+      devInteractions: { enabled: false },
+      userinfo: { enabled: true },
+      registration: { enabled: false },
+      // Later slices of issue #8 switch these on together with their tests.
+      rpInitiatedLogout: { enabled: false },
+      pushedAuthorizationRequests: { enabled: false },
+      dPoP: { enabled: false },
+      resourceIndicators: { enabled: false },
+      introspection: { enabled: false },
+      revocation: { enabled: false },
+    },
+    responseTypes: ['code'],
+    // PKCE: S256 only (the default method list), required for public clients (token_endpoint_auth_method
+    // none); confidential clients may use it (OIDC Basic conformance sends none).
+    pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
+    scopes: ['openid', 'offline_access', 'profile', 'email', 'groups'],
+    claims: Object.fromEntries(Object.entries(oidcClaims).map(([k, v]) => [k, [...v]])),
+    extraParams: { [offlineAccessHook.param]: offlineAccessHook.restore },
+    acrValues: [phonePinAcr],
+    subjectTypes: ['public'],
+    rotateRefreshToken: true,
+    ttl: { ...oidcTtl },
+    interactions: { url: (_ctx, interaction) => deps.interactionPath(interaction.uid) },
+    // `sub` is the NS userid (public subject per server); a user without an unblocked account at this
+    // server has no account here, so tokens issued to them stop working.
+    async findAccount(_ctx, sub) {
+      if (!(await ns.userActive(server, sub))) return undefined;
+      return { accountId: sub, claims: () => ({ sub }) };
+    },
+    // Clients registered by an administrator are first-party (DESIGN.md §5): what they ask for is granted
+    // without a consent page. Third-party clients and their consent page are a later slice.
+    async loadExistingGrant(ctx) {
+      const { oidc: o } = ctx;
+      const accountId = o.session?.accountId;
+      if (!o.client || !accountId) return undefined;
+      const grantId = o.result?.consent?.grantId ?? o.session.grantIdFor(o.client.clientId);
+      let grant = grantId ? await o.provider.Grant.find(grantId) : undefined;
+      if (grant && grant.accountId !== accountId) grant = undefined;
+      grant ??= new o.provider.Grant({ clientId: o.client.clientId, accountId });
+      grant.addOIDCScope(o.requestParamOIDCScopes);
+      if (o.requestParamClaims.size > 0) grant.addOIDCClaims(o.requestParamClaims);
+      await grant.save();
+      return grant;
+    },
+    clientBasedCORS: (_ctx, origin, client) =>
+      client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false,
+    renderError: (ctx, out) => deps.renderError(ctx, out),
+  };
+  const provider = new oidc.Provider(issuerFor(deps.publicUrl, server), configuration);
+  provider.proxy = deps.trustProxy;
+  const log = deps.logger.child({ server });
+  provider.on('server_error', (_ctx: unknown, err: Error) =>
+    log.error({ err: { name: err.name, message: err.message } }, 'oidc-provider server error'),
+  );
+  const rejected = (event: string) => (_ctx: unknown, err: { error?: string; error_description?: string }) =>
+    log.debug({ event, error: err.error, description: err.error_description }, 'oidc rejection');
+  provider.on('grant.error', rejected('grant.error'));
+  provider.on('authorization.error', rejected('authorization.error'));
+  provider.on('userinfo.error', rejected('userinfo.error'));
+  provider.on('grant.revoked', (_ctx: unknown, grantId: string) =>
+    log.info({ event: 'oidc_grant_revoked', grantId }, 'grant revoked'),
+  );
+  return provider;
+}

@@ -1,0 +1,78 @@
+// The OIDC login in headless Chromium: the RP's authorization URL opens the interaction page, the QR is read
+// from a screenshot, the phone (the mobile SDK) approves or declines, and the page's own script finishes the
+// interaction and lands on the RP's redirect URI, whose code openid-client redeems.
+import { expect } from 'chai';
+import * as oidc from 'openid-client';
+import type { Browser as Chromium, Page } from 'playwright-core';
+import { launchChromium, readQr } from '../../helpers/browser.js';
+import { authRequest, discover, type Embedded, Phone, redirectUri, startEmbedded } from './harness.js';
+
+describe('idp/oidc: login in Chromium', function () {
+  this.timeout(90_000);
+  let chromium: Chromium;
+  let e: Embedded;
+  let config: oidc.Configuration;
+  let alice: Phone;
+
+  before(async function () {
+    chromium = await launchChromium(this);
+    e = await startEmbedded();
+    const { secret } = await e.addClient({ clientId: 'webapp', redirectUris: [redirectUri] });
+    config = await discover(e.issuer, 'webapp', secret);
+    alice = await Phone.open(e.url);
+    await alice.enrol(e.url, 'alice');
+  });
+  after(async () => {
+    await chromium?.close();
+    await e?.close();
+  });
+
+  /** Opens the authorization URL; resolves with the RP callback URL once the browser is sent there. */
+  async function openAuthorization(page: Page, url: URL): Promise<{ landed: Promise<URL> }> {
+    let land: (url: URL) => void = () => {};
+    const landed = new Promise<URL>((resolve) => {
+      land = resolve;
+    });
+    await page.route(`${redirectUri}**`, async (route) => {
+      land(new URL(route.request().url()));
+      await route.fulfill({ status: 200, contentType: 'text/plain', body: 'RP callback' });
+    });
+    await page.goto(url.href);
+    // Wrapped: an async function returning the promise itself would wait for it.
+    return { landed };
+  }
+
+  it('scan, approve on the phone: the page returns to the RP with a code for alice', async () => {
+    const page = await chromium.newPage();
+    const request = await authRequest(config, { login_hint: 'alice' });
+    const { landed } = await openAuthorization(page, request.url);
+    expect(page.url()).to.match(/\/oidc\/default\/interaction\//);
+    await page.waitForSelector('#qr[src^="data:image/svg+xml"]');
+    expect(await page.textContent('#login-hint')).to.equal('Log in as alice');
+    await alice.answer(await readQr(page, '#qr'));
+    const callback = await landed;
+    expect(callback.searchParams.get('iss')).to.equal(e.issuer);
+    const tokens = await oidc.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: request.verifier,
+      expectedNonce: request.nonce,
+      expectedState: request.state,
+    });
+    expect(tokens.claims()).to.include({ sub: 'alice' });
+    expect(tokens.claims()?.amr).to.deep.equal(['swk', 'pin']);
+    const cookies = await page.context().cookies();
+    expect(cookies.find((c) => c.name === 'nextauth_oidc_default')?.httpOnly).to.equal(true);
+    await page.close();
+  });
+
+  it('decline on the phone: the page returns access_denied to the RP', async () => {
+    const page = await chromium.newPage();
+    const request = await authRequest(config);
+    const { landed } = await openAuthorization(page, request.url);
+    await page.waitForSelector('#qr[src^="data:image/svg+xml"]');
+    await alice.answer(await readQr(page, '#qr'), 'decline');
+    const callback = await landed;
+    expect(callback.searchParams.get('error')).to.equal('access_denied');
+    expect(callback.searchParams.get('state')).to.equal(request.state);
+    await page.close();
+  });
+});

@@ -5,6 +5,7 @@ import { ConfigError } from '../../../auth-server/common/config/index.js';
 import { registerAudit } from './audit.js';
 import { registerConfig } from './config.js';
 import { registerMigrate } from './migrate.js';
+import { registerOidc } from './oidc.js';
 import { registerSdkConfig } from './sdk-config.js';
 import { registerSfs } from './sfs.js';
 import { registerServe, registerStart } from './start.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerSfs(program);
   registerUser(program);
   registerSdkConfig(program);
+  registerOidc(program);
   registerAudit(program);
   return program;
 }

@@ -4,6 +4,7 @@ import type { ServiceDeps, ServiceInstance } from '../common/service.js';
 import { createAccountRepository } from './accounts/repository.js';
 import { type AccountService, createAccountService } from './accounts/service.js';
 import { createNsRouter } from './api/router.js';
+import { createApiKeyAdminService } from './apikeys/admin.js';
 import { createApiKeyRepository } from './apikeys/repository.js';
 import { createApiKeyVerifier } from './apikeys/verify.js';
 import { createAttestationChecker } from './attestation/check.js';
@@ -11,6 +12,7 @@ import { createAuditService } from './audit/service.js';
 import { createMobileLoginService } from './logins/service.js';
 import { createNsMobileEndpoint } from './mobile/endpoint.js';
 import { createNsPeer } from './peer.js';
+import { createServerAdminService } from './servers/admin.js';
 import { createServerIdentityService, type ServerIdentityService } from './servers/identity.js';
 import { createVirtualServerRepository } from './servers/repository.js';
 import { createSessionService, type SessionService } from './sessions/service.js';
@@ -63,11 +65,28 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
     rootApiKey: deps.config.nsRootApiKey,
     repository: createApiKeyRepository(deps.db),
   });
+  const serverAdmin = createServerAdminService({
+    repository: servers,
+    sfs: deps.peers.sfs,
+    audit,
+    logger: deps.logger,
+    publicUrl,
+    // Embedded start re-creates `default`: deleting it would only reset it (docs/decisions.md).
+    protectedNames: deps.config.mode === 'embedded' ? [defaultServerName] : [],
+  });
+  const apiKeyAdmin = createApiKeyAdminService({
+    db: deps.db,
+    clock: deps.clock,
+    random: deps.random,
+    audit,
+  });
   const router = createNsRouter({
     sessions,
     servers,
     accounts,
     apiKeys,
+    serverAdmin,
+    apiKeyAdmin,
     audit,
     kv: deps.kv,
     clock: deps.clock,
@@ -104,14 +123,10 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
       if (deps.config.mode !== 'embedded') return;
       const server = await servers.ensure({ name: defaultServerName, displayName: 'nextAuth' });
       // Creating the key now surfaces a wrong NEXTAUTH_SECRET_KEY at start, not at the first enrolment.
-      const identity = await identities.serverIdentity(server.name);
-      if (identity) {
-        // The in-process SFS enforces this server's PIN policy (it knows the server only by its global id).
-        await deps.peers.sfs?.registerServer({
-          id: identity.globalId,
-          policy: { maxAttempts: server.policy.pinAttempts, lockoutSeconds: server.policy.lockoutSeconds },
-        });
-      }
+      await identities.serverIdentity(server.name);
+      // The in-process SFS enforces each server's PIN policy (it knows a server only by its global id):
+      // registering all of them at start also repairs an SFS database that was reset or restored.
+      await serverAdmin.syncAll();
     },
   };
 }

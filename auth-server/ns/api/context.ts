@@ -3,8 +3,10 @@ import type { Clock } from '../../common/clock.js';
 import type { Kv } from '../../common/kv/kv.js';
 import type { Logger } from '../../common/logging.js';
 import type { AccountService } from '../accounts/service.js';
+import type { ApiKeyAdminService } from '../apikeys/admin.js';
 import type { ApiKeyVerifier } from '../apikeys/verify.js';
 import type { AuditService } from '../audit/service.js';
+import type { ServerAdminService } from '../servers/admin.js';
 import type { VirtualServerRepository } from '../servers/repository.js';
 import type { SessionService } from '../sessions/service.js';
 import type { SseOptions } from './sse.js';
@@ -14,6 +16,10 @@ export interface NsApiDeps {
   accounts: AccountService;
   servers: VirtualServerRepository;
   apiKeys: ApiKeyVerifier;
+  /** Virtual server management (REST `/api/v2/servers`). */
+  serverAdmin: ServerAdminService;
+  /** API key management (REST `/api/v2/servers/{server}/apikeys`). */
+  apiKeyAdmin: ApiKeyAdminService;
   /** Security events: recorded by the services, read by `GET /ns/api/v2/audit`. */
   audit: AuditService;
   kv: Kv;

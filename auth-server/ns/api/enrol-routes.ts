@@ -1,24 +1,16 @@
 // NS REST v2 enrol links: `POST /ns/api/v2/enrol-links` → a one-time `nextauth://enrol?d=…` URI for a userid.
 import type Router from '@koa/router';
-import { z } from 'zod';
 import { problems } from '../../common/errors.js';
 import { readJson } from '../../common/http/body.js';
-import { enrolTtlSchema, useridSchema } from '../accounts/model.js';
 import { mayActOn } from '../apikeys/model.js';
-import { serverNameSchema } from '../servers/model.js';
 import { auditContextOf } from './audit-context.js';
 import { type NsState, principalOf, requireApiKey, requireRoleStep } from './auth.js';
 import type { NsApiDeps } from './context.js';
 import { noStore } from './no-store.js';
+import { koaPath } from './openapi/operation.js';
+import { enrolOperations as ops } from './operations/enrol.js';
 import { mapDomainErrors } from './problems.js';
 import { createRateLimiter } from './rate-limit.js';
-
-const enrolLinkBody = z.strictObject({
-  server: serverNameSchema,
-  userid: useridSchema,
-  /** Default 600, at most 900 (15 minutes). */
-  ttlSeconds: enrolTtlSchema.optional(),
-});
 
 export function registerEnrolRoutes(router: Router<NsState>, deps: NsApiDeps): void {
   const { servers, accounts } = deps;
@@ -31,9 +23,9 @@ export function registerEnrolRoutes(router: Router<NsState>, deps: NsApiDeps): v
   const auth = requireApiKey(deps.apiKeys);
   // Enrolling a phone creates an account for a user: either role will do.
   const role = requireRoleStep('users', 'accounts');
-  router.post('/api/v2/enrol-links', noStore, auth, role, mapDomainErrors(), async (ctx) => {
+  router.post(koaPath(ops.create), noStore, auth, role, mapDomainErrors(), async (ctx) => {
     await limiter.hit(`${principalOf(ctx.state).keyId}:${ctx.ip}`);
-    const body = await readJson(ctx, enrolLinkBody);
+    const body = await readJson(ctx, ops.create.body);
     const server = await servers.findByName(body.server);
     // A server the key may not act on reads as unknown: keys do not learn other tenants' names.
     if (!server || !mayActOn(principalOf(ctx.state), server.id)) {

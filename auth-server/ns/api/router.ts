@@ -5,6 +5,8 @@ import type { NsState } from './auth.js';
 import { registerBrowserRoutes } from './browser-routes.js';
 import type { NsApiDeps } from './context.js';
 import { registerEnrolRoutes } from './enrol-routes.js';
+import { registerOpenApiRoute } from './openapi-route.js';
+import { registerServerRoutes } from './server-routes.js';
 import { registerV2Routes } from './v2-routes.js';
 
 export type { NsApiDeps } from './context.js';
@@ -13,6 +15,8 @@ export function createNsRouter(deps: NsApiDeps): Router<NsState> {
   const router = new Router<NsState>();
   registerV2Routes(router, deps);
   registerEnrolRoutes(router, deps);
+  registerServerRoutes(router, deps);
+  registerOpenApiRoute(router, deps);
   registerBrowserRoutes(router, deps);
   registerAuditRoutes(router, deps);
   return router;

@@ -1,25 +1,18 @@
 // NS REST v2 session endpoints (after nextAuth REST v2.2): create, getSession, logout, QR data.
 import type Router from '@koa/router';
-import { z } from 'zod';
 import { problems } from '../../common/errors.js';
 import { readJson } from '../../common/http/body.js';
 import { mayActOn } from '../apikeys/model.js';
-import { serverNameSchema } from '../servers/model.js';
 import { SessionError } from '../sessions/errors.js';
 import { effectiveState, type Session } from '../sessions/model.js';
 import { auditContextOf } from './audit-context.js';
 import { type NsState, nonceHeader, principalOf, requireApiKey, requireRoleStep } from './auth.js';
 import { defaultLimits, type NsApiDeps } from './context.js';
 import { noStore } from './no-store.js';
+import { koaPath } from './openapi/operation.js';
+import { sessionOperations as ops } from './operations/sessions.js';
 import { mapDomainErrors } from './problems.js';
 import { createRateLimiter } from './rate-limit.js';
-
-const createSessionBody = z.strictObject({
-  server: serverNameSchema,
-  /** The end user's browser, as the integrator's backend saw it (shown on the phone). */
-  userAgent: z.string().max(4096).optional(),
-  ip: z.union([z.ipv4(), z.ipv6()]).optional(),
-});
 
 export function registerV2Routes(router: Router<NsState>, deps: NsApiDeps): void {
   const { sessions, servers, apiKeys } = deps;
@@ -40,9 +33,9 @@ export function registerV2Routes(router: Router<NsState>, deps: NsApiDeps): void
     return session;
   };
 
-  router.post('/api/v2/session', noStore, auth, role, errors, async (ctx) => {
+  router.post(koaPath(ops.create), noStore, auth, role, errors, async (ctx) => {
     await limiter.hit(`${principalOf(ctx.state).keyId}:${ctx.ip}`);
-    const body = await readJson(ctx, createSessionBody);
+    const body = await readJson(ctx, ops.create.body);
     const server = await servers.findByName(body.server);
     if (!server || !mayActOn(principalOf(ctx.state), server.id)) {
       throw problems.notFound('No such virtual server');
@@ -61,13 +54,13 @@ export function registerV2Routes(router: Router<NsState>, deps: NsApiDeps): void
     };
   });
 
-  router.get('/api/v2/session', noStore, auth, role, errors, async (ctx) => {
+  router.get(koaPath(ops.get), noStore, auth, role, errors, async (ctx) => {
     const nonce = nonceHeader((n) => ctx.get(n));
     await sessionForNonce(ctx.state, nonce);
     ctx.body = await sessions.getStatus(nonce);
   });
 
-  router.post('/api/v2/logout', noStore, auth, role, errors, async (ctx) => {
+  router.post(koaPath(ops.logout), noStore, auth, role, errors, async (ctx) => {
     const nonce = nonceHeader((n) => ctx.get(n));
     const before = await sessionForNonce(ctx.state, nonce);
     const wasActive = ['waiting', 'scanned', 'loggedin'].includes(effectiveState(before, deps.clock.now()));
@@ -86,7 +79,7 @@ export function registerV2Routes(router: Router<NsState>, deps: NsApiDeps): void
     ctx.body = status;
   });
 
-  router.get('/api/v2/qr', noStore, auth, role, errors, async (ctx) => {
+  router.get(koaPath(ops.qr), noStore, auth, role, errors, async (ctx) => {
     const nonce = nonceHeader((n) => ctx.get(n));
     await sessionForNonce(ctx.state, nonce);
     const lc = await sessions.currentLoginCode(nonce);

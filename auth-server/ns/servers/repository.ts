@@ -8,6 +8,7 @@ import {
   type NewVirtualServer,
   newVirtualServerSchema,
   policySchema,
+  storedAllowedAppsSchema,
   storedPolicySchema,
   type VirtualServer,
   type VirtualServerPatch,
@@ -17,18 +18,29 @@ import {
 const table = 'ns_virtual_servers';
 const entity = 'virtual server';
 
+export interface WriteOptions {
+  /**
+   * Runs inside the write's transaction after the row is written (audit record, SFS registration): if it
+   * throws, nothing is stored.
+   */
+  inTransaction?: (server: VirtualServer, trx: Knex.Transaction, previous?: VirtualServer) => Promise<void>;
+}
+
 export interface VirtualServerRepository {
   /** Throws ZodError on invalid input and ConflictError when the name is taken; stores nothing then. */
-  create(input: NewVirtualServer): Promise<VirtualServer>;
+  create(input: NewVirtualServer, options?: WriteOptions): Promise<VirtualServer>;
   findByName(name: string): Promise<VirtualServer | undefined>;
   /** As findByName, but throws NotFoundError. */
   getByName(name: string): Promise<VirtualServer>;
   /** All servers, ordered by name. */
   list(): Promise<VirtualServer[]>;
-  /** Changes the display name and/or merges policy keys; throws NotFoundError or ZodError. */
-  update(name: string, patch: VirtualServerPatch): Promise<VirtualServer>;
-  /** Throws NotFoundError when there was nothing to delete. */
-  delete(name: string): Promise<void>;
+  /** Changes the display name, logo, allowed apps and/or merges policy keys; throws NotFoundError or ZodError. */
+  update(name: string, patch: VirtualServerPatch, options?: WriteOptions): Promise<VirtualServer>;
+  /**
+   * Deletes the server and (by foreign keys) its sessions, accounts, tokens and API keys. Throws
+   * NotFoundError when there was nothing to delete; `inTransaction` sees the server as it was.
+   */
+  delete(name: string, options?: WriteOptions): Promise<void>;
   /** Returns the server, creating it with the default policy if missing; safe under concurrent callers. */
   ensure(input: { name: string; displayName: string }): Promise<VirtualServer>;
 }
@@ -38,16 +50,23 @@ interface Row {
   name: string;
   display_name: string;
   policy: string;
+  logo: string | null;
+  allowed_apps: string | null;
   created_at: unknown;
   updated_at: unknown;
 }
+
+/** Everything but the identity key columns (identity.ts reads those). */
+const columns = ['id', 'name', 'display_name', 'policy', 'logo', 'allowed_apps', 'created_at', 'updated_at'];
 
 function toDomain(row: Row): VirtualServer {
   return {
     id: row.id,
     name: row.name,
     displayName: row.display_name,
+    logo: row.logo ?? null,
     policy: storedPolicySchema.parse(JSON.parse(row.policy)),
+    allowedApps: row.allowed_apps === null ? [] : storedAllowedAppsSchema.parse(JSON.parse(row.allowed_apps)),
     createdAt: new Date(fromDbMillis(row.created_at)),
     updatedAt: new Date(fromDbMillis(row.updated_at)),
   };
@@ -59,12 +78,12 @@ export function createVirtualServerRepository(
   random: Random = systemRandom,
 ): VirtualServerRepository {
   const findByName = async (db: Knex, name: string) => {
-    const row = await db<Row>(table).where({ name }).first();
+    const [row] = await db(table).select<Row[]>(columns).where({ name }).limit(1);
     return row ? toDomain(row) : undefined;
   };
 
   const repository: VirtualServerRepository = {
-    async create(input) {
+    async create(input, options = {}) {
       const parsed = newVirtualServerSchema.parse(input);
       const now = clock.now();
       const row: Row = {
@@ -72,15 +91,25 @@ export function createVirtualServerRepository(
         name: parsed.name,
         display_name: parsed.displayName,
         policy: JSON.stringify(parsed.policy),
+        logo: parsed.logo,
+        allowed_apps: JSON.stringify(parsed.allowedApps),
         created_at: now,
         updated_at: now,
       };
+      const server = toDomain(row);
+      const { inTransaction } = options;
       try {
-        await knex(table).insert(row);
+        // A plain insert without a step: ensure() races it across connections (one SQLite writer at a time).
+        if (!inTransaction) await knex(table).insert(row);
+        else
+          await knex.transaction(async (trx) => {
+            await trx(table).insert(row);
+            await inTransaction(server, trx);
+          });
       } catch (err) {
         rethrowConflict(err, entity, parsed.name);
       }
-      return toDomain(row);
+      return server;
     },
 
     findByName: (name) => findByName(knex, name),
@@ -92,11 +121,11 @@ export function createVirtualServerRepository(
     },
 
     async list() {
-      const rows = await knex<Row>(table).select('*').orderBy('name');
+      const rows = await knex(table).select<Row[]>(columns).orderBy('name');
       return rows.map(toDomain);
     },
 
-    async update(name, patch) {
+    async update(name, patch, options = {}) {
       const parsed = virtualServerPatchSchema.parse(patch);
       // Read-modify-write of the policy JSON: lock the row so concurrent patches of different keys merge.
       return knex.transaction(async (trx) => {
@@ -104,18 +133,37 @@ export function createVirtualServerRepository(
         const current = locked === 1 ? await findByName(trx, name) : undefined;
         if (!current) throw new NotFoundError(entity, name);
         const policy = policySchema.parse({ ...current.policy, ...stripUndefined(parsed.policy ?? {}) });
-        const displayName = parsed.displayName ?? current.displayName;
-        const updatedAt = clock.now();
+        const updated: VirtualServer = {
+          ...current,
+          displayName: parsed.displayName ?? current.displayName,
+          logo: parsed.logo === undefined ? current.logo : parsed.logo,
+          allowedApps: parsed.allowedApps ?? current.allowedApps,
+          policy,
+          updatedAt: new Date(clock.now()),
+        };
         await trx(table)
           .where({ id: current.id })
-          .update({ display_name: displayName, policy: JSON.stringify(policy), updated_at: updatedAt });
-        return { ...current, displayName, policy, updatedAt: new Date(updatedAt) };
+          .update({
+            display_name: updated.displayName,
+            logo: updated.logo,
+            policy: JSON.stringify(policy),
+            allowed_apps: JSON.stringify(updated.allowedApps),
+            updated_at: updated.updatedAt.getTime(),
+          });
+        await options.inTransaction?.(updated, trx, current);
+        return updated;
       });
     },
 
-    async delete(name) {
-      const deleted = await knex(table).where({ name }).del();
-      if (deleted === 0) throw new NotFoundError(entity, name);
+    async delete(name, options = {}) {
+      await knex.transaction(async (trx) => {
+        // Lock first (see lockRows): of concurrent deletions one goes on, the others then find no row.
+        const locked = await lockRows(trx, table, { name }, 'updated_at');
+        const current = locked === 1 ? await findByName(trx, name) : undefined;
+        if (!current) throw new NotFoundError(entity, name);
+        await trx(table).where({ id: current.id }).del();
+        await options.inTransaction?.(current, trx);
+      });
     },
 
     async ensure(input) {

@@ -11,12 +11,15 @@ import { createHttpApp } from '../../../../auth-server/common/http/app.js';
 import type { Kv } from '../../../../auth-server/common/kv/kv.js';
 import { MemoryKv } from '../../../../auth-server/common/kv/memory.js';
 import { createLogger } from '../../../../auth-server/common/logging.js';
+import type { SfsPeer } from '../../../../auth-server/common/peers.js';
 import { createAccountService } from '../../../../auth-server/ns/accounts/service.js';
 import { createNsRouter, type NsApiDeps } from '../../../../auth-server/ns/api/router.js';
+import { createApiKeyAdminService } from '../../../../auth-server/ns/apikeys/admin.js';
 import { createApiKeyRepository } from '../../../../auth-server/ns/apikeys/repository.js';
 import { createApiKeyVerifier } from '../../../../auth-server/ns/apikeys/verify.js';
 import { createAttestationChecker } from '../../../../auth-server/ns/attestation/check.js';
 import { type AuditService, createAuditService } from '../../../../auth-server/ns/audit/service.js';
+import { createServerAdminService } from '../../../../auth-server/ns/servers/admin.js';
 import { createServerIdentityService } from '../../../../auth-server/ns/servers/identity.js';
 import { createVirtualServerRepository } from '../../../../auth-server/ns/servers/repository.js';
 import { createSessionService, type SessionService } from '../../../../auth-server/ns/sessions/service.js';
@@ -33,6 +36,8 @@ export interface Harness {
   sessions: SessionService;
   audit: AuditService;
   servers: ReturnType<typeof createVirtualServerRepository>;
+  /** What the server routes registered at the (fake) SFS, in order. */
+  sfsRegistrations: Parameters<SfsPeer['registerServer']>[0][];
   /** Bus subscriptions the router currently holds (SSE streams must release theirs). */
   activeSubscriptions(): number;
   close(): Promise<void>;
@@ -44,6 +49,10 @@ export interface HarnessOptions {
   sse?: NsApiDeps['sse'];
   /** Give the router a bus of its own, so the service's publishes never reach the SSE (poll test). */
   separateBus?: boolean;
+  /** Replaces the recording fake SFS of the server routes (e.g. one that fails). */
+  sfs?: SfsPeer;
+  /** Embedded mode protects `default` from deletion. */
+  protectedServers?: string[];
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -94,11 +103,28 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     audit,
     publicUrl,
   });
+  const sfsRegistrations: Harness['sfsRegistrations'] = [];
+  const sfs: SfsPeer = options.sfs ?? {
+    issuer: 'http://127.0.0.1:3000/sfs',
+    publicKeys: async () => [],
+    registerServer: async (input) => {
+      sfsRegistrations.push(input);
+    },
+  };
   const router = createNsRouter({
     sessions,
     accounts,
     servers,
     apiKeys: createApiKeyVerifier({ rootApiKey: rootKey, repository: createApiKeyRepository(knex) }),
+    serverAdmin: createServerAdminService({
+      repository: servers,
+      sfs,
+      audit,
+      logger,
+      publicUrl,
+      protectedNames: options.protectedServers ?? [],
+    }),
+    apiKeyAdmin: createApiKeyAdminService({ db: knex, clock, random: systemRandom, audit }),
     audit,
     kv: countingKv,
     clock,
@@ -120,6 +146,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     sessions,
     audit,
     servers,
+    sfsRegistrations,
     activeSubscriptions: () => subscriptions,
     async close() {
       await listener.close(100);

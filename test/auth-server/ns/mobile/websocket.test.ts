@@ -88,7 +88,10 @@ describe('ns mobile over a real WebSocket (createNsService)', function () {
     const row = await knex('ns_virtual_servers').where({ name: 'default' }).first();
     expect(row.identity_thumbprint).to.match(/^[A-Za-z0-9_-]{43}$/);
     expect(sfs.registered).to.deep.equal([
-      { id: `${publicUrl}/ns/default`, policy: { maxAttempts: 5, lockoutSeconds: 300 } },
+      {
+        id: `${publicUrl}/ns/default`,
+        policy: { maxAttempts: 5, lockoutSeconds: 300, maxLockoutSeconds: 86_400, blockAfterLockouts: 5 },
+      },
     ]);
     expect(ns.mobile?.path).to.equal('/ns/mobile');
   });

@@ -12,7 +12,14 @@ import {
 } from '../../../../auth-server/ns/servers/repository.js';
 import { describeEachDatabase } from '../../common/db/databases.js';
 
-const defaultPolicy = { pinAttempts: 5, lockoutSeconds: 300, loginTimeoutSeconds: 120 };
+const defaultPolicy = {
+  pinAttempts: 5,
+  lockoutSeconds: 300,
+  maxLockoutSeconds: 86_400,
+  blockAfterLockouts: 5,
+  loginTimeoutSeconds: 120,
+  transactionTimeoutSeconds: 300,
+};
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
@@ -106,7 +113,7 @@ describeEachDatabase('virtual server repository', (db) => {
       displayName: 'ACME Inc.',
       createdAt: created.createdAt,
     });
-    expect(updated.policy).to.deep.equal({ pinAttempts: 3, lockoutSeconds: 60, loginTimeoutSeconds: 120 });
+    expect(updated.policy).to.deep.equal({ ...defaultPolicy, pinAttempts: 3, lockoutSeconds: 60 });
     expect(updated.updatedAt.getTime()).to.equal(created.createdAt.getTime() + 5000);
     expect(await repo.getByName('acme')).to.deep.equal(updated);
   });
@@ -124,6 +131,7 @@ describeEachDatabase('virtual server repository', (db) => {
       ),
     );
     expect((await repo.getByName('acme')).policy).to.deep.equal({
+      ...defaultPolicy,
       pinAttempts: 3,
       lockoutSeconds: 60,
       loginTimeoutSeconds: 30,
@@ -142,6 +150,59 @@ describeEachDatabase('virtual server repository', (db) => {
     await repo.create({ name: 'acme', displayName: 'ACME' });
     await repo.delete('acme');
     expect(await repo.findByName('acme')).to.equal(undefined);
+    expect(await rejection(repo.delete('acme'))).to.be.instanceOf(NotFoundError);
+  });
+
+  it('stores logo and allowed apps, and reads rows from before they existed with defaults', async () => {
+    const publisherKey = {
+      kty: 'EC' as const,
+      crv: 'P-256' as const,
+      x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU',
+      y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0',
+    };
+    const created = await repo.create({
+      name: 'acme',
+      displayName: 'ACME',
+      logo: 'https://cdn.example/acme.png',
+      allowedApps: [{ name: 'Demo', publisherKey }],
+    });
+    expect(await repo.getByName('acme')).to.deep.equal(created);
+    expect(created.allowedApps).to.deep.equal([{ name: 'Demo', publisherKey }]);
+    // A row written before migration 0006 and before the newer policy keys.
+    await db()
+      .knex('ns_virtual_servers')
+      .where({ name: 'acme' })
+      .update({
+        logo: null,
+        allowed_apps: null,
+        policy: JSON.stringify({ pinAttempts: 3, lockoutSeconds: 0 }),
+      });
+    const old = await repo.getByName('acme');
+    expect(old).to.deep.include({ logo: null, allowedApps: [] });
+    expect(old.policy).to.deep.equal({ ...defaultPolicy, pinAttempts: 3, lockoutSeconds: 0 });
+  });
+
+  it('rolls a write back when its inTransaction step fails (create, update, delete)', async () => {
+    const fail = async () => {
+      throw new Error('audit down');
+    };
+    const created = await repo.create({ name: 'acme', displayName: 'ACME' });
+    await rejection(repo.create({ name: 'bank', displayName: 'Bank' }, { inTransaction: fail }));
+    expect(await repo.findByName('bank')).to.equal(undefined);
+    await rejection(repo.update('acme', { displayName: 'Changed' }, { inTransaction: fail }));
+    await rejection(repo.delete('acme', { inTransaction: fail }));
+    expect(await repo.getByName('acme')).to.deep.equal(created);
+    let seen: unknown[] = [];
+    await repo.update(
+      'acme',
+      { policy: { pinAttempts: 4 } },
+      {
+        inTransaction: async (after, _trx, before) => {
+          seen = [before?.policy.pinAttempts, after.policy.pinAttempts];
+        },
+      },
+    );
+    expect(seen).to.deep.equal([5, 4]);
   });
 
   it('ensure returns an existing server unchanged', async () => {

@@ -1,0 +1,34 @@
+// Every documented NS REST v2 operation, and the response schemas the OpenAPI document names.
+
+import { auditExportLineSchema } from '../audit-routes.js';
+import type { ApiOperation } from '../openapi/operation.js';
+import { auditOperations } from './audit.js';
+import { enrolOperations } from './enrol.js';
+import { openApiOperations } from './openapi.js';
+import {
+  apiKeyListSchema,
+  apiKeySchema,
+  createdApiKeySchema,
+  serverListSchema,
+  serverOperations,
+  virtualServerSchema,
+} from './servers.js';
+import { loginStatusSchema, sessionOperations } from './sessions.js';
+
+export const nsApiOperations: readonly ApiOperation[] = [
+  ...Object.values(sessionOperations),
+  ...Object.values(enrolOperations),
+  ...Object.values(serverOperations),
+  ...Object.values(auditOperations),
+  ...Object.values(openApiOperations),
+];
+
+export const nsApiComponents = {
+  AuditEvent: auditExportLineSchema,
+  LoginStatus: loginStatusSchema,
+  VirtualServer: virtualServerSchema,
+  VirtualServerList: serverListSchema,
+  ApiKey: apiKeySchema,
+  ApiKeyList: apiKeyListSchema,
+  CreatedApiKey: createdApiKeySchema,
+};

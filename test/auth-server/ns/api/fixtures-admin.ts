@@ -1,0 +1,74 @@
+// Shared pieces of the management API suites: stored keys with roles, JSON requests, inputs that must fail,
+// and a snapshot of everything a refused request must leave unchanged.
+import { generateKeyPairSync } from 'node:crypto';
+import type { ApiRole } from '../../../../auth-server/ns/apikeys/model.js';
+import { createApiKeyRepository } from '../../../../auth-server/ns/apikeys/repository.js';
+import { sha256Hex } from '../../../../auth-server/ns/sessions/secrets.js';
+import type { Harness } from './harness.js';
+
+let counter = 0;
+
+/** A stored key of `server` with these roles (written directly, not through the API). */
+export async function storedKey(
+  h: Harness,
+  server: string,
+  roles: ApiRole[],
+): Promise<{ id: string; secret: string }> {
+  counter++;
+  const id = `fixture-key-${counter}`;
+  const secret = `fixture-secret-${counter}-0123456789abcdef`;
+  await createApiKeyRepository(h.knex).save({
+    id,
+    serverId: (await h.servers.getByName(server)).id,
+    name: id,
+    keyHash: sha256Hex(secret),
+    roles,
+    createdAt: new Date(h.clock.now()),
+  });
+  return { id, secret };
+}
+
+export function api(h: Harness) {
+  return (
+    method: string,
+    path: string,
+    key: string | undefined,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) =>
+    fetch(`${h.url}/ns/api/v2/${path}`, {
+      method,
+      headers: {
+        ...(key !== undefined ? { 'x-apikey': key } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
+      ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+    });
+}
+
+/** Everything the management API may change. */
+export async function managedState(h: Harness): Promise<unknown> {
+  return {
+    servers: await h
+      .knex('ns_virtual_servers')
+      .select('id', 'name', 'display_name', 'policy', 'logo', 'allowed_apps', 'updated_at')
+      .orderBy('name'),
+    keys: await h.knex('ns_api_keys').select('*').orderBy('id'),
+    audit: Number((await h.knex('ns_audit_events').count({ n: '*' }))[0]?.n),
+    sfs: h.sfsRegistrations.length,
+  };
+}
+
+/** A fresh P-256 public JWK (what an app publisher would hand out), with the members jose adds. */
+export function publisherJwk(): { kty: string; crv: string; x: string; y: string; kid?: string } {
+  const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = publicKey.export({ format: 'jwk' }) as { kty: string; crv: string; x: string; y: string };
+  return { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
+}
+
+export const tinyPng = Buffer.from(
+  '89504e470d0a1a0a0000000d4948445200000001000000010806000000' +
+    '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082',
+  'hex',
+);

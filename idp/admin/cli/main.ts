@@ -2,11 +2,13 @@
 // `nextauth`: the operator's command line — start the embedded product, serve one service, migrate.
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../../../auth-server/common/config/index.js';
+import { registerApiKey } from './apikey.js';
 import { registerAudit } from './audit.js';
 import { registerConfig } from './config.js';
 import { registerMigrate } from './migrate.js';
 import { registerOidc } from './oidc.js';
 import { registerSdkConfig } from './sdk-config.js';
+import { registerServer } from './server.js';
 import { registerSfs } from './sfs.js';
 import { registerServe, registerStart } from './start.js';
 import { registerUser } from './user.js';
@@ -21,6 +23,8 @@ export function buildProgram(): Command {
   registerMigrate(program);
   registerConfig(program);
   registerSfs(program);
+  registerServer(program);
+  registerApiKey(program);
   registerUser(program);
   registerSdkConfig(program);
   registerOidc(program);

@@ -1,0 +1,234 @@
+// `nextauth server create|list|show|update|delete`: virtual servers through the NS REST API
+// (`/ns/api/v2/servers`), as root. Inputs are checked by the server; errors come back as one line.
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { type Command, InvalidArgumentError } from 'commander';
+import { z } from 'zod';
+import { readPublicJwk } from '../sdk-config/publisher-key.js';
+import { restClient } from './rest-client.js';
+
+const serverSchema = z
+  .object({
+    name: z.string(),
+    displayName: z.string(),
+    logo: z.string().nullable(),
+    policy: z.record(z.string(), z.number()),
+    allowedApps: z.array(z.object({ name: z.string(), fingerprint: z.string() }).loose()),
+    globalId: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .loose();
+type Server = z.output<typeof serverSchema>;
+const listSchema = z.object({ servers: z.array(serverSchema) });
+
+function integer(value: string): number {
+  if (!/^\d{1,9}$/.test(value)) throw new InvalidArgumentError('expected a whole number');
+  return Number(value);
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+const imageTypes: Record<string, string> = {
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+};
+
+/** An https URL as given, or an image file as a data: URL (the server checks type and size). */
+async function logoValue(value: string): Promise<string> {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(value)) return value;
+  const type = imageTypes[extname(value).toLowerCase()];
+  if (!type) throw new Error(`--logo ${value}: expected an https URL or a .png, .jpg, .gif or .webp file`);
+  const bytes = await readFile(value).catch(() => {
+    throw new Error(`--logo ${value}: cannot read the file`);
+  });
+  return `data:${type};base64,${bytes.toString('base64')}`;
+}
+
+/** `name=<JWK file or inline JSON>`: a trusted SDK-configuration publisher. */
+async function allowedApp(value: string) {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new Error(`--allow-app ${value}: expected NAME=JWK-FILE (or NAME='{"kty":"EC",…}')`);
+  return { name: value.slice(0, eq), publisherKey: await readPublicJwk(value.slice(eq + 1)) };
+}
+
+interface SettingOptions {
+  displayName?: string;
+  logo?: string | false;
+  pinAttempts?: number;
+  lockout?: number;
+  maxLockout?: number;
+  blockAfter?: number;
+  loginTimeout?: number;
+  transactionTimeout?: number;
+  allowApp?: string[];
+  clearApps?: boolean;
+  json?: boolean;
+  url?: string;
+}
+
+function withSettings(command: Command): Command {
+  return command
+    .option('--logo <url-or-file>', 'https URL, or a PNG/JPEG/GIF/WebP file of at most 24 KiB')
+    .option('--pin-attempts <n>', 'wrong PINs in a row before a lockout (1–100)', integer)
+    .option('--lockout <seconds>', 'first lockout; doubles with each further one', integer)
+    .option('--max-lockout <seconds>', 'ceiling of the doubled lockout', integer)
+    .option('--block-after <n>', 'lockout number that blocks the PIN for good (0: never)', integer)
+    .option('--login-timeout <seconds>', 'how long a login waits for the phone (10–3600)', integer)
+    .option(
+      '--transaction-timeout <seconds>',
+      'how long a transaction waits for the phone (30–3600)',
+      integer,
+    )
+    .option(
+      '--allow-app <name=jwk>',
+      'trust the app whose SDK configuration this P-256 key signs (repeatable)',
+      collect,
+    )
+    .option('--json', 'machine-readable output: the server as JSON')
+    .option('--url <url>', 'public URL of the running system (default NEXTAUTH_PUBLIC_URL)');
+}
+
+async function settingsBody(opts: SettingOptions): Promise<Record<string, unknown>> {
+  const policy = Object.fromEntries(
+    (
+      [
+        ['pinAttempts', opts.pinAttempts],
+        ['lockoutSeconds', opts.lockout],
+        ['maxLockoutSeconds', opts.maxLockout],
+        ['blockAfterLockouts', opts.blockAfter],
+        ['loginTimeoutSeconds', opts.loginTimeout],
+        ['transactionTimeoutSeconds', opts.transactionTimeout],
+      ] as const
+    ).filter(([, v]) => v !== undefined),
+  );
+  const body: Record<string, unknown> = {};
+  if (opts.displayName !== undefined) body.displayName = opts.displayName;
+  if (opts.logo === false) body.logo = null;
+  else if (opts.logo !== undefined) body.logo = await logoValue(opts.logo);
+  if (Object.keys(policy).length > 0) body.policy = policy;
+  if (opts.clearApps) body.allowedApps = [];
+  if (opts.allowApp) body.allowedApps = await Promise.all(opts.allowApp.map(allowedApp));
+  return body;
+}
+
+function describe(s: Server): string {
+  const p = s.policy;
+  const lines = [
+    `${s.name}: ${s.displayName}`,
+    `  global id       ${s.globalId}`,
+    `  PIN             ${p.pinAttempts} attempts, lockout ${p.lockoutSeconds}s doubling to ${p.maxLockoutSeconds}s, ${
+      p.blockAfterLockouts === 0 ? 'never blocks' : `blocks at lockout ${p.blockAfterLockouts}`
+    }`,
+    `  timeouts        login ${p.loginTimeoutSeconds}s, transaction ${p.transactionTimeoutSeconds}s`,
+    `  logo            ${s.logo === null ? '-' : s.logo.startsWith('data:') ? `inline image (${s.logo.length} characters)` : s.logo}`,
+    `  allowed apps    ${s.allowedApps.length === 0 ? 'any app of this NS’s SFS' : s.allowedApps.map((a) => `${a.name} (${a.fingerprint})`).join(', ')}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+const print = (server: Server, json?: boolean) =>
+  process.stdout.write(json ? `${JSON.stringify(server)}\n` : describe(server));
+
+const path = (name?: string) =>
+  `/ns/api/v2/servers${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
+
+export function registerServer(program: Command): void {
+  const server = program.command('server').description('NS virtual servers (tenants), through the REST API');
+
+  withSettings(
+    server
+      .command('create')
+      .description('create a virtual server (its PIN policy goes to the SFS at once)')
+      .argument('<name>', 'lowercase letters, digits and inner hyphens; appears in URLs')
+      .requiredOption('--display-name <text>', 'shown on the phone and the login page'),
+  ).action(async (name: string, opts: SettingOptions) => {
+    const client = await restClient(opts);
+    const created = await client.call({
+      method: 'POST',
+      path: path(),
+      body: { name, ...(await settingsBody(opts)) },
+      schema: serverSchema,
+      what: 'server create',
+    });
+    print(created, opts.json);
+  });
+
+  server
+    .command('list')
+    .description('list the virtual servers')
+    .option('--json', 'machine-readable output: {"servers": [...]}')
+    .option('--url <url>', 'public URL of the running system (default NEXTAUTH_PUBLIC_URL)')
+    .action(async (opts: { json?: boolean; url?: string }) => {
+      const client = await restClient(opts);
+      const { servers } = await client.call({
+        method: 'GET',
+        path: path(),
+        schema: listSchema,
+        what: 'server list',
+      });
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ servers })}\n`);
+        return;
+      }
+      for (const s of servers) process.stdout.write(`${s.name}\t${s.displayName}\t${s.globalId}\n`);
+    });
+
+  server
+    .command('show')
+    .description('show one virtual server')
+    .argument('<name>')
+    .option('--json', 'machine-readable output: the server as JSON')
+    .option('--url <url>', 'public URL of the running system (default NEXTAUTH_PUBLIC_URL)')
+    .action(async (name: string, opts: { json?: boolean; url?: string }) => {
+      const client = await restClient(opts);
+      print(
+        await client.call({ method: 'GET', path: path(name), schema: serverSchema, what: 'server show' }),
+        opts.json,
+      );
+    });
+
+  withSettings(
+    server
+      .command('update')
+      .description('change display name, logo, PIN policy or allowed apps (only what is given)')
+      .argument('<name>')
+      .option('--display-name <text>', 'shown on the phone and the login page'),
+  )
+    // After --logo: commander makes a --no-* option defined first default to true.
+    .option('--no-logo', 'remove the logo')
+    .option('--clear-apps', 'trust no listed app any more (any app of this NS’s SFS)')
+    .action(async (name: string, opts: SettingOptions) => {
+      const body = await settingsBody(opts);
+      if (Object.keys(body).length === 0) throw new Error('nothing to change: give at least one option');
+      const client = await restClient(opts);
+      print(
+        await client.call({
+          method: 'PATCH',
+          path: path(name),
+          body,
+          schema: serverSchema,
+          what: 'server update',
+        }),
+        opts.json,
+      );
+    });
+
+  server
+    .command('delete')
+    .description('delete a virtual server with its sessions, accounts and API keys')
+    .argument('<name>')
+    .requiredOption('--yes', 'confirm: this cannot be undone')
+    .option('--json', 'machine-readable output: {"deleted": name}')
+    .option('--url <url>', 'public URL of the running system (default NEXTAUTH_PUBLIC_URL)')
+    .action(async (name: string, opts: { json?: boolean; url?: string }) => {
+      const client = await restClient(opts);
+      await client.call({ method: 'DELETE', path: path(name), schema: undefined, what: 'server delete' });
+      process.stdout.write(opts.json ? `${JSON.stringify({ deleted: name })}\n` : `deleted ${name}\n`);
+    });
+}

@@ -1,6 +1,7 @@
 // NS as a service instance: owns virtual servers, accounts, login sessions and API keys, and `/ns/mobile`.
 import { ConfigError, settings } from '../common/config/index.js';
 import type { ServiceDeps, ServiceInstance } from '../common/service.js';
+import { createEnrolTokenRepository } from './accounts/enrol-tokens.js';
 import { createAccountRepository } from './accounts/repository.js';
 import { type AccountService, createAccountService } from './accounts/service.js';
 import { createNsRouter } from './api/router.js';
@@ -10,11 +11,13 @@ import { createApiKeyVerifier } from './apikeys/verify.js';
 import { createAttestationChecker } from './attestation/check.js';
 import { createAuditService } from './audit/service.js';
 import { createMobileLoginService } from './logins/service.js';
+import { createSweeper } from './maintenance/sweeper.js';
 import { createNsMobileEndpoint } from './mobile/endpoint.js';
 import { createNsPeer } from './peer.js';
 import { createServerAdminService } from './servers/admin.js';
 import { createServerIdentityService, type ServerIdentityService } from './servers/identity.js';
 import { createVirtualServerRepository } from './servers/repository.js';
+import { createSessionRepository } from './sessions/repository.js';
 import { createSessionService, type SessionService } from './sessions/service.js';
 
 export const defaultServerName = 'default';
@@ -80,6 +83,13 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
     random: deps.random,
     audit,
   });
+  const sweeper = createSweeper({
+    sessions: createSessionRepository(deps.db),
+    enrolTokens: createEnrolTokenRepository(deps.db),
+    kv: deps.kv,
+    clock: deps.clock,
+    logger: deps.logger,
+  });
   const router = createNsRouter({
     sessions,
     servers,
@@ -119,6 +129,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
       geoip: deps.geoip,
     }),
     async start() {
+      sweeper.start();
       // Embedded mode is the zero-setup demo: it needs a virtual server to log in to.
       if (deps.config.mode !== 'embedded') return;
       const server = await servers.ensure({ name: defaultServerName, displayName: 'nextAuth' });
@@ -127,6 +138,9 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
       // The in-process SFS enforces each server's PIN policy (it knows a server only by its global id):
       // registering all of them at start also repairs an SFS database that was reset or restored.
       await serverAdmin.syncAll();
+    },
+    async close() {
+      sweeper.stop();
     },
   };
 }

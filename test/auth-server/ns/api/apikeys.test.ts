@@ -97,6 +97,8 @@ describe('ns REST v2 API keys', () => {
 
   it('records apikey.created and apikey.revoked with name and roles, never the secret', async () => {
     const created = (await createKey('acme', { name: 'a', roles: ['sessions'] })).body as unknown as KeyWire;
+    // Events of the same millisecond have no order; the fixed clock must move.
+    h.clock.advance(1);
     await revokeKey('acme', created.id);
     const { events } = await h.audit.query({ types: ['apikey.created', 'apikey.revoked'], order: 'asc' });
     expect(events.map((e) => e.type)).to.deep.equal(['apikey.created', 'apikey.revoked']);

@@ -30,6 +30,8 @@ export class DbConfigError extends Error {
 }
 
 const sqliteBusyTimeoutMs = 5000;
+/** Prepared statements kept per SQLite connection (about 60 distinct ones serve a whole QR login). */
+export const sqliteStatementCacheSize = 256;
 
 /** Which of our three dialects a knex handle talks to. */
 export function dialectOf(knex: Knex): Dialect {
@@ -109,6 +111,7 @@ function sqliteConfig(filename: string): Knex.Config {
           conn.pragma('journal_mode = WAL');
           conn.pragma('foreign_keys = ON');
           conn.pragma(`busy_timeout = ${sqliteBusyTimeoutMs}`);
+          cachePreparedStatements(conn, sqliteStatementCacheSize);
           done(null, conn);
         } catch (err) {
           done(err as Error, conn);
@@ -121,6 +124,42 @@ function sqliteConfig(filename: string): Knex.Config {
 
 interface SqliteConnection {
   pragma(source: string): unknown;
+  prepare(source: string): unknown;
+}
+
+/** Statements worth keeping: the same SQL text recurs on every request (knex binds values as `?`). */
+const reusable = /^\s*(select|insert|update|delete|with|begin|commit|rollback)\b/i;
+/** Transaction-internal statements whose text carries a fresh name: neither kept nor a schema change. */
+const savepoints = /^\s*(savepoint|release|rollback\s+to)\b/i;
+
+/**
+ * knex's better-sqlite3 client prepares every statement anew (`connection.prepare(sql)` per query), which
+ * costs as much as running a small one. This keeps the last `max` prepared statements per connection by
+ * SQL text (least recently used out). Safe because better-sqlite3 runs a statement to completion
+ * synchronously (knex uses `all`/`run`, never `iterate`), binds values per call, and SQLite re-prepares a
+ * statement by itself after a schema change from another connection; DDL on this connection (migrations)
+ * clears the cache anyway. Nothing here sets per-statement modes (`safeIntegers`) that a reuse could carry.
+ */
+export function cachePreparedStatements(conn: { prepare(source: string): unknown }, max: number): void {
+  const prepare = conn.prepare.bind(conn);
+  const cache = new Map<string, unknown>();
+  conn.prepare = (source: string) => {
+    const cached = cache.get(source);
+    if (cached !== undefined) {
+      cache.delete(source);
+      cache.set(source, cached);
+      return cached;
+    }
+    const statement = prepare(source);
+    if (reusable.test(source)) {
+      cache.set(source, statement);
+      if (cache.size > max) cache.delete(cache.keys().next().value as string);
+    } else if (!savepoints.test(source)) {
+      // CREATE / ALTER / DROP / PRAGMA: statements prepared before may describe an old schema.
+      cache.clear();
+    }
+    return statement;
+  };
 }
 
 function sqliteFilename(uri: string): string {

@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Knex } from 'knex';
-import { DbConfigError, knexConfigFor, openDb } from '../../../../auth-server/common/db/connect.js';
+import {
+  cachePreparedStatements,
+  DbConfigError,
+  knexConfigFor,
+  openDb,
+} from '../../../../auth-server/common/db/connect.js';
 
 const base = { dataDir: '/var/lib/nextauth', service: 'ns' } as const;
 
@@ -148,6 +153,91 @@ describe('openDb (SQLite)', () => {
       await knex.schema.createTable('t', (t) => t.integer('x'));
       await knex('t').insert({ x: 1 });
       expect(await knex('t').select('x')).to.deep.equal([{ x: 1 }]);
+    } finally {
+      await knex.destroy();
+    }
+  });
+});
+
+describe('cachePreparedStatements', () => {
+  /** A connection whose prepare hands out a new object per call and records the SQL it was asked for. */
+  function fakeConnection() {
+    const prepared: string[] = [];
+    const conn = {
+      prepare(sql: string): unknown {
+        prepared.push(sql);
+        return { sql };
+      },
+    };
+    return { conn, prepared };
+  }
+
+  it('prepares a statement once and hands the same one out again', () => {
+    const { conn, prepared } = fakeConnection();
+    cachePreparedStatements(conn, 8);
+    const first = conn.prepare('select * from t where id = ?');
+    expect(conn.prepare('select * from t where id = ?')).to.equal(first);
+    expect(conn.prepare('BEGIN;')).to.equal(conn.prepare('BEGIN;'));
+    expect(conn.prepare('update t set x = ? where id = ?')).to.not.equal(first);
+    expect(prepared).to.deep.equal([
+      'select * from t where id = ?',
+      'BEGIN;',
+      'update t set x = ? where id = ?',
+    ]);
+  });
+
+  it('keeps the most recently used statements up to its size', () => {
+    const { conn, prepared } = fakeConnection();
+    cachePreparedStatements(conn, 2);
+    conn.prepare('select 1');
+    conn.prepare('select 2');
+    conn.prepare('select 1');
+    conn.prepare('select 3');
+    expect(prepared).to.have.length(3);
+    conn.prepare('select 1');
+    expect(prepared).to.have.length(3);
+    conn.prepare('select 2');
+    expect(prepared).to.deep.equal(['select 1', 'select 2', 'select 3', 'select 2']);
+  });
+
+  it('forgets everything after a schema change, and never keeps savepoints', () => {
+    const { conn, prepared } = fakeConnection();
+    cachePreparedStatements(conn, 8);
+    conn.prepare('select * from t');
+    conn.prepare('SAVEPOINT trx7');
+    conn.prepare('RELEASE SAVEPOINT trx7');
+    conn.prepare('select * from t');
+    expect(prepared).to.have.length(3);
+    conn.prepare('alter table t add column y integer');
+    conn.prepare('select * from t');
+    expect(prepared.filter((sql) => sql === 'select * from t')).to.have.length(2);
+  });
+
+  it('gives SQLite the same answers, also after a migration on the same connection', async () => {
+    const knex = openDb({ uri: 'sqlite::memory:', dataDir: '/nonexistent', service: 'ns' });
+    try {
+      await knex.schema.createTable('t', (t) => {
+        t.integer('id').primary();
+        t.string('v');
+      });
+      await knex('t').insert([
+        { id: 1, v: 'a' },
+        { id: 2, v: 'b' },
+      ]);
+      for (const id of [1, 2, 1])
+        expect(await knex('t').where({ id }).first()).to.deep.equal({ id, v: 'ab'[id - 1] });
+      expect(await knex('t').where({ id: 1 }).update({ v: 'c' })).to.equal(1);
+      expect(await knex('t').where({ id: 3 }).update({ v: 'c' })).to.equal(0);
+      await knex.schema.alterTable('t', (t) => t.integer('n').defaultTo(7));
+      expect(await knex('t').select('*').orderBy('id')).to.deep.equal([
+        { id: 1, v: 'c', n: 7 },
+        { id: 2, v: 'b', n: 7 },
+      ]);
+      await knex.transaction(async (trx) => {
+        await trx('t').where({ id: 2 }).update({ n: 8 });
+        await trx.transaction(async (inner) => inner('t').where({ id: 1 }).update({ n: 9 }));
+      });
+      expect(await knex('t').select('n').orderBy('id')).to.deep.equal([{ n: 9 }, { n: 8 }]);
     } finally {
       await knex.destroy();
     }

@@ -83,7 +83,8 @@ export interface AccountService {
    * account records `account.blocked` by `by` (default: NS itself) in the same transaction.
    */
   blockAccount(accountId: string, by?: AuditContext): Promise<void>;
-  recordLogin(accountId: string): Promise<void>;
+  /** Pass the caller's transaction as `db` to record it together with the login. */
+  recordLogin(accountId: string, db?: Knex): Promise<void>;
   /** Throws AccountError `account_unknown`. */
   loadAccount(accountId: string): Promise<Account>;
 }
@@ -243,7 +244,8 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
       });
     },
 
-    recordLogin: (accountId) => accounts.recordLogin(accountId, clock.now()),
+    recordLogin: (accountId, handle) =>
+      (handle === undefined ? accounts : createAccountRepository(handle)).recordLogin(accountId, clock.now()),
 
     async loadAccount(accountId) {
       try {

@@ -70,10 +70,11 @@ export function registerBrowserRoutes(router: Router<NsState>, deps: NsApiDeps):
       ctx.body = toLoginStatus(existing, clock.now());
       return;
     }
-    if (!(await servers.findByName(server))) throw problems.notFound('No such virtual server');
+    const found = await servers.findByName(server);
+    if (!found) throw problems.notFound('No such virtual server');
     await limiter.hit(ctx.ip);
     const { nonce, session } = await sessions.createSession({
-      server,
+      server: found,
       userAgent: ctx.get('user-agent'),
       ip: ctx.ip,
     });
@@ -94,9 +95,9 @@ export function registerBrowserRoutes(router: Router<NsState>, deps: NsApiDeps):
   });
 
   router.get('/servers/:server/session/qr', noStore, errors, async (ctx) => {
-    const { nonce } = await requireCookieSession(ctx);
+    const { nonce, session } = await requireCookieSession(ctx);
     const img = imageFormat(ctx);
-    const lc = await sessions.currentLoginCode(nonce);
+    const lc = await sessions.currentLoginCode(nonce, session);
     ctx.body = {
       qrData: lc.qrData,
       qrUri: lc.qrUri,

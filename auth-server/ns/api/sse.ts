@@ -1,11 +1,12 @@
-// Server-sent events of one session's LoginStatus: re-read from storage on connect, on every bus message,
-// and on a slow poll, because pub/sub may drop messages (Redis reconnects, another instance's publish).
+// Server-sent events of one session's LoginStatus: read from storage on connect and on a slow poll, because
+// pub/sub may drop messages (Redis reconnects, another instance's publish); in between, each bus message
+// carries the status after the change, so it is written as it is (one that does not is a cue to re-read).
 import { PassThrough } from 'node:stream';
 import type { Context } from 'koa';
 import type { Kv } from '../../common/kv/kv.js';
 import type { Logger } from '../../common/logging.js';
-import { subscribeSessionEvents } from '../sessions/events.js';
-import { finalStates, type LoginStatus } from '../sessions/model.js';
+import { type SessionEvent, subscribeSessionEvents } from '../sessions/events.js';
+import { finalStates, type LoginStatus, type SessionState } from '../sessions/model.js';
 
 export interface SseOptions {
   /** Safety-net storage poll (default 5 s). */
@@ -13,6 +14,10 @@ export interface SseOptions {
   /** Comment lines that keep proxies from closing an idle stream (default 15 s). */
   heartbeatMs?: number;
 }
+
+/** How far along the state machine a state is: a late message never takes the stream back. */
+const progress = (state: SessionState): number =>
+  finalStates.includes(state) ? 2 : state === 'scanned' ? 1 : 0;
 
 export async function streamSessionEvents(
   ctx: Context,
@@ -28,6 +33,7 @@ export async function streamSessionEvents(
   const stream = new PassThrough();
   let closed = false;
   let last = '';
+  let lastProgress = 0;
   let queue: Promise<void> = Promise.resolve();
   const timers: NodeJS.Timeout[] = [];
   let unsubscribe: (() => Promise<void>) | undefined;
@@ -41,14 +47,17 @@ export async function streamSessionEvents(
   };
 
   // Serialised: a bus message and a poll landing together must not write out of order.
-  const refresh = () => {
+  const refresh = (announced?: LoginStatus) => {
     queue = queue.then(async () => {
       if (closed) return;
       try {
-        const current = await status(sessionId);
+        const current = announced ?? (await status(sessionId));
+        // Messages from different instances may arrive out of order; storage reads are the truth.
+        if (announced && progress(current.state) < lastProgress) return;
         const json = JSON.stringify(current);
         if (json !== last) {
           last = json;
+          lastProgress = progress(current.state);
           stream.write(`event: state\ndata: ${json}\n\n`);
         }
         // A final state is the last thing this stream will ever say: the page moves on or starts over.
@@ -59,6 +68,8 @@ export async function streamSessionEvents(
       }
     });
   };
+  const reread = () => refresh();
+  const onEvent = (event: SessionEvent) => refresh(event.status);
 
   ctx.req.socket.setTimeout(0);
   ctx.req.socket.setNoDelay(true);
@@ -72,11 +83,11 @@ export async function streamSessionEvents(
   ctx.body = stream;
 
   // Subscribe before the first read, so a change between the two is not missed.
-  unsubscribe = await subscribeSessionEvents(kv, sessionId, refresh);
+  unsubscribe = await subscribeSessionEvents(kv, sessionId, onEvent);
   if (closed) await unsubscribe();
   stream.write('retry: 3000\n\n');
-  refresh();
-  timers.push(setInterval(refresh, options.pollIntervalMs ?? 5000));
+  reread();
+  timers.push(setInterval(reread, options.pollIntervalMs ?? 5000));
   timers.push(
     setInterval(() => {
       if (!closed) stream.write(': keep-alive\n\n');

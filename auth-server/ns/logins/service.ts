@@ -22,6 +22,11 @@ export interface LoginParty {
 
 export interface ConfirmInput extends LoginParty {
   sessionId: string;
+  /**
+   * The session as `scan` returned it, when the caller kept it: saves reading it back after the move.
+   * Whether the session moves is decided by the guarded UPDATE alone; ignored unless its id is `sessionId`.
+   */
+  scanned?: Session;
   attestation: string;
   /** TH8 of the login channel. */
   transcriptHash: Uint8Array;
@@ -37,8 +42,13 @@ export interface MobileLoginService {
    * Audit: `session.login`, or `session.login_rejected` for a blocked account or a refused attestation.
    */
   confirm(input: ConfirmInput): Promise<Session>;
-  /** `→ declined`, audited as `session.declined` with the reason (`not_me` also logs a warning). */
-  decline(input: LoginParty & { sessionId: string; reason: DeclineReason }): Promise<Session>;
+  /**
+   * `→ declined`, audited as `session.declined` with the reason (`not_me` also logs a warning) in the same
+   * transaction; `scanned` as for confirm.
+   */
+  decline(
+    input: LoginParty & { sessionId: string; scanned?: Session; reason: DeclineReason },
+  ): Promise<Session>;
 }
 
 export function createMobileLoginService(deps: {
@@ -67,6 +77,10 @@ export function createMobileLoginService(deps: {
     details,
   });
 
+  /** The snapshot from the scan if it is of this session, else the id (the session service reads it). */
+  const target = (sessionId: string, scanned: Session | undefined): string | Session =>
+    scanned !== undefined && scanned.id === sessionId ? scanned : sessionId;
+
   /** Re-read on every request: an account blocked while its channel is open stops at the next step. */
   const activeAccount = async (accountId: string): Promise<Account> => {
     const account = await accounts.loadAccount(accountId);
@@ -81,7 +95,8 @@ export function createMobileLoginService(deps: {
       return { session, account };
     },
 
-    async confirm({ server, accountId, sessionId, attestation, transcriptHash, origin = unknownOrigin }) {
+    async confirm(input) {
+      const { server, accountId, sessionId, attestation, transcriptHash, origin = unknownOrigin } = input;
       const account = await accounts.loadAccount(accountId);
       try {
         if (account.blockedAt !== null) throw new AccountError('account_blocked');
@@ -108,13 +123,21 @@ export function createMobileLoginService(deps: {
         throw err;
       }
       // The guarded transition decides races: of two valid approvals only one moves the session. The
-      // transition commits on its own, so the event follows it; a failing audit write fails the request.
-      const session = await sessions.markLoggedIn(sessionId, {
-        userid: account.userid,
-        accountId: account.id,
-      });
-      await audit.record(loginEvent('session.login', server, account, origin, { session: sessionId }));
-      await accounts.recordLogin(account.id);
+      // event and the account's last login are written in the transition's transaction: a failing audit
+      // write rolls the login back and fails the request, and one commit serves all three.
+      const session = await sessions.markLoggedIn(
+        target(sessionId, input.scanned),
+        { userid: account.userid, accountId: account.id },
+        {
+          inTransaction: async (_moved, trx) => {
+            await audit.record(
+              loginEvent('session.login', server, account, origin, { session: sessionId }),
+              trx,
+            );
+            await accounts.recordLogin(account.id, trx);
+          },
+        },
+      );
       logger.info(
         { event: 'login_confirmed', server: server.name, accountId: account.id, sessionId },
         'mobile login confirmed',
@@ -122,16 +145,14 @@ export function createMobileLoginService(deps: {
       return session;
     },
 
-    async decline({ server, accountId, sessionId, reason, origin = unknownOrigin }) {
+    async decline({ server, accountId, sessionId, scanned, reason, origin = unknownOrigin }) {
       const account = await accounts.loadAccount(accountId);
-      const session = await sessions.markDeclined(sessionId);
-      await audit.record(
-        loginEvent('session.declined', server, account, origin, {
-          session: sessionId,
-          reason,
-          browserIp: session.ip,
-        }),
-      );
+      const session = await sessions.markDeclined(target(sessionId, scanned), {
+        inTransaction: async (moved, trx) => {
+          const details = { session: sessionId, reason, browserIp: moved.ip };
+          await audit.record(loginEvent('session.declined', server, account, origin, details), trx);
+        },
+      });
       // "Not me": someone else started a login for this user, so it is also a warn-level log line;
       // blocking the account on it is a server policy not built yet.
       if (reason === 'not_me') {

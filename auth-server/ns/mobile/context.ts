@@ -1,6 +1,7 @@
 // Per-channel state of `/ns/mobile`: which server and account, the channel binding, and the login handles.
 import type { AuditOrigin } from '../audit/model.js';
 import type { ServerIdentity } from '../servers/identity.js';
+import type { Session } from '../sessions/model.js';
 
 export type ChannelKind = 'enrol' | 'login';
 
@@ -14,8 +15,12 @@ export interface NsChannelContext {
   origin: AuditOrigin;
   /** TH8: what attestations on this channel must be bound to. */
   transcriptHash: Uint8Array;
-  /** Handles given out by `login.scan` → session ids; never leave the server and die with the channel. */
-  logins: Map<string, string>;
+  /**
+   * Handles given out by `login.scan` → the session as the scan left it (`scanned`), so confirm and decline
+   * need not read it again; never leave the server and die with the channel. Whether a later move happens
+   * is still decided by the guarded UPDATE in storage, never by this copy.
+   */
+  logins: Map<string, Session>;
   /** Counts one operation against the per-channel and per-IP limits; throws MessageError `rate_limited`. */
   limit(operation: 'enrol' | 'scan'): Promise<void>;
 }

@@ -6,6 +6,7 @@ import type { Random } from '../../common/clock.js';
 import type { GeoIp } from '../../common/geoip/index.js';
 import type { AccountService } from '../accounts/service.js';
 import type { MobileLoginService } from '../logins/service.js';
+import type { Session } from '../sessions/model.js';
 import type { NsChannelContext } from './context.js';
 
 export interface NsMobileServices {
@@ -30,9 +31,9 @@ export function requireAccount(ctx: NsChannelContext): string {
   return ctx.accountId;
 }
 
-/** The session behind a handle from `login.scan` on this very channel. */
-export function sessionOfHandle(ctx: NsChannelContext, handle: string): string {
-  const sessionId = ctx.logins.get(handle);
-  if (sessionId === undefined) throw new MessageError('unknown_login', 'no such login on this channel');
-  return sessionId;
+/** The session behind a handle from `login.scan` on this very channel (as the scan left it). */
+export function sessionOfHandle(ctx: NsChannelContext, handle: string): Session {
+  const session = ctx.logins.get(handle);
+  if (session === undefined) throw new MessageError('unknown_login', 'no such login on this channel');
+  return session;
 }

@@ -2,11 +2,12 @@
 import { type NsMobileHandler, requireAccount, sessionOfHandle } from './handler.js';
 
 export const loginConfirm: NsMobileHandler<'login.confirm'> = async (body, ctx, services) => {
-  const sessionId = sessionOfHandle(ctx, body.login);
+  const scanned = sessionOfHandle(ctx, body.login);
   await services.logins.confirm({
     server: ctx.server,
     accountId: requireAccount(ctx),
-    sessionId,
+    sessionId: scanned.id,
+    scanned,
     attestation: body.attestation,
     transcriptHash: ctx.transcriptHash,
     origin: ctx.origin,

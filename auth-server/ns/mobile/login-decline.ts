@@ -2,11 +2,12 @@
 import { type NsMobileHandler, requireAccount, sessionOfHandle } from './handler.js';
 
 export const loginDecline: NsMobileHandler<'login.decline'> = async (body, ctx, services) => {
-  const sessionId = sessionOfHandle(ctx, body.login);
+  const scanned = sessionOfHandle(ctx, body.login);
   await services.logins.decline({
     server: ctx.server,
     accountId: requireAccount(ctx),
-    sessionId,
+    sessionId: scanned.id,
+    scanned,
     reason: body.reason,
     origin: ctx.origin,
   });

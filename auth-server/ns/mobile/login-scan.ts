@@ -16,7 +16,7 @@ export const loginScan: NsMobileHandler<'login.scan'> = async (body, ctx, servic
     const oldest = ctx.logins.keys().next();
     if (!oldest.done) ctx.logins.delete(oldest.value);
   }
-  ctx.logins.set(handle, session.id);
+  ctx.logins.set(handle, session);
   return {
     login: handle,
     server: serverInfo(ctx.server),

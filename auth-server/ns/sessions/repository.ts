@@ -32,6 +32,8 @@ export interface SessionRepository {
   /** Throws NotFoundError. */
   load(id: string): Promise<Session>;
   findByNonceHash(nonceHash: string): Promise<Session | undefined>;
+  /** The session a login code (by its hash) was issued for, in one read; undefined for an unknown code. */
+  findByLoginCodeHash(codeHash: string): Promise<Session | undefined>;
   /**
    * Moves the session to `patch.state` only when it is in one of `from` and, with `unexpiredAt`, not expired
    * at that time. One conditional UPDATE: of concurrent transitions exactly one sees affected = 1.
@@ -113,6 +115,14 @@ export function createSessionRepository(knex: Knex): SessionRepository {
 
     async findByNonceHash(nonceHash) {
       const row = (await select(knex).where('s.nonce_hash', nonceHash).first()) as Row | undefined;
+      return row ? toDomain(row) : undefined;
+    },
+
+    async findByLoginCodeHash(codeHash) {
+      const row = (await select(knex)
+        .join('ns_login_codes as c', 'c.session_id', 's.id')
+        .where('c.code_hash', codeHash)
+        .first()) as Row | undefined;
       return row ? toDomain(row) : undefined;
     },
 

@@ -4,6 +4,7 @@ import { type Clock, type Random, randomToken } from '../../common/clock.js';
 import { NotFoundError } from '../../common/db/errors.js';
 import type { Kv } from '../../common/kv/kv.js';
 import type { Logger } from '../../common/logging.js';
+import type { VirtualServer } from '../servers/model.js';
 import type { VirtualServerRepository } from '../servers/repository.js';
 import { SessionError } from './errors.js';
 import { publishSessionState } from './events.js';
@@ -17,11 +18,10 @@ import {
   loginApprovalSchema,
   pendingStates,
   type Session,
-  type SessionState,
   sessionContextSchema,
   toLoginStatus,
 } from './model.js';
-import { createSessionRepository, type SessionRepository } from './repository.js';
+import { createSessionRepository, type SessionRepository, type TransitionPatch } from './repository.js';
 import { deriveLoginCode, newId, newNonce, sha256Hex } from './secrets.js';
 
 export interface SessionServiceDeps {
@@ -36,8 +36,8 @@ export interface SessionServiceDeps {
 }
 
 export interface CreateSessionInput {
-  /** Virtual server name. */
-  server: string;
+  /** Virtual server name, or the server as the caller has just read it (saves reading it again). */
+  server: string | Pick<VirtualServer, 'id' | 'name' | 'policy'>;
   /** Of the browser that will show the QR (shown on the phone). */
   userAgent: string;
   ip: string;
@@ -51,20 +51,39 @@ export interface SessionService {
   getStatus(nonce: string): Promise<LoginStatus>;
   /** LoginStatus by internal id (SSE re-reads); SessionError `unknown_session` otherwise. */
   statusById(sessionId: string): Promise<LoginStatus>;
-  /** The code for the current rotation window (the same on every instance); only while `waiting`. */
-  currentLoginCode(nonce: string): Promise<LoginCode>;
+  /**
+   * The code for the current rotation window (the same on every instance); only while `waiting`. Pass the
+   * session this nonce names when the caller has just read it (by `findByNonce`), to save reading it again.
+   */
+  currentLoginCode(nonce: string, loaded?: Session): Promise<LoginCode>;
   /**
    * Phone side: atomically consumes the code and moves its session `waiting → scanned`. Of N concurrent
    * redemptions exactly one succeeds; a refused redemption changes nothing. Never returns the nonce.
    * With `serverId`, a code of another virtual server is refused as `unknown_code` (and stays unused).
    */
   redeemLoginCode(code: string, options?: { serverId?: string }): Promise<Session>;
-  /** `waiting|scanned → loggedin`; concurrent approve/decline: exactly one wins, the others get SessionError. */
-  markLoggedIn(sessionId: string, approval: LoginApproval): Promise<Session>;
-  /** `waiting|scanned → declined` ("not me" / cancel on the phone). */
-  markDeclined(sessionId: string): Promise<Session>;
+  /**
+   * `waiting|scanned → loggedin`; concurrent approve/decline: exactly one wins, the others get SessionError.
+   * `session` is its id, or the session as read earlier (e.g. by `redeemLoginCode`) to save reading it
+   * back: the guarded UPDATE alone decides whether the move happens, the snapshot only fills in the answer.
+   */
+  markLoggedIn(
+    session: string | Session,
+    approval: LoginApproval,
+    options?: TransitionOptions,
+  ): Promise<Session>;
+  /** `waiting|scanned → declined` ("not me" / cancel on the phone); `session` as for markLoggedIn. */
+  markDeclined(session: string | Session, options?: TransitionOptions): Promise<Session>;
   /** Ends the session (`loggedout`); idempotent for sessions that already ended. */
   logout(nonce: string): Promise<LoginStatus>;
+}
+
+export interface TransitionOptions {
+  /**
+   * Runs inside the transition's transaction once it has won, with the session as it now is (audit record,
+   * account bookkeeping): if it throws, the session stays as it was and the error is the caller's.
+   */
+  inTransaction?: (session: Session, trx: Knex.Transaction) => Promise<void>;
 }
 
 /** base64url of 16 bytes: anything else cannot be one of our codes, so it is refused before any query. */
@@ -99,38 +118,85 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
       : new SessionError('invalid_state', `The login session is ${session.state}`);
   };
 
-  const changed = async (sessionId: string, state: SessionState): Promise<Session> => {
-    await publishSessionState(kv, logger, sessionId, state);
-    return loadById(sessionId);
+  /** Tells listeners (SSE streams on any instance) the new status, so they need not read it back. */
+  const changed = async (session: Session, now: number): Promise<Session> => {
+    await publishSessionState(kv, logger, session.id, toLoginStatus(session, now));
+    return session;
   };
 
+  /**
+   * A session after a move out of a pending state that this caller won, from an earlier read of it: the
+   * guarded UPDATE set exactly `patch` and `updated_at`, and the only move that can have come between the
+   * read and the win is `waiting → scanned`, which changes nothing else. So this is the stored row.
+   */
+  const afterTransition = (session: Session, patch: TransitionPatch, now: number): Session => ({
+    ...session,
+    state: patch.state,
+    ...(patch.userid !== undefined ? { userid: patch.userid } : {}),
+    ...(patch.accountId !== undefined ? { accountId: patch.accountId } : {}),
+    ...(patch.hsid !== undefined ? { hsid: patch.hsid } : {}),
+    ...(patch.loggedInAt !== undefined ? { loggedInAt: new Date(patch.loggedInAt) } : {}),
+    ...(patch.expiresAt !== undefined ? { expiresAt: new Date(patch.expiresAt) } : {}),
+    updatedAt: new Date(now),
+  });
+
   const decide = async (
-    sessionId: string,
-    patch: Parameters<SessionRepository['transition']>[2],
+    target: string | Session,
+    patch: TransitionPatch,
     now: number,
+    options: TransitionOptions = {},
   ): Promise<Session> => {
-    const won = await sessions.transition(sessionId, pendingStates, patch, now, now);
-    if (!won) throw await refusal(sessionId, now);
-    return changed(sessionId, patch.state);
+    const sessionId = typeof target === 'string' ? target : target.id;
+    const move = async (handle: Knex): Promise<Session | undefined> => {
+      const repository = handle === db ? sessions : createSessionRepository(handle);
+      if (!(await repository.transition(sessionId, pendingStates, patch, now, now))) return undefined;
+      return typeof target === 'string' ? repository.load(sessionId) : afterTransition(target, patch, now);
+    };
+    const { inTransaction } = options;
+    const moved = inTransaction
+      ? await db.transaction(async (trx) => {
+          const session = await move(trx);
+          if (session) await inTransaction(session, trx);
+          return session;
+        })
+      : await move(db);
+    if (!moved) throw await refusal(sessionId, now);
+    return changed(moved, now);
   };
 
   return {
     async createSession(input) {
       const context = sessionContextSchema.parse({ userAgent: input.userAgent, ip: input.ip });
-      const server = await servers.getByName(input.server);
+      const server = typeof input.server === 'string' ? await servers.getByName(input.server) : input.server;
       const now = clock.now();
       const nonce = newNonce(random);
-      const id = newId(random);
-      await sessions.save({
-        id,
+      const record = {
+        id: newId(random),
         serverId: server.id,
         nonceHash: sha256Hex(nonce),
         userAgent: context.userAgent,
         ip: context.ip,
         createdAt: now,
         expiresAt: now + server.policy.loginTimeoutSeconds * 1000,
-      });
-      return { nonce, session: await loadById(id) };
+      };
+      await sessions.save(record);
+      // What was just inserted, without reading it back.
+      const session: Session = {
+        id: record.id,
+        serverId: server.id,
+        serverName: server.name,
+        state: 'waiting',
+        userid: null,
+        accountId: null,
+        hsid: null,
+        userAgent: record.userAgent,
+        ip: record.ip,
+        createdAt: new Date(now),
+        expiresAt: new Date(record.expiresAt),
+        loggedInAt: null,
+        updatedAt: new Date(now),
+      };
+      return { nonce, session };
     },
 
     findByNonce: (nonce) => sessions.findByNonceHash(sha256Hex(nonce)),
@@ -143,8 +209,8 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
       return toLoginStatus(await loadById(sessionId), clock.now());
     },
 
-    async currentLoginCode(nonce) {
-      const session = await requireByNonce(nonce);
+    async currentLoginCode(nonce, loaded) {
+      const session = loaded ?? (await requireByNonce(nonce));
       const now = clock.now();
       const state = effectiveState(session, now);
       if (state === 'expired') throw new SessionError('session_expired');
@@ -173,8 +239,9 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
       if (!codeShape.test(code)) throw new SessionError('unknown_code');
       const codeHash = sha256Hex(code);
       const now = clock.now();
-      // One transaction: a code whose session cannot move to `scanned` stays unused (no state change).
-      const sessionId = await db.transaction(async (trx) => {
+      // One transaction: a code whose session cannot move to `scanned` stays unused (no state change). The
+      // consuming UPDATE comes first (SQLite takes its write lock there; one winner everywhere).
+      const session = await db.transaction(async (trx) => {
         const trxCodes = createLoginCodeRepository(trx);
         if (!(await trxCodes.consume(codeHash, now))) {
           const record = await trxCodes.find(codeHash);
@@ -182,30 +249,29 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
           if (record.usedAt !== null) throw new SessionError('code_used');
           throw new SessionError('code_expired');
         }
-        const record = await trxCodes.find(codeHash);
-        if (!record) throw new SessionError('unknown_code');
         const trxSessions = createSessionRepository(trx);
-        if (options.serverId !== undefined) {
-          // Thrown inside the transaction: the consumed code is rolled back, so another server's code is untouched.
-          const session = await trxSessions.load(record.sessionId);
-          if (session.serverId !== options.serverId) throw new SessionError('unknown_code');
-        }
-        if (!(await trxSessions.transition(record.sessionId, ['waiting'], { state: 'scanned' }, now, now))) {
-          const session = await trxSessions.load(record.sessionId);
-          throw effectiveState(session, now) === 'expired'
+        const found = await trxSessions.findByLoginCodeHash(codeHash);
+        if (!found) throw new SessionError('unknown_code');
+        // Thrown inside the transaction: the consumed code is rolled back, so another server's code is untouched.
+        if (options.serverId !== undefined && found.serverId !== options.serverId)
+          throw new SessionError('unknown_code');
+        const patch: TransitionPatch = { state: 'scanned' };
+        if (!(await trxSessions.transition(found.id, ['waiting'], patch, now, now))) {
+          const current = await trxSessions.load(found.id);
+          throw effectiveState(current, now) === 'expired'
             ? new SessionError('session_expired')
-            : new SessionError('invalid_state', `The login session is ${session.state}`);
+            : new SessionError('invalid_state', `The login session is ${current.state}`);
         }
-        return record.sessionId;
+        return afterTransition(found, patch, now);
       });
-      return changed(sessionId, 'scanned');
+      return changed(session, now);
     },
 
-    async markLoggedIn(sessionId, approval) {
+    async markLoggedIn(session, approval, options) {
       const parsed = loginApprovalSchema.parse(approval);
       const now = clock.now();
       return decide(
-        sessionId,
+        session,
         {
           state: 'loggedin',
           userid: parsed.userid,
@@ -215,10 +281,11 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
           expiresAt: now + loggedInSessionMs,
         },
         now,
+        options,
       );
     },
 
-    markDeclined: (sessionId) => decide(sessionId, { state: 'declined' }, clock.now()),
+    markDeclined: (session, options) => decide(session, { state: 'declined' }, clock.now(), options),
 
     async logout(nonce) {
       const session = await requireByNonce(nonce);
@@ -230,7 +297,8 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
         now,
         now,
       );
-      const current = ended ? await changed(session.id, 'loggedout') : await loadById(session.id);
+      // Read back: a logout may end a session that became `loggedin` after `session` was read.
+      const current = ended ? await changed(await loadById(session.id), now) : await loadById(session.id);
       return toLoginStatus(current, now);
     },
   };

@@ -1,6 +1,7 @@
 // Browser endpoints over a real listener: the nonce lives only in an httpOnly cookie, status and QR need it,
 // and the SSE stream follows state changes made through the service (bus and poll).
 import { expect } from 'chai';
+import { sessionChannel } from '../../../../auth-server/ns/sessions/events.js';
 import { loginCodeRotationMs } from '../../../../auth-server/ns/sessions/lifetimes.js';
 import { type Harness, type HarnessOptions, sseReader, startHarness, storedState } from './harness.js';
 
@@ -186,6 +187,33 @@ describe('ns browser session endpoints', () => {
       try {
         expect(JSON.parse((await events.next())?.data ?? '')).to.deep.include({ state: 'waiting' });
         await h.sessions.markDeclined(await sessionIdOf(nonce));
+        expect(JSON.parse((await events.next())?.data ?? '')).to.deep.include({ state: 'declined' });
+        expect(await events.next()).to.equal(undefined);
+      } finally {
+        events.close();
+      }
+    });
+
+    it('writes the status a bus message carries without reading storage; other messages make it read', async () => {
+      const { cookie, nonce } = await browserCookie();
+      const id = await sessionIdOf(nonce);
+      const abort = new AbortController();
+      const res = await fetch(`${base()}/acme/session/events`, { headers: { cookie }, signal: abort.signal });
+      const events = sseReader(res, abort);
+      try {
+        const waiting = JSON.parse((await events.next())?.data ?? '');
+        expect(waiting).to.deep.include({ state: 'waiting' });
+        // A status on the bus is written as it is: storage still says waiting.
+        const announced = { ...waiting, state: 'scanned' };
+        await h.kv.publish(sessionChannel(id), JSON.stringify(announced));
+        expect(JSON.parse((await events.next())?.data ?? '')).to.deep.equal(announced);
+        expect((await h.sessions.getStatus(nonce)).state).to.equal('waiting');
+        // A late message of an earlier state never takes the stream back.
+        await h.kv.publish(sessionChannel(id), JSON.stringify(waiting));
+        // A message without a status (an older instance sends only the state's name) is a cue to read
+        // storage, which now says declined.
+        await h.knex('ns_sessions').where({ id }).update({ state: 'declined' });
+        await h.kv.publish(sessionChannel(id), 'declined');
         expect(JSON.parse((await events.next())?.data ?? '')).to.deep.include({ state: 'declined' });
         expect(await events.next()).to.equal(undefined);
       } finally {

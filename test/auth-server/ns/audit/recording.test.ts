@@ -266,7 +266,7 @@ describeEachDatabase('ns audit recording', (db) => {
       expect(await loginEvents()).to.have.length(2);
     });
 
-    it('a failing audit write is not swallowed: the approval fails (after the session moved)', async () => {
+    it('a failing audit write fails the approval and rolls the login back (same transaction)', async () => {
       const logins = createMobileLoginService({
         sessions: f.sessions,
         accounts: f.accounts,
@@ -287,7 +287,10 @@ describeEachDatabase('ns audit recording', (db) => {
         }),
       );
       expect(err.message).to.equal('audit store unavailable');
-      expect((await knex('ns_sessions').where({ id: sessionId }).first()).state).to.equal('loggedin');
+      const session = await knex('ns_sessions').where({ id: sessionId }).first();
+      expect(session.state).to.equal('scanned');
+      expect(session.userid).to.equal(null);
+      expect((await knex('ns_accounts').where({ id: alice.accountId }).first()).last_login_at).to.equal(null);
       // Declines fail the same way.
       const second = await f.browserLogin();
       await logins.scan({ server: acme, accountId: alice.accountId, code: second.code });
@@ -300,6 +303,7 @@ describeEachDatabase('ns audit recording', (db) => {
         }),
       );
       expect(declined.message).to.equal('audit store unavailable');
+      expect((await knex('ns_sessions').where({ id: second.sessionId }).first()).state).to.equal('scanned');
       expect(await loginEvents()).to.deep.equal([]);
     });
   });

@@ -55,7 +55,9 @@ describe('ns session events over Redis', () => {
     });
     const { nonce, session } = await service.createSession({ server: 'acme', userAgent: 'ua', ip: '::1' });
     const received: string[] = [];
-    const unsubscribe = await subscribeSessionEvents(listener, session.id, (m) => received.push(m));
+    const unsubscribe = await subscribeSessionEvents(listener, session.id, (event) =>
+      received.push(event.status?.state ?? 'no status'),
+    );
     try {
       await service.redeemLoginCode((await service.currentLoginCode(nonce)).code);
       await service.markLoggedIn(session.id, { userid: 'alice', accountId: 'a1' });

@@ -5,7 +5,7 @@ import type { Knex } from 'knex';
 import { NotFoundError } from '../../../../auth-server/common/db/errors.js';
 import { migrateLatest } from '../../../../auth-server/common/db/migrate.js';
 import { SessionError } from '../../../../auth-server/ns/sessions/errors.js';
-import { sessionChannel } from '../../../../auth-server/ns/sessions/events.js';
+import { parseSessionEvent, sessionChannel } from '../../../../auth-server/ns/sessions/events.js';
 import {
   loggedInSessionMs,
   loginCodeGraceMs,
@@ -58,6 +58,15 @@ describeEachDatabase('ns sessions service', (db) => {
       expect(rows).to.have.length(1);
       expect(rows[0].nonce_hash).to.equal(sha256Hex(nonce));
       expect(JSON.stringify(rows)).to.not.contain(nonce);
+      // Returned as inserted, without a read: the same as reading it.
+      expect(session).to.deep.equal(await f.service.findByNonce(nonce));
+    });
+
+    it('takes the virtual server as the caller just read it', async () => {
+      const server = { id: f.serverId, name: 'acme', policy: { loginTimeoutSeconds: 60 } };
+      const { nonce, session } = await f.service.createSession({ ...browser, server: server as never });
+      expect(session.expiresAt.getTime() - f.clock.now()).to.equal(60_000);
+      expect(session).to.deep.equal(await f.service.findByNonce(nonce));
     });
 
     it('refuses an unknown server with NotFoundError and stores nothing', async () => {
@@ -126,13 +135,19 @@ describeEachDatabase('ns sessions service', (db) => {
       const events: string[] = [];
       await f.kv.subscribe(sessionChannel(session.id), (m) => events.push(m));
       const { code } = await f.service.currentLoginCode(nonce);
+      f.clock.advance(1000);
       const scanned = await f.service.redeemLoginCode(code);
       expect(scanned.id).to.equal(session.id);
       expect(scanned.state).to.equal('scanned');
       expect(JSON.stringify(scanned)).to.not.contain(nonce);
+      // What it returns without reading back is what storage now holds.
+      expect(scanned).to.deep.equal(await f.service.findByNonce(nonce));
       await new Promise((r) => setImmediate(r));
-      expect(events).to.deep.equal(['scanned']);
-      expect((await f.service.getStatus(nonce)).state).to.equal('scanned');
+      // The event carries the new status, exactly as a read of storage gives it.
+      const status = await f.service.getStatus(nonce);
+      expect(status.state).to.equal('scanned');
+      expect(events).to.deep.equal([JSON.stringify(status)]);
+      expect(parseSessionEvent(events[0] ?? '').status).to.deep.equal(status);
     });
 
     it('accepts the previous code within the grace period', async () => {
@@ -247,14 +262,84 @@ describeEachDatabase('ns sessions service', (db) => {
       });
     });
 
-    it('publishes scanned then loggedin', async () => {
+    it('publishes the status after each change: scanned, then loggedin with who', async () => {
       const { nonce, session } = await f.service.createSession(browser);
       const events: string[] = [];
       await f.kv.subscribe(sessionChannel(session.id), (m) => events.push(m));
       await f.service.redeemLoginCode((await f.service.currentLoginCode(nonce)).code);
+      const scanned = await f.service.getStatus(nonce);
       await f.service.markLoggedIn(session.id, approval);
       await new Promise((r) => setImmediate(r));
-      expect(events).to.deep.equal(['scanned', 'loggedin']);
+      const loggedin = await f.service.getStatus(nonce);
+      expect(loggedin).to.include({ state: 'loggedin', userid: 'alice' });
+      expect(events.map((m) => parseSessionEvent(m).status)).to.deep.equal([scanned, loggedin]);
+    });
+
+    it('given the session as read before, returns what storage holds after the move without reading it', async () => {
+      const { nonce } = await f.service.createSession(browser);
+      const { code } = await f.service.currentLoginCode(nonce);
+      const scanned = await f.service.redeemLoginCode(code);
+      f.clock.advance(2000);
+      const done = await f.service.markLoggedIn(scanned, approval);
+      expect(done).to.deep.equal(await f.service.findByNonce(nonce));
+
+      // Also from a read made while still waiting (the scan moved it in between), and for a decline.
+      const second = await f.service.createSession(browser);
+      await f.service.redeemLoginCode((await f.service.currentLoginCode(second.nonce)).code);
+      f.clock.advance(1000);
+      const declined = await f.service.markDeclined(second.session);
+      expect(declined).to.deep.equal(await f.service.findByNonce(second.nonce));
+    });
+
+    it('decides by storage, not by the session given: a stale copy cannot approve a declined session', async () => {
+      const { nonce } = await f.service.createSession(browser);
+      const scanned = await f.service.redeemLoginCode((await f.service.currentLoginCode(nonce)).code);
+      await f.service.markDeclined(scanned.id);
+      const before = await storedState();
+      expectSessionError(await rejection(f.service.markLoggedIn(scanned, approval)), 'invalid_state');
+      expect(await storedState()).to.deep.equal(before);
+    });
+
+    it('runs inTransaction after a won move; if it throws, the move is undone and nothing is published', async () => {
+      const { nonce, session } = await f.service.createSession(browser);
+      await f.service.redeemLoginCode((await f.service.currentLoginCode(nonce)).code);
+      const events: string[] = [];
+      await f.kv.subscribe(sessionChannel(session.id), (m) => events.push(m));
+      const before = await storedState();
+      const failing = f.service.markLoggedIn(session.id, approval, {
+        inTransaction: async (moved, trx) => {
+          expect(moved.state).to.equal('loggedin');
+          // The hook sees the move inside its transaction.
+          expect((await trx('ns_sessions').where({ id: session.id }).first()).state).to.equal('loggedin');
+          throw new Error('audit write failed');
+        },
+      });
+      expect(((await rejection(failing)) as Error).message).to.equal('audit write failed');
+      expect(await storedState()).to.deep.equal(before);
+
+      const seen: string[] = [];
+      const done = await f.service.markDeclined(session.id, {
+        inTransaction: async (moved) => {
+          seen.push(moved.state);
+        },
+      });
+      expect(seen).to.deep.equal(['declined']);
+      expect(done.state).to.equal('declined');
+      await new Promise((r) => setImmediate(r));
+      expect(events.map((m) => parseSessionEvent(m).status?.state)).to.deep.equal(['declined']);
+    });
+
+    it('does not run inTransaction for a lost move', async () => {
+      const { session } = await f.service.createSession(browser);
+      await f.service.markDeclined(session.id);
+      let ran = false;
+      const lost = f.service.markLoggedIn(session.id, approval, {
+        inTransaction: async () => {
+          ran = true;
+        },
+      });
+      expectSessionError(await rejection(lost), 'invalid_state');
+      expect(ran).to.equal(false);
     });
 
     it('lets exactly one of concurrent approvals and declines win', async () => {

@@ -14,24 +14,34 @@ export interface ChannelContext {
   logger: Logger;
 }
 
-/** Resolves the app instance of the channel key once it is registered; an id never changes for a key. */
-function instanceOfChannel(ctx: ChannelContext): () => Promise<string> {
+/**
+ * Resolves the app instance of the channel key once it is registered, and remembers it for the channel: an
+ * id never changes for a key. `instance.register` on the channel tells it directly (no lookup after it).
+ */
+function instanceOfChannel(ctx: ChannelContext): { get(): Promise<string>; registered(id: string): void } {
   let id: string | undefined;
   let fingerprint: Promise<string> | undefined;
-  return async () => {
-    if (id !== undefined) return id;
-    fingerprint ??= thumbprint(ctx.clientKey);
-    const instance = await ctx.api.instances.findByThumbprint(await fingerprint);
-    if (!instance) throw new MessageError('unknown_instance', 'register this key first (instance.register)');
-    id = instance.id;
-    return id;
+  return {
+    async get() {
+      if (id !== undefined) return id;
+      fingerprint ??= thumbprint(ctx.clientKey);
+      const instance = await ctx.api.instances.findByThumbprint(await fingerprint);
+      if (!instance)
+        throw new MessageError('unknown_instance', 'register this key first (instance.register)');
+      id = instance.id;
+      return id;
+    },
+    registered(registeredId) {
+      id = registeredId;
+    },
   };
 }
 
 /** Installs every SFS request handler on a channel whose client key has been authenticated. */
 export function installSfsHandlers(channel: Channel<SfsMobileMessages>, ctx: ChannelContext): void {
   const { api, brake } = ctx;
-  const instanceId = instanceOfChannel(ctx);
+  const instance = instanceOfChannel(ctx);
+  const instanceId = () => instance.get();
   /**
    * The channel answers an unexpected failure with `internal`; it is logged here by name only, because a
    * database error message can carry the statement's bound values (PIN verifiers, keys).
@@ -50,8 +60,9 @@ export function installSfsHandlers(channel: Channel<SfsMobileMessages>, ctx: Cha
     logged('instance.register', async () => {
       // The key comes from the handshake, never from the body: an app can only register a key it holds.
       const publicJwk = publicKeyToJwk(ctx.clientKey);
-      const instance = await sfsCall(() => api.instances.register({ publicJwk }));
-      return { instanceId: instance.id, pinSet: instance.hasPin };
+      const registered = await sfsCall(() => api.instances.register({ publicJwk }));
+      instance.registered(registered.id);
+      return { instanceId: registered.id, pinSet: registered.hasPin };
     }),
   );
 

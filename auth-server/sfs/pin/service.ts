@@ -5,11 +5,9 @@ import type { Clock } from '../../common/clock.js';
 import { parseInput, SfsError } from '../errors.js';
 import { instancesTable } from '../instances/repository.js';
 import { sfsServerIdSchema } from '../servers/model.js';
-import { findServer } from '../servers/repository.js';
 import { type AttemptState, clearState, type FailureOutcome, gate, registerFailure } from './penalty.js';
 import {
-  lockInstance,
-  readAttempts,
+  lockForCheck,
   replaceVerifier,
   setVerifierIfUnset,
   writeAttempts,
@@ -113,13 +111,12 @@ export function createPinService(options: PinServiceOptions): PinService {
     let result: { ok: true } | { ok: false; error: SfsError; event: PinAuditEvent };
     try {
       result = await knex.transaction(async (trx) => {
-        const instance = await lockInstance(trx, instanceId);
-        if (!instance) throw new SfsError('unknown_instance');
-        const server = await findServer(trx, serverId);
-        if (!server) throw new SfsError('unknown_server');
+        const read = await lockForCheck(trx, instanceId, serverId);
+        if (!read) throw new SfsError('unknown_instance');
+        const { instance, policy, attempts: stored } = read;
+        if (!policy) throw new SfsError('unknown_server');
         if (instance.blocked) throw new SfsError('pin_blocked');
         if (instance.pinVerifier === null) throw new SfsError('pin_not_set');
-        const stored = await readAttempts(trx, instanceId, serverId);
         const state = stored ?? clearState;
         // Not even evaluated while locked: no oracle, and a lock is neither extended nor shortened.
         const open = gate(state, now);
@@ -134,7 +131,7 @@ export function createPinService(options: PinServiceOptions): PinService {
           await onMatch?.(trx, now);
           return { ok: true as const };
         }
-        const failure = registerFailure(state, server.policy, now);
+        const failure = registerFailure(state, policy, now);
         await writeAttempts(trx, instanceId, serverId, failure.state, stored !== undefined, now);
         const total = instance.failedAttempts + 1;
         const instanceBlocked = total >= limit;

@@ -102,6 +102,38 @@ describe('sfs/mobile: the /sfs/mobile channel endpoint', () => {
       );
     });
 
+    it('the channel then acts for that instance without looking its key up again', async () => {
+      const lookups: string[] = [];
+      const find = h.api.instances.findByThumbprint;
+      h.api.instances.findByThumbprint = (t) => {
+        lookups.push(t);
+        return find(t);
+      };
+      const identity = await appInstance();
+      const registering = await channel(identity);
+      const { instanceId } = await registering.request('instance.register', {});
+      const lookupsOfRegister = lookups.length;
+      await registering.request('pin.set', { pinProof: right });
+      await h.api.servers.create({ id: serverId });
+      const attested = await registering.request('attest', {
+        serverId,
+        challenge: await challengeFor(),
+        method: 'pin',
+        pinProof: right,
+      });
+      expect(attested.ok).to.equal(true);
+      expect(lookups).to.have.length(lookupsOfRegister);
+      // A channel that did not register finds its instance by the key once, then remembers it.
+      const later = await channel(identity);
+      const again = { serverId, challenge: await challengeFor(), method: 'pin' as const, pinProof: right };
+      expect((await later.request('attest', again)).ok).to.equal(true);
+      expect((await later.request('attest', again)).ok).to.equal(true);
+      expect(lookups).to.have.length(lookupsOfRegister + 1);
+      expect((await h.api.instances.findByThumbprint(await thumbprint(identity.publicKey)))?.id).to.equal(
+        instanceId,
+      );
+    });
+
     it('reports pinSet once the instance has a PIN', async () => {
       const { c } = await enrolled();
       expect((await c.request('instance.register', {})).pinSet).to.equal(true);

@@ -1,5 +1,5 @@
 // WebCrypto wrappers (docs/protocol.md §5): SHA-256, HMAC, HKDF, ECDH/ECDSA P-256, AES-GCM over an injectable SubtleCrypto.
-import type { Bytes } from './encoding.js';
+import { type Bytes, b64u } from './encoding.js';
 
 /** What the channel needs from the platform: a SubtleCrypto and a CSPRNG. Inject one for tests or native bridges. */
 export interface CryptoProvider {
@@ -82,8 +82,41 @@ export async function ecdsaVerify(
   data: Bytes,
 ): Promise<boolean> {
   if (signature.length !== 64) return false;
-  const k = await c.subtle.importKey('raw', publicRaw, ECDSA_P256, false, ['verify']);
-  return c.subtle.verify(ECDSA_SHA256, k, signature, data);
+  return c.subtle.verify(ECDSA_SHA256, await verifyKey(c, publicRaw), signature, data);
+}
+
+/** Verify keys kept per SubtleCrypto (see verifyKey). */
+export const maxCachedVerifyKeys = 1024;
+const verifyKeys = new WeakMap<SubtleCrypto, Map<string, Promise<CryptoKey>>>();
+
+/**
+ * The raw public key imported for ECDSA verification, from a small cache: the same keys come back (a
+ * server sees the keys of the phones that log in again, a client the server key it pinned), and each
+ * import checks the point, which costs about as much as the verification itself (~0.2 ms on Node). A
+ * CryptoKey is a function of the key bytes alone, so nothing can go stale: who may use a key is decided
+ * elsewhere, every time. Least recently used out beyond `maxCachedVerifyKeys`; a failed import is dropped.
+ */
+function verifyKey(c: CryptoProvider, publicRaw: Bytes): Promise<CryptoKey> {
+  let cache = verifyKeys.get(c.subtle);
+  if (cache === undefined) {
+    cache = new Map();
+    verifyKeys.set(c.subtle, cache);
+  }
+  const id = b64u(publicRaw);
+  const cached = cache.get(id);
+  if (cached !== undefined) {
+    cache.delete(id);
+    cache.set(id, cached);
+    return cached;
+  }
+  const imported = c.subtle.importKey('raw', publicRaw, ECDSA_P256, false, ['verify']);
+  cache.set(id, imported);
+  if (cache.size > maxCachedVerifyKeys) cache.delete(cache.keys().next().value as string);
+  const keys = cache;
+  imported.catch(() => {
+    if (keys.get(id) === imported) keys.delete(id);
+  });
+  return imported;
 }
 
 export async function importAesGcmKey(c: CryptoProvider, raw: Bytes): Promise<CryptoKey> {

@@ -19,6 +19,7 @@ import { createServerIdentityService, type ServerIdentityService } from './serve
 import { createVirtualServerRepository } from './servers/repository.js';
 import { createSessionRepository } from './sessions/repository.js';
 import { createSessionService, type SessionService } from './sessions/service.js';
+import { createUserService } from './users/service.js';
 
 export const defaultServerName = 'default';
 
@@ -97,6 +98,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
     apiKeys,
     serverAdmin,
     apiKeyAdmin,
+    users: createUserService({ db: deps.db, clock: deps.clock, random: deps.random, audit }),
     audit,
     kv: deps.kv,
     clock: deps.clock,

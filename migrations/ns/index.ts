@@ -6,6 +6,7 @@ import * as serverIdentityKeys from './0003_server_identity_keys.js';
 import * as accounts from './0004_accounts.js';
 import * as auditLog from './0005_audit_log.js';
 import * as serverSettings from './0006_server_settings.js';
+import * as users from './0007_users.js';
 
 export const migrations: readonly Migration[] = [
   { name: '0001_virtual_servers', up: virtualServers.up, down: virtualServers.down },
@@ -14,4 +15,5 @@ export const migrations: readonly Migration[] = [
   { name: '0004_accounts', up: accounts.up, down: accounts.down },
   { name: '0005_audit_log', up: auditLog.up, down: auditLog.down },
   { name: '0006_server_settings', up: serverSettings.up, down: serverSettings.down },
+  { name: '0007_users', up: users.up, down: users.down },
 ];

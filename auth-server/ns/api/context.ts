@@ -9,6 +9,7 @@ import type { AuditService } from '../audit/service.js';
 import type { ServerAdminService } from '../servers/admin.js';
 import type { VirtualServerRepository } from '../servers/repository.js';
 import type { SessionService } from '../sessions/service.js';
+import type { UserService } from '../users/service.js';
 import type { SseOptions } from './sse.js';
 
 export interface NsApiDeps {
@@ -20,6 +21,8 @@ export interface NsApiDeps {
   serverAdmin: ServerAdminService;
   /** API key management (REST `/api/v2/servers/{server}/apikeys`). */
   apiKeyAdmin: ApiKeyAdminService;
+  /** Users of a server (REST `/api/v2/servers/{server}/users`). */
+  users: UserService;
   /** Security events: recorded by the services, read by `GET /ns/api/v2/audit`. */
   audit: AuditService;
   kv: Kv;

@@ -7,6 +7,7 @@ import type { NsApiDeps } from './context.js';
 import { registerEnrolRoutes } from './enrol-routes.js';
 import { registerOpenApiRoute } from './openapi-route.js';
 import { registerServerRoutes } from './server-routes.js';
+import { registerUserRoutes } from './user-routes.js';
 import { registerV2Routes } from './v2-routes.js';
 
 export type { NsApiDeps } from './context.js';
@@ -16,6 +17,7 @@ export function createNsRouter(deps: NsApiDeps): Router<NsState> {
   registerV2Routes(router, deps);
   registerEnrolRoutes(router, deps);
   registerServerRoutes(router, deps);
+  registerUserRoutes(router, deps);
   registerOpenApiRoute(router, deps);
   registerBrowserRoutes(router, deps);
   registerAuditRoutes(router, deps);

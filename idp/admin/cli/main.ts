@@ -12,6 +12,7 @@ import { registerServer } from './server.js';
 import { registerSfs } from './sfs.js';
 import { registerServe, registerStart } from './start.js';
 import { registerUser } from './user.js';
+import { registerUsers } from './users.js';
 
 export function buildProgram(): Command {
   const program = new Command('nextauth')
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerServer(program);
   registerApiKey(program);
   registerUser(program);
+  registerUsers(program);
   registerSdkConfig(program);
   registerOidc(program);
   registerAudit(program);

@@ -35,7 +35,7 @@ const problemSchema = z
   .loose();
 
 export interface NsRequest<S extends z.ZodType | undefined> {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Under the base URL, e.g. `/ns/api/v2/servers`. */
   path: string;
   body?: unknown;

@@ -3,7 +3,7 @@
 import type { z } from 'zod';
 import type { ApiRole } from '../../apikeys/model.js';
 
-export type HttpMethod = 'get' | 'post' | 'patch' | 'delete';
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 export interface ApiResponseSpec {
   description: string;

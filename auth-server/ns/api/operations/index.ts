@@ -14,11 +14,13 @@ import {
   virtualServerSchema,
 } from './servers.js';
 import { loginStatusSchema, sessionOperations } from './sessions.js';
+import { userDeletedSchema, userOperations, userPageSchema, userSchema } from './users.js';
 
 export const nsApiOperations: readonly ApiOperation[] = [
   ...Object.values(sessionOperations),
   ...Object.values(enrolOperations),
   ...Object.values(serverOperations),
+  ...Object.values(userOperations),
   ...Object.values(auditOperations),
   ...Object.values(openApiOperations),
 ];
@@ -31,4 +33,7 @@ export const nsApiComponents = {
   ApiKey: apiKeySchema,
   ApiKeyList: apiKeyListSchema,
   CreatedApiKey: createdApiKeySchema,
+  User: userSchema,
+  UserPage: userPageSchema,
+  UserDeleted: userDeletedSchema,
 };

@@ -23,6 +23,7 @@ import { createServerAdminService } from '../../../../auth-server/ns/servers/adm
 import { createServerIdentityService } from '../../../../auth-server/ns/servers/identity.js';
 import { createVirtualServerRepository } from '../../../../auth-server/ns/servers/repository.js';
 import { createSessionService, type SessionService } from '../../../../auth-server/ns/sessions/service.js';
+import { createUserService } from '../../../../auth-server/ns/users/service.js';
 import { serve } from '../../../helpers/http.js';
 
 export const rootKey = 'root-key-for-tests-0123456789';
@@ -125,6 +126,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       protectedNames: options.protectedServers ?? [],
     }),
     apiKeyAdmin: createApiKeyAdminService({ db: knex, clock, random: systemRandom, audit }),
+    users: createUserService({ db: knex, clock, random: systemRandom, audit }),
     audit,
     kv: countingKv,
     clock,

@@ -24,7 +24,11 @@ export async function up(knex: Knex): Promise<void> {
   });
 
   await knex.schema.createTable('ns_user_attributes', (t) => {
-    exactString(knex, t, 'user_id', 32).notNullable().references('id').inTable('ns_users').onDelete('CASCADE');
+    exactString(knex, t, 'user_id', 32)
+      .notNullable()
+      .references('id')
+      .inTable('ns_users')
+      .onDelete('CASCADE');
     // Denormalised so that the filter index starts with the server.
     exactString(knex, t, 'server_id', 32).notNullable();
     exactString(knex, t, 'name', 64).notNullable();
@@ -35,7 +39,11 @@ export async function up(knex: Knex): Promise<void> {
   });
 
   await knex.schema.createTable('ns_user_groups', (t) => {
-    exactString(knex, t, 'user_id', 32).notNullable().references('id').inTable('ns_users').onDelete('CASCADE');
+    exactString(knex, t, 'user_id', 32)
+      .notNullable()
+      .references('id')
+      .inTable('ns_users')
+      .onDelete('CASCADE');
     exactString(knex, t, 'server_id', 32).notNullable();
     exactString(knex, t, 'group_name', 100).notNullable();
     t.primary(['user_id', 'group_name'], 'ns_user_groups_pk');

@@ -42,7 +42,13 @@ const mapUserErrors: Middleware = async (_ctx, next) => {
 
 export function registerUserRoutes(router: Router<NsState>, deps: NsApiDeps): void {
   const { serverAdmin, users } = deps;
-  const steps = [noStore, requireApiKey(deps.apiKeys), requireRoleStep('users'), mapDomainErrors(), mapUserErrors];
+  const steps = [
+    noStore,
+    requireApiKey(deps.apiKeys),
+    requireRoleStep('users'),
+    mapDomainErrors(),
+    mapUserErrors,
+  ];
 
   /** The named server, if this key may act on it (otherwise 404, like an unknown one). */
   const scopedServer = async (ctx: Context & { state: NsState }, name: string): Promise<VirtualServer> => {
@@ -52,7 +58,9 @@ export function registerUserRoutes(router: Router<NsState>, deps: NsApiDeps): vo
   };
 
   /** The path's server and userid. */
-  const target = async (ctx: Context & { state: NsState }): Promise<{ server: VirtualServer; userid: string }> => {
+  const target = async (
+    ctx: Context & { state: NsState },
+  ): Promise<{ server: VirtualServer; userid: string }> => {
     const parsed = ops.get.params.safeParse(ctx.params);
     if (!parsed.success) throw problems.notFound('No such virtual server or user');
     return { server: await scopedServer(ctx, parsed.data.server), userid: parsed.data.userid };

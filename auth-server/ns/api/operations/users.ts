@@ -8,9 +8,9 @@ import {
   groupNameSchema,
   maxGroups,
   maxUserPageSize,
+  useridSchema,
   userPatchSchema,
   userProfileSchema,
-  useridSchema,
 } from '../../users/model.js';
 import type { ApiOperation } from '../openapi/operation.js';
 
@@ -42,7 +42,12 @@ const attrKey = /^attr\.(.+)$/;
  */
 export const userListQuerySchema = z
   .looseObject({
-    q: z.string().min(1).max(255).optional().describe('prefix of userid, name or email (case-insensitive, ASCII)'),
+    q: z
+      .string()
+      .min(1)
+      .max(255)
+      .optional()
+      .describe('prefix of userid, name or email (case-insensitive, ASCII)'),
     group: groupFilterSchema.optional(),
     sort: z
       .enum(['userid', '-userid', 'createdAt', '-createdAt'])
@@ -55,7 +60,12 @@ export const userListQuerySchema = z
       .pipe(z.number().int().min(1).max(maxUserPageSize))
       .optional()
       .describe(`page size, 1–${maxUserPageSize}, default 100`),
-    marker: z.string().min(1).max(maxUserMarkerLength).optional().describe('next_marker of the previous page'),
+    marker: z
+      .string()
+      .min(1)
+      .max(maxUserMarkerLength)
+      .optional()
+      .describe('next_marker of the previous page'),
   })
   .superRefine((query, ctx) => {
     const extra = Object.keys(query).filter((k) => !['q', 'group', 'sort', 'limit', 'marker'].includes(k));

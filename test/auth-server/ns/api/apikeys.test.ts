@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { maxActiveKeysPerServer } from '../../../../auth-server/ns/apikeys/admin.js';
 import { sha256Hex } from '../../../../auth-server/ns/sessions/secrets.js';
-import { api, managedState, storedKey } from './fixtures-admin.js';
+import { api, checkedApi, managedState, storedKey } from './fixtures-admin.js';
 import { type Harness, rootKey, startHarness } from './harness.js';
 import { openApiChecker } from './openapi-check.js';
 
@@ -25,24 +25,14 @@ interface KeyWire {
 describe('ns REST v2 API keys', () => {
   let h: Harness;
   let call: ReturnType<typeof api>;
+  let send: ReturnType<typeof checkedApi>;
   beforeEach(async () => {
     h = await startHarness();
     call = api(h);
+    send = checkedApi(h, checker);
   });
   afterEach(() => h.close());
 
-  async function send(
-    method: string,
-    path: string,
-    docPath: string,
-    key: string | undefined,
-    body?: unknown,
-    headers?: Record<string, string>,
-  ) {
-    const res = await call(method, path, key, body, headers);
-    const status = res.status;
-    return { status, body: (await checker.check(res, method, docPath)) as Record<string, unknown> };
-  }
   const createKey = (server: string, body: unknown, key = rootKey, headers?: Record<string, string>) =>
     send('POST', `servers/${server}/apikeys`, keysPath, key, body, headers);
   const listKeys = (server: string, key = rootKey) => send('GET', `servers/${server}/apikeys`, keysPath, key);

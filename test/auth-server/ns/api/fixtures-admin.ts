@@ -5,6 +5,7 @@ import type { ApiRole } from '../../../../auth-server/ns/apikeys/model.js';
 import { createApiKeyRepository } from '../../../../auth-server/ns/apikeys/repository.js';
 import { sha256Hex } from '../../../../auth-server/ns/sessions/secrets.js';
 import type { Harness } from './harness.js';
+import type { ResponseChecker } from './openapi-check.js';
 
 let counter = 0;
 
@@ -45,6 +46,25 @@ export function api(h: Harness) {
       },
       ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
     });
+}
+
+/** `api(h)` whose answers are checked against the OpenAPI document at `docPath`; gives status and body. */
+export function checkedApi(h: Harness, checker: ResponseChecker) {
+  const call = api(h);
+  return async (
+    method: string,
+    path: string,
+    docPath: string,
+    key: string | undefined,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ) => {
+    const res = await call(method, path, key, body, headers);
+    return {
+      status: res.status,
+      body: (await checker.check(res, method, docPath)) as Record<string, unknown>,
+    };
+  };
 }
 
 /** Everything the management API may change. */

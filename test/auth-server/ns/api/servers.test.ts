@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import type { SfsPeer } from '../../../../auth-server/common/peers.js';
 import { publicKeyFromJwk, thumbprint } from '../../../../protocol/index.js';
-import { api, managedState, publisherJwk, storedKey, tinyPng } from './fixtures-admin.js';
+import { api, checkedApi, managedState, publisherJwk, storedKey, tinyPng } from './fixtures-admin.js';
 import { type Harness, rootKey, startHarness } from './harness.js';
 import { openApiChecker } from './openapi-check.js';
 
@@ -30,24 +30,14 @@ interface ServerWire {
 describe('ns REST v2 virtual servers', () => {
   let h: Harness;
   let call: ReturnType<typeof api>;
+  let send: ReturnType<typeof checkedApi>;
   beforeEach(async () => {
     h = await startHarness();
     call = api(h);
+    send = checkedApi(h, checker);
   });
   afterEach(() => h.close());
 
-  /** Sends and checks the answer against the OpenAPI document; returns status and parsed body. */
-  async function send(
-    method: string,
-    path: string,
-    docPath: string,
-    key: string | undefined,
-    body?: unknown,
-  ) {
-    const res = await call(method, path, key, body);
-    const status = res.status;
-    return { status, body: (await checker.check(res, method, docPath)) as Record<string, unknown> };
-  }
   const create = (body: unknown, key = rootKey) => send('POST', 'servers', '/api/v2/servers', key, body);
   const patch = (name: string, body: unknown, key = rootKey) =>
     send('PATCH', `servers/${name}`, '/api/v2/servers/{server}', key, body);

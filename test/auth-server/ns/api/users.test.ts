@@ -2,7 +2,7 @@
 // paging; the `users` role on its own server only; bad and oversized input refused with 4xx and no change;
 // every answer as the OpenAPI document says.
 import { expect } from 'chai';
-import { api, managedState, storedKey } from './fixtures-admin.js';
+import { checkedApi, managedState, storedKey } from './fixtures-admin.js';
 import { type Harness, rootKey, startHarness } from './harness.js';
 import { openApiChecker } from './openapi-check.js';
 
@@ -20,24 +20,13 @@ interface UserWire {
 
 describe('ns REST v2 users', () => {
   let h: Harness;
-  let call: ReturnType<typeof api>;
+  let send: ReturnType<typeof checkedApi>;
   beforeEach(async () => {
     h = await startHarness();
-    call = api(h);
+    send = checkedApi(h, checker);
   });
   afterEach(() => h.close());
 
-  async function send(
-    method: string,
-    path: string,
-    docPath: string,
-    key: string | undefined,
-    body?: unknown,
-  ) {
-    const res = await call(method, path, key, body);
-    const status = res.status;
-    return { status, body: (await checker.check(res, method, docPath)) as Record<string, unknown> };
-  }
   const u = (userid: string, server = 'acme') => `servers/${server}/users/${encodeURIComponent(userid)}`;
   const put = (userid: string, body: unknown, key = rootKey, server = 'acme') =>
     send('PUT', u(userid, server), userPath, key, body);

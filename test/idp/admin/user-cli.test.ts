@@ -10,6 +10,7 @@ import { parseEnrolUri } from '../../../protocol/mobile/uris.js';
 import { type Harness, rootKey, startHarness } from '../../auth-server/ns/api/harness.js';
 import { cleanEnv, projectRoot, runCli } from '../../helpers/cli.js';
 import { freePort } from '../../helpers/http.js';
+import { inCi } from '../../helpers/services.js';
 
 const cli = 'idp/admin/cli/main.ts';
 
@@ -100,7 +101,10 @@ describe('nextauth user enrol-link', function () {
 
   it('adds a terminal QR code after the URI when stdout is a terminal', async function () {
     // util-linux `script` gives the child a pseudo-terminal, as a person at a shell would.
-    if (!existsSync('/usr/bin/script')) this.skip();
+    if (!existsSync('/usr/bin/script')) {
+      if (inCi) throw new Error('required test tool missing (CI=true): /usr/bin/script (util-linux)');
+      this.skip();
+    }
     const command = `${process.execPath} --import tsx ${cli} user enrol-link --server acme --user dave --url ${h.url}`;
     const child = spawn('/usr/bin/script', ['-qec', command, '/dev/null'], {
       cwd: projectRoot,

@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
+import { probeDatabase } from '../auth-server/common/db/databases.js';
 import { deleteKeys, probeRedis } from '../auth-server/common/kv/redis-service.js';
 import { exited, spawnCli, waitFor } from '../helpers/cli.js';
 import { freePort } from '../helpers/http.js';
@@ -89,15 +90,6 @@ async function startEmbedded(): Promise<Running> {
   };
 }
 
-async function probePostgres(uri: string): Promise<void> {
-  const k = knexFactory({ client: 'pg', connection: uri, pool: { min: 0, max: 1 } });
-  try {
-    await k.raw('select 1');
-  } finally {
-    await k.destroy();
-  }
-}
-
 async function startPostgresRedis(pgUri: string, redisUri: string): Promise<Running> {
   const suffix = randomBytes(4).toString('hex');
   const dbName = `nextauth_e2e_${suffix}`;
@@ -153,7 +145,7 @@ export function describeEachDeployment(title: string, body: (deployment: () => D
         if (kind === 'embedded') {
           running = await startEmbedded();
         } else {
-          const pg = await requireService(this, 'postgres', probePostgres);
+          const pg = await requireService(this, 'postgres', probeDatabase);
           const redis = await requireService(this, 'redis', probeRedis);
           running = await startPostgresRedis(pg, redis);
         }

@@ -28,7 +28,8 @@ interface Provisioned {
   drop(): Promise<void>;
 }
 
-async function probe(uri: string): Promise<void> {
+/** Answers when a PostgreSQL or MySQL/MariaDB server is reachable at `uri` (for requireService). */
+export async function probeDatabase(uri: string): Promise<void> {
   const knex = openDb({ uri, dataDir: tmpdir(), service: 'ns', pool: { max: 1 } });
   try {
     await pingDb(knex, 3000);
@@ -76,7 +77,7 @@ export function describeEachDatabase(title: string, body: (db: () => TestDatabas
       before(async function () {
         if (dialect === 'sqlite') provisioned = await provisionSqlite();
         else {
-          const uri = await requireService(this, dialect, probe);
+          const uri = await requireService(this, dialect, probeDatabase);
           provisioned = await provisionServer(uri, dialect);
         }
         const { open } = provisioned;

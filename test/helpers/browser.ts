@@ -1,14 +1,10 @@
 // Headless Chromium for system tests (Debian's /usr/bin/chromium driven by playwright-core, never a
 // downloaded browser) and a QR reader that decodes a screenshot the way a phone camera would.
 import { access } from 'node:fs/promises';
-import jsQRModule from 'jsqr';
 import type { Context } from 'mocha';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { PNG } from 'pngjs';
+import { decodeQrPng } from './qr-decode.js';
 import { requireService } from './services.js';
-
-// jsqr is CommonJS whose types declare an ES default export: under NodeNext the function sits on `.default`.
-const jsQR = jsQRModule.default;
 
 export const chromiumArgs = [
   '--no-sandbox',
@@ -28,8 +24,5 @@ export async function launchChromium(ctx: Context): Promise<Browser> {
 
 /** Screenshots `selector` and decodes the QR code in it. */
 export async function readQr(page: Page, selector: string): Promise<string> {
-  const png = PNG.sync.read(await page.locator(selector).screenshot());
-  const code = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
-  if (!code) throw new Error(`no QR code readable in ${selector}`);
-  return code.data;
+  return decodeQrPng(await page.locator(selector).screenshot(), selector);
 }

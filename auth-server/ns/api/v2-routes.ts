@@ -12,6 +12,7 @@ import { noStore } from './no-store.js';
 import { koaPath } from './openapi/operation.js';
 import { sessionOperations as ops } from './operations/sessions.js';
 import { mapDomainErrors } from './problems.js';
+import { qrImageDataUrl, qrImagePng } from './qr-image.js';
 import { createRateLimiter } from './rate-limit.js';
 
 export function registerV2Routes(router: Router<NsState>, deps: NsApiDeps): void {
@@ -81,13 +82,26 @@ export function registerV2Routes(router: Router<NsState>, deps: NsApiDeps): void
 
   router.get(koaPath(ops.qr), noStore, auth, role, errors, async (ctx) => {
     const nonce = nonceHeader((n) => ctx.get(n));
-    await sessionForNonce(ctx.state, nonce);
-    const lc = await sessions.currentLoginCode(nonce);
+    const query = ops.qr.query.safeParse({ ...ctx.query });
+    if (!query.success) throw problems.badRequest('img must be svg or png');
+    const session = await sessionForNonce(ctx.state, nonce);
+    const lc = await sessions.currentLoginCode(nonce, session);
+    const { img } = query.data;
     ctx.body = {
       qrData: lc.qrData,
       qrUri: lc.qrUri,
       expiresAt: lc.expiresAt.toISOString(),
       refreshAt: lc.refreshAt.toISOString(),
+      ...(img ? { img: await qrImageDataUrl(lc.qrUri, img) } : {}),
     };
+  });
+
+  router.get(koaPath(ops.qrPng), noStore, auth, role, errors, async (ctx) => {
+    const nonce = nonceHeader((n) => ctx.get(n));
+    const session = await sessionForNonce(ctx.state, nonce);
+    const lc = await sessions.currentLoginCode(nonce, session);
+    ctx.set('X-Refresh-At', lc.refreshAt.toISOString());
+    ctx.type = 'image/png';
+    ctx.body = await qrImagePng(lc.qrUri);
   });
 }

@@ -80,10 +80,11 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
     const responses: Record<string, Json> = {};
     for (const [status, spec] of Object.entries(op.responses)) {
       const name = spec.schema && outputName(spec.schema, `${pascal(op.operationId)}Response`);
-      responses[status] = {
-        description: spec.description,
-        ...(name ? { content: { [spec.contentType ?? 'application/json']: { schema: ref(name) } } } : {}),
-      };
+      // A body without a schema (an image) is named by its media type alone.
+      const content = name
+        ? { [spec.contentType ?? 'application/json']: { schema: ref(name) } }
+        : spec.contentType && { [spec.contentType]: {} };
+      responses[status] = { description: spec.description, ...(content ? { content } : {}) };
     }
     for (const status of op.problems) {
       responses[String(status)] = {

@@ -9,7 +9,7 @@ export interface ApiResponseSpec {
   description: string;
   /** JSON body; absent for 204 or non-JSON bodies. */
   schema?: z.ZodType;
-  /** Default `application/json` when a schema is given. */
+  /** Default `application/json` when a schema is given; alone, a non-JSON body such as `image/png`. */
   contentType?: string;
 }
 

@@ -1,6 +1,7 @@
 // REST v2 session operations (after nextAuth REST v2.2): createSession, getSession, logout, QR data.
 import { z } from 'zod';
 import { loginUriDataSchema } from '../../../../protocol/mobile/uris.js';
+import { qrImageFormatSchema } from '../qr-image.js';
 import { serverNameSchema } from '../../servers/model.js';
 import { sessionStateSchema } from '../../sessions/model.js';
 import type { ApiOperation } from '../openapi/operation.js';
@@ -37,6 +38,11 @@ export const loginQrSchema = z.object({
   qrUri: z.string().describe('Render as the QR code: nextauth://login?d=…'),
   expiresAt: instant,
   refreshAt: instant.describe('Fetch again at this time: the login code rotates'),
+  img: z.string().optional().describe('With `?img=svg|png`: the QR code as a data URL'),
+});
+
+export const loginQrQuerySchema = z.strictObject({
+  img: qrImageFormatSchema.describe('Add the rendered QR code as a data URL: `svg` or `png`'),
 });
 
 const nonceProblems = [401, 403, 404] as const;
@@ -85,7 +91,21 @@ export const sessionOperations = {
     tag: 'sessions',
     access: { roles: ['sessions'] },
     nonce: true,
+    query: loginQrQuerySchema,
     responses: { 200: { description: 'QR payload and URI', schema: loginQrSchema } },
+    problems: [...nonceProblems, 400, 409],
+  },
+  qrPng: {
+    method: 'get',
+    path: '/api/v2/qr.png',
+    operationId: 'getQrLoginPng',
+    summary: 'Login QR code of the X-nonce session as a PNG image',
+    description:
+      'For integrators that serve the image themselves. `X-Refresh-At` says when the code rotates; fetch again then.',
+    tag: 'sessions',
+    access: { roles: ['sessions'] },
+    nonce: true,
+    responses: { 200: { description: 'The QR code', contentType: 'image/png' } },
     problems: [...nonceProblems, 409],
   },
 } satisfies Record<string, ApiOperation>;

@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { createApiKeyRepository } from '../../../../auth-server/ns/apikeys/repository.js';
 import { parseLoginQrUri } from '../../../../auth-server/ns/sessions/login-code.js';
 import { sha256Hex } from '../../../../auth-server/ns/sessions/secrets.js';
+import { decodeQrPng } from '../../../helpers/qr-decode.js';
 import { type Harness, rootKey, startHarness, storedState } from './harness.js';
 
 describe('ns REST v2 sessions', () => {
@@ -178,6 +179,35 @@ describe('ns REST v2 sessions', () => {
       h.clock.set(Date.parse(body.refreshAt));
       const next = (await (await withNonce('qr', nonce)).json()) as { qrData: { c: string } };
       expect(next.qrData.c).to.not.equal(body.qrData.c);
+    });
+
+    it('adds the rendered code as an SVG or PNG data URL on ?img=, and refuses other formats', async () => {
+      const { nonce } = await newSession();
+      const png = (await (await withNonce('qr?img=png', nonce)).json()) as { img: string; qrUri: string };
+      expect(png.img).to.match(/^data:image\/png;base64,/);
+      const decoded = decodeQrPng(Buffer.from(png.img.split(',')[1] ?? '', 'base64'));
+      expect(decoded).to.equal(png.qrUri);
+      const svg = (await (await withNonce('qr?img=svg', nonce)).json()) as { img: string };
+      expect(svg.img).to.match(/^data:image\/svg\+xml;base64,/);
+      const before = await storedState(h.knex);
+      await problem(await withNonce('qr?img=gif', nonce), 400);
+      await problem(await withNonce('qr?other=1', nonce), 400);
+      expect(await storedState(h.knex)).to.deep.equal(before);
+    });
+
+    it('serves the code as a PNG image at qr.png that a camera reads back as the login URI', async () => {
+      const { nonce } = await newSession();
+      const res = await withNonce('qr.png', nonce);
+      expect(res.status).to.equal(200);
+      expect(res.headers.get('content-type')).to.equal('image/png');
+      expect(res.headers.get('cache-control')).to.equal('no-store');
+      const refreshAt = res.headers.get('x-refresh-at') ?? '';
+      expect(Date.parse(refreshAt)).to.be.above(h.clock.now());
+      const uri = decodeQrPng(Buffer.from(await res.arrayBuffer()));
+      expect(parseLoginQrUri(uri)).to.deep.include({ s: 'acme' });
+      expect(uri).to.not.contain(nonce);
+      await problem(await withNonce('qr.png', undefined), 401);
+      await problem(await withNonce('qr.png', 'unknown'), 404);
     });
 
     it('refuses once scanned (409 invalid_state) and after expiry (409 session_expired)', async () => {

@@ -1,10 +1,10 @@
 // REST v2 session operations (after nextAuth REST v2.2): createSession, getSession, logout, QR data.
 import { z } from 'zod';
 import { loginUriDataSchema } from '../../../../protocol/mobile/uris.js';
-import { qrImageFormatSchema } from '../qr-image.js';
 import { serverNameSchema } from '../../servers/model.js';
 import { sessionStateSchema } from '../../sessions/model.js';
 import type { ApiOperation } from '../openapi/operation.js';
+import { qrImageFormatSchema } from '../qr-image.js';
 
 const instant = z.iso.datetime();
 

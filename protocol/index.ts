@@ -58,3 +58,4 @@ export {
   suiteById,
 } from './suites.js';
 export { memoryTransportPair, type Transport, type WebSocketLike, webSocketTransport } from './transport.js';
+export { type VisualHash, visualHash } from './visual-hash.js';

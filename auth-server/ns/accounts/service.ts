@@ -38,6 +38,8 @@ export interface AccountServiceDeps {
 export interface EnrolLink {
   uri: string;
   expiresAt: Date;
+  /** RFC 7638 thumbprint of the server key the phone will pin (and show as a visual hash). */
+  keyFingerprint: string;
 }
 
 export interface EnrolPreview {
@@ -138,7 +140,7 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
         );
       });
       const uri = enrolUri({ v: 1, ns: publicUrl, s: server.name, fp: server.thumbprint, t: token });
-      return { uri, expiresAt };
+      return { uri, expiresAt, keyFingerprint: server.thumbprint };
     },
 
     async beginEnrol(server, token) {

@@ -1,5 +1,6 @@
 // NS REST v2 enrol links: `POST /ns/api/v2/enrol-links` → a one-time `nextauth://enrol?d=…` URI for a userid.
 import type Router from '@koa/router';
+import { visualHash } from '../../../protocol/visual-hash.js';
 import { problems } from '../../common/errors.js';
 import { readJson } from '../../common/http/body.js';
 import { mayActOn } from '../apikeys/model.js';
@@ -40,6 +41,11 @@ export function registerEnrolRoutes(router: Router<NsState>, deps: NsApiDeps): v
       auditContextOf(ctx),
     );
     ctx.status = 201;
-    ctx.body = { uri: link.uri, expiresAt: link.expiresAt.toISOString() };
+    ctx.body = {
+      uri: link.uri,
+      expiresAt: link.expiresAt.toISOString(),
+      keyFingerprint: link.keyFingerprint,
+      visualHash: visualHash(link.keyFingerprint),
+    };
   });
 }

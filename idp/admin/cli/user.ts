@@ -12,7 +12,12 @@ function integer(value: string): number {
   return Number(value);
 }
 
-const linkSchema = z.object({ uri: z.string().startsWith('nextauth://enrol?'), expiresAt: z.string() });
+const linkSchema = z.object({
+  uri: z.string().startsWith('nextauth://enrol?'),
+  expiresAt: z.string(),
+  keyFingerprint: z.string(),
+  visualHash: z.object({ emoji: z.array(z.string()), text: z.string() }).loose(),
+});
 
 interface EnrolLinkOptions {
   server: string;
@@ -33,7 +38,7 @@ export function registerUser(program: Command): void {
     .requiredOption('--server <name>', 'virtual server', 'default')
     .requiredOption('--user <userid>', 'the userid the phone will log in as')
     .option('--ttl <seconds>', 'validity, 30 to 900 (default 600)', integer)
-    .option('--json', 'machine-readable output: {"uri", "expiresAt"}')
+    .option('--json', 'machine-readable output: {"uri", "expiresAt", "keyFingerprint", "visualHash"}')
     .option('--url <url>', 'public URL of the running system (default NEXTAUTH_PUBLIC_URL)')
     .action(async (opts: EnrolLinkOptions) => {
       const client = await restClient(opts);
@@ -57,6 +62,8 @@ export function registerUser(program: Command): void {
       if (process.stdout.isTTY) {
         process.stdout.write(await QRCode.toString(link.uri, { type: 'terminal', small: true }));
         process.stdout.write(`Scan with the nextAuth app; valid until ${link.expiresAt}.\n`);
+        // The app shows the same pictures after scanning: a different set means a different server.
+        process.stdout.write(`Server key: ${link.visualHash.emoji.join(' ')}  (${link.visualHash.text})\n`);
       }
     });
 }

@@ -3,6 +3,7 @@ import { attestationChallenge } from '../../../protocol/attestation-binding.js';
 import { thumbprint } from '../../../protocol/keys.js';
 import { type EnrolUriData, nsMobileMessages, parseEnrolUri } from '../../../protocol/mobile/index.js';
 import { mobileSocketUrl } from '../../../protocol/mobile/uris.js';
+import { visualHash } from '../../../protocol/visual-hash.js';
 import type { Account } from '../accounts/model.js';
 import { openChannel } from '../channels.js';
 import { SdkError } from '../errors.js';
@@ -48,7 +49,13 @@ export class EnrolFlow extends Flow<EnrolResult> {
 
     const confirm = await this.ask({
       type: 'CONFIRM',
-      context: { kind: 'enrol', server, userid: begin.userid, expiresAt: begin.expiresAt },
+      context: {
+        kind: 'enrol',
+        server,
+        userid: begin.userid,
+        serverKey: visualHash(data.fp),
+        expiresAt: begin.expiresAt,
+      },
     });
     if (confirm.decision !== 'approve') return { outcome: 'declined' };
 

@@ -1,5 +1,6 @@
 // The vocabulary of SDK flows: states, the interactions a flow asks the app for, and the answers it takes.
 import { z } from 'zod';
+import type { VisualHash } from '../../../protocol/visual-hash.js';
 import type { SdkError } from '../errors.js';
 
 /** Where a flow is: waiting for the user, talking to servers, or finished one way or the other. */
@@ -29,6 +30,11 @@ export interface ConfirmContext {
   userid: string;
   /** Login only: the browser that shows the QR. */
   browser?: BrowserContext;
+  /**
+   * Enrol only: the pinned server key as pictures. The enrol page shows the same set; the app shows it on
+   * the confirmation screen so the user can spot a QR that leads somewhere else.
+   */
+  serverKey?: VisualHash;
   /** Epoch milliseconds after which the server no longer accepts an answer. */
   expiresAt: number;
 }

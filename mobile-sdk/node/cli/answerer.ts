@@ -13,7 +13,12 @@ export interface AnswerFlags {
 /** Who is asking for what, in the words the user sees on a phone's confirmation screen. */
 export function describeContext(context: ConfirmContext): string {
   const where = `${context.server.displayName || context.server.name} (${context.server.nsUrl})`;
-  if (context.kind === 'enrol') return `Enrol as ${context.userid} at ${where}?`;
+  if (context.kind === 'enrol') {
+    const key = context.serverKey
+      ? ` Server key: ${context.serverKey.emoji.join(' ')} (${context.serverKey.text}).`
+      : '';
+    return `Enrol as ${context.userid} at ${where}?${key}`;
+  }
   const b = context.browser;
   // The location has commas of its own ("London, United Kingdom"): it goes in brackets after the address.
   const address = b?.ip && b.location ? `${b.ip} (${b.location})` : (b?.ip ?? b?.location);

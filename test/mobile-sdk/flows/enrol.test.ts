@@ -1,13 +1,16 @@
 // ENROL flow against a fake NS and SFS over the real secure channel: states, binding, PIN set, failures.
 import { expect } from 'chai';
 import { ACCOUNTS_KEY } from '../../../mobile-sdk/core/accounts/store.js';
+import { parseEnrolUri } from '../../../protocol/mobile/uris.js';
+import { visualHash } from '../../../protocol/visual-hash.js';
 import { world } from '../fakes.js';
 import { enrol, expectAsk, expectError, trail } from './helpers.js';
 
 describe('mobile-sdk/core/flows: ENROL', () => {
   it('confirms, sets the first PIN, binds the new key and stores the account pinned to the server key', async () => {
     const w = await world();
-    const flow = w.sdk.startEnrol(await w.ns.enrolUri('alice'));
+    const uri = await w.ns.enrolUri('alice');
+    const flow = w.sdk.startEnrol(uri);
     const confirm = await expectAsk(flow, 'CONFIRM');
     expect(confirm.interaction).to.deep.include({ type: 'CONFIRM' });
     if (confirm.interaction?.type !== 'CONFIRM') throw new Error('unreachable');
@@ -18,6 +21,8 @@ describe('mobile-sdk/core/flows: ENROL', () => {
       displayName: 'Server default',
       nsUrl: 'https://ns.test',
     });
+    // The pictures of the key the QR pins: what the enrol page shows next to the QR.
+    expect(confirm.interaction.context.serverKey).to.deep.equal(visualHash(parseEnrolUri(uri).fp));
     flow.respond({ type: 'CONFIRM', decision: 'approve' });
     await expectAsk(flow, 'SET_SECOND_FACTOR');
     flow.respond({ type: 'SET_SECOND_FACTOR', pin: '1234' });

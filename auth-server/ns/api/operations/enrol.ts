@@ -11,9 +11,22 @@ export const enrolLinkBody = z.strictObject({
   ttlSeconds: enrolTtlSchema.optional().describe('Default 600, at most 900 (15 minutes)'),
 });
 
+export const visualHashSchema = z
+  .object({
+    emoji: z.array(z.string()).length(4),
+    words: z.array(z.string()).length(4),
+    color: z.string().regex(/^#[0-9a-f]{6}$/),
+    text: z.string(),
+  })
+  .describe(
+    'The server key as four pictures and a colour: show it next to the QR; the app shows the same after scanning',
+  );
+
 export const enrolLinkSchema = z.object({
   uri: z.string().describe('nextauth://enrol?d=… (show as a QR code)'),
   expiresAt: z.iso.datetime(),
+  keyFingerprint: z.string().describe('RFC 7638 thumbprint of the server key the phone pins'),
+  visualHash: visualHashSchema,
 });
 
 export const enrolOperations = {

@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { createApiKeyRepository } from '../../../../auth-server/ns/apikeys/repository.js';
 import { sha256Hex } from '../../../../auth-server/ns/sessions/secrets.js';
 import { parseEnrolUri } from '../../../../protocol/mobile/uris.js';
+import { visualHash } from '../../../../protocol/visual-hash.js';
 import { type Harness, rootKey, startHarness } from './harness.js';
 
 describe('ns REST v2 enrol links', () => {
@@ -35,6 +36,10 @@ describe('ns REST v2 enrol links', () => {
       s: 'acme',
       fp: row.identity_thumbprint,
     });
+    // The page shows the key's pictures next to the QR; the phone computes them from `fp`.
+    const shown = body as unknown as { keyFingerprint: string; visualHash: unknown };
+    expect(shown.keyFingerprint).to.equal(data.fp);
+    expect(shown.visualHash).to.deep.equal(visualHash(data.fp));
     const stored = await tokens();
     expect(stored).to.have.length(1);
     expect(stored[0]).to.include({ token_hash: sha256Hex(data.t), userid: 'alice' });

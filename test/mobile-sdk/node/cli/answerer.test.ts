@@ -42,5 +42,14 @@ describe('nextauth-device: describeContext', () => {
     expect(describeContext({ kind: 'enrol', server, userid: 'alice', expiresAt: 0 })).to.equal(
       'Enrol as alice at ACME (https://id.example)?',
     );
+    const serverKey = {
+      emoji: ['🦊', '⚓', '🌙', '🔔'],
+      words: [],
+      color: '#000000',
+      text: 'fox · anchor · moon · bell',
+    };
+    expect(describeContext({ kind: 'enrol', server, userid: 'alice', serverKey, expiresAt: 0 })).to.equal(
+      'Enrol as alice at ACME (https://id.example)? Server key: 🦊 ⚓ 🌙 🔔 (fox · anchor · moon · bell).',
+    );
   });
 });

@@ -24,6 +24,22 @@ export function nsServerId(nsPublicUrl: string, serverName: string): string {
   return `${nsPublicUrl.replace(/\/+$/, '')}/ns/${serverName}`;
 }
 
+/** Longest integrator text shown on the phone (`announceInfo`, `sessionInfo`): two lines on a small screen. */
+export const maxInfoTextLength = 200;
+
+/**
+ * Integrator text for the user's eyes on the phone (nextAuth's `announceinfo` / `sessioninfo`): one line
+ * of plain text, never markup; control and bidi-override characters are refused so text cannot pretend to
+ * be something else on the confirmation screen.
+ */
+export const infoTextSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(maxInfoTextLength)
+  .refine((s) => !/[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/u.test(s), 'control or bidi characters')
+  .transform((s) => s.normalize('NFC'));
+
 /** Why a PIN was not accepted; remaining attempts and lockouts are shown to the user. */
 export const pinFailureSchema = z.discriminatedUnion('error', [
   z.object({ ok: z.literal(false), error: z.literal('pin_invalid'), attemptsLeft: z.number().int().min(0) }),

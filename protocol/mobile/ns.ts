@@ -3,7 +3,7 @@
 // runs on a channel authenticated with the account key.
 import { z } from 'zod';
 import { defineMessages } from '../messages.js';
-import { publicJwkSchema, serverIdSchema } from './common.js';
+import { infoTextSchema, publicJwkSchema, serverIdSchema } from './common.js';
 
 const serverInfo = z.object({
   /** Global id (`{NS URL}/ns/{name}`): attestation audience and the server's name at the SFS. */
@@ -19,7 +19,13 @@ export const nsMobileMessages = defineMessages({
     /** Looks at an enrol token without using it: who is being enrolled, on which server. */
     'enrol.begin': {
       request: z.object({ token }).strict(),
-      response: z.object({ server: serverInfo, userid: z.string(), expiresAt: z.number().int() }),
+      response: z.object({
+        server: serverInfo,
+        userid: z.string(),
+        /** The integrator's text for this account (nextAuth `announceinfo`), e.g. the user's full name. */
+        info: infoTextSchema.nullable().optional(),
+        expiresAt: z.number().int(),
+      }),
     },
     /**
      * Binds the new account key: `attestation` is an SFS attestation with purpose `enrol` over this channel's
@@ -45,6 +51,8 @@ export const nsMobileMessages = defineMessages({
         login: z.string(),
         server: serverInfo,
         userid: z.string(),
+        /** The integrator's text for this login (nextAuth `sessioninfo`), e.g. "Sign in to Payroll". */
+        info: infoTextSchema.nullable().optional(),
         browser: z.object({
           userAgent: z.string().max(512).nullable(),
           ip: z.string().max(64).nullable(),

@@ -110,12 +110,14 @@ interface Login {
   status: 'waiting' | 'scanned' | 'loggedin' | 'declined';
   reason?: 'declined' | 'not_me';
   userid?: string;
+  /** The integrator's sessioninfo. */
+  info?: string;
 }
 
 /** A fake NS: virtual servers with real channel keys, enrol tokens, accounts by key, login codes. */
 export class FakeNs {
   readonly servers = new Map<string, { signer: Signer; succession: SuccessionRecord[] }>();
-  readonly tokens = new Map<string, { server: string; userid: string; used: boolean }>();
+  readonly tokens = new Map<string, { server: string; userid: string; used: boolean; info?: string }>();
   readonly accounts = new Map<string, { server: string; userid: string; accountId: string }>();
   readonly logins: Login[] = [];
   /** Every enrol.complete request the fake saw (to check what the phone sent). */
@@ -146,15 +148,21 @@ export class FakeNs {
     s.signer = next;
   }
 
-  async enrolUri(userid: string, name = 'default', fp?: string): Promise<string> {
+  /** `info`: the integrator's announceinfo. */
+  async enrolUri(userid: string, name = 'default', fp?: string, info?: string): Promise<string> {
     const t = `enrol-${userid}-${crypto.randomUUID()}`.replace(/[^A-Za-z0-9_-]/g, '');
-    this.tokens.set(t, { server: name, userid, used: false });
+    this.tokens.set(t, { server: name, userid, used: false, ...(info ? { info } : {}) });
     return enrolUri({ v: 1, ns: NS_URL, s: name, fp: fp ?? (await this.fingerprint(name)), t });
   }
 
-  loginUri(name = 'default'): { uri: string; login: Login } {
+  loginUri(name = 'default', info?: string): { uri: string; login: Login } {
     const code = `code${crypto.randomUUID()}`.replace(/[^A-Za-z0-9_-]/g, '');
-    const login: Login = { code, handle: `h${this.logins.length}`, status: 'waiting' };
+    const login: Login = {
+      code,
+      handle: `h${this.logins.length}`,
+      status: 'waiting',
+      ...(info ? { info } : {}),
+    };
     this.logins.push(login);
     return { uri: loginUri({ v: 1, ns: NS_URL, s: name, c: code }), login };
   }
@@ -184,7 +192,12 @@ export class FakeNs {
     ch.onRequest('enrol.begin', ({ token }) => {
       const t = this.tokens.get(token);
       if (!t || t.used || t.server !== name) throw new MessageError('invalid_token');
-      return { server: this.info(name), userid: t.userid, expiresAt: Date.now() + 60_000 };
+      return {
+        server: this.info(name),
+        userid: t.userid,
+        info: t.info ?? null,
+        expiresAt: Date.now() + 60_000,
+      };
     });
     ch.onRequest('enrol.complete', async (body) => {
       this.completes.push({
@@ -218,6 +231,7 @@ export class FakeNs {
         login: login.handle,
         server: this.info(name),
         userid: account.userid,
+        info: login.info ?? null,
         browser: { userAgent: 'Firefox/140', ip: '198.51.100.7', location: 'Berlin, DE' },
         expiresAt: Date.now() + 60_000,
       };

@@ -20,6 +20,7 @@ interface Row {
   token_hash: string;
   server_id: string;
   userid: string;
+  announce_info: string | null;
   created_at: unknown;
   expires_at: unknown;
   used_at: unknown;
@@ -31,6 +32,7 @@ function toDomain(row: Row): EnrolToken {
     tokenHash: row.token_hash,
     serverId: row.server_id,
     userid: row.userid,
+    announceInfo: row.announce_info,
     createdAt: new Date(fromDbMillis(row.created_at)),
     expiresAt: new Date(fromDbMillis(row.expires_at)),
     usedAt: usedAt === null ? null : new Date(usedAt),
@@ -44,6 +46,7 @@ export function createEnrolTokenRepository(knex: Knex): EnrolTokenRepository {
         token_hash: t.tokenHash,
         server_id: t.serverId,
         userid: t.userid,
+        announce_info: t.announceInfo,
         created_at: t.createdAt.getTime(),
         expires_at: t.expiresAt.getTime(),
         used_at: null,

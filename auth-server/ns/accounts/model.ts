@@ -33,6 +33,8 @@ export interface EnrolToken {
   tokenHash: string;
   serverId: string;
   userid: string;
+  /** nextAuth `announceinfo`: the integrator's text for the app to keep with the new account. */
+  announceInfo: string | null;
   createdAt: Date;
   expiresAt: Date;
   usedAt: Date | null;

@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import { attestationChallenge } from '../../../protocol/attestation-binding.js';
 import { type PublicJwk, publicKeyFromJwk, thumbprint } from '../../../protocol/index.js';
+import { infoTextSchema } from '../../../protocol/mobile/common.js';
 import { enrolUri } from '../../../protocol/mobile/uris.js';
 import { type Clock, type Random, randomToken } from '../../common/clock.js';
 import { ConflictError, NotFoundError } from '../../common/db/errors.js';
@@ -45,6 +46,7 @@ export interface EnrolLink {
 export interface EnrolPreview {
   server: ServerIdentity;
   userid: string;
+  announceInfo: string | null;
   expiresAt: Date;
 }
 
@@ -68,7 +70,7 @@ export interface AccountService {
    * an `enrol_link.created` audit event by `by` (default: NS itself).
    */
   createEnrolLink(
-    input: { server: string; userid: string; ttlSeconds?: number },
+    input: { server: string; userid: string; ttlSeconds?: number; announceInfo?: string },
     by?: AuditContext,
   ): Promise<EnrolLink>;
   /** Reads the token without using it; AccountError `enrol_token_*` when it cannot be used. */
@@ -115,6 +117,7 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
     async createEnrolLink(input, by = systemContext) {
       const userid = useridSchema.parse(input.userid);
       const ttlSeconds = enrolTtlSchema.parse(input.ttlSeconds ?? defaultEnrolTtlSeconds);
+      const announceInfo = input.announceInfo === undefined ? null : infoTextSchema.parse(input.announceInfo);
       const server = await identities.serverIdentity(input.server);
       if (!server) throw new NotFoundError('virtual server', input.server);
       const token = randomToken(random, tokenBytes);
@@ -125,6 +128,7 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
           tokenHash: sha256Hex(token),
           serverId: server.serverId,
           userid,
+          announceInfo,
           createdAt: new Date(now),
           expiresAt,
         });
@@ -145,7 +149,12 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
 
     async beginEnrol(server, token) {
       const record = await usableToken(server, token, clock.now());
-      return { server, userid: record.userid, expiresAt: record.expiresAt };
+      return {
+        server,
+        userid: record.userid,
+        announceInfo: record.announceInfo,
+        expiresAt: record.expiresAt,
+      };
     },
 
     async completeEnrol(input) {

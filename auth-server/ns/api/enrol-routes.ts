@@ -37,6 +37,7 @@ export function registerEnrolRoutes(router: Router<NsState>, deps: NsApiDeps): v
         server: server.name,
         userid: body.userid,
         ...(body.ttlSeconds !== undefined ? { ttlSeconds: body.ttlSeconds } : {}),
+        ...(body.announceInfo !== undefined ? { announceInfo: body.announceInfo } : {}),
       },
       auditContextOf(ctx),
     );

@@ -45,6 +45,7 @@ export function registerV2Routes(router: Router<NsState>, deps: NsApiDeps): void
       server: server.name,
       userAgent: body.userAgent ?? ctx.get('user-agent'),
       ip: body.ip ?? ctx.ip,
+      ...(body.sessionInfo !== undefined ? { info: body.sessionInfo } : {}),
     });
     ctx.status = 201;
     ctx.body = {

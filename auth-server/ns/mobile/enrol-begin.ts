@@ -6,5 +6,10 @@ import type { NsMobileHandler } from './handler.js';
 export const enrolBegin: NsMobileHandler<'enrol.begin'> = async (body, ctx, services) => {
   await ctx.limit('enrol');
   const preview = await services.accounts.beginEnrol(ctx.server, body.token);
-  return { server: serverInfo(ctx.server), userid: preview.userid, expiresAt: preview.expiresAt.getTime() };
+  return {
+    server: serverInfo(ctx.server),
+    userid: preview.userid,
+    info: preview.announceInfo,
+    expiresAt: preview.expiresAt.getTime(),
+  };
 };

@@ -21,6 +21,7 @@ export const loginScan: NsMobileHandler<'login.scan'> = async (body, ctx, servic
     login: handle,
     server: serverInfo(ctx.server),
     userid: account.userid,
+    info: session.info,
     browser: {
       userAgent: session.userAgent || null,
       ip: session.ip || null,

@@ -22,6 +22,8 @@ export interface Session {
   hsid: string | null;
   userAgent: string;
   ip: string;
+  /** nextAuth `sessioninfo`: the integrator's text for this login, shown on the phone. */
+  info: string | null;
   createdAt: Date;
   expiresAt: Date;
   loggedInAt: Date | null;

@@ -14,6 +14,7 @@ export interface NewSessionRecord {
   nonceHash: string;
   userAgent: string;
   ip: string;
+  info: string | null;
   createdAt: number;
   expiresAt: number;
 }
@@ -60,6 +61,7 @@ interface Row {
   hsid: string | null;
   user_agent: string;
   ip: string;
+  session_info: string | null;
   created_at: unknown;
   expires_at: unknown;
   logged_in_at: unknown;
@@ -78,6 +80,7 @@ function toDomain(row: Row): Session {
     hsid: row.hsid,
     userAgent: row.user_agent,
     ip: row.ip,
+    info: row.session_info,
     createdAt: new Date(fromDbMillis(row.created_at)),
     expiresAt: new Date(fromDbMillis(row.expires_at)),
     loggedInAt: loggedInAt === null ? null : new Date(loggedInAt),
@@ -101,6 +104,7 @@ export function createSessionRepository(knex: Knex): SessionRepository {
         state: 'waiting',
         user_agent: record.userAgent,
         ip: record.ip,
+        session_info: record.info,
         created_at: record.createdAt,
         expires_at: record.expiresAt,
         updated_at: record.createdAt,

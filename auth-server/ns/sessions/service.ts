@@ -41,6 +41,8 @@ export interface CreateSessionInput {
   /** Of the browser that will show the QR (shown on the phone). */
   userAgent: string;
   ip: string;
+  /** nextAuth `sessioninfo`, already validated (`infoTextSchema`): shown on the phone at the scan. */
+  info?: string;
 }
 
 export interface SessionService {
@@ -176,6 +178,7 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
         nonceHash: sha256Hex(nonce),
         userAgent: context.userAgent,
         ip: context.ip,
+        info: input.info ?? null,
         createdAt: now,
         expiresAt: now + server.policy.loginTimeoutSeconds * 1000,
       };
@@ -191,6 +194,7 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
         hsid: null,
         userAgent: record.userAgent,
         ip: record.ip,
+        info: record.info,
         createdAt: new Date(now),
         expiresAt: new Date(record.expiresAt),
         loggedInAt: null,

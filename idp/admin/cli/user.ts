@@ -23,6 +23,7 @@ interface EnrolLinkOptions {
   server: string;
   user: string;
   ttl?: number;
+  info?: string;
   json?: boolean;
   url?: string;
 }
@@ -38,6 +39,10 @@ export function registerUser(program: Command): void {
     .requiredOption('--server <name>', 'virtual server', 'default')
     .requiredOption('--user <userid>', 'the userid the phone will log in as')
     .option('--ttl <seconds>', 'validity, 30 to 900 (default 600)', integer)
+    .option(
+      '--info <text>',
+      'announceinfo: text the app shows and keeps with the account (e.g. the full name)',
+    )
     .option('--json', 'machine-readable output: {"uri", "expiresAt", "keyFingerprint", "visualHash"}')
     .option('--url <url>', 'public URL of the running system (default NEXTAUTH_PUBLIC_URL)')
     .action(async (opts: EnrolLinkOptions) => {
@@ -49,6 +54,7 @@ export function registerUser(program: Command): void {
           server: opts.server,
           userid: opts.user,
           ...(opts.ttl !== undefined ? { ttlSeconds: opts.ttl } : {}),
+          ...(opts.info !== undefined ? { announceInfo: opts.info } : {}),
         },
         schema: linkSchema,
         what: 'enrol link',

@@ -24,6 +24,8 @@ export const accountSchema = z
     nsAccountId: z.string().max(200),
     server: accountServerSchema,
     userid: z.string().max(200),
+    /** The integrator's text for this account from the enrolment (nextAuth announceinfo), e.g. a full name. */
+    info: z.string().max(200).nullable().optional(),
     /** Alias of the account key in the KeyStore (the private key never leaves it). */
     accountKeyAlias: z.string().min(1).max(128),
     /** Thumbprint of the account key: what NS knows the account by. */

@@ -71,6 +71,7 @@ export class LoginFlow extends Flow<LoginResult> {
         kind: 'login',
         server,
         userid: scan.userid,
+        info: scan.info ?? null,
         browser: scan.browser,
         expiresAt: scan.expiresAt,
       },

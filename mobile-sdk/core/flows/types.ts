@@ -28,6 +28,11 @@ export interface ConfirmContext {
   kind: FlowKind;
   server: ServerContext;
   userid: string;
+  /**
+   * The integrator's text (plain, one line; never render it as markup): nextAuth `announceinfo` for an
+   * enrolment, `sessioninfo` for a login. null when the integrator gave none.
+   */
+  info?: string | null;
   /** Login only: the browser that shows the QR. */
   browser?: BrowserContext;
   /**

@@ -10,6 +10,9 @@ export interface AnswerFlags {
   decision?: ConfirmDecision;
 }
 
+/** The integrator's text in quotes, so it reads as theirs and not as the app's own words. */
+const about = (context: ConfirmContext) => (context.info ? ` ("${context.info}")` : '');
+
 /** Who is asking for what, in the words the user sees on a phone's confirmation screen. */
 export function describeContext(context: ConfirmContext): string {
   const where = `${context.server.displayName || context.server.name} (${context.server.nsUrl})`;
@@ -17,13 +20,13 @@ export function describeContext(context: ConfirmContext): string {
     const key = context.serverKey
       ? ` Server key: ${context.serverKey.emoji.join(' ')} (${context.serverKey.text}).`
       : '';
-    return `Enrol as ${context.userid} at ${where}?${key}`;
+    return `Enrol as ${context.userid}${about(context)} at ${where}?${key}`;
   }
   const b = context.browser;
   // The location has commas of its own ("London, United Kingdom"): it goes in brackets after the address.
   const address = b?.ip && b.location ? `${b.ip} (${b.location})` : (b?.ip ?? b?.location);
   const from = [b?.userAgent, address].filter(Boolean).join(', ');
-  return `Log in as ${context.userid} at ${where}${from ? ` from ${from}` : ''}?`;
+  return `Log in as ${context.userid}${about(context)} at ${where}${from ? ` from ${from}` : ''}?`;
 }
 
 export function needsTerminal(what: string): SdkError {

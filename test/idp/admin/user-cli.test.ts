@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parseEnrolUri } from '../../../protocol/mobile/uris.js';
+import { visualHash } from '../../../protocol/visual-hash.js';
 import { type Harness, rootKey, startHarness } from '../../auth-server/ns/api/harness.js';
 import { cleanEnv, projectRoot, runCli } from '../../helpers/cli.js';
 import { freePort } from '../../helpers/http.js';
@@ -42,7 +43,7 @@ describe('nextauth user enrol-link', function () {
     expect(data.fp).to.equal(row.identity_thumbprint);
   });
 
-  it('--json prints {uri, expiresAt}; --ttl sets the lifetime', async () => {
+  it('--json prints {uri, expiresAt, keyFingerprint, visualHash}; --ttl sets the lifetime; --info the announceinfo', async () => {
     const r = await enrolLink([
       '--server',
       'acme',
@@ -50,14 +51,25 @@ describe('nextauth user enrol-link', function () {
       'bob',
       '--ttl',
       '120',
+      '--info',
+      'Bob Jones',
       '--json',
       '--url',
       h.url,
     ]);
     expect(r.code, r.stderr).to.equal(0);
-    const body = JSON.parse(r.stdout) as { uri: string; expiresAt: string };
+    const body = JSON.parse(r.stdout) as {
+      uri: string;
+      expiresAt: string;
+      keyFingerprint: string;
+      visualHash: unknown;
+    };
     expect(parseEnrolUri(body.uri).s).to.equal('acme');
     expect(new Date(body.expiresAt).getTime()).to.equal(h.clock.now() + 120_000);
+    expect(body.keyFingerprint).to.equal(parseEnrolUri(body.uri).fp);
+    expect(body.visualHash).to.deep.include({ text: visualHash(body.keyFingerprint).text });
+    const token = await h.knex('ns_enrol_tokens').where({ userid: 'bob' }).first();
+    expect(token.announce_info).to.equal('Bob Jones');
   });
 
   it('reads the key from <NEXTAUTH_DATA_DIR>/root-api-key and the URL from NEXTAUTH_PUBLIC_URL', async () => {

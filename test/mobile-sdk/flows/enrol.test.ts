@@ -7,6 +7,21 @@ import { world } from '../fakes.js';
 import { enrol, expectAsk, expectError, trail } from './helpers.js';
 
 describe('mobile-sdk/core/flows: ENROL', () => {
+  it("shows the integrator's announceinfo and keeps it with the account", async () => {
+    const w = await world();
+    const flow = w.sdk.startEnrol(await w.ns.enrolUri('alice', 'default', undefined, 'Alice Smith, Finance'));
+    const confirm = await expectAsk(flow, 'CONFIRM');
+    if (confirm.interaction?.type !== 'CONFIRM') throw new Error('unreachable');
+    expect(confirm.interaction.context.info).to.equal('Alice Smith, Finance');
+    flow.respond({ type: 'CONFIRM', decision: 'approve' });
+    await expectAsk(flow, 'SET_SECOND_FACTOR');
+    flow.respond({ type: 'SET_SECOND_FACTOR', pin: '1234' });
+    const done = await flow.settled();
+    expect(done.state, done.error?.message).to.equal('DONE');
+    const [account] = await w.sdk.accounts();
+    expect(account?.info).to.equal('Alice Smith, Finance');
+  });
+
   it('confirms, sets the first PIN, binds the new key and stores the account pinned to the server key', async () => {
     const w = await world();
     const uri = await w.ns.enrolUri('alice');

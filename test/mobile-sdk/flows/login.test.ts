@@ -15,6 +15,7 @@ describe('mobile-sdk/core/flows: LOGIN', () => {
     expect(confirm.interaction.context).to.deep.include({
       kind: 'login',
       userid: 'alice',
+      info: null,
       browser: { userAgent: 'Firefox/140', ip: '198.51.100.7', location: 'Berlin, DE' },
     });
     expect(confirm.interaction.context.server.name).to.equal('default');
@@ -59,6 +60,16 @@ describe('mobile-sdk/core/flows: LOGIN', () => {
       expect((await w.sdk.accounts())[0]?.lastLoginAt).to.equal(null);
     });
   }
+
+  it("shows the integrator's sessioninfo with the login", async () => {
+    const w = await world();
+    await enrol(w, 'alice');
+    const flow = w.sdk.startLogin(w.ns.loginUri('default', 'Sign in to Payroll').uri);
+    const confirm = await expectAsk(flow, 'CONFIRM');
+    if (confirm.interaction?.type !== 'CONFIRM') throw new Error('unreachable');
+    expect(confirm.interaction.context.info).to.equal('Sign in to Payroll');
+    flow.cancel();
+  });
 
   it('a wrong PIN asks again with the attempts left, then the right one logs in', async () => {
     const w = await world();

@@ -1,5 +1,6 @@
 // REST v2 enrol links: a one-time `nextauth://enrol?d=…` URI that enrols a phone for a userid.
 import { z } from 'zod';
+import { infoTextSchema } from '../../../../protocol/mobile/common.js';
 import { enrolTtlSchema, useridSchema } from '../../accounts/model.js';
 import { serverNameSchema } from '../../servers/model.js';
 import type { ApiOperation } from '../openapi/operation.js';
@@ -9,6 +10,11 @@ export const enrolLinkBody = z.strictObject({
   userid: useridSchema,
   /** Default 600, at most 900 (15 minutes). */
   ttlSeconds: enrolTtlSchema.optional().describe('Default 600, at most 900 (15 minutes)'),
+  announceInfo: infoTextSchema
+    .optional()
+    .describe(
+      'nextAuth announceinfo: plain text the app shows when enrolling and keeps with the account (e.g. the full name)',
+    ),
 });
 
 export const visualHashSchema = z

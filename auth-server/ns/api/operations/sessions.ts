@@ -1,5 +1,6 @@
 // REST v2 session operations (after nextAuth REST v2.2): createSession, getSession, logout, QR data.
 import { z } from 'zod';
+import { infoTextSchema } from '../../../../protocol/mobile/common.js';
 import { loginUriDataSchema } from '../../../../protocol/mobile/uris.js';
 import { serverNameSchema } from '../../servers/model.js';
 import { sessionStateSchema } from '../../sessions/model.js';
@@ -13,6 +14,9 @@ export const createSessionBody = z.strictObject({
   /** The end user's browser, as the integrator's backend saw it (shown on the phone). */
   userAgent: z.string().max(4096).optional().describe("The end user's browser (shown on the phone)"),
   ip: z.union([z.ipv4(), z.ipv6()]).optional().describe("The end user's address; default: the caller's"),
+  sessionInfo: infoTextSchema
+    .optional()
+    .describe('nextAuth sessioninfo: plain text the app shows with this login (e.g. "Sign in to Payroll")'),
 });
 
 export const createdSessionSchema = z.object({

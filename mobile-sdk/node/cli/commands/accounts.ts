@@ -8,6 +8,7 @@ export function accountJson(a: Account) {
   return {
     id: a.id,
     userid: a.userid,
+    info: a.info ?? null,
     server: a.server,
     nsAccountId: a.nsAccountId,
     accountKeyThumbprint: a.accountKeyThumbprint,
@@ -21,7 +22,7 @@ async function accounts(global: GlobalOptions): Promise<void> {
   const list = await sdk.accounts();
   const lines = list.map(
     (a) =>
-      `${a.id}  ${a.userid}  ${a.server.name}  ${a.server.nsUrl}  ` +
+      `${a.id}  ${a.userid}${a.info ? ` ("${a.info}")` : ''}  ${a.server.name}  ${a.server.nsUrl}  ` +
       `last login ${a.lastLoginAt === null ? 'never' : new Date(a.lastLoginAt).toISOString()}`,
   );
   output(global, list.map(accountJson), lines.length > 0 ? lines.join('\n') : 'No accounts on this device.');

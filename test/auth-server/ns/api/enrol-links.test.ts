@@ -57,7 +57,18 @@ describe('ns REST v2 enrol links', () => {
     expect((await post({ server: 'acme', userid: '' })).status).to.equal(400);
     expect((await post({ server: 'acme', userid: 'alice', ttlSeconds: 901 })).status).to.equal(400);
     expect((await post({ server: 'acme', userid: 'alice', extra: true })).status).to.equal(400);
+    for (const announceInfo of ['', 'x'.repeat(201), 'line\nbreak', 'evil\u202eefil.exe', 42]) {
+      const res = await post({ server: 'acme', userid: 'alice', announceInfo });
+      expect(res.status, JSON.stringify(announceInfo)).to.equal(400);
+    }
     expect(await tokens()).to.deep.equal([]);
+  });
+
+  it('keeps announceinfo (trimmed, NFC) with the token for the phone', async () => {
+    const res = await post({ server: 'acme', userid: 'alice', announceInfo: '  Zoe\u0301 Martin  ' });
+    expect(res.status).to.equal(201);
+    const [row] = await tokens();
+    expect(row.announce_info).to.equal('Zoé Martin'.normalize('NFC'));
   });
 
   it('lets a server key create links only for its own server', async () => {

@@ -65,6 +65,8 @@ describe('ns REST v2 sessions', () => {
       await problem(await create({ server: 'Not A Slug' }), 400);
       await problem(await create({ server: 'acme', extra: 1 }), 400);
       await problem(await create({ server: 'acme', ip: 'not-an-ip' }), 400);
+      for (const sessionInfo of ['', 'x'.repeat(201), 'tab\there', 'rtl\u202eoverride', ['a']])
+        await problem(await create({ server: 'acme', sessionInfo }), 400);
       const form = await fetch(`${h.url}/ns/api/v2/session`, {
         method: 'POST',
         headers: { 'x-apikey': rootKey, 'content-type': 'application/x-www-form-urlencoded' },
@@ -72,6 +74,13 @@ describe('ns REST v2 sessions', () => {
       });
       await problem(form, 415);
       expect(await h.knex('ns_sessions').select('*')).to.deep.equal([]);
+    });
+
+    it('keeps the sessioninfo for the phone', async () => {
+      const res = await create({ server: 'acme', sessionInfo: 'Sign in to Payroll' });
+      expect(res.status).to.equal(201);
+      const [row] = await h.knex('ns_sessions').select('session_info');
+      expect(row.session_info).to.equal('Sign in to Payroll');
     });
 
     it('accepts a stored per-server key only for its own server', async () => {

@@ -40,6 +40,7 @@ describeEachDatabase('ns sweeper', (db) => {
       tokenHash: hash.padEnd(64, '0'),
       serverId: f.serverId,
       userid: 'alice',
+      announceInfo: null,
       createdAt: new Date(expiresAt - 10 * minute),
       expiresAt: new Date(expiresAt),
     });

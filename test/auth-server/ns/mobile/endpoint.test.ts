@@ -82,6 +82,7 @@ describeEachDatabase('ns mobile endpoint', (db) => {
       expect(begin).to.deep.equal({
         server: { id: `${publicUrl}/ns/acme`, name: 'acme', displayName: 'ACME' },
         userid: 'alice',
+        info: null,
         expiresAt: link.expiresAt.getTime(),
       });
       const phone = await newPhone();
@@ -103,6 +104,18 @@ describeEachDatabase('ns mobile endpoint', (db) => {
       });
       const login = await f.open({ phone });
       expect(login.session.info.clientKey).to.not.equal(null);
+    });
+
+    it("shows the integrator's announceinfo at enrol.begin", async () => {
+      const link = await f.accounts.createEnrolLink({
+        server: 'acme',
+        userid: 'alice',
+        announceInfo: 'Alice Smith, Finance',
+      });
+      const data = parseEnrolUri(link.uri);
+      const channel = await f.open({ fingerprint: data.fp });
+      const begin = await channel.request('enrol.begin', { token: data.t });
+      expect(begin.info).to.equal('Alice Smith, Finance');
     });
 
     it('refuses login.* on an anonymous channel with forbidden', async () => {
@@ -228,6 +241,7 @@ describeEachDatabase('ns mobile endpoint', (db) => {
         attestation: await f.attestFor(channel, alice.phone, 'login'),
       });
       expect(confirmed).to.deep.equal({ status: 'loggedin' });
+      expect(scanned.info).to.equal(null);
       expect(await f.sessions.getStatus(nonce)).to.deep.include({
         loggedin: true,
         userid: 'alice',
@@ -241,6 +255,12 @@ describeEachDatabase('ns mobile endpoint', (db) => {
         'unknown_login',
       );
       expect(await sessionState(sessionId)).to.equal('loggedin');
+    });
+
+    it("shows the integrator's sessioninfo with the scan", async () => {
+      const { code } = await f.browserLogin('Sign in to Payroll');
+      const scanned = await channel.request('login.scan', { code });
+      expect(scanned.info).to.equal('Sign in to Payroll');
     });
 
     it('refuses a reused code (code_used), an expired one (code_expired) and an unknown one', async () => {

@@ -159,7 +159,8 @@ export interface MobileFixture {
   /** Enrol link → enrolment channel → account; returns the phone and its account id. */
   enrol(userid: string, phone?: Phone): Promise<{ phone: Phone; accountId: string }>;
   /** A browser session on `acme` and its current login code. */
-  browserLogin(): Promise<{ nonce: string; code: string; sessionId: string }>;
+  /** `info`: the integrator's sessioninfo for this login. */
+  browserLogin(info?: string): Promise<{ nonce: string; code: string; sessionId: string }>;
   globalId(server?: string): string;
   close(): Promise<void>;
 }
@@ -286,8 +287,8 @@ export async function mobileFixture(
       }
     },
 
-    async browserLogin() {
-      const { nonce, session } = await sessions.createSession(browser);
+    async browserLogin(info) {
+      const { nonce, session } = await sessions.createSession({ ...browser, ...(info ? { info } : {}) });
       const { code } = await sessions.currentLoginCode(nonce);
       return { nonce, code, sessionId: session.id };
     },

@@ -38,6 +38,12 @@ describe('nextauth-device: describeContext', () => {
     expect(describeContext(login(undefined))).to.equal('Log in as alice at ACME (https://id.example)?');
   });
 
+  it("quotes the integrator's text", () => {
+    expect(
+      describeContext({ kind: 'enrol', server, userid: 'alice', info: 'Alice Smith', expiresAt: 0 }),
+    ).to.equal('Enrol as alice ("Alice Smith") at ACME (https://id.example)?');
+  });
+
   it('enrol', () => {
     expect(describeContext({ kind: 'enrol', server, userid: 'alice', expiresAt: 0 })).to.equal(
       'Enrol as alice at ACME (https://id.example)?',

@@ -44,6 +44,20 @@ export interface NsPeer {
   browserSessionStatus(server: string, nonce: string): Promise<NsBrowserSession | undefined>;
   /** True while `userid` has at least one account at `server` that is not blocked. */
   userActive(server: string, userid: string): Promise<boolean>;
+  /**
+   * SFS tells NS that wrong PINs locked (for a while) or blocked (for good) an app instance at one of
+   * NS's virtual servers, which only the phone would otherwise learn. Ids NS does not know are ignored.
+   */
+  reportPinLockout(report: PinLockoutReport): Promise<void>;
+}
+
+export interface PinLockoutReport {
+  /** Global server id `{NS URL}/ns/{name}` as registered at the SFS. */
+  serverId: string;
+  appInstanceId: string;
+  lockout: 'locked' | 'blocked';
+  /** For `locked`: seconds until the next attempt is allowed. */
+  retryAfterSeconds?: number;
 }
 
 export interface Peers {

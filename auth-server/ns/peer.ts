@@ -1,9 +1,12 @@
 // NS as the IdP front doors see it (auth-server/common/peers.ts): virtual servers, the browser's login
 // session behind the login page's cookie, and whether a user may still log in.
+
+import { nsServerId } from '../../protocol/mobile/common.js';
 import type { Clock } from '../common/clock.js';
 import type { NsBrowserSession, NsPeer } from '../common/peers.js';
 import type { AccountRepository } from './accounts/repository.js';
 import { sessionCookieName } from './api/cookies.js';
+import type { AuditRecorder } from './audit/service.js';
 import { serverNameSchema } from './servers/model.js';
 import type { VirtualServerRepository } from './servers/repository.js';
 import { toLoginStatus } from './sessions/model.js';
@@ -16,6 +19,7 @@ export interface NsPeerDeps {
   clock: Clock;
   /** Decides the cookie name (`__Host-` prefix on https), as the NS browser endpoints do. */
   publicUrl: string;
+  audit: AuditRecorder;
 }
 
 export function createNsPeer(deps: NsPeerDeps): NsPeer {
@@ -56,6 +60,29 @@ export function createNsPeer(deps: NsPeerDeps): NsPeer {
       if (!found) return false;
       const list = await accounts.listByUser(found.id, userid);
       return list.some((a) => a.blockedAt === null);
+    },
+
+    async reportPinLockout(report) {
+      // An SFS serves many NS operators: only ids under this NS's own URL name one of its servers.
+      const prefix = nsServerId(deps.publicUrl, '');
+      if (!report.serverId.startsWith(prefix)) return;
+      const server = await findServer(report.serverId.slice(prefix.length));
+      if (!server) return;
+      for (const account of await accounts.listByAppInstance(server.id, report.appInstanceId)) {
+        await deps.audit.record({
+          type: 'pin.lockout',
+          server: { id: server.id, name: server.name },
+          actor: { kind: 'system', id: 'sfs' },
+          subject: { kind: 'account', id: account.id },
+          details: {
+            userid: account.userid,
+            lockout: report.lockout,
+            ...(report.retryAfterSeconds !== undefined
+              ? { retryAfterSeconds: report.retryAfterSeconds }
+              : {}),
+          },
+        });
+      }
     },
   };
 }

@@ -118,6 +118,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
         accounts: createAccountRepository(deps.db),
         clock: deps.clock,
         publicUrl,
+        audit,
       }),
     },
     mobile: createNsMobileEndpoint({

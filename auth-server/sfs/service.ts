@@ -12,7 +12,8 @@ import { channelIdentityFromKey, type SfsIdentity } from './keys/channel-identit
 import { loadOrCreateSfsKey, type SfsSigningKey, sfsPublicKeys } from './keys/signing-key.js';
 import { createSfsMobileEndpoint } from './mobile/endpoint.js';
 import { createSfsPeer } from './peer.js';
-import { createPinService, type PinService } from './pin/service.js';
+import { forwardPinLockouts } from './pin/lockout-report.js';
+import { createPinService, type PinAudit, type PinService } from './pin/service.js';
 import { createSfsServerRepository, type SfsServerRepository } from './servers/repository.js';
 
 /**
@@ -42,6 +43,8 @@ export interface SfsApiOptions {
   pinPepper: string;
   logger?: Logger;
   instanceFailureLimit?: number;
+  /** Sees every PIN audit entry (the service passes lockouts on to NS). Must not throw. */
+  onPinAudit?: (entry: PinAudit) => void;
 }
 
 export function createSfsApi(options: SfsApiOptions): SfsApi {
@@ -62,7 +65,10 @@ export function createSfsApi(options: SfsApiOptions): SfsApi {
     ...(options.instanceFailureLimit !== undefined
       ? { instanceFailureLimit: options.instanceFailureLimit }
       : {}),
-    audit: (entry) => logger?.info({ audit: entry }, `sfs ${entry.event}`),
+    audit: (entry) => {
+      logger?.info({ audit: entry }, `sfs ${entry.event}`);
+      options.onPinAudit?.(entry);
+    },
   });
   let identity: Promise<SfsIdentity> | undefined;
   const sfsIdentity = () => {
@@ -105,6 +111,7 @@ export function createSfsService(deps: ServiceDeps): SfsServiceInstance {
     random: deps.random,
     publicUrl: deps.config.publicUrl,
     secretKey,
+    onPinAudit: forwardPinLockouts(deps.peers, deps.logger),
     pinPepper,
     logger: deps.logger,
   });

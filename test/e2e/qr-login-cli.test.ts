@@ -113,4 +113,32 @@ describeEachDeployment('e2e: QR login with nextauth-device', (deployment) => {
     expect(r.stderr.trim()).to.match(/^nextauth-device: pin_invalid \(\d+ attempts? left\)$/);
     expect((await status(cookie)).loggedin).to.equal(false);
   });
+
+  // Last: it leaves alice's phone locked out. Only the phone hears "pin_locked" from the SFS; the
+  // operator must find the lockout in the audit log of the server the phone tried to log in to.
+  it('wrong PINs up to the lockout are reported to NS as a pin.lockout audit event', async () => {
+    let last: CliResult | undefined;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const { qrUri } = await browserSession();
+      last = await phone('login', qrUri, '--pin', '9999', '--approve');
+      if (last.stderr.includes('pin_locked')) break;
+    }
+    expect(last?.stderr.trim()).to.match(/^nextauth-device: pin_locked/);
+    const events = async () =>
+      ok(await runCli(nextauth, ['audit', 'export', '--type', 'pin.lockout', '--url', phoneUrl], env))
+        .stdout.trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { subject: { kind: string }; details: Record<string, unknown> });
+    // The report follows the phone's answer: give it a moment to commit.
+    let found = await events();
+    for (let i = 0; i < 50 && found.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      found = await events();
+    }
+    expect(found).to.have.length(1);
+    expect(found[0]?.subject.kind).to.equal('account');
+    expect(found[0]?.details).to.deep.include({ userid: 'alice', lockout: 'locked' });
+    expect(found[0]?.details.retryAfterSeconds).to.be.a('number');
+  });
 });

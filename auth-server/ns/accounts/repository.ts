@@ -14,6 +14,8 @@ export interface AccountRepository {
   load(id: string): Promise<Account>;
   findByThumbprint(serverId: string, keyThumbprint: string): Promise<Account | undefined>;
   listByUser(serverId: string, userid: string): Promise<Account[]>;
+  /** The server's accounts enrolled from one app instance (usually one; several userids are possible). */
+  listByAppInstance(serverId: string, appInstanceId: string): Promise<Account[]>;
   /** Sets `blocked_at` unless already set: `blocked` when this call set it, `unchanged`, or `unknown`. */
   block(id: string, now: number): Promise<'blocked' | 'unchanged' | 'unknown'>;
   /** Name of the account's virtual server (audit events name servers). */
@@ -97,6 +99,13 @@ export function createAccountRepository(knex: Knex): AccountRepository {
 
     async listByUser(serverId, userid) {
       const rows = await knex<Row>(table).where({ server_id: serverId, userid }).orderBy('created_at');
+      return rows.map(toDomain);
+    },
+
+    async listByAppInstance(serverId, appInstanceId) {
+      const rows = await knex<Row>(table)
+        .where({ server_id: serverId, app_instance_id: appInstanceId })
+        .orderBy('created_at');
       return rows.map(toDomain);
     },
 

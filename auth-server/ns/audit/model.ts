@@ -3,7 +3,7 @@ import { z } from 'zod';
 
 /**
  * The closed set of recorded event types. A new kind of event is a new entry here (and in docs/api.md);
- * `pin.lockout` is reserved: NS records it once SFS reports lockouts to NS (today only the app sees them).
+ * `pin.lockout` is recorded when the SFS reports a lockout (`NsPeer.reportPinLockout`).
  */
 export const auditEventTypes = [
   'session.login',

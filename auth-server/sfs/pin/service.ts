@@ -37,6 +37,8 @@ export interface PinAudit {
   serverId?: string;
   /** The SfsError code of a refused attempt. */
   code?: string;
+  /** `pin_locked`: seconds until the next attempt. */
+  retryAfterSeconds?: number;
 }
 
 export interface PinServiceOptions {
@@ -108,7 +110,7 @@ export function createPinService(options: PinServiceOptions): PinService {
     onMatch?: (trx: Knex.Transaction, now: number) => Promise<void>,
   ): Promise<void> {
     const now = clock.now();
-    let result: { ok: true } | { ok: false; error: SfsError; event: PinAuditEvent };
+    let result: { ok: true } | { ok: false; error: SfsError; event: PinAuditEvent; outcome: FailureOutcome };
     try {
       result = await knex.transaction(async (trx) => {
         const read = await lockForCheck(trx, instanceId, serverId);
@@ -143,14 +145,20 @@ export function createPinService(options: PinServiceOptions): PinService {
             : outcome.kind === 'locked'
               ? 'pin_locked'
               : 'pin_blocked';
-        return { ok: false as const, error: failureError(outcome), event };
+        return { ok: false as const, error: failureError(outcome), event, outcome };
       });
     } catch (err) {
       if (err instanceof SfsError) audit({ event: 'pin_refused', instanceId, serverId, code: err.code });
       throw err;
     }
     if (!result.ok) {
-      audit({ event: result.event, instanceId, serverId });
+      const { outcome } = result;
+      audit({
+        event: result.event,
+        instanceId,
+        serverId,
+        ...(outcome.kind === 'locked' ? { retryAfterSeconds: outcome.retryAfterSeconds } : {}),
+      });
       throw result.error;
     }
   }

@@ -12,6 +12,7 @@ import { migrateLatest } from '../../../auth-server/common/db/migrate.js';
 import { MemoryKv } from '../../../auth-server/common/kv/memory.js';
 import { createMetrics } from '../../../auth-server/common/metrics.js';
 import type { NsPeer } from '../../../auth-server/common/peers.js';
+import { createAccountRepository } from '../../../auth-server/ns/accounts/repository.js';
 import { createNsService, type NsServiceInstance } from '../../../auth-server/ns/service.js';
 import { logger } from './api/harness.js';
 
@@ -103,5 +104,61 @@ describe('ns peer (in-process)', () => {
   it('a user without an account (or an unknown server) is not active', async () => {
     expect(await peer.userActive('default', 'nobody')).to.equal(false);
     expect(await peer.userActive('nosuch', 'alice')).to.equal(false);
+  });
+
+  describe('reportPinLockout', () => {
+    const lockouts = () => knex('ns_audit_events').where({ type: 'pin.lockout' }).select('*');
+
+    before(async () => {
+      const server = await knex('ns_virtual_servers').where({ name: 'default' }).first('id');
+      await createAccountRepository(knex).save({
+        id: 'acc-lock',
+        serverId: server.id,
+        userid: 'carol',
+        publicJwk: { kty: 'EC', crv: 'P-256', x: 'A'.repeat(43), y: 'B'.repeat(43) },
+        keyThumbprint: 'C'.repeat(43),
+        appInstanceId: 'inst-1',
+        sfsIssuer: 'http://127.0.0.1:3000/sfs',
+        description: null,
+        clientVersion: null,
+        createdAt: new Date(clock.now()),
+        lastLoginAt: null,
+        blockedAt: null,
+      });
+    });
+
+    it("records pin.lockout for the instance's account on that server, by the SFS", async () => {
+      await peer.reportPinLockout({
+        serverId: 'http://127.0.0.1:3000/ns/default',
+        appInstanceId: 'inst-1',
+        lockout: 'locked',
+        retryAfterSeconds: 300,
+      });
+      const rows = await lockouts();
+      expect(rows).to.have.length(1);
+      expect(rows[0]).to.deep.include({
+        subject_kind: 'account',
+        subject_id: 'acc-lock',
+        actor_kind: 'system',
+      });
+      expect(JSON.parse(rows[0].details)).to.deep.equal({
+        userid: 'carol',
+        lockout: 'locked',
+        retryAfterSeconds: 300,
+      });
+    });
+
+    it('ignores servers of another NS, unknown servers and unknown instances', async () => {
+      const before = (await lockouts()).length;
+      for (const serverId of ['https://other.example/ns/default', 'http://127.0.0.1:3000/ns/nosuch']) {
+        await peer.reportPinLockout({ serverId, appInstanceId: 'inst-1', lockout: 'blocked' });
+      }
+      await peer.reportPinLockout({
+        serverId: 'http://127.0.0.1:3000/ns/default',
+        appInstanceId: 'inst-unknown',
+        lockout: 'blocked',
+      });
+      expect(await lockouts()).to.have.length(before);
+    });
   });
 });

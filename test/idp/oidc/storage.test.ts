@@ -268,6 +268,7 @@ describeEachDatabase('idp/oidc storage', (db) => {
       browserSessionCookieName: () => 'nextauth_ns_default',
       browserSessionStatus: async () => s,
       userActive: async () => true,
+      reportPinLockout: async () => {},
     });
 
     it('one NS login makes exactly one IdP login, however many collect it at once', async () => {

@@ -225,16 +225,18 @@ async function seedUsers(runtime: Runtime, count: number): Promise<void> {
   if (!db) throw new Error('the runtime has no NS database');
   const server = (await db('ns_virtual_servers').where({ name: 'default' }).first()) as { id: string };
   const t = Date.now();
+  // Unique per run: a PostgreSQL database (NEXTAUTH_BENCH_PG_URI) keeps the users of earlier runs.
+  const tag = t.toString(36);
   const batch = 100;
   for (let i = 0; i < count; i += batch) {
     const ids = Array.from({ length: Math.min(batch, count - i) }, (_, j) => i + j);
-    const id = (n: number) => `benchuser${String(n).padStart(23, '0')}`;
+    const id = (n: number) => `bu${tag}${String(n).padStart(30 - tag.length, '0')}`;
     await db.transaction(async (trx) => {
       await trx('ns_users').insert(
         ids.map((n) => ({
           id: id(n),
           server_id: server.id,
-          userid: `user-${String(n).padStart(5, '0')}`,
+          userid: `user-${tag}-${String(n).padStart(5, '0')}`,
           name: `User ${n}`,
           email: `user-${n}@example.org`,
           created_at: t + n,

@@ -39,14 +39,17 @@ export interface UserRepository {
   list(serverId: string, query: UserQuery): Promise<UserPage>;
 }
 
+const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const byKey = ([a]: [string, string], [b]: [string, string]) => byCodeUnit(a, b);
+
 /** Group names and attribute keys in code-unit order: the same on every database and in every answer. */
 export function normalizeProfile<T extends { attributes: Record<string, string>; groups: string[] }>(
   p: T,
 ): T {
-  const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  // Runs once per user of a listed page: the comparators are made once, not per call.
   return {
     ...p,
-    attributes: Object.fromEntries(Object.entries(p.attributes).sort(([a], [b]) => byCodeUnit(a, b))),
+    attributes: Object.fromEntries(Object.entries(p.attributes).sort(byKey)),
     groups: [...p.groups].sort(byCodeUnit),
   };
 }

@@ -47,6 +47,7 @@ const fixtures: Record<string, Fixture> = {
   getSession: async (w) => ({ nonce: await w.nonce() }),
   logout: async (w) => ({ nonce: await w.nonce() }),
   getQrLogin: async (w) => ({ nonce: await w.nonce() }),
+  getQrLoginPng: async (w) => ({ nonce: await w.nonce() }),
   // enrol links
   createEnrolLink: () => ({ body: { server: 'acme', userid: 'alice' } }),
   // servers and API keys

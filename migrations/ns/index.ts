@@ -7,6 +7,7 @@ import * as accounts from './0004_accounts.js';
 import * as auditLog from './0005_audit_log.js';
 import * as serverSettings from './0006_server_settings.js';
 import * as users from './0007_users.js';
+import * as accountLastPush from './0008_account_last_push.js';
 
 export const migrations: readonly Migration[] = [
   { name: '0001_virtual_servers', up: virtualServers.up, down: virtualServers.down },
@@ -16,4 +17,5 @@ export const migrations: readonly Migration[] = [
   { name: '0005_audit_log', up: auditLog.up, down: auditLog.down },
   { name: '0006_server_settings', up: serverSettings.up, down: serverSettings.down },
   { name: '0007_users', up: users.up, down: users.down },
+  { name: '0008_account_last_push', up: accountLastPush.up, down: accountLastPush.down },
 ];

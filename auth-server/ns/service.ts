@@ -1,6 +1,7 @@
 // NS as a service instance: owns virtual servers, accounts, login sessions and API keys, and `/ns/mobile`.
 import { ConfigError, settings } from '../common/config/index.js';
 import type { ServiceDeps, ServiceInstance } from '../common/service.js';
+import { createAccountAdminService } from './accounts/admin.js';
 import { createEnrolTokenRepository } from './accounts/enrol-tokens.js';
 import { createAccountRepository } from './accounts/repository.js';
 import { type AccountService, createAccountService } from './accounts/service.js';
@@ -99,6 +100,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
     serverAdmin,
     apiKeyAdmin,
     users: createUserService({ db: deps.db, clock: deps.clock, random: deps.random, audit }),
+    accountAdmin: createAccountAdminService({ db: deps.db, clock: deps.clock, audit }),
     audit,
     kv: deps.kv,
     clock: deps.clock,

@@ -7,6 +7,7 @@ import * as accounts from './0004_accounts.js';
 import * as auditLog from './0005_audit_log.js';
 import * as serverSettings from './0006_server_settings.js';
 import * as users from './0007_users.js';
+import * as accountLastPush from './0008_account_last_push.js';
 import * as userContext from './0010_user_context.js';
 
 export const migrations: readonly Migration[] = [
@@ -17,5 +18,6 @@ export const migrations: readonly Migration[] = [
   { name: '0005_audit_log', up: auditLog.up, down: auditLog.down },
   { name: '0006_server_settings', up: serverSettings.up, down: serverSettings.down },
   { name: '0007_users', up: users.up, down: users.down },
+  { name: '0008_account_last_push', up: accountLastPush.up, down: accountLastPush.down },
   { name: '0010_user_context', up: userContext.up, down: userContext.down },
 ];

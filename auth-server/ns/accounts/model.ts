@@ -26,6 +26,8 @@ export interface Account {
   clientVersion: string | null;
   createdAt: Date;
   lastLoginAt: Date | null;
+  /** When the account last answered a push login; null until push login exists. */
+  lastPushAt: Date | null;
   blockedAt: Date | null;
 }
 
@@ -39,3 +41,40 @@ export interface EnrolToken {
   expiresAt: Date;
   usedAt: Date | null;
 }
+
+/** What the phone may call itself at enrolment, and what an administrator may set later (column width). */
+export const maxDescriptionLength = 100;
+export const accountDescriptionSchema = z.string().trim().min(1).max(maxDescriptionLength);
+
+/** Account ids are base64url of 16 random bytes; the column holds 32. */
+export const accountIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'not an account id');
+
+/** An administrator's change (nextAuth `updateAccountUser`): given members change. */
+export const accountPatchSchema = z
+  .strictObject({
+    userid: useridSchema.optional().describe('move the account (the phone) to this userid'),
+    description: accountDescriptionSchema.nullable().optional().describe('null removes it'),
+  })
+  .refine((p) => p.userid !== undefined || p.description !== undefined, 'nothing to change');
+export type AccountPatch = z.output<typeof accountPatchSchema>;
+
+export interface AccountFilter {
+  userid?: string;
+  /** true: only blocked accounts; false: only usable ones. */
+  blocked?: boolean;
+}
+
+export interface AccountQuery extends AccountFilter {
+  /** 1–1000, default 100. */
+  limit?: number;
+  marker?: string;
+}
+
+export interface AccountPage {
+  accounts: Account[];
+  /** null on the last page. */
+  nextMarker: string | null;
+}
+
+export const maxAccountPageSize = 1000;
+export const defaultAccountPageSize = 100;

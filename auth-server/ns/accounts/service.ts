@@ -185,6 +185,7 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
         clientVersion: input.clientVersion ?? null,
         createdAt: new Date(now),
         lastLoginAt: null,
+        lastPushAt: null,
         blockedAt: null,
       };
       // The consuming UPDATE comes first in the transaction (SQLite takes its write lock there), and a

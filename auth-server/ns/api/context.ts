@@ -2,6 +2,7 @@
 import type { Clock } from '../../common/clock.js';
 import type { Kv } from '../../common/kv/kv.js';
 import type { Logger } from '../../common/logging.js';
+import type { AccountAdminService } from '../accounts/admin.js';
 import type { AccountService } from '../accounts/service.js';
 import type { ApiKeyAdminService } from '../apikeys/admin.js';
 import type { ApiKeyVerifier } from '../apikeys/verify.js';
@@ -23,6 +24,8 @@ export interface NsApiDeps {
   apiKeyAdmin: ApiKeyAdminService;
   /** Users of a server (REST `/api/v2/servers/{server}/users`). */
   users: UserService;
+  /** Accounts (phones) of a server (REST `/api/v2/servers/{server}/accounts`). */
+  accountAdmin: AccountAdminService;
   /** Security events: recorded by the services, read by `GET /ns/api/v2/audit`. */
   audit: AuditService;
   kv: Kv;

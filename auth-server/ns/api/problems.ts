@@ -3,6 +3,7 @@ import type { Middleware } from 'koa';
 import { ZodError } from 'zod';
 import { ConflictError, NotFoundError } from '../../common/db/errors.js';
 import { HttpProblem, type ProblemCode, type ProblemDetails } from '../../common/errors.js';
+import { InvalidMarkerError } from '../../common/paging/marker.js';
 import { AccessDeniedError, type AccessDeniedReason } from '../apikeys/roles.js';
 import { SessionError, type SessionErrorCode } from '../sessions/errors.js';
 
@@ -55,8 +56,8 @@ export function sessionProblem(err: SessionError): SessionProblem {
 }
 
 /**
- * Turns SessionError, AccessDeniedError, NotFoundError, ConflictError and ZodError from service calls into
- * problems; others pass.
+ * Turns SessionError, AccessDeniedError, NotFoundError, ConflictError, InvalidMarkerError (paging) and
+ * ZodError from service calls into problems; others pass.
  */
 export function mapDomainErrors(): Middleware {
   return async (_ctx, next) => {
@@ -68,6 +69,8 @@ export function mapDomainErrors(): Middleware {
       if (err instanceof ConflictError)
         throw new HttpProblem(409, 'conflict', `That ${err.entity} exists already`);
       if (err instanceof NotFoundError) throw new HttpProblem(404, 'not_found', `No such ${err.entity}`);
+      if (err instanceof InvalidMarkerError)
+        throw new HttpProblem(400, 'bad_request', err.message, [{ path: 'marker', message: err.message }]);
       if (err instanceof ZodError) {
         throw new HttpProblem(
           400,

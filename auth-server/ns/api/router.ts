@@ -1,5 +1,6 @@
 // The NS public router (mounted at /ns): REST v2 for integrators and the browser's session endpoints.
 import Router from '@koa/router';
+import { registerAccountRoutes } from './account-routes.js';
 import { registerAuditRoutes } from './audit-routes.js';
 import type { NsState } from './auth.js';
 import { registerBrowserRoutes } from './browser-routes.js';
@@ -18,6 +19,7 @@ export function createNsRouter(deps: NsApiDeps): Router<NsState> {
   registerEnrolRoutes(router, deps);
   registerServerRoutes(router, deps);
   registerUserRoutes(router, deps);
+  registerAccountRoutes(router, deps);
   registerOpenApiRoute(router, deps);
   registerBrowserRoutes(router, deps);
   registerAuditRoutes(router, deps);

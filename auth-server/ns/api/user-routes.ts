@@ -1,13 +1,12 @@
 // NS REST v2 users of a virtual server (`/api/v2/servers/{server}/users[/{userid}]`), role `users`.
 // Thin steps; the rules live in users/service.ts.
 import type Router from '@koa/router';
-import type { Context, Middleware } from 'koa';
+import type { Context } from 'koa';
 import type { z } from 'zod';
 import { HttpProblem, problems } from '../../common/errors.js';
 import { readJson } from '../../common/http/body.js';
 import { requireRole } from '../apikeys/roles.js';
 import type { VirtualServer } from '../servers/model.js';
-import { InvalidMarkerError } from '../users/marker.js';
 import type { User } from '../users/model.js';
 import { auditContextOf } from './audit-context.js';
 import { type NsState, principalOf, requireApiKey, requireRoleStep } from './auth.js';
@@ -30,25 +29,9 @@ export function toUserWire(user: User, server: string): z.output<typeof userSche
   };
 }
 
-const mapUserErrors: Middleware = async (_ctx, next) => {
-  try {
-    await next();
-  } catch (err) {
-    if (err instanceof InvalidMarkerError)
-      throw new HttpProblem(400, 'bad_request', err.message, [{ path: 'marker', message: err.message }]);
-    throw err;
-  }
-};
-
 export function registerUserRoutes(router: Router<NsState>, deps: NsApiDeps): void {
   const { serverAdmin, users } = deps;
-  const steps = [
-    noStore,
-    requireApiKey(deps.apiKeys),
-    requireRoleStep('users'),
-    mapDomainErrors(),
-    mapUserErrors,
-  ];
+  const steps = [noStore, requireApiKey(deps.apiKeys), requireRoleStep('users'), mapDomainErrors()];
 
   /** The named server, if this key may act on it (otherwise 404, like an unknown one). */
   const scopedServer = async (ctx: Context & { state: NsState }, name: string): Promise<VirtualServer> => {

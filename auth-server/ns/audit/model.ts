@@ -14,6 +14,7 @@ export const auditEventTypes = [
   'account.blocked',
   'account.unblocked',
   'account.deleted',
+  'account.updated',
   'enrol_link.created',
   'pin.lockout',
   'user.updated',

@@ -2,6 +2,7 @@
 // `nextauth`: the operator's command line — start the embedded product, serve one service, migrate.
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../../../auth-server/common/config/index.js';
+import { registerAccount } from './account.js';
 import { registerApiKey } from './apikey.js';
 import { registerAudit } from './audit.js';
 import { registerConfig } from './config.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerApiKey(program);
   registerUser(program);
   registerUsers(program);
+  registerAccount(program);
   registerSdkConfig(program);
   registerOidc(program);
   registerAudit(program);

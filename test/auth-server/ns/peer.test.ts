@@ -123,6 +123,7 @@ describe('ns peer (in-process)', () => {
         clientVersion: null,
         createdAt: new Date(clock.now()),
         lastLoginAt: null,
+        lastPushAt: null,
         blockedAt: null,
       });
     });

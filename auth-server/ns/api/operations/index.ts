@@ -2,6 +2,12 @@
 
 import { auditExportLineSchema } from '../audit-routes.js';
 import type { ApiOperation } from '../openapi/operation.js';
+import {
+  accountOperations,
+  accountPageSchema,
+  accountSchema,
+  userAccountsDeletedSchema,
+} from './accounts.js';
 import { auditOperations } from './audit.js';
 import { enrolOperations } from './enrol.js';
 import { openApiOperations } from './openapi.js';
@@ -21,6 +27,7 @@ export const nsApiOperations: readonly ApiOperation[] = [
   ...Object.values(enrolOperations),
   ...Object.values(serverOperations),
   ...Object.values(userOperations),
+  ...Object.values(accountOperations),
   ...Object.values(auditOperations),
   ...Object.values(openApiOperations),
 ];
@@ -36,4 +43,7 @@ export const nsApiComponents = {
   User: userSchema,
   UserPage: userPageSchema,
   UserDeleted: userDeletedSchema,
+  Account: accountSchema,
+  AccountPage: accountPageSchema,
+  UserAccountsDeleted: userAccountsDeletedSchema,
 };

@@ -12,6 +12,7 @@ import type { Kv } from '../../../../auth-server/common/kv/kv.js';
 import { MemoryKv } from '../../../../auth-server/common/kv/memory.js';
 import { createLogger } from '../../../../auth-server/common/logging.js';
 import type { SfsPeer } from '../../../../auth-server/common/peers.js';
+import { createAccountAdminService } from '../../../../auth-server/ns/accounts/admin.js';
 import { createAccountService } from '../../../../auth-server/ns/accounts/service.js';
 import { createNsRouter, type NsApiDeps } from '../../../../auth-server/ns/api/router.js';
 import { createApiKeyAdminService } from '../../../../auth-server/ns/apikeys/admin.js';
@@ -127,6 +128,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     }),
     apiKeyAdmin: createApiKeyAdminService({ db: knex, clock, random: systemRandom, audit }),
     users: createUserService({ db: knex, clock, random: systemRandom, audit }),
+    accountAdmin: createAccountAdminService({ db: knex, clock, audit }),
     audit,
     kv: countingKv,
     clock,

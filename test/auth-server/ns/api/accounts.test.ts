@@ -4,7 +4,7 @@
 // login refused over the real mobile channel; every answer as the OpenAPI document says.
 import { expect } from 'chai';
 import { mobileFixture, rejection } from '../mobile/fixtures.js';
-import { checkedApi, publisherJwk, storedKey } from './fixtures-admin.js';
+import { checkedApi, insertAccount, publisherJwk, storedKey } from './fixtures-admin.js';
 import { type Harness, rootKey, startHarness } from './harness.js';
 import { openApiChecker } from './openapi-check.js';
 
@@ -38,33 +38,14 @@ const wireFields = [
 describe('ns REST v2 accounts', () => {
   let h: Harness;
   let send: ReturnType<typeof checkedApi>;
-  let seq = 0;
   beforeEach(async () => {
     h = await startHarness();
     send = checkedApi(h, checker);
   });
   afterEach(() => h.close());
 
-  /** An enrolled account written as enrolment writes it; one millisecond after the previous one. */
-  const enrolled = async (userid: string, server = 'acme', extra: Record<string, unknown> = {}) => {
-    seq++;
-    const id = `acc-${String(seq).padStart(4, '0')}`;
-    h.clock.advance(1);
-    await h.knex('ns_accounts').insert({
-      id,
-      server_id: (await h.servers.getByName(server)).id,
-      userid,
-      public_jwk: JSON.stringify(publisherJwk()),
-      key_thumbprint: `thumb-${id}`.padEnd(43, 'x'),
-      app_instance_id: `inst-${id}`,
-      sfs_issuer: 'http://127.0.0.1:3000/sfs',
-      description: 'Pixel 9',
-      client_version: '1.2.3',
-      created_at: h.clock.now(),
-      ...extra,
-    });
-    return id;
-  };
+  const enrolled = (userid: string, server = 'acme', extra: Record<string, unknown> = {}) =>
+    insertAccount(h, userid, server, extra);
 
   const a = (id: string, server = 'acme') => `servers/${server}/accounts/${id}`;
   const list = (query = '', key = rootKey, server = 'acme') =>

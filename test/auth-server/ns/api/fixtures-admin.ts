@@ -92,3 +92,34 @@ export const tinyPng = Buffer.from(
     '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082',
   'hex',
 );
+
+let accountSeq = 0;
+
+/**
+ * An enrolled account written as enrolment writes it (the harness has no SFS to enrol a phone), one
+ * millisecond after the previous one; returns its id.
+ */
+export async function insertAccount(
+  h: Harness,
+  userid: string,
+  server = 'acme',
+  extra: Record<string, unknown> = {},
+): Promise<string> {
+  accountSeq++;
+  const id = `acc-${String(accountSeq).padStart(4, '0')}`;
+  h.clock.advance(1);
+  await h.knex('ns_accounts').insert({
+    id,
+    server_id: (await h.servers.getByName(server)).id,
+    userid,
+    public_jwk: JSON.stringify(publisherJwk()),
+    key_thumbprint: `thumb-${id}`.padEnd(43, 'x'),
+    app_instance_id: `inst-${id}`,
+    sfs_issuer: 'http://127.0.0.1:3000/sfs',
+    description: 'Pixel 9',
+    client_version: '1.2.3',
+    created_at: h.clock.now(),
+    ...extra,
+  });
+  return id;
+}

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import type { ApiOperation } from '../../../../auth-server/ns/api/openapi/operation.js';
 import { nsApiOperations } from '../../../../auth-server/ns/api/operations/index.js';
 import { type ApiRole, apiRoles } from '../../../../auth-server/ns/apikeys/model.js';
-import { api, storedKey } from './fixtures-admin.js';
+import { api, insertAccount, storedKey } from './fixtures-admin.js';
 import { type Harness, rootKey, startHarness } from './harness.js';
 
 /** Minimal valid input of one call; built fresh per call, so destructive operations get their own target. */
@@ -74,6 +74,22 @@ const fixtures: Record<string, Fixture> = {
     const res = await api(w.h)('PUT', `servers/acme/users/${userid}`, rootKey, {});
     expect(res.status, 'fixture user').to.equal(201);
     return { params: { ...acme, userid } };
+  },
+  // accounts
+  listAccounts: () => ({ params: acme, query: { userid: 'alice' } }),
+  getAccount: async (w) => ({ params: { ...acme, account: await insertAccount(w.h, 'alice') } }),
+  updateAccount: async (w) => ({
+    params: { ...acme, account: await insertAccount(w.h, 'alice') },
+    body: { description: 'Work phone' },
+  }),
+  deleteAccount: async (w) => ({ params: { ...acme, account: await insertAccount(w.h, 'alice') } }),
+  blockAccount: async (w) => ({ params: { ...acme, account: await insertAccount(w.h, 'alice') } }),
+  unblockAccount: async (w) => ({
+    params: { ...acme, account: await insertAccount(w.h, 'alice', 'acme', { blocked_at: w.h.clock.now() }) },
+  }),
+  deleteUserAccounts: async (w) => {
+    await insertAccount(w.h, 'alice');
+    return { params: { ...acme, userid: 'alice' } };
   },
   // audit: a server key reads its own server's events (no `server`: unscoped, allowed for every server)
   queryAuditLog: () => ({ query: { limit: '5' } }),

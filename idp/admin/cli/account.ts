@@ -2,6 +2,7 @@
 // REST API (`/ns/api/v2/servers/{server}/accounts`), as root.
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { printable, printableRow } from './printable.js';
 import { restClient } from './rest-client.js';
 
 const accountSchema = z
@@ -21,11 +22,6 @@ const accountSchema = z
 type Account = z.output<typeof accountSchema>;
 const pageSchema = z.object({ accounts: z.array(accountSchema), next_marker: z.string().nullable() });
 const userDeletedSchema = z.object({ userid: z.string(), accountsDeleted: z.number() });
-
-/** Control characters (a userid or description can hold any) must not reach a terminal as such. */
-function printable(value: string): string {
-  return value.replace(/\p{Cc}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
 
 const state = (a: Account) => (a.blockedAt === null ? 'active' : 'blocked');
 
@@ -116,7 +112,7 @@ export function registerAccount(program: Command): void {
     for (const a of accounts) {
       const columns = [a.id, a.userid, state(a), a.description ?? '-', a.lastLoginAt ?? '-'];
       // Each column on its own: the tabs between them must stay tabs.
-      process.stdout.write(`${columns.map(printable).join('\t')}\n`);
+      process.stdout.write(`${printableRow(columns)}\n`);
     }
     if (marker !== null) process.stderr.write(`more: --marker ${marker} (or --all)\n`);
   });

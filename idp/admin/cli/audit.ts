@@ -5,6 +5,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
+import { printable } from './printable.js';
 import { apiBaseUrl, rootApiKey } from './user.js';
 
 const eventSchema = z
@@ -111,11 +112,6 @@ async function getPage(base: string, key: string, params: Record<string, string>
   const page = pageSchema.safeParse(await res.json().catch(() => undefined));
   if (!page.success) throw new Error(`unexpected answer from ${base}: not an audit page`);
   return page.data;
-}
-
-/** Control characters (a userid or user agent can hold any) must not reach a terminal as such. */
-function printable(value: string): string {
-  return value.replace(/\p{Cc}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function humanLine(e: Event): string {

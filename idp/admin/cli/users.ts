@@ -2,6 +2,7 @@
 // (`/ns/api/v2/servers/{server}/users`), as root. Attaches to the `user` command of user.ts.
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { printable, printableRow } from './printable.js';
 import { restClient } from './rest-client.js';
 
 const userSchema = z
@@ -33,11 +34,6 @@ function pairs(values: string[] | undefined, option: string): Record<string, str
     out[value.slice(0, eq)] = value.slice(eq + 1);
   }
   return out;
-}
-
-/** Control characters (a userid or attribute can hold any) must not reach a terminal as such. */
-function printable(value: string): string {
-  return value.replace(/\p{Cc}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function describe(u: User): string {
@@ -136,7 +132,7 @@ export function registerUsers(program: Command): void {
     }
     for (const u of users) {
       process.stdout.write(
-        `${printable([u.userid, u.name ?? '-', u.email ?? '-', u.groups.join(',') || '-'].join('\t'))}\n`,
+        `${printableRow([u.userid, u.name ?? '-', u.email ?? '-', u.groups.join(',') || '-'])}\n`,
       );
     }
     if (marker !== null) process.stderr.write(`more: --marker ${marker} (or --all)\n`);

@@ -88,6 +88,8 @@ describe('nextauth user set|show|list|delete', function () {
     const page = await run(['list', '--server', 'acme', '--limit', '5']);
     expect(page.code, page.stderr).to.equal(0);
     expect(page.stdout.trim().split('\n')).to.have.length(5);
+    // Columns are tab-separated (each column escaped on its own, the tabs between them kept).
+    expect(page.stdout.split('\n')[0]).to.equal('alice\tA.\t-\t-');
     expect(page.stderr).to.match(/^more: --marker \S+ \(or --all\)\n$/);
     const all = await run(['list', '--server', 'acme', '--limit', '5', '--all', '--json']);
     const users = (json(all.stdout).users as { userid: string }[]).map((u) => u.userid);

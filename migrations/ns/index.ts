@@ -7,6 +7,7 @@ import * as accounts from './0004_accounts.js';
 import * as auditLog from './0005_audit_log.js';
 import * as serverSettings from './0006_server_settings.js';
 import * as users from './0007_users.js';
+import * as webhooks from './0009_webhooks.js';
 
 export const migrations: readonly Migration[] = [
   { name: '0001_virtual_servers', up: virtualServers.up, down: virtualServers.down },
@@ -16,4 +17,6 @@ export const migrations: readonly Migration[] = [
   { name: '0005_audit_log', up: auditLog.up, down: auditLog.down },
   { name: '0006_server_settings', up: serverSettings.up, down: serverSettings.down },
   { name: '0007_users', up: users.up, down: users.down },
+  // 0008 is taken by a parallel branch; the lead orders the entries when merging.
+  { name: '0009_webhooks', up: webhooks.up, down: webhooks.down },
 ];

@@ -15,6 +15,13 @@ import {
 } from './servers.js';
 import { loginStatusSchema, sessionOperations } from './sessions.js';
 import { userDeletedSchema, userOperations, userPageSchema, userSchema } from './users.js';
+import {
+  createdWebhookSchema,
+  deliveryListSchema,
+  webhookListSchema,
+  webhookOperations,
+  webhookSchema,
+} from './webhooks.js';
 
 export const nsApiOperations: readonly ApiOperation[] = [
   ...Object.values(sessionOperations),
@@ -22,6 +29,7 @@ export const nsApiOperations: readonly ApiOperation[] = [
   ...Object.values(serverOperations),
   ...Object.values(userOperations),
   ...Object.values(auditOperations),
+  ...Object.values(webhookOperations),
   ...Object.values(openApiOperations),
 ];
 
@@ -36,4 +44,8 @@ export const nsApiComponents = {
   User: userSchema,
   UserPage: userPageSchema,
   UserDeleted: userDeletedSchema,
+  Webhook: webhookSchema,
+  WebhookList: webhookListSchema,
+  CreatedWebhook: createdWebhookSchema,
+  WebhookDeliveryList: deliveryListSchema,
 };

@@ -100,6 +100,8 @@ export interface DeliveryOutcome {
 export interface WebhookRepository {
   save(webhook: Webhook, secretSealed: string): Promise<void>;
   list(serverId: string): Promise<Webhook[]>;
+  /** Id and event types of each webhook of the server: all that queuing an event needs (one narrow read). */
+  subscriptions(serverId: string): Promise<{ id: string; events: string[] }[]>;
   count(serverId: string): Promise<number>;
   find(serverId: string, id: string): Promise<Webhook | undefined>;
   /** Returns whether a webhook of that server was deleted (its deliveries go with it). */
@@ -144,6 +146,13 @@ export function createWebhookRepository(db: Knex): WebhookRepository {
         .where({ server_id: serverId })
         .orderBy(['created_at', 'id']);
       return rows.map(toWebhook);
+    },
+
+    async subscriptions(serverId) {
+      const rows: { id: string; event_types: string }[] = await db(webhooks)
+        .select('id', 'event_types')
+        .where({ server_id: serverId });
+      return rows.map((r) => ({ id: r.id, events: eventTypesSchema.parse(JSON.parse(r.event_types)) }));
     },
 
     async count(serverId) {

@@ -157,8 +157,8 @@ export function createWebhookService(deps: {
       async enqueue(event, handle) {
         if (!isWebhookEventType(event.type)) return;
         const hooks = createWebhookRepository(handle ?? db);
-        const subscribed = (await hooks.list(event.server.id)).filter((w) =>
-          (w.events as readonly string[]).includes(event.type),
+        const subscribed = (await hooks.subscriptions(event.server.id)).filter((w) =>
+          w.events.includes(event.type),
         );
         if (subscribed.length === 0) return;
         const payload = JSON.stringify(toCloudEvent(event, nsServerId(publicUrl, event.server.name)));

@@ -35,6 +35,16 @@ export interface NsServiceInstance extends ServiceInstance {
   identities: ServerIdentityService;
 }
 
+/** A malformed allow-list entry stops start-up with one line naming the variable. */
+function outboundClient(allow: readonly string[]) {
+  try {
+    return createOutboundClient({ allow });
+  } catch (err) {
+    if (err instanceof RangeError) throw new ConfigError(settings.outboundAllow.env, err.message);
+    throw err;
+  }
+}
+
 export function createNsService(deps: ServiceDeps): NsServiceInstance {
   // Embedded mode generates it into the data directory before services start; `serve ns` needs it set.
   const { secretKey, publicUrl } = deps.config;
@@ -63,7 +73,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
     createAuditService({ db: deps.db, clock: deps.clock, random: deps.random }),
     events,
   );
-  const outbound = createOutboundClient({ allow: deps.config.outboundAllow });
+  const outbound = outboundClient(deps.config.outboundAllow);
   const dispatcher = createWebhookDispatcher({
     db: deps.db,
     clock: deps.clock,

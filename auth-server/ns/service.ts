@@ -24,6 +24,7 @@ import { createSessionRepository } from './sessions/repository.js';
 import { createSessionService, type SessionService } from './sessions/service.js';
 import { createUserService } from './users/service.js';
 import { createWebhookDispatcher } from './webhooks/dispatcher.js';
+import { createWebhookRepository } from './webhooks/repository.js';
 import { createWebhookService } from './webhooks/service.js';
 
 export const defaultServerName = 'default';
@@ -133,6 +134,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
   const sweeper = createSweeper({
     sessions: createSessionRepository(deps.db),
     enrolTokens: createEnrolTokenRepository(deps.db),
+    webhookDeliveries: createWebhookRepository(deps.db),
     kv: deps.kv,
     clock: deps.clock,
     logger: deps.logger,

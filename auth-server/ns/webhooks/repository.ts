@@ -117,6 +117,8 @@ export interface WebhookRepository {
     webhookId: string,
     options: { limit: number; state?: DeliveryState },
   ): Promise<WebhookDelivery[]>;
+  /** Removes delivered and failed deliveries last updated before `before`; returns how many. */
+  deleteFinished(before: number): Promise<number>;
 }
 
 export function createWebhookRepository(db: Knex): WebhookRepository {
@@ -258,6 +260,14 @@ export function createWebhookRepository(db: Knex): WebhookRepository {
         ])
         .limit(options.limit);
       return rows.map(toDelivery);
+    },
+
+    async deleteFinished(before) {
+      const removed: unknown = await db(deliveries)
+        .whereIn('state', ['delivered', 'failed'])
+        .andWhere('updated_at', '<', before)
+        .delete();
+      return Number(removed);
     },
   };
 }

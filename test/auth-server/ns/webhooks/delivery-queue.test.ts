@@ -10,7 +10,9 @@ import { FixedClock, systemRandom } from '../../../../auth-server/common/clock.j
 import { seal } from '../../../../auth-server/common/crypto/secret-box.js';
 import { migrateLatest } from '../../../../auth-server/common/db/migrate.js';
 import { createOutboundClient } from '../../../../auth-server/common/http/outbound.js';
+import { MemoryKv } from '../../../../auth-server/common/kv/memory.js';
 import { createLogger } from '../../../../auth-server/common/logging.js';
+import { createSweeper } from '../../../../auth-server/ns/maintenance/sweeper.js';
 import { createVirtualServerRepository } from '../../../../auth-server/ns/servers/repository.js';
 import {
   createWebhookDispatcher,
@@ -178,6 +180,40 @@ describeEachDatabase('ns webhook delivery queue', (db) => {
       receiver.closeAllConnections();
       await new Promise((r) => receiver.close(r));
     }
+  });
+
+  it('the sweeper removes finished deliveries after the retention, never pending ones', async () => {
+    const { ids } = await queued('http://127.0.0.1:1/x', 3);
+    const [done, failed, pending] = ids as [string, string, string];
+    const repository = createWebhookRepository(knex);
+    for (const [id, state] of [
+      [done, 'delivered'],
+      [failed, 'failed'],
+    ] as const) {
+      const claim = newHexId(systemRandom);
+      await repository.claim(id, claim, clock.now(), 1000);
+      await repository.finish(id, claim, {
+        state,
+        status: 200,
+        error: null,
+        nextAttemptAt: clock.now(),
+        now: clock.now(),
+      });
+    }
+    const sweeper = createSweeper({
+      sessions: { deleteExpired: async () => 0 },
+      enrolTokens: { deleteExpired: async () => 0 },
+      webhookDeliveries: repository,
+      webhookRetentionMs: 60_000,
+      kv: new MemoryKv({ clock }),
+      clock,
+      logger,
+    });
+    expect((await sweeper.sweep()).webhookDeliveries).to.equal(0);
+    clock.advance(60_001);
+    const counts = await sweeper.sweep();
+    expect(counts.webhookDeliveries).to.be.at.least(2);
+    expect(await knex('ns_webhook_deliveries').whereIn('id', ids).pluck('id')).to.deep.equal([pending]);
   });
 
   it('deleting the server drops its webhooks and deliveries', async () => {

@@ -1,6 +1,7 @@
 // `/ns/events`: business events as JSON over a WebSocket for integrators. The upgrade is authorized by
 // `X-apikey` (role `sessions`; a server key hears only its own server), `?server=` narrows further; the
-// server only sends, keeps the connection alive with ping/pong, and drops peers that stop answering.
+// server only sends, keeps the connection alive with ping/pong, drops peers that stop answering, and closes
+// the socket of a key revoked since the upgrade at the next ping.
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { SocketAuthorization, SocketEndpoint } from '../../common/http/mobile-sockets.js';
@@ -54,7 +55,19 @@ export function createEventSocketEndpoint(options: EventSocketOptions): SocketEn
     return { serverId: server.id };
   };
 
-  const serve = (ws: WebSocket, serverId: string | null) => {
+  /** Still allowed? Checked at every ping: a revoked key's socket closes within one interval. */
+  const stillAllowed = async (
+    presented: string | undefined,
+    req: IncomingMessage,
+    serverId: string | null,
+  ) => {
+    const principal = await options.apiKeys.verify(presented);
+    if (!principal) return false;
+    const decision = await scope(principal, req);
+    return !('refuse' in decision) && decision.serverId === serverId;
+  };
+
+  const serve = (ws: WebSocket, serverId: string | null, recheck: () => Promise<boolean>) => {
     let alive = true;
     let unsubscribe: (() => Promise<void>) | undefined;
     let closed = false;
@@ -71,6 +84,13 @@ export function createEventSocketEndpoint(options: EventSocketOptions): SocketEn
       }
       alive = false;
       ws.ping();
+      recheck().then(
+        (allowed) => {
+          // 1008: policy violation — the key was revoked or lost its role since the upgrade.
+          if (!allowed && ws.readyState === ws.OPEN) ws.close(1008, 'API key no longer allowed');
+        },
+        (err: unknown) => logger.warn({ err }, 'events socket could not re-check its key'),
+      );
     }, pingIntervalMs);
     pinger.unref();
     ws.on('pong', () => {
@@ -108,11 +128,13 @@ export function createEventSocketEndpoint(options: EventSocketOptions): SocketEn
     maxPayload: eventSocketMaxPayload,
     async authorize(req): Promise<SocketAuthorization> {
       const header = req.headers['x-apikey'];
-      const principal = await options.apiKeys.verify(typeof header === 'string' ? header : undefined);
+      const presented = typeof header === 'string' ? header : undefined;
+      const principal = await options.apiKeys.verify(presented);
       if (!principal) return { refuse: 401 };
       const decision = await scope(principal, req);
       if ('refuse' in decision) return decision;
-      return { accept: (ws) => serve(ws, decision.serverId) };
+      const { serverId } = decision;
+      return { accept: (ws) => serve(ws, serverId, () => stillAllowed(presented, req, serverId)) };
     },
   };
 }

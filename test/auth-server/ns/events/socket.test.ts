@@ -2,7 +2,8 @@
 // instance A while integrators listen on instance B. Upgrades are authorized by X-apikey (401 / 403 / 404
 // before any WebSocket exists), a server key hears only its server, and a real enrolment, scan, login,
 // logout and a scan by a phone without an account arrive as REGISTER, CONFIRMSCAN, LOGIN, LOGOUT and
-// NOACCOUNTS — ids only, never the nonce or the login code. A peer that stops answering pings is dropped.
+// NOACCOUNTS — ids only, never the nonce or the login code. A peer that stops answering pings is dropped,
+// and a key revoked while its socket is open loses it at the next ping.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -107,6 +108,7 @@ describe('ns /ns/events WebSocket', function () {
   let a: Instance;
   let b: Instance;
   const keys: Record<string, string> = {};
+  const keyIds: Record<string, string> = {};
   let eventsUrl: string;
 
   const startInstance = async (): Promise<Instance> => {
@@ -185,6 +187,7 @@ describe('ns /ns/events WebSocket', function () {
       const res = await rest(b.base, 'POST', `/servers/${server}/apikeys`, { name, roles });
       expect(res.status).to.equal(201);
       keys[name] = String(res.body?.key);
+      keyIds[name] = String(res.body?.id);
     }
     eventsUrl = `${b.base.replace('http', 'ws')}/ns/events`;
   });
@@ -332,7 +335,7 @@ describe('ns /ns/events WebSocket', function () {
     expect(await closed).to.equal(1009);
   });
 
-  it('drops a peer that stops answering pings', async () => {
+  it('drops a peer that stops answering pings, and closes the socket of a revoked key', async () => {
     // An endpoint of its own with a short ping interval; the client does not answer pings.
     const endpoint = createEventSocketEndpoint({
       apiKeys: createApiKeyVerifier({ rootApiKey: rootKey, repository: createApiKeyRepository(knex) }),
@@ -350,6 +353,13 @@ describe('ns /ns/events WebSocket', function () {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/ns/events`;
+    // A key revoked while its socket is open: the next ping's re-check closes it with 1008.
+    const doomed = await listen(url, keys.otherSessions);
+    const doomedClosed = new Promise<number>((resolve) => doomed.ws.once('close', (code) => resolve(code)));
+    const revoked = await rest(b.base, 'DELETE', `/servers/other/apikeys/${keyIds.otherSessions}`);
+    expect(revoked.status).to.equal(204);
+    expect(await doomedClosed).to.equal(1008);
+    expect(await refusal(url, keys.otherSessions)).to.equal(401);
     const silent = new WebSocket(url, { headers: { 'x-apikey': rootKey }, autoPong: false });
     const answering = new WebSocket(url, { headers: { 'x-apikey': rootKey } });
     let pings = 0;

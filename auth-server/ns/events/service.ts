@@ -12,9 +12,12 @@ import { type BusinessEvent, type BusinessEventType, fromAuditEvent } from './mo
 
 /** Durable consumers (webhooks) that must see an event exactly when its change commits. */
 export interface BusinessEventSink {
-  /** Runs in the change's transaction (or on the database handle when there is none); throwing fails it. */
-  enqueue(event: BusinessEvent, db: Knex | undefined): Promise<void>;
-  /** After the commit: a hint that work is waiting (e.g. run the dispatcher now rather than at its tick). */
+  /**
+   * Runs in the change's transaction (or on the database handle when there is none); throwing fails it.
+   * Resolves true when it queued work for this event.
+   */
+  enqueue(event: BusinessEvent, db: Knex | undefined): Promise<boolean>;
+  /** After the commit of an event it queued work for: e.g. run the dispatcher now rather than at its tick. */
   committed?(event: BusinessEvent): void;
 }
 
@@ -54,8 +57,8 @@ export function createBusinessEvents(deps: {
    * Best effort, like the session state on the bus: the change has committed, and a lost publish must not
    * turn it into an error. Webhooks do not depend on it (their queue is in the database).
    */
-  const publish = async (event: BusinessEvent): Promise<void> => {
-    for (const sink of sinks) sink.committed?.(event);
+  const publish = async (event: BusinessEvent, queuedBy: readonly BusinessEventSink[]): Promise<void> => {
+    for (const sink of queuedBy) sink.committed?.(event);
     try {
       await publishBusinessEvent(kv, event);
     } catch (err) {
@@ -67,15 +70,16 @@ export function createBusinessEvents(deps: {
     async audited(auditEvent, trx) {
       const event = fromAuditEvent(auditEvent);
       if (!event) return;
-      for (const sink of sinks) await sink.enqueue(event, trx);
+      const queuedBy: BusinessEventSink[] = [];
+      for (const sink of sinks) if (await sink.enqueue(event, trx)) queuedBy.push(sink);
       if (isTransaction(trx)) {
         // Published after the commit, or never: a rolled-back login is no event.
         trx.executionPromise.then(
-          () => publish(event),
+          () => publish(event, queuedBy),
           () => {},
         );
       } else {
-        await publish(event);
+        await publish(event, queuedBy);
       }
     },
 
@@ -85,7 +89,7 @@ export function createBusinessEvents(deps: {
         time: deps.clock.now(),
         ...input,
       };
-      await publish(event);
+      await publish(event, []);
       return event;
     },
 

@@ -155,12 +155,12 @@ export function createWebhookService(deps: {
 
     sink: {
       async enqueue(event, handle) {
-        if (!isWebhookEventType(event.type)) return;
+        if (!isWebhookEventType(event.type)) return false;
         const hooks = createWebhookRepository(handle ?? db);
         const subscribed = (await hooks.subscriptions(event.server.id)).filter((w) =>
           w.events.includes(event.type),
         );
-        if (subscribed.length === 0) return;
+        if (subscribed.length === 0) return false;
         const payload = JSON.stringify(toCloudEvent(event, nsServerId(publicUrl, event.server.name)));
         const now = clock.now();
         const items: NewDelivery[] = subscribed.map((w) => ({
@@ -172,10 +172,11 @@ export function createWebhookService(deps: {
           now,
         }));
         await hooks.enqueue(items);
+        return true;
       },
-      committed(event) {
-        // A hint only (the dispatcher's tick finds the work anyway): it may run once for nothing.
-        if (isWebhookEventType(event.type)) deps.onQueued?.();
+      committed() {
+        // A hint only: the dispatcher's tick finds the work anyway (and other instances' work too).
+        deps.onQueued?.();
       },
     },
   };

@@ -158,11 +158,19 @@ describe('ns business events', () => {
         events,
       );
       const seenInTransaction: string[] = [];
+      const committed: string[] = [];
       events.addSink({
         async enqueue(event, trx) {
           expect(trx?.isTransaction).to.equal(true);
           seenInTransaction.push(event.type);
+          return true;
         },
+        committed: (event) => committed.push(event.type),
+      });
+      // A sink that queued nothing is not told about the commit.
+      events.addSink({
+        enqueue: async () => false,
+        committed: () => committed.push('not me'),
       });
       const arrived = next();
       let recorded: AuditEvent | undefined;
@@ -171,9 +179,11 @@ describe('ns business events', () => {
         // Not yet: the login could still roll back.
         await new Promise((r) => setImmediate(r));
         expect(heard).to.deep.equal([]);
+        expect(committed).to.deep.equal([]);
       });
       await arrived;
       expect(seenInTransaction).to.deep.equal(['LOGIN']);
+      expect(committed).to.deep.equal(['LOGIN']);
       expect(heard).to.have.length(1);
       expect(heard[0]).to.deep.include({
         id: recorded?.id,

@@ -5,7 +5,7 @@ import type { Knex } from 'knex';
 import type { Clock, Random } from './clock.js';
 import type { Config, ServiceName } from './config/index.js';
 import type { GeoIp } from './geoip/index.js';
-import type { MobileEndpoint } from './http/mobile-sockets.js';
+import type { MobileEndpoint, SocketEndpoint } from './http/mobile-sockets.js';
 import type { Kv } from './kv/kv.js';
 import type { Logger } from './logging.js';
 import type { Metrics } from './metrics.js';
@@ -31,6 +31,8 @@ export interface ServiceInstance {
   router?: Router;
   /** The service's secure-channel WebSocket endpoint for phones, if it has one. */
   mobile?: MobileEndpoint;
+  /** Plain JSON WebSocket endpoints (NS business events). */
+  sockets?: SocketEndpoint[];
   /** Runs after migrations and before the listener accepts traffic. */
   start?(): Promise<void>;
   close?(): Promise<void>;

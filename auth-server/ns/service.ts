@@ -1,5 +1,6 @@
 // NS as a service instance: owns virtual servers, accounts, login sessions and API keys, and `/ns/mobile`.
 import { ConfigError, settings } from '../common/config/index.js';
+import { createOutboundClient } from '../common/http/outbound.js';
 import type { ServiceDeps, ServiceInstance } from '../common/service.js';
 import { createAccountAdminService } from './accounts/admin.js';
 import { createEnrolTokenRepository } from './accounts/enrol-tokens.js';
@@ -11,6 +12,8 @@ import { createApiKeyRepository } from './apikeys/repository.js';
 import { createApiKeyVerifier } from './apikeys/verify.js';
 import { createAttestationChecker } from './attestation/check.js';
 import { createAuditService } from './audit/service.js';
+import { createBusinessEvents, withBusinessEvents } from './events/service.js';
+import { createEventSocketEndpoint } from './events/socket.js';
 import { createMobileLoginService } from './logins/service.js';
 import { createSweeper } from './maintenance/sweeper.js';
 import { createNsMobileEndpoint } from './mobile/endpoint.js';
@@ -21,6 +24,9 @@ import { createVirtualServerRepository } from './servers/repository.js';
 import { createSessionRepository } from './sessions/repository.js';
 import { createSessionService, type SessionService } from './sessions/service.js';
 import { createUserService } from './users/service.js';
+import { createWebhookDispatcher } from './webhooks/dispatcher.js';
+import { createWebhookRepository } from './webhooks/repository.js';
+import { createWebhookService } from './webhooks/service.js';
 
 export const defaultServerName = 'default';
 
@@ -29,6 +35,16 @@ export interface NsServiceInstance extends ServiceInstance {
   sessions: SessionService;
   accounts: AccountService;
   identities: ServerIdentityService;
+}
+
+/** A malformed allow-list entry stops start-up with one line naming the variable. */
+function outboundClient(allow: readonly string[]) {
+  try {
+    return createOutboundClient({ allow });
+  } catch (err) {
+    if (err instanceof RangeError) throw new ConfigError(settings.outboundAllow.env, err.message);
+    throw err;
+  }
 }
 
 export function createNsService(deps: ServiceDeps): NsServiceInstance {
@@ -48,7 +64,37 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
   });
   const identities = createServerIdentityService({ db: deps.db, clock: deps.clock, secretKey, publicUrl });
   const checkAttestation = createAttestationChecker({ sfs: deps.peers.sfs, kv: deps.kv, clock: deps.clock });
-  const audit = createAuditService({ db: deps.db, clock: deps.clock, random: deps.random });
+  // Business events come from the audit recorder (and the phone's scan paths): one place, no scattered calls.
+  const events = createBusinessEvents({
+    kv: deps.kv,
+    clock: deps.clock,
+    random: deps.random,
+    logger: deps.logger,
+  });
+  const audit = withBusinessEvents(
+    createAuditService({ db: deps.db, clock: deps.clock, random: deps.random }),
+    events,
+  );
+  const outbound = outboundClient(deps.config.outboundAllow);
+  const dispatcher = createWebhookDispatcher({
+    db: deps.db,
+    clock: deps.clock,
+    random: deps.random,
+    logger: deps.logger,
+    secretKey,
+    outbound,
+  });
+  const webhooks = createWebhookService({
+    db: deps.db,
+    clock: deps.clock,
+    random: deps.random,
+    secretKey,
+    outbound,
+    audit,
+    publicUrl,
+    onQueued: () => dispatcher.kick(),
+  });
+  events.addSink(webhooks.sink);
   const accounts = createAccountService({
     db: deps.db,
     clock: deps.clock,
@@ -65,6 +111,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
     checkAttestation,
     audit,
     logger: deps.logger,
+    events,
   });
   const apiKeys = createApiKeyVerifier({
     rootApiKey: deps.config.nsRootApiKey,
@@ -88,6 +135,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
   const sweeper = createSweeper({
     sessions: createSessionRepository(deps.db),
     enrolTokens: createEnrolTokenRepository(deps.db),
+    webhookDeliveries: createWebhookRepository(deps.db),
     kv: deps.kv,
     clock: deps.clock,
     logger: deps.logger,
@@ -102,6 +150,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
     users: createUserService({ db: deps.db, clock: deps.clock, random: deps.random, audit }),
     accountAdmin: createAccountAdminService({ db: deps.db, clock: deps.clock, audit }),
     audit,
+    webhooks,
     kv: deps.kv,
     clock: deps.clock,
     logger: deps.logger,
@@ -133,8 +182,10 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
       logger: deps.logger,
       geoip: deps.geoip,
     }),
+    sockets: [createEventSocketEndpoint({ apiKeys, servers, events, logger: deps.logger })],
     async start() {
       sweeper.start();
+      dispatcher.start();
       // Embedded mode is the zero-setup demo: it needs a virtual server to log in to.
       if (deps.config.mode !== 'embedded') return;
       const server = await servers.ensure({ name: defaultServerName, displayName: 'nextAuth' });
@@ -146,6 +197,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
     },
     async close() {
       sweeper.stop();
+      await dispatcher.stop();
     },
   };
 }

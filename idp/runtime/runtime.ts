@@ -175,7 +175,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const mobileSockets = attachMobileSockets(
     publicListener.server,
     instances.flatMap((i) => (i.mobile ? [i.mobile] : [])),
-    { logger, trustProxy: config.trustProxy, accepting: () => accepting },
+    {
+      logger,
+      trustProxy: config.trustProxy,
+      accepting: () => accepting,
+      sockets: instances.flatMap((i) => i.sockets ?? []),
+    },
   );
   const adminListener = await listen(admin.callback(), config.adminPort, config.adminHost).catch(
     async (err) => {

@@ -8,6 +8,7 @@ import * as auditLog from './0005_audit_log.js';
 import * as serverSettings from './0006_server_settings.js';
 import * as users from './0007_users.js';
 import * as accountLastPush from './0008_account_last_push.js';
+import * as webhooks from './0009_webhooks.js';
 import * as userContext from './0010_user_context.js';
 
 export const migrations: readonly Migration[] = [
@@ -19,5 +20,6 @@ export const migrations: readonly Migration[] = [
   { name: '0006_server_settings', up: serverSettings.up, down: serverSettings.down },
   { name: '0007_users', up: users.up, down: users.down },
   { name: '0008_account_last_push', up: accountLastPush.up, down: accountLastPush.down },
+  { name: '0009_webhooks', up: webhooks.up, down: webhooks.down },
   { name: '0010_user_context', up: userContext.up, down: userContext.down },
 ];

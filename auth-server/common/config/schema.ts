@@ -214,7 +214,7 @@ export const settings = {
     schema: z.string(),
     default: '',
     description:
-      'Comma-separated hosts/CIDRs that outbound calls (back-channel logout, CIBA ping, metadata URLs) may reach in addition to public addresses.',
+      'Comma-separated hosts/CIDRs that outbound calls (webhooks, back-channel logout, CIBA ping, metadata URLs) may reach besides public addresses; http webhooks only to these hosts.',
   }),
   trustProxy: setting({
     env: 'NEXTAUTH_TRUST_PROXY',

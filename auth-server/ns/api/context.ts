@@ -11,6 +11,7 @@ import type { ServerAdminService } from '../servers/admin.js';
 import type { VirtualServerRepository } from '../servers/repository.js';
 import type { SessionService } from '../sessions/service.js';
 import type { UserService } from '../users/service.js';
+import type { WebhookService } from '../webhooks/service.js';
 import type { SseOptions } from './sse.js';
 
 export interface NsApiDeps {
@@ -28,6 +29,8 @@ export interface NsApiDeps {
   accountAdmin: AccountAdminService;
   /** Security events: recorded by the services, read by `GET /ns/api/v2/audit`. */
   audit: AuditService;
+  /** Webhook subscriptions of a server (REST `/api/v2/servers/{server}/webhooks`). */
+  webhooks: WebhookService;
   kv: Kv;
   clock: Clock;
   logger: Logger;

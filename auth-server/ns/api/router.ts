@@ -10,6 +10,7 @@ import { registerOpenApiRoute } from './openapi-route.js';
 import { registerServerRoutes } from './server-routes.js';
 import { registerUserRoutes } from './user-routes.js';
 import { registerV2Routes } from './v2-routes.js';
+import { registerWebhookRoutes } from './webhook-routes.js';
 
 export type { NsApiDeps } from './context.js';
 
@@ -23,5 +24,6 @@ export function createNsRouter(deps: NsApiDeps): Router<NsState> {
   registerOpenApiRoute(router, deps);
   registerBrowserRoutes(router, deps);
   registerAuditRoutes(router, deps);
+  registerWebhookRoutes(router, deps);
   return router;
 }

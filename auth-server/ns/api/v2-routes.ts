@@ -75,7 +75,11 @@ export function registerV2Routes(router: Router<NsState>, deps: NsApiDeps): void
         ...auditContextOf(ctx),
         subject:
           before.userid !== null ? { kind: 'user', id: before.userid } : { kind: 'session', id: before.id },
-        details: { session: before.id, state: before.state },
+        details: {
+          session: before.id,
+          state: before.state,
+          ...(before.accountId !== null ? { account: before.accountId } : {}),
+        },
       });
     }
     ctx.body = status;

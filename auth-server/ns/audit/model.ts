@@ -24,6 +24,8 @@ export const auditEventTypes = [
   'server.created',
   'server.updated',
   'server.deleted',
+  'webhook.created',
+  'webhook.deleted',
 ] as const;
 
 export const auditEventTypeSchema = z.enum(auditEventTypes);
@@ -32,7 +34,7 @@ export type AuditEventType = z.output<typeof auditEventTypeSchema>;
 /** Who acted: an API key (integrator, operator CLI), a phone's account key, a user, or NS itself. */
 export const actorKinds = ['apikey', 'account', 'user', 'system'] as const;
 /** What was acted on. */
-export const subjectKinds = ['session', 'account', 'user', 'apikey', 'server'] as const;
+export const subjectKinds = ['session', 'account', 'user', 'apikey', 'server', 'webhook'] as const;
 
 export const actorKindSchema = z.enum(actorKinds);
 export const subjectKindSchema = z.enum(subjectKinds);

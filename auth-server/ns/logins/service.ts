@@ -8,6 +8,7 @@ import type { AccountService } from '../accounts/service.js';
 import type { AttestationChecker } from '../attestation/check.js';
 import { type AuditOrigin, type NewAuditEvent, unknownOrigin } from '../audit/model.js';
 import type { AuditRecorder } from '../audit/service.js';
+import type { BusinessEvents } from '../events/service.js';
 import type { ServerIdentity } from '../servers/identity.js';
 import type { Session } from '../sessions/model.js';
 import type { SessionService } from '../sessions/service.js';
@@ -38,6 +39,11 @@ export interface MobileLoginService {
   /** Uses the login code up (session `waiting → scanned`); returns the session and the account it is for. */
   scan(input: LoginParty & { code: string }): Promise<{ session: Session; account: Account }>;
   /**
+   * A phone with no account on this server scanned one of its login codes: the browser's integrator hears
+   * NOACCOUNTS (so it can offer enrolment). The code stays usable; returns whether it named a session.
+   */
+  noAccount(input: { server: ServerIdentity; code: string }): Promise<boolean>;
+  /**
    * Verifies the attestation for this channel and account, then `→ loggedin`; exactly one approval wins.
    * Audit: `session.login`, or `session.login_rejected` for a blocked account or a refused attestation.
    */
@@ -57,6 +63,8 @@ export function createMobileLoginService(deps: {
   checkAttestation: AttestationChecker;
   audit: AuditRecorder;
   logger: Logger;
+  /** CONFIRMSCAN and NOACCOUNTS (the audited events reach it through the audit recorder). */
+  events?: BusinessEvents;
 }): MobileLoginService {
   const { sessions, accounts, audit, logger } = deps;
 
@@ -92,7 +100,27 @@ export function createMobileLoginService(deps: {
     async scan({ server, accountId, code }) {
       const account = await activeAccount(accountId);
       const session = await sessions.redeemLoginCode(code, { serverId: server.serverId });
+      await deps.events?.emit({
+        type: 'CONFIRMSCAN',
+        server: { id: server.serverId, name: server.name },
+        session: session.id,
+        userid: account.userid,
+        account: account.id,
+      });
       return { session, account };
+    },
+
+    async noAccount({ server, code }) {
+      const session = await sessions.peekLoginCode(code, server.serverId);
+      if (!session) return false;
+      await deps.events?.emit({
+        type: 'NOACCOUNTS',
+        server: { id: server.serverId, name: server.name },
+        session: session.id,
+        userid: null,
+        account: null,
+      });
+      return true;
     },
 
     async confirm(input) {

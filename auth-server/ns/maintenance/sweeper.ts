@@ -1,20 +1,27 @@
 // Periodic removal of NS rows nobody can use any more: expired sessions (with their login codes) and
-// expired enrol tokens. Their hashes are useless to an attacker, but a table that only grows slows every
+// expired enrol tokens, and webhook deliveries that finished (delivered or failed) a week ago. Their hashes are useless to an attacker, but a table that only grows slows every
 // lookup and every backup.
 import type { Clock } from '../../common/clock.js';
 import type { Kv } from '../../common/kv/kv.js';
 import type { Logger } from '../../common/logging.js';
 import type { EnrolTokenRepository } from '../accounts/enrol-tokens.js';
 import type { SessionRepository } from '../sessions/repository.js';
+import type { WebhookRepository } from '../webhooks/repository.js';
 
 export interface SweepCounts {
   sessions: number;
   enrolTokens: number;
+  /** Present when the sweeper has the webhook queue. */
+  webhookDeliveries?: number;
 }
 
 export interface SweeperOptions {
   sessions: Pick<SessionRepository, 'deleteExpired'>;
   enrolTokens: Pick<EnrolTokenRepository, 'deleteExpired'>;
+  /** Finished deliveries are kept this long for the deliveries listing (`webhookRetentionMs`). */
+  webhookDeliveries?: Pick<WebhookRepository, 'deleteFinished'>;
+  /** Default 7 days. */
+  webhookRetentionMs?: number;
   kv: Kv;
   clock: Clock;
   logger: Logger;
@@ -48,11 +55,16 @@ export function createSweeper(options: SweeperOptions): Sweeper {
 
   async function sweep(): Promise<SweepCounts> {
     const before = clock.now() - graceMs;
-    const counts = {
+    const counts: SweepCounts = {
       sessions: await options.sessions.deleteExpired(before),
       enrolTokens: await options.enrolTokens.deleteExpired(before),
     };
-    if (counts.sessions + counts.enrolTokens > 0) logger.info({ swept: counts }, 'ns expired rows removed');
+    if (options.webhookDeliveries) {
+      const retentionMs = options.webhookRetentionMs ?? 7 * 24 * 60 * 60_000;
+      counts.webhookDeliveries = await options.webhookDeliveries.deleteFinished(clock.now() - retentionMs);
+    }
+    if (counts.sessions + counts.enrolTokens + (counts.webhookDeliveries ?? 0) > 0)
+      logger.info({ swept: counts }, 'ns expired rows removed');
     return counts;
   }
 

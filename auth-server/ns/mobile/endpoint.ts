@@ -114,7 +114,17 @@ async function serveChannel(transport: Transport, info: MobileConnectionInfo, op
     });
   install('enrol.begin', 'enrol', enrolBegin);
   install('enrol.complete', 'enrol', enrolComplete);
-  install('login.scan', 'login', loginScan);
+  channel.onRequest('login.scan', async (body) => {
+    try {
+      if (ctx.kind === 'login') return await loginScan(body, ctx, services);
+      // An anonymous channel holds no account: the phone tells the server it has none for it (NOACCOUNTS).
+      await ctx.limit('scan');
+      await services.logins.noAccount({ server: ctx.server, code: body.code });
+    } catch (err) {
+      throw toMessageError(err, logger, 'login.scan');
+    }
+    throw new MessageError('no_account', 'this phone has no account on this server; enrol first');
+  });
   install('login.confirm', 'login', loginConfirm);
   install('login.decline', 'login', loginDecline);
   void session.closed.then((err) => {

@@ -65,6 +65,11 @@ export interface SessionService {
    */
   redeemLoginCode(code: string, options?: { serverId?: string }): Promise<Session>;
   /**
+   * The `waiting` session of a usable code of server `serverId`, without using it up (a phone with no
+   * account for the server reports that it scanned it); undefined for anything else. Changes nothing.
+   */
+  peekLoginCode(code: string, serverId: string): Promise<Session | undefined>;
+  /**
    * `waiting|scanned → loggedin`; concurrent approve/decline: exactly one wins, the others get SessionError.
    * `session` is its id, or the session as read earlier (e.g. by `redeemLoginCode`) to save reading it
    * back: the guarded UPDATE alone decides whether the move happens, the snapshot only fills in the answer.
@@ -269,6 +274,18 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
         return afterTransition(found, patch, now);
       });
       return changed(session, now);
+    },
+
+    async peekLoginCode(code, serverId) {
+      if (!codeShape.test(code)) return undefined;
+      const codeHash = sha256Hex(code);
+      const now = clock.now();
+      const record = await codes.find(codeHash);
+      if (!record || record.usedAt !== null || record.expiresAt <= now) return undefined;
+      const session = await sessions.findByLoginCodeHash(codeHash);
+      if (!session || session.serverId !== serverId || effectiveState(session, now) !== 'waiting')
+        return undefined;
+      return session;
     },
 
     async markLoggedIn(session, approval, options) {

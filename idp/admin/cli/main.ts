@@ -14,6 +14,7 @@ import { registerSfs } from './sfs.js';
 import { registerServe, registerStart } from './start.js';
 import { registerUser } from './user.js';
 import { registerUsers } from './users.js';
+import { registerWebhook } from './webhook.js';
 
 export function buildProgram(): Command {
   const program = new Command('nextauth')
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerSdkConfig(program);
   registerOidc(program);
   registerAudit(program);
+  registerWebhook(program);
   return program;
 }
 

@@ -21,6 +21,13 @@ import {
 } from './servers.js';
 import { loginStatusSchema, sessionOperations } from './sessions.js';
 import { userDeletedSchema, userOperations, userPageSchema, userSchema } from './users.js';
+import {
+  createdWebhookSchema,
+  deliveryListSchema,
+  webhookListSchema,
+  webhookOperations,
+  webhookSchema,
+} from './webhooks.js';
 
 export const nsApiOperations: readonly ApiOperation[] = [
   ...Object.values(sessionOperations),
@@ -29,6 +36,7 @@ export const nsApiOperations: readonly ApiOperation[] = [
   ...Object.values(userOperations),
   ...Object.values(accountOperations),
   ...Object.values(auditOperations),
+  ...Object.values(webhookOperations),
   ...Object.values(openApiOperations),
 ];
 
@@ -46,4 +54,8 @@ export const nsApiComponents = {
   Account: accountSchema,
   AccountPage: accountPageSchema,
   UserAccountsDeleted: userAccountsDeletedSchema,
+  Webhook: webhookSchema,
+  WebhookList: webhookListSchema,
+  CreatedWebhook: createdWebhookSchema,
+  WebhookDeliveryList: deliveryListSchema,
 };

@@ -8,6 +8,7 @@ import { FixedClock, systemRandom } from '../../../../auth-server/common/clock.j
 import { openDb } from '../../../../auth-server/common/db/connect.js';
 import { migrateLatest } from '../../../../auth-server/common/db/migrate.js';
 import { createHttpApp } from '../../../../auth-server/common/http/app.js';
+import { createOutboundClient, type Resolver } from '../../../../auth-server/common/http/outbound.js';
 import type { Kv } from '../../../../auth-server/common/kv/kv.js';
 import { MemoryKv } from '../../../../auth-server/common/kv/memory.js';
 import { createLogger } from '../../../../auth-server/common/logging.js';
@@ -20,14 +21,26 @@ import { createApiKeyRepository } from '../../../../auth-server/ns/apikeys/repos
 import { createApiKeyVerifier } from '../../../../auth-server/ns/apikeys/verify.js';
 import { createAttestationChecker } from '../../../../auth-server/ns/attestation/check.js';
 import { type AuditService, createAuditService } from '../../../../auth-server/ns/audit/service.js';
+import {
+  type BusinessEvents,
+  createBusinessEvents,
+  withBusinessEvents,
+} from '../../../../auth-server/ns/events/service.js';
 import { createServerAdminService } from '../../../../auth-server/ns/servers/admin.js';
 import { createServerIdentityService } from '../../../../auth-server/ns/servers/identity.js';
 import { createVirtualServerRepository } from '../../../../auth-server/ns/servers/repository.js';
 import { createSessionService, type SessionService } from '../../../../auth-server/ns/sessions/service.js';
 import { createUserService } from '../../../../auth-server/ns/users/service.js';
+import {
+  createWebhookDispatcher,
+  type WebhookDispatcher,
+  type WebhookDispatcherOptions,
+} from '../../../../auth-server/ns/webhooks/dispatcher.js';
+import { createWebhookService } from '../../../../auth-server/ns/webhooks/service.js';
 import { serve } from '../../../helpers/http.js';
 
 export const rootKey = 'root-key-for-tests-0123456789';
+export const harnessSecretKey = 'test-secret-key-0123456789';
 export const logger = createLogger({ level: 'silent', format: 'json' });
 
 export interface Harness {
@@ -37,6 +50,10 @@ export interface Harness {
   kv: MemoryKv;
   sessions: SessionService;
   audit: AuditService;
+  /** Business events (fed by `audit`), with the webhook queue as a sink. */
+  events: BusinessEvents;
+  /** A webhook dispatcher on this database (tests make several to race them); none runs by itself. */
+  dispatcher(options?: Partial<WebhookDispatcherOptions>): WebhookDispatcher;
   servers: ReturnType<typeof createVirtualServerRepository>;
   /** What the server routes registered at the (fake) SFS, in order. */
   sfsRegistrations: Parameters<SfsPeer['registerServer']>[0][];
@@ -55,6 +72,10 @@ export interface HarnessOptions {
   sfs?: SfsPeer;
   /** Embedded mode protects `default` from deletion. */
   protectedServers?: string[];
+  /** NEXTAUTH_OUTBOUND_ALLOW of the webhook client (default: none). */
+  outboundAllow?: string[];
+  /** DNS of the webhook client (default: the system resolver). */
+  resolve?: Resolver;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -88,7 +109,22 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     servers,
     publicUrl,
   });
-  const audit = createAuditService({ db: knex, clock, random: systemRandom });
+  const events = createBusinessEvents({ kv, clock, random: systemRandom, logger });
+  const audit = withBusinessEvents(createAuditService({ db: knex, clock, random: systemRandom }), events);
+  const outbound = createOutboundClient({
+    allow: options.outboundAllow ?? [],
+    ...(options.resolve && { resolve: options.resolve }),
+  });
+  const webhooks = createWebhookService({
+    db: knex,
+    clock,
+    random: systemRandom,
+    secretKey: harnessSecretKey,
+    outbound,
+    audit,
+    publicUrl,
+  });
+  events.addSink(webhooks.sink);
   // Enrol links need server keys; no SFS here, so every attestation would be refused (none is sent).
   const accounts = createAccountService({
     db: knex,
@@ -98,7 +134,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     identities: createServerIdentityService({
       db: knex,
       clock,
-      secretKey: 'test-secret-key-0123456789',
+      secretKey: harnessSecretKey,
       publicUrl,
     }),
     checkAttestation: createAttestationChecker({ sfs: undefined, kv, clock }),
@@ -130,6 +166,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     users: createUserService({ db: knex, clock, random: systemRandom, audit }),
     accountAdmin: createAccountAdminService({ db: knex, clock, audit }),
     audit,
+    webhooks,
     kv: countingKv,
     clock,
     logger,
@@ -149,6 +186,17 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     kv,
     sessions,
     audit,
+    events,
+    dispatcher: (overrides = {}) =>
+      createWebhookDispatcher({
+        db: knex,
+        clock,
+        random: systemRandom,
+        logger,
+        secretKey: harnessSecretKey,
+        outbound,
+        ...overrides,
+      }),
     servers,
     sfsRegistrations,
     activeSubscriptions: () => subscriptions,

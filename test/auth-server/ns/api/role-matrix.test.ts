@@ -35,6 +35,14 @@ interface World {
 type Fixture = (w: World) => Promise<Call> | Call;
 
 const acme = { server: 'acme' };
+const hookUrl = 'http://127.0.0.1:9/hook';
+
+/** A webhook of `acme`, made by the root key; its id. */
+async function webhook(w: World): Promise<string> {
+  const res = await api(w.h)('POST', 'servers/acme/webhooks', rootKey, { url: hookUrl, events: ['LOGIN'] });
+  expect(res.status, 'fixture webhook').to.equal(201);
+  return ((await res.json()) as { id: string }).id;
+}
 
 /**
  * One entry per operationId. A new operation needs one: its path parameters, query and body such that
@@ -91,6 +99,11 @@ const fixtures: Record<string, Fixture> = {
     await insertAccount(w.h, 'alice');
     return { params: { ...acme, userid: 'alice' } };
   },
+  // webhooks
+  listWebhooks: () => ({ params: acme }),
+  createWebhook: () => ({ params: acme, body: { url: hookUrl, events: ['LOGIN'] } }),
+  deleteWebhook: async (w) => ({ params: { ...acme, id: await webhook(w) } }),
+  listWebhookDeliveries: async (w) => ({ params: { ...acme, id: await webhook(w) } }),
   // audit: a server key reads its own server's events (no `server`: unscoped, allowed for every server)
   queryAuditLog: () => ({ query: { limit: '5' } }),
   exportAuditLog: () => ({ query: { type: 'server.*' } }),
@@ -165,7 +178,8 @@ describe('ns REST v2 role matrix (every operation × every caller, from the decl
   let n = 0;
 
   before(async () => {
-    h = await startHarness();
+    // Webhook fixtures point at a closed loopback port: allowed for creation, never called here.
+    h = await startHarness({ outboundAllow: ['127.0.0.1'] });
     w = {
       h,
       fresh: (prefix) => `${prefix}-${++n}`,

@@ -118,11 +118,11 @@ describeEachDatabase('ns mobile endpoint', (db) => {
       expect(begin.info).to.equal('Alice Smith, Finance');
     });
 
-    it('refuses login.* on an anonymous channel with forbidden', async () => {
+    it('refuses login.* on an anonymous channel (a scan there means the phone has no account)', async () => {
       const { code, sessionId } = await f.browserLogin();
       const channel = await f.open({});
       const before = await nsState(knex);
-      expectMessageError(await rejection(channel.request('login.scan', { code })), 'forbidden');
+      expectMessageError(await rejection(channel.request('login.scan', { code })), 'no_account');
       expectMessageError(
         await rejection(channel.request('login.decline', { login: 'x', reason: 'declined' })),
         'forbidden',

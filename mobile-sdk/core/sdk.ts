@@ -55,6 +55,8 @@ export interface ConfiguredSdk {
 /** One active flow at a time: a second scan while a flow waits for the user is refused (`flow_active`). */
 export class NextAuthSdk {
   private config: SdkConfig | null = null;
+  /** The configuration as signed: servers that allow only some apps verify it themselves. */
+  private configJws: string | null = null;
   private configProblem: SdkError | null = null;
   private current: SdkFlow | null = null;
   readonly accountStore: AccountStore;
@@ -107,6 +109,7 @@ export class NextAuthSdk {
     const publisher = { kty: 'EC' as const, crv: 'P-256' as const, x: publisherKey.x, y: publisherKey.y };
     await this.options.storage.set(CONFIG_STORAGE_KEY, { v: 1, jws, publisherKey: publisher });
     this.config = config;
+    this.configJws = jws;
     this.configProblem = null;
     return { config, publisherKey: publisher, publisherFingerprint: await publisherFingerprint(publisher) };
   }
@@ -165,6 +168,7 @@ export class NextAuthSdk {
         ? { deviceDescription: this.options.deviceDescription }
         : {}),
       ...(this.options.clientVersion !== undefined ? { clientVersion: this.options.clientVersion } : {}),
+      ...(this.configJws !== null ? { sdkConfig: this.configJws } : {}),
     };
   }
 
@@ -182,6 +186,7 @@ export class NextAuthSdk {
     const trusted = this.options.trustedPublisherKeys ?? [stored.publisherKey];
     try {
       this.config = await verifySdkConfig(stored.jws, trusted, this.clock);
+      this.configJws = stored.jws;
     } catch (err) {
       if (!(err instanceof SdkConfigError)) throw err;
       // Kept, not thrown: listing accounts must still work; flows report why they cannot start.

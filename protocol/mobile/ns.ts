@@ -39,6 +39,11 @@ export const nsMobileMessages = defineMessages({
           attestation: z.string().max(4096),
           description: z.string().max(100).optional(),
           clientVersion: z.string().max(40).optional(),
+          /** The signed SDK configuration the app runs with: servers that list allowed apps check it. */
+          sdkConfig: z
+            .string()
+            .max(16 * 1024)
+            .optional(),
         })
         .strict(),
       response: z.object({ accountId: z.string(), userid: z.string(), server: serverInfo }),

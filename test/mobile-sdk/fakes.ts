@@ -121,7 +121,7 @@ export class FakeNs {
   readonly accounts = new Map<string, { server: string; userid: string; accountId: string }>();
   readonly logins: Login[] = [];
   /** Every enrol.complete request the fake saw (to check what the phone sent). */
-  readonly completes: { description?: string; clientVersion?: string }[] = [];
+  readonly completes: { description?: string; clientVersion?: string; sdkConfig?: string }[] = [];
   connections = 0;
 
   static async create(names = ['default']): Promise<FakeNs> {
@@ -203,6 +203,7 @@ export class FakeNs {
       this.completes.push({
         ...(body.description !== undefined ? { description: body.description } : {}),
         ...(body.clientVersion !== undefined ? { clientVersion: body.clientVersion } : {}),
+        ...(body.sdkConfig !== undefined ? { sdkConfig: body.sdkConfig } : {}),
       });
       const t = this.tokens.get(body.token);
       if (!t || t.used || t.server !== name) throw new MessageError('invalid_token');

@@ -8,7 +8,9 @@ export type AccountErrorCode =
   /** The account key is already enrolled on this server. */
   | 'account_key_exists'
   | 'account_unknown'
-  | 'account_blocked';
+  | 'account_blocked'
+  /** The server lists allowed apps and the phone's app is not one of them. */
+  | 'app_not_allowed';
 
 const messages: Record<AccountErrorCode, string> = {
   enrol_token_unknown: 'Unknown enrol token',
@@ -17,6 +19,7 @@ const messages: Record<AccountErrorCode, string> = {
   account_key_exists: 'This key is already enrolled',
   account_unknown: 'No such account',
   account_blocked: 'The account is blocked',
+  app_not_allowed: 'This server does not accept this app',
 };
 
 export class AccountError extends Error {

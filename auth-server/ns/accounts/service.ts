@@ -11,7 +11,9 @@ import type { AttestationChecker } from '../attestation/check.js';
 import { type AuditContext, type AuditOrigin, systemContext, unknownOrigin } from '../audit/model.js';
 import type { AuditRecorder } from '../audit/service.js';
 import type { ServerIdentity, ServerIdentityService } from '../servers/identity.js';
+import { createVirtualServerRepository } from '../servers/repository.js';
 import { sha256Hex } from '../sessions/secrets.js';
+import { checkAllowedApp, requireConfiguredSfs } from './allowed-app.js';
 import { createEnrolTokenRepository, type EnrolTokenRepository } from './enrol-tokens.js';
 import { AccountError } from './errors.js';
 import {
@@ -60,6 +62,8 @@ export interface CompleteEnrolInput {
   transcriptHash: Uint8Array;
   description?: string | undefined;
   clientVersion?: string | undefined;
+  /** The signed SDK configuration the app runs with; required by servers that list allowed apps. */
+  sdkConfig?: string | undefined;
   /** The phone's address and user agent, for the audit log. */
   origin?: AuditOrigin;
 }
@@ -101,6 +105,7 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
   const { db, clock, random, identities } = deps;
   const accounts: AccountRepository = createAccountRepository(db);
   const tokens: EnrolTokenRepository = createEnrolTokenRepository(db);
+  const servers = createVirtualServerRepository(db, clock, random);
   const publicUrl = deps.publicUrl.replace(/\/+$/, '');
 
   /** Why a token cannot be used at `now`, or the token when it can. */
@@ -159,8 +164,10 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
 
     async completeEnrol(input) {
       const { server } = input;
-      // Cheap refusals first: a dead token must not burn the user's attestation.
+      // Cheap refusals first: a dead token or a foreign app must not burn the user's attestation.
       await usableToken(server, input.token, clock.now());
+      const { allowedApps } = await servers.getByName(server.name);
+      const allowed = await checkAllowedApp(allowedApps, input.sdkConfig, clock);
       const keyThumbprint = await thumbprint(publicKeyFromJwk(input.accountKey));
       const claims = await deps.checkAttestation(input.attestation, {
         audience: server.globalId,
@@ -171,6 +178,7 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
           purpose: 'enrol',
         }),
       });
+      if (allowed) requireConfiguredSfs(allowed.config, claims.iss);
       const tokenHash = sha256Hex(input.token);
       const now = clock.now();
       const account: Account = {
@@ -222,6 +230,7 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
               appInstance: account.appInstanceId,
               description: account.description,
               clientVersion: account.clientVersion,
+              ...(allowed ? { app: allowed.app.id, appPublisher: allowed.app.publisher } : {}),
             },
           },
           trx,

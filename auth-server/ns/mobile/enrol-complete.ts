@@ -13,6 +13,7 @@ export const enrolComplete: NsMobileHandler<'enrol.complete'> = async (body, ctx
     transcriptHash: ctx.transcriptHash,
     description: body.description,
     clientVersion: body.clientVersion,
+    sdkConfig: body.sdkConfig,
     origin: ctx.origin,
   });
   return { accountId: account.id, userid: account.userid, server: serverInfo(ctx.server) };

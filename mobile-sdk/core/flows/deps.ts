@@ -16,4 +16,6 @@ export interface FlowDeps {
   /** Sent with `enrol.complete` so the server can show the user which device holds the account. */
   deviceDescription?: string;
   clientVersion?: string;
+  /** The signed SDK configuration (compact JWS), sent with `enrol.complete` for servers that allow only some apps. */
+  sdkConfig?: string;
 }

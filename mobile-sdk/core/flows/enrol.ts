@@ -94,6 +94,7 @@ export class EnrolFlow extends Flow<EnrolResult> {
         attestation,
         ...(this.deps.deviceDescription ? { description: this.deps.deviceDescription } : {}),
         ...(this.deps.clientVersion ? { clientVersion: this.deps.clientVersion } : {}),
+        ...(this.deps.sdkConfig ? { sdkConfig: this.deps.sdkConfig } : {}),
       });
       const account: Account = {
         id: alias.slice('account-'.length),

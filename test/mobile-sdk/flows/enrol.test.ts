@@ -65,7 +65,10 @@ describe('mobile-sdk/core/flows: ENROL', () => {
     expect([...w.ns.accounts.values()]).to.deep.equal([
       { server: 'default', userid: 'alice', accountId: 'acct-1' },
     ]);
-    expect(w.ns.completes).to.deep.equal([{ description: 'test device', clientVersion: 'test/1' }]);
+    // The signed configuration goes along, for servers that enrol only apps of listed publishers.
+    expect(w.ns.completes).to.deep.equal([
+      { description: 'test device', clientVersion: 'test/1', sdkConfig: w.jws },
+    ]);
     expect((await w.sdk.instance())?.pinSet).to.equal(true);
     expect(w.sfs.targets).to.deep.equal(['sfs.test:sfs']);
   });

@@ -5,7 +5,7 @@ import type { Clock } from '../../auth-server/common/clock.js';
 import type { Config } from '../../auth-server/common/config/index.js';
 import type { ServiceInstance } from '../../auth-server/common/service.js';
 import type { SfsServiceInstance } from '../../auth-server/sfs/service.js';
-import type { SdkConfigDocument } from '../../mobile-sdk/core/config/schema.js';
+import type { SdkConfigDocument } from '../../protocol/sdk-config/schema.js';
 import { demoSdkConfig, loadOrCreatePublisherKey, sdkConfigDocument } from '../admin/sdk-config/index.js';
 
 /** Generated once, mode 0600; a device that trusted it on first use keeps working across restarts. */

@@ -2,10 +2,10 @@
 // enrols only if its app runs a configuration one of them signed, and that configuration names the SFS
 // that attested the enrolment. An empty list trusts any app of the SFS this NS uses.
 import { decodeProtectedHeader } from 'jose';
-import { SdkConfigError } from '../../../mobile-sdk/core/config/errors.js';
-import type { SdkConfig } from '../../../mobile-sdk/core/config/schema.js';
-import { verifySdkConfig } from '../../../mobile-sdk/core/config/verify.js';
 import { sfsIssuerFromEndpoint } from '../../../protocol/mobile/sfs-target.js';
+import { SdkConfigError } from '../../../protocol/sdk-config/errors.js';
+import type { SdkConfig } from '../../../protocol/sdk-config/schema.js';
+import { verifySdkConfig } from '../../../protocol/sdk-config/verify.js';
 import type { Clock } from '../../common/clock.js';
 import type { AllowedApp } from '../servers/model.js';
 import { AccountError } from './errors.js';

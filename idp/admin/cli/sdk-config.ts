@@ -2,9 +2,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError } from 'commander';
 import { systemClock } from '../../../auth-server/common/clock.js';
-import { SdkConfigError } from '../../../mobile-sdk/core/config/errors.js';
-import { publisherFingerprint } from '../../../mobile-sdk/core/config/fingerprint.js';
-import { verifySdkConfig } from '../../../mobile-sdk/core/config/verify.js';
+import { SdkConfigError } from '../../../protocol/sdk-config/errors.js';
+import { publisherFingerprint } from '../../../protocol/sdk-config/fingerprint.js';
+import { verifySdkConfig } from '../../../protocol/sdk-config/verify.js';
 import {
   generatePublisherKey,
   readPublicJwk,

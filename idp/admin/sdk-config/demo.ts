@@ -1,6 +1,7 @@
 // Embedded mode's demo SDK configuration: this server's own SFS and MC, signed by a locally generated publisher key.
-import type { SdkConfigDocument } from '../../../mobile-sdk/core/config/schema.js';
+
 import type { PublicJwk } from '../../../protocol/keys.js';
+import type { SdkConfigDocument } from '../../../protocol/sdk-config/schema.js';
 import type { PublisherKey } from './publisher-key.js';
 import { signSdkConfig } from './sign.js';
 

@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { link, readFile, rm, writeFile } from 'node:fs/promises';
 import { exportJWK, generateKeyPair } from 'jose';
 import { z } from 'zod';
-import { publisherFingerprint } from '../../../mobile-sdk/core/config/fingerprint.js';
 import type { PublicJwk } from '../../../protocol/keys.js';
+import { publisherFingerprint } from '../../../protocol/sdk-config/fingerprint.js';
 
 const coordinate = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
 const publicSchema = z.object({

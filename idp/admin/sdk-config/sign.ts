@@ -5,7 +5,7 @@ import {
   SDK_CONFIG_TYPE,
   type SdkConfig,
   sdkConfigSchema,
-} from '../../../mobile-sdk/core/config/schema.js';
+} from '../../../protocol/sdk-config/schema.js';
 import { type PublisherKey, type PublisherPrivateJwk, publisherKeyFromJwk } from './publisher-key.js';
 
 /** Validates with the very schema the SDK verifies against, so a configuration that signs also verifies. */

@@ -1,11 +1,15 @@
 // Fetches `GET {baseUrl}/sdk-config` and verifies it: against pinned publisher keys, or trust-on-first-use for demos.
 import { decodeProtectedHeader } from 'jose';
 import type { PublicJwk } from '../../../protocol/keys.js';
+import { SdkConfigError } from '../../../protocol/sdk-config/errors.js';
+import { publisherFingerprint } from '../../../protocol/sdk-config/fingerprint.js';
+import {
+  MAX_SDK_CONFIG_BYTES,
+  type SdkConfig,
+  sdkConfigDocumentSchema,
+} from '../../../protocol/sdk-config/schema.js';
+import { verifySdkConfig } from '../../../protocol/sdk-config/verify.js';
 import type { Clock } from '../clock.js';
-import { SdkConfigError } from './errors.js';
-import { publisherFingerprint } from './fingerprint.js';
-import { MAX_SDK_CONFIG_BYTES, type SdkConfig, sdkConfigDocumentSchema } from './schema.js';
-import { verifySdkConfig } from './verify.js';
 
 export interface FetchSdkConfigOptions {
   clock: Clock;

@@ -1,7 +1,10 @@
 // Public API of the signed SDK configuration: schema, verification, fetching, publisher fingerprints.
-export { SdkConfigError, type SdkConfigErrorCode, sdkConfigErrorCodes } from './errors.js';
-export { type FetchedSdkConfig, type FetchSdkConfigOptions, fetchSdkConfig } from './fetch.js';
-export { publisherFingerprint } from './fingerprint.js';
+export {
+  SdkConfigError,
+  type SdkConfigErrorCode,
+  sdkConfigErrorCodes,
+} from '../../../protocol/sdk-config/errors.js';
+export { publisherFingerprint } from '../../../protocol/sdk-config/fingerprint.js';
 export {
   channelUrlSchema,
   MAX_SDK_CONFIG_BYTES,
@@ -14,5 +17,10 @@ export {
   sdkConfigDocumentSchema,
   sdkConfigSchema,
   sdkEndpointSchema,
-} from './schema.js';
-export { type TrustedKey, type VerifySdkConfigOptions, verifySdkConfig } from './verify.js';
+} from '../../../protocol/sdk-config/schema.js';
+export {
+  type TrustedKey,
+  type VerifySdkConfigOptions,
+  verifySdkConfig,
+} from '../../../protocol/sdk-config/verify.js';
+export { type FetchedSdkConfig, type FetchSdkConfigOptions, fetchSdkConfig } from './fetch.js';

@@ -8,8 +8,6 @@ import { loadConfig } from '../../../auth-server/common/config/index.js';
 import { createLogger } from '../../../auth-server/common/logging.js';
 import { type Runtime, startRuntime } from '../../../idp/runtime/runtime.js';
 import { mcPlaceholderKeyFile, publisherKeyFile } from '../../../idp/runtime/sdk-config-route.js';
-import { sdkConfigDocumentSchema } from '../../../mobile-sdk/core/config/schema.js';
-import { verifySdkConfig } from '../../../mobile-sdk/core/config/verify.js';
 import {
   Channel,
   connect,
@@ -18,6 +16,8 @@ import {
   signerFromKeyPair,
 } from '../../../protocol/index.js';
 import { sfsMobileMessages, sfsTargetId } from '../../../protocol/mobile/index.js';
+import { sdkConfigDocumentSchema } from '../../../protocol/sdk-config/schema.js';
+import { verifySdkConfig } from '../../../protocol/sdk-config/verify.js';
 import { freePort } from '../../helpers/http.js';
 import { openLoopbackClient } from '../../protocol/ws-server.js';
 

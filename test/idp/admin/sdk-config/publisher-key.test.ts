@@ -18,8 +18,8 @@ import {
   writePublisherKeyFile,
 } from '../../../../idp/admin/sdk-config/publisher-key.js';
 import { signSdkConfig } from '../../../../idp/admin/sdk-config/sign.js';
-import { sdkConfigDocumentSchema } from '../../../../mobile-sdk/core/config/schema.js';
-import { verifySdkConfig } from '../../../../mobile-sdk/core/config/verify.js';
+import { sdkConfigDocumentSchema } from '../../../../protocol/sdk-config/schema.js';
+import { verifySdkConfig } from '../../../../protocol/sdk-config/verify.js';
 
 describe('idp/admin/sdk-config: publisher keys and the demo configuration', () => {
   let dir: string;

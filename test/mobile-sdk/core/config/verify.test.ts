@@ -5,12 +5,12 @@ import { FixedClock } from '../../../../auth-server/common/clock.js';
 import { demoSdkConfig } from '../../../../idp/admin/sdk-config/demo.js';
 import { generatePublisherKey, type PublisherKey } from '../../../../idp/admin/sdk-config/publisher-key.js';
 import { signSdkConfig } from '../../../../idp/admin/sdk-config/sign.js';
-import { SdkConfigError, type SdkConfigErrorCode } from '../../../../mobile-sdk/core/config/errors.js';
 import { fetchSdkConfig } from '../../../../mobile-sdk/core/config/fetch.js';
-import type { SdkConfig } from '../../../../mobile-sdk/core/config/schema.js';
-import { verifySdkConfig } from '../../../../mobile-sdk/core/config/verify.js';
 import { b64u, utf8 } from '../../../../protocol/encoding.js';
 import type { PublicJwk } from '../../../../protocol/keys.js';
+import { SdkConfigError, type SdkConfigErrorCode } from '../../../../protocol/sdk-config/errors.js';
+import type { SdkConfig } from '../../../../protocol/sdk-config/schema.js';
+import { verifySdkConfig } from '../../../../protocol/sdk-config/verify.js';
 
 async function publicJwk(): Promise<PublicJwk> {
   const { kty, crv, x, y } = await exportJWK((await generateKeyPair('ES256')).publicKey);

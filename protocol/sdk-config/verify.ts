@@ -1,9 +1,8 @@
 // Verifies a signed SDK configuration before the app uses any endpoint or key in it (DESIGN.md §1).
 import { compactVerify, importJWK } from 'jose';
-import { defaultCrypto, ECDSA_P256 } from '../../../protocol/crypto.js';
-import { fromB64u, fromUtf8 } from '../../../protocol/encoding.js';
-import type { PublicJwk } from '../../../protocol/keys.js';
-import type { Clock } from '../clock.js';
+import { defaultCrypto, ECDSA_P256 } from '../crypto.js';
+import { fromB64u, fromUtf8 } from '../encoding.js';
+import type { PublicJwk } from '../keys.js';
 import { SdkConfigError } from './errors.js';
 import { publisherFingerprint } from './fingerprint.js';
 import {
@@ -13,6 +12,11 @@ import {
   type SdkConfig,
   sdkConfigSchema,
 } from './schema.js';
+
+/** Milliseconds since the epoch, injected (the SDK's and the servers' clocks both fit). */
+export interface Clock {
+  now(): number;
+}
 
 /** A trusted key as the app holds it: a JWK (e.g. jose's `JWK`); anything but a P-256 public key is skipped. */
 export interface TrustedKey {

@@ -1,6 +1,6 @@
 // The signed SDK configuration (DESIGN.md §1): an app publisher's SFS and MC endpoints and keys, as zod schemas.
 import { z } from 'zod';
-import { publicJwkSchema } from '../../../protocol/mobile/common.js';
+import { publicJwkSchema } from '../mobile/common.js';
 
 /** JWS `typ` of an SDK configuration (RFC 7515 §4.1.9); a JWS of any other type is refused. */
 export const SDK_CONFIG_TYPE = 'nextauth-sdk-config+jwt';

@@ -4,15 +4,7 @@ import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { parseLoginUri } from '../../../protocol/mobile/uris.js';
 import { launchChromium, readQr } from '../../helpers/browser.js';
-import { type PageRuntime, startPageRuntime } from './page-runtime.js';
-
-const phone = {
-  viewport: { width: 390, height: 844 },
-  isMobile: true,
-  hasTouch: true,
-  userAgent:
-    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
-};
+import { type PageRuntime, phoneContext as phone, startPageRuntime } from './page-runtime.js';
 
 describe('idp/interaction: login page in Chromium', function () {
   this.timeout(60_000);

@@ -14,6 +14,16 @@ import { type Runtime, startRuntime } from '../../../idp/runtime/runtime.js';
 import { parseLoginUri } from '../../../protocol/mobile/uris.js';
 import { freePort } from '../../helpers/http.js';
 
+/** A phone browser (the page offers "Open in the app" there). */
+export const phoneContext = {
+  viewport: { width: 390, height: 844 },
+  isMobile: true,
+  hasTouch: true,
+  deviceScaleFactor: 2,
+  userAgent:
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
+};
+
 export interface PageRuntime {
   url: string;
   runtime: Runtime;

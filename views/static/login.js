@@ -193,8 +193,6 @@
         logo.src = b.logo;
         logo.hidden = false;
       }
-      // Set through the CSSOM, which a strict style-src allows (no inline style attribute).
-      if (typeof b.accentColour === 'string') root.style.setProperty('--accent', b.accentColour);
     } catch {
       // Branding is decoration: the page works without it.
     }

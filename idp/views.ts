@@ -23,11 +23,18 @@ export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => escapes[c] ?? c);
 }
 
-/** Replaces `{{name}}` with the escaped value; unknown names are an error, so templates cannot drift. */
-export function renderTemplate(template: string, values: Record<string, string>): string {
-  return template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
-    const value = values[name];
-    if (value === undefined) throw new Error(`template value missing: ${name}`);
+/**
+ * Replaces `{{name}}` with the escaped value and `{{t:key}}` with the escaped text of `messages` (the page's
+ * locale); unknown names are an error, so templates cannot drift from the code or the catalogues.
+ */
+export function renderTemplate(
+  template: string,
+  values: Record<string, string>,
+  messages: Readonly<Record<string, string>> = {},
+): string {
+  return template.replace(/\{\{(t:)?(\w+)\}\}/g, (_, text: string | undefined, name: string) => {
+    const value = text ? messages[name] : values[name];
+    if (value === undefined) throw new Error(`template ${text ? 'message' : 'value'} missing: ${name}`);
     return escapeHtml(value);
   });
 }

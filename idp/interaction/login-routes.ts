@@ -1,7 +1,10 @@
-// The login pages of the IdP: the QR login block of a virtual server and the page after a successful login.
+// The login pages of the IdP: the QR login block of a virtual server and the page after a successful login,
+// rendered in the locale the request asks for (`ui_locales`, else Accept-Language, else English).
 import { readFileSync } from 'node:fs';
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import { format, type Locale, messages } from '../i18n/catalogue.js';
+import { chooseLocale } from '../i18n/negotiate.js';
 import { renderTemplate, viewPath } from '../views.js';
 
 // Same rule as NS server names: the name is put into the page and into URLs.
@@ -11,27 +14,77 @@ export const serverName = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 export const pageCsp =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-/** The QR login page of a server; `complete` is set when it serves an OIDC interaction (see oidc-routes.ts). */
-export function loginPage(values: { server: string; complete: string; loginHint: string }): string {
+/** The locale of a page request: `ui_locales` of the query (or of the OIDC request), else Accept-Language. */
+export function pageLocale(ctx: Pick<Context, 'get' | 'query'>, uiLocales?: unknown): Locale {
+  const fromQuery = ctx.query.ui_locales;
+  const requested =
+    typeof uiLocales === 'string' ? uiLocales : typeof fromQuery === 'string' ? fromQuery : undefined;
+  return chooseLocale({ uiLocales: requested, acceptLanguage: ctx.get('accept-language') });
+}
+
+export interface LoginPageValues {
+  server: string;
+  /** Set when the page serves an OIDC interaction (see oidc-routes.ts), else empty. */
+  complete: string;
+  /** Displayed only; empty for none. */
+  loginHint: string;
+  locale: Locale;
+}
+
+/** The QR login page of a server in `locale`. */
+export function loginPage(values: LoginPageValues): string {
   loginTemplate ??= readFileSync(viewPath('login.html'), 'utf8');
-  return renderTemplate(loginTemplate, values);
+  const text = messages(values.locale);
+  return renderTemplate(
+    loginTemplate,
+    {
+      lang: values.locale,
+      server: values.server,
+      complete: values.complete,
+      loginHint: values.loginHint,
+      loginHintText: values.loginHint ? format(text.loginAs, { name: values.loginHint }) : '',
+      appLink: '',
+    },
+    text,
+  );
 }
 let loginTemplate: string | undefined;
 
+/** The page after a login outside OIDC: who this browser is logged in as. */
+export function loggedInPage(values: { server: string; locale: Locale }): string {
+  loggedInTemplate ??= readFileSync(viewPath('loggedin.html'), 'utf8');
+  return renderTemplate(
+    loggedInTemplate,
+    { lang: values.locale, server: values.server },
+    messages(values.locale),
+  );
+}
+let loggedInTemplate: string | undefined;
+
+/** Headers every page shares: strict CSP, not stored, and a language that varies with the request. */
+export function setPageHeaders(ctx: Pick<Context, 'set' | 'vary' | 'type'>): void {
+  ctx.set('Content-Security-Policy', pageCsp);
+  ctx.set('Cache-Control', 'no-store');
+  ctx.vary('Accept-Language');
+  ctx.type = 'html';
+}
+
 export function loginRouter(options: { defaultServer: string }): Router {
-  const login = readFileSync(viewPath('login.html'), 'utf8');
-  const loggedIn = readFileSync(viewPath('loggedin.html'), 'utf8');
-  const page = (ctx: Context, template: string) => {
+  const router = new Router();
+  const page = (ctx: Context, render: (server: string, locale: Locale) => string) => {
     const server = String(ctx.params.server);
     if (!serverName.test(server)) return;
-    ctx.set('Content-Security-Policy', pageCsp);
-    ctx.set('Cache-Control', 'no-store');
-    ctx.type = 'html';
-    ctx.body = renderTemplate(template, { server, complete: '', loginHint: '' });
+    setPageHeaders(ctx);
+    ctx.body = render(server, pageLocale(ctx));
   };
-  const router = new Router();
-  router.get('/login', (ctx) => ctx.redirect(`/login/${options.defaultServer}`));
-  router.get('/login/:server', (ctx) => page(ctx, login));
-  router.get('/login/:server/done', (ctx) => page(ctx, loggedIn));
+  router.get('/login', (ctx) => {
+    // The language choice survives the redirect.
+    const ui = typeof ctx.query.ui_locales === 'string' ? ctx.query.ui_locales.slice(0, 64) : '';
+    ctx.redirect(`/login/${options.defaultServer}${ui ? `?ui_locales=${encodeURIComponent(ui)}` : ''}`);
+  });
+  router.get('/login/:server', (ctx) =>
+    page(ctx, (server, locale) => loginPage({ server, locale, complete: '', loginHint: '' })),
+  );
+  router.get('/login/:server/done', (ctx) => page(ctx, (server, locale) => loggedInPage({ server, locale })));
   return router;
 }

@@ -17,7 +17,7 @@ import type { NsPeer } from '../../auth-server/common/peers.js';
 import { endSessionForAccountSwitch } from '../oidc/internals.js';
 import type { OidcEntry } from '../oidc/registry.js';
 import { renderErrorPage } from './error-page.js';
-import { loginPage, pageCsp, serverName } from './login-routes.js';
+import { loginPage, pageLocale, serverName, setPageHeaders } from './login-routes.js';
 import type { NsLoginCollector, NsLoginRefusal } from './ns-login.js';
 
 export function oidcInteractionPath(server: string, uid: string): string {
@@ -128,11 +128,11 @@ export function oidcInteractionRouter(deps: OidcInteractionDeps): Router {
       return;
     }
     const hint = interaction.params.login_hint;
-    ctx.set('Content-Security-Policy', pageCsp);
-    ctx.set('Cache-Control', 'no-store');
-    ctx.type = 'html';
+    setPageHeaders(ctx);
     ctx.body = loginPage({
       server,
+      // The authorization request's ui_locales (OIDC Core §3.1.2.1), else the browser's languages.
+      locale: pageLocale(ctx, interaction.params.ui_locales),
       complete: `${oidcInteractionPath(server, interaction.uid)}/complete`,
       loginHint: typeof hint === 'string' ? hint.slice(0, maxHintLength) : '',
     });

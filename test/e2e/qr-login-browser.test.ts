@@ -61,7 +61,8 @@ describeEachDeployment('e2e: QR login in Chromium with nextauth-device', (deploy
   it('approving on the phone logs the browser in', async () => {
     const { page, qrUri } = await loginPage();
     ok(await runCli(device, ['login', qrUri, '--pin', '1234', '--approve', '--home', home]));
-    await page.waitForURL(`${url}/login/default/done`);
+    // The page's language goes along (`?ui_locales=`).
+    await page.waitForURL(`${url}/login/default/done?ui_locales=en`);
     await page.waitForSelector('#who[data-userid]');
     expect(await page.getAttribute('#who', 'data-userid')).to.equal('alice');
     await page.close();
@@ -71,6 +72,15 @@ describeEachDeployment('e2e: QR login in Chromium with nextauth-device', (deploy
     const { page, qrUri } = await loginPage();
     ok(await runCli(device, ['login', qrUri, '--deny', '--home', home]));
     await page.waitForSelector('#status[data-state="declined"]');
+    expect(await page.isVisible('#restart')).to.equal(true);
+    await page.close();
+  });
+
+  it('"not me" on the phone shows its own state, apart from a plain decline', async () => {
+    const { page, qrUri } = await loginPage();
+    ok(await runCli(device, ['login', qrUri, '--not-me', '--home', home]));
+    await page.waitForSelector('#status[data-state="notme"]');
+    expect(await page.isVisible('#h-notme')).to.equal(true);
     expect(await page.isVisible('#restart')).to.equal(true);
     await page.close();
   });

@@ -1,4 +1,4 @@
-// Logged-in page: shows who the browser's NS session belongs to.
+// Logged-in page: shows who the browser's NS session belongs to, in the page's language (texts in data-*).
 (async () => {
   const root = document.getElementById('loggedin');
   const who = document.getElementById('who');
@@ -6,9 +6,9 @@
   const res = await fetch(`/ns/servers/${server}/session`, { credentials: 'same-origin' });
   const s = res.ok ? await res.json() : undefined;
   if (s?.loggedin) {
-    who.textContent = `Logged in as ${s.userid}.`;
+    who.textContent = who.dataset.as.replace('{userid}', s.userid);
     who.dataset.userid = s.userid;
   } else {
-    who.textContent = 'This browser is not logged in.';
+    who.textContent = who.dataset.notLoggedIn;
   }
 })();

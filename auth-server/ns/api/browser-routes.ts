@@ -89,6 +89,19 @@ export function registerBrowserRoutes(router: Router<NsState>, deps: NsApiDeps):
     ctx.body = toLoginStatus(session, clock.now());
   });
 
+  // What the login page shows of the server it logs into: public by nature (name and logo are on every
+  // login page of the server), so no cookie; only a data: logo, since the page loads nothing third-party.
+  router.get('/servers/:server/branding', errors, async (ctx) => {
+    const server = await servers.findByName(serverName(ctx));
+    if (!server) throw problems.notFound('No such virtual server');
+    ctx.set('Cache-Control', 'public, max-age=60');
+    ctx.body = {
+      name: server.name,
+      displayName: server.displayName,
+      logo: server.logo?.startsWith('data:') ? server.logo : null,
+    };
+  });
+
   router.get('/servers/:server/session', noStore, errors, async (ctx) => {
     const { session } = await requireCookieSession(ctx);
     ctx.body = toLoginStatus(session, clock.now());

@@ -10,7 +10,7 @@ import { type AuditOrigin, type NewAuditEvent, unknownOrigin } from '../audit/mo
 import type { AuditRecorder } from '../audit/service.js';
 import type { BusinessEvents } from '../events/service.js';
 import type { ServerIdentity } from '../servers/identity.js';
-import type { Session } from '../sessions/model.js';
+import type { DeclineReason, Session } from '../sessions/model.js';
 import type { SessionService } from '../sessions/service.js';
 
 export interface LoginParty {
@@ -33,7 +33,7 @@ export interface ConfirmInput extends LoginParty {
   transcriptHash: Uint8Array;
 }
 
-export type DeclineReason = 'declined' | 'not_me';
+export type { DeclineReason };
 
 export interface MobileLoginService {
   /** Uses the login code up (session `waiting → scanned`); returns the session and the account it is for. */
@@ -176,6 +176,7 @@ export function createMobileLoginService(deps: {
     async decline({ server, accountId, sessionId, scanned, reason, origin = unknownOrigin }) {
       const account = await accounts.loadAccount(accountId);
       const session = await sessions.markDeclined(target(sessionId, scanned), {
+        reason,
         inTransaction: async (moved, trx) => {
           const details = { session: sessionId, reason, browserIp: moved.ip };
           await audit.record(loginEvent('session.declined', server, account, origin, details), trx);

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { Kv, Unsubscribe } from '../../common/kv/kv.js';
 import type { Logger } from '../../common/logging.js';
-import { type LoginStatus, sessionStateSchema } from './model.js';
+import { declineReasonSchema, type LoginStatus, sessionStateSchema } from './model.js';
 
 /** One channel per session id (an internal id: the bus is not reachable from outside). */
 export function sessionChannel(sessionId: string): string {
@@ -26,6 +26,7 @@ const statusSchema = z.object({
   userid: z.string().optional(),
   accountid: z.string().optional(),
   hsid: z.string().optional(),
+  declineReason: declineReasonSchema.optional(),
 });
 
 /** Messages are small JSON objects; anything far larger is not ours. */
@@ -37,11 +38,12 @@ export function parseSessionEvent(message: string): SessionEvent {
     const parsed = statusSchema.safeParse(JSON.parse(message));
     if (!parsed.success) return { status: undefined };
     // Rebuilt member by member: the same status always serialises to the same text (the SSE compares it).
-    const { loggedin, state, server, expiresAt, userid, accountid, hsid } = parsed.data;
+    const { loggedin, state, server, expiresAt, userid, accountid, hsid, declineReason } = parsed.data;
     const status: LoginStatus = { loggedin, state, server, expiresAt };
     if (userid !== undefined) status.userid = userid;
     if (accountid !== undefined) status.accountid = accountid;
     if (hsid !== undefined) status.hsid = hsid;
+    if (declineReason !== undefined) status.declineReason = declineReason;
     return { status };
   } catch {
     return { status: undefined };

@@ -10,6 +10,11 @@ export const pendingStates: readonly SessionState[] = ['waiting', 'scanned'];
 /** States that end the session for good: the SSE stream closes on them. */
 export const finalStates: readonly SessionState[] = ['loggedin', 'declined', 'expired', 'loggedout'];
 
+/** What the phone said when it declined: a plain no, or "I did not start this login". */
+export const declineReasons = ['declined', 'not_me'] as const;
+export const declineReasonSchema = z.enum(declineReasons);
+export type DeclineReason = z.output<typeof declineReasonSchema>;
+
 export interface Session {
   id: string;
   serverId: string;
@@ -24,6 +29,8 @@ export interface Session {
   ip: string;
   /** nextAuth `sessioninfo`: the integrator's text for this login, shown on the phone. */
   info: string | null;
+  /** Set when the phone declined (null for sessions declined before the reason was stored). */
+  declineReason: DeclineReason | null;
   createdAt: Date;
   expiresAt: Date;
   loggedInAt: Date | null;
@@ -48,6 +55,8 @@ export interface LoginStatus {
   userid?: string;
   accountid?: string;
   hsid?: string;
+  /** Only while declined: `not_me` when the phone reported a login its user did not start. */
+  declineReason?: DeclineReason;
 }
 
 export function toLoginStatus(session: Session, now: number): LoginStatus {
@@ -63,6 +72,7 @@ export function toLoginStatus(session: Session, now: number): LoginStatus {
     if (session.accountId !== null) status.accountid = session.accountId;
     if (session.hsid !== null) status.hsid = session.hsid;
   }
+  if (state === 'declined' && session.declineReason !== null) status.declineReason = session.declineReason;
   return status;
 }
 

@@ -3,7 +3,13 @@ import type { Knex } from 'knex';
 import { NotFoundError } from '../../common/db/errors.js';
 import { deleteExpiredRows } from '../../common/db/sweep.js';
 import { fromDbMillis, fromDbMillisOrNull } from '../../common/db/timestamps.js';
-import { type Session, type SessionState, sessionStateSchema } from './model.js';
+import {
+  type DeclineReason,
+  declineReasonSchema,
+  type Session,
+  type SessionState,
+  sessionStateSchema,
+} from './model.js';
 
 const table = 'ns_sessions';
 const entity = 'session';
@@ -26,6 +32,7 @@ export interface TransitionPatch {
   hsid?: string;
   loggedInAt?: number;
   expiresAt?: number;
+  declineReason?: DeclineReason;
 }
 
 export interface SessionRepository {
@@ -62,6 +69,7 @@ interface Row {
   user_agent: string;
   ip: string;
   session_info: string | null;
+  decline_reason: string | null;
   created_at: unknown;
   expires_at: unknown;
   logged_in_at: unknown;
@@ -81,6 +89,8 @@ function toDomain(row: Row): Session {
     userAgent: row.user_agent,
     ip: row.ip,
     info: row.session_info,
+    // Unknown values (a newer version's) read as no reason: the page then shows a plain decline.
+    declineReason: declineReasonSchema.safeParse(row.decline_reason).data ?? null,
     createdAt: new Date(fromDbMillis(row.created_at)),
     expiresAt: new Date(fromDbMillis(row.expires_at)),
     loggedInAt: loggedInAt === null ? null : new Date(loggedInAt),
@@ -137,6 +147,7 @@ export function createSessionRepository(knex: Knex): SessionRepository {
       if (patch.hsid !== undefined) values.hsid = patch.hsid;
       if (patch.loggedInAt !== undefined) values.logged_in_at = patch.loggedInAt;
       if (patch.expiresAt !== undefined) values.expires_at = patch.expiresAt;
+      if (patch.declineReason !== undefined) values.decline_reason = patch.declineReason;
       let query = knex(table)
         .where({ id })
         .whereIn('state', [...from]);

@@ -12,6 +12,8 @@ import { loggedInSessionMs, loginCodeGraceMs, loginCodeRotationMs } from './life
 import { type LoginCode, loginQrUri, qrPayloadVersion } from './login-code.js';
 import { createLoginCodeRepository, type LoginCodeRepository } from './login-code-repository.js';
 import {
+  type DeclineReason,
+  declineReasonSchema,
   effectiveState,
   type LoginApproval,
   type LoginStatus,
@@ -79,8 +81,14 @@ export interface SessionService {
     approval: LoginApproval,
     options?: TransitionOptions,
   ): Promise<Session>;
-  /** `waiting|scanned → declined` ("not me" / cancel on the phone); `session` as for markLoggedIn. */
-  markDeclined(session: string | Session, options?: TransitionOptions): Promise<Session>;
+  /**
+   * `waiting|scanned → declined` ("not me" / cancel on the phone), keeping the reason (default `declined`)
+   * for the LoginStatus; `session` as for markLoggedIn.
+   */
+  markDeclined(
+    session: string | Session,
+    options?: TransitionOptions & { reason?: DeclineReason },
+  ): Promise<Session>;
   /** Ends the session (`loggedout`); idempotent for sessions that already ended. */
   logout(nonce: string): Promise<LoginStatus>;
 }
@@ -144,6 +152,7 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
     ...(patch.hsid !== undefined ? { hsid: patch.hsid } : {}),
     ...(patch.loggedInAt !== undefined ? { loggedInAt: new Date(patch.loggedInAt) } : {}),
     ...(patch.expiresAt !== undefined ? { expiresAt: new Date(patch.expiresAt) } : {}),
+    ...(patch.declineReason !== undefined ? { declineReason: patch.declineReason } : {}),
     updatedAt: new Date(now),
   });
 
@@ -200,6 +209,7 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
         userAgent: record.userAgent,
         ip: record.ip,
         info: record.info,
+        declineReason: null,
         createdAt: new Date(now),
         expiresAt: new Date(record.expiresAt),
         loggedInAt: null,
@@ -306,7 +316,10 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
       );
     },
 
-    markDeclined: (session, options) => decide(session, { state: 'declined' }, clock.now(), options),
+    async markDeclined(session, options = {}) {
+      const declineReason = declineReasonSchema.parse(options.reason ?? 'declined');
+      return decide(session, { state: 'declined', declineReason }, clock.now(), options);
+    },
 
     async logout(nonce) {
       const session = await requireByNonce(nonce);

@@ -212,6 +212,15 @@ describe('idp/oidc: code flow with the QR login', function () {
     expect(await nsSessions()).to.equal(before);
   });
 
+  it('ui_locales of the authorization request chooses the login page language', async () => {
+    const request = await authRequest(webapp, { ui_locales: 'de nl' });
+    const page = await new Browser(e.url).navigate(request.url.href);
+    expect(page.url).to.match(/\/oidc\/default\/interaction\//);
+    const html = await page.res.text();
+    expect(html).to.contain('<html lang="nl">');
+    expect(html).to.contain('Scan de code');
+  });
+
   it('declining on the phone sends the RP access_denied', async () => {
     const request = await authRequest(webapp);
     const callback = await authorize(new Browser(e.url), request, alice, 'decline');

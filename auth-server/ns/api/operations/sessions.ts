@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { infoTextSchema } from '../../../../protocol/mobile/common.js';
 import { loginUriDataSchema } from '../../../../protocol/mobile/uris.js';
 import { serverNameSchema } from '../../servers/model.js';
-import { sessionStateSchema } from '../../sessions/model.js';
+import { declineReasonSchema, sessionStateSchema } from '../../sessions/model.js';
 import type { ApiOperation } from '../openapi/operation.js';
 import { qrImageFormatSchema } from '../qr-image.js';
 
@@ -35,6 +35,9 @@ export const loginStatusSchema = z.object({
   userid: z.string().optional().describe('Only while loggedin'),
   accountid: z.string().optional().describe('Only while loggedin'),
   hsid: z.string().optional().describe('Random handle of this login; only while loggedin'),
+  declineReason: declineReasonSchema
+    .optional()
+    .describe('Only while declined: `not_me` when the phone reported a login its user did not start'),
 });
 
 export const loginQrSchema = z.object({

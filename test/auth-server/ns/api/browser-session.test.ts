@@ -134,6 +134,39 @@ describe('ns browser session endpoints', () => {
     });
   });
 
+  describe('GET /ns/servers/{server}/branding', () => {
+    it('answers the display name and a data: logo without a cookie, and nothing secret', async () => {
+      const png = `data:image/png;base64,${Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0]).toString('base64')}`;
+      await h.knex('ns_virtual_servers').where({ name: 'acme' }).update({ logo: png });
+      const res = await fetch(`${base()}/acme/branding`);
+      expect(res.status).to.equal(200);
+      expect(res.headers.get('cache-control')).to.equal('public, max-age=60');
+      expect(await res.json()).to.deep.equal({ name: 'acme', displayName: 'ACME', logo: png });
+      expect(res.headers.get('set-cookie')).to.equal(null);
+      expect(await h.knex('ns_sessions').select('*')).to.deep.equal([]);
+    });
+
+    it('leaves out an https logo (the page loads nothing third-party)', async () => {
+      await h
+        .knex('ns_virtual_servers')
+        .where({ name: 'other' })
+        .update({ logo: 'https://cdn.example/l.png' });
+      expect(await (await fetch(`${base()}/other/branding`)).json()).to.deep.equal({
+        name: 'other',
+        displayName: 'Other',
+        logo: null,
+      });
+    });
+
+    it('404s an unknown or malformed server name with problem JSON', async () => {
+      for (const name of ['nope', 'Bad_Name']) {
+        const res = await fetch(`${base()}/${name}/branding`);
+        expect(res.status).to.equal(404);
+        expect(res.headers.get('content-type')).to.contain('application/problem+json');
+      }
+    });
+  });
+
   describe('GET /ns/servers/{server}/session/events (SSE)', () => {
     it('streams waiting, then scanned and loggedin as the service changes state, then ends', async () => {
       const { cookie, nonce } = await browserCookie();
@@ -219,6 +252,26 @@ describe('ns browser session endpoints', () => {
       } finally {
         events.close();
       }
+    });
+
+    it('tells a "not me" decline from a plain one, by the bus and by storage', async () => {
+      await start({ separateBus: true, sse: { pollIntervalMs: 50, heartbeatMs: 60_000 } });
+      const { cookie, nonce } = await browserCookie();
+      const abort = new AbortController();
+      const res = await fetch(`${base()}/acme/session/events`, { headers: { cookie }, signal: abort.signal });
+      const events = sseReader(res, abort);
+      try {
+        expect(JSON.parse((await events.next())?.data ?? '')).to.deep.include({ state: 'waiting' });
+        await h.sessions.markDeclined(await sessionIdOf(nonce), { reason: 'not_me' });
+        expect(JSON.parse((await events.next())?.data ?? '')).to.deep.include({
+          state: 'declined',
+          declineReason: 'not_me',
+        });
+      } finally {
+        events.close();
+      }
+      const status = await fetch(`${base()}/acme/session`, { headers: { cookie } });
+      expect(await status.json()).to.deep.include({ state: 'declined', declineReason: 'not_me' });
     });
 
     it('reports expiry found by the poll', async () => {

@@ -329,6 +329,36 @@ describeEachDatabase('ns sessions service', (db) => {
       expect(events.map((m) => parseSessionEvent(m).status?.state)).to.deep.equal(['declined']);
     });
 
+    it('keeps why the phone declined: not_me shows in the LoginStatus and its bus message', async () => {
+      const { nonce, session } = await f.service.createSession(browser);
+      const events: string[] = [];
+      await f.kv.subscribe(sessionChannel(session.id), (m) => events.push(m));
+      const declined = await f.service.markDeclined(session.id, { reason: 'not_me' });
+      expect(declined.declineReason).to.equal('not_me');
+      expect(await f.service.getStatus(nonce)).to.deep.include({
+        state: 'declined',
+        declineReason: 'not_me',
+      });
+      await new Promise((r) => setImmediate(r));
+      expect(events.map((m) => parseSessionEvent(m).status?.declineReason)).to.deep.equal(['not_me']);
+      // A plain decline says so too; other states carry no reason.
+      const plain = await f.service.createSession(browser);
+      expect((await f.service.getStatus(plain.nonce)).declineReason).to.equal(undefined);
+      await f.service.markDeclined(plain.session);
+      expect((await f.service.getStatus(plain.nonce)).declineReason).to.equal('declined');
+    });
+
+    it('refuses an unknown decline reason and leaves the session as it was', async () => {
+      const { nonce, session } = await f.service.createSession(browser);
+      const before = await storedState();
+      const refused = await rejection(
+        f.service.markDeclined(session.id, { reason: 'bogus' as unknown as 'not_me' }),
+      );
+      expect(refused).to.be.instanceOf(Error);
+      expect(await storedState()).to.deep.equal(before);
+      expect((await f.service.getStatus(nonce)).state).to.equal('waiting');
+    });
+
     it('does not run inTransaction for a lost move', async () => {
       const { session } = await f.service.createSession(browser);
       await f.service.markDeclined(session.id);

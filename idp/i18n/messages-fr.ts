@@ -1,0 +1,53 @@
+// French texts of the login pages.
+import type { Messages } from './catalogue.js';
+
+export const fr: Messages = {
+  pageTitle: 'Connexion',
+  loginTo: 'Se connecter à',
+  loginAs: 'Se connecter en tant que {name}',
+  loadingTitle: 'Préparation de votre connexion…',
+  waitingTitle: 'Scannez le code',
+  waitingText: 'Ouvrez l’application nextAuth sur votre téléphone et scannez ce code.',
+  qrAlt: 'Code QR de connexion pour l’application nextAuth',
+  countdown: 'Nouveau code dans {seconds} s',
+  openApp: 'Ouvrir dans l’application',
+  openAppFallback: 'Rien ne se passe ? Ouvrir avec nextauth://',
+  asTextSummary: 'Impossible de scanner ? Utilisez le code en texte',
+  asTextHelp: 'Collez-le dans l’application (ou nextauth-device login) ; il change avec le code QR.',
+  scannedTitle: 'Confirmez sur votre téléphone',
+  scannedText:
+    'Le code a été scanné. Vérifiez les détails sur votre téléphone et confirmez avec votre code PIN.',
+  loggedinTitle: 'Vous êtes connecté',
+  loggedinText: 'Un instant, vous allez être redirigé.',
+  declinedTitle: 'Connexion refusée',
+  declinedText: 'La connexion a été refusée sur le téléphone. Rien n’a été partagé.',
+  notmeTitle: 'Connexion signalée',
+  notmeText:
+    'Le téléphone a indiqué que son propriétaire n’a pas lancé cette connexion. Elle a été arrêtée et enregistrée. Si c’était bien vous, recommencez.',
+  expiredTitle: 'Le code a expiré',
+  expiredText:
+    'Cette connexion a attendu trop longtemps le téléphone. Demandez un nouveau code pour réessayer.',
+  loggedoutTitle: 'Déconnecté',
+  loggedoutText: 'Cette connexion est terminée.',
+  errorTitle: 'Une erreur s’est produite',
+  errorText: 'La connexion n’a pas pu être lancée ou suivie. Réessayez dans un instant.',
+  statusLoading: 'Préparation de votre connexion…',
+  statusWaiting: 'En attente de votre téléphone.',
+  statusScanned: 'Code scanné. Confirmez sur votre téléphone.',
+  statusLoggedin: 'Connecté.',
+  statusDeclined: 'La connexion a été refusée sur le téléphone.',
+  statusNotme: 'La connexion a été signalée comme non lancée par vous.',
+  statusExpired: 'Cette connexion a expiré.',
+  statusLoggedout: 'Vous avez été déconnecté.',
+  statusError: 'Une erreur s’est produite. Réessayez.',
+  tryAgain: 'Recommencer',
+  newCode: 'Nouveau code',
+  noscript:
+    'Cette page de connexion a besoin de JavaScript pour afficher le code et suivre la réponse de votre téléphone.',
+  loggedinPageTitle: 'Connecté',
+  loggedinChecking: 'Vérification de votre session…',
+  loggedinAs: 'Connecté en tant que {userid}.',
+  notLoggedIn: 'Ce navigateur n’est pas connecté.',
+  loginAgain: 'Se reconnecter',
+  poweredBy: 'Sécurisé par nextAuth',
+};

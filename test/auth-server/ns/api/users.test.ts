@@ -111,6 +111,50 @@ describe('ns REST v2 users', () => {
     expect(await ids('?sort=-createdAt&limit=2')).to.deep.equal(['user-24', 'user-23']);
   });
 
+  it('pages over REST through 10,000 users, each exactly once, with a filter that spans pages', async function () {
+    this.timeout(120_000);
+    const server = await h.servers.getByName('acme');
+    const rows = Array.from({ length: 10_000 }, (_, i) => ({
+      id: `bulk${String(i).padStart(8, '0')}`,
+      server_id: server.id,
+      userid: `bulk-${String((i * 7919) % 10_000).padStart(5, '0')}`,
+      name: null,
+      email: null,
+      // 50 users share each creation time: keyset paging must break the ties.
+      created_at: h.clock.now() + Math.floor(i / 50),
+      updated_at: h.clock.now(),
+    }));
+    for (let i = 0; i < rows.length; i += 500) await h.knex('ns_users').insert(rows.slice(i, i + 500));
+    const groups = rows
+      .filter((_, i) => i % 7 === 0)
+      .map((r) => ({ user_id: r.id, server_id: server.id, group_name: 'sevens' }));
+    for (let i = 0; i < groups.length; i += 500)
+      await h.knex('ns_user_groups').insert(groups.slice(i, i + 500));
+
+    const pageThrough = async (query: string) => {
+      const seen: string[] = [];
+      let marker: string | null = null;
+      let pages = 0;
+      do {
+        const page = await list(`?${query}${marker ? `&marker=${encodeURIComponent(marker)}` : ''}`);
+        expect(page.status).to.equal(200);
+        seen.push(...(page.body.users as UserWire[]).map((x) => x.userid));
+        marker = page.body.next_marker as string | null;
+        pages++;
+      } while (marker);
+      return { seen, pages };
+    };
+    for (const sort of ['userid', '-createdAt']) {
+      const { seen, pages } = await pageThrough(`limit=1000&sort=${sort}`);
+      expect(seen, sort).to.have.length(10_000);
+      expect(new Set(seen).size, sort).to.equal(10_000);
+      expect(pages, sort).to.be.within(10, 11);
+    }
+    const { seen: sevens } = await pageThrough('limit=300&group=sevens&sort=userid');
+    expect(sevens).to.have.length(groups.length);
+    expect(sevens).to.deep.equal([...sevens].sort());
+  });
+
   describe('roles', () => {
     it('a users key works on its own server only; other keys get 403 missing_role', async () => {
       const users = await storedKey(h, 'acme', ['users']);

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { printable, printableRow } from './printable.js';
 import { restClient } from './rest-client.js';
+import { type ServerCommandOptions, serverApiPath, withServerOptions } from './server-options.js';
 
 const accountSchema = z
   .object({
@@ -41,24 +42,10 @@ function describe(a: Account): string {
     .join('\n');
 }
 
-const serverPath = (server: string) => `/ns/api/v2/servers/${encodeURIComponent(server)}`;
 const accountPath = (server: string, id: string) =>
-  `${serverPath(server)}/accounts/${encodeURIComponent(id)}`;
+  `${serverApiPath(server)}/accounts/${encodeURIComponent(id)}`;
 
-interface Common {
-  server: string;
-  json?: boolean;
-  url?: string;
-}
-
-function common(command: Command, json: string): Command {
-  return command
-    .requiredOption('--server <name>', 'virtual server', 'default')
-    .option('--json', `machine-readable output: ${json}`)
-    .option('--url <url>', 'public URL of the running system (default NEXTAUTH_PUBLIC_URL)');
-}
-
-interface ListOptions extends Common {
+interface ListOptions extends ServerCommandOptions {
   user?: string;
   blocked?: boolean;
   limit?: string;
@@ -67,7 +54,7 @@ interface ListOptions extends Common {
 }
 
 /** One account answer: JSON as the API gave it, or the description for a person. */
-const printAccount = (a: Account, opts: Common) =>
+const printAccount = (a: Account, opts: ServerCommandOptions) =>
   process.stdout.write(opts.json ? `${JSON.stringify(a)}\n` : `${describe(a)}\n`);
 
 export function registerAccount(program: Command): void {
@@ -75,7 +62,7 @@ export function registerAccount(program: Command): void {
     .command('account')
     .description('NS accounts: the phones enrolled for users (list, block, move, delete)');
 
-  common(
+  withServerOptions(
     account
       .command('list')
       .description('list accounts in enrolment order; one page unless --all')
@@ -97,7 +84,7 @@ export function registerAccount(program: Command): void {
       if (marker !== null) params.set('marker', marker);
       const page = await client.call({
         method: 'GET',
-        path: `${serverPath(opts.server)}/accounts?${params}`,
+        path: `${serverApiPath(opts.server)}/accounts?${params}`,
         schema: pageSchema,
         what: 'account list',
       });
@@ -117,10 +104,10 @@ export function registerAccount(program: Command): void {
     if (marker !== null) process.stderr.write(`more: --marker ${marker} (or --all)\n`);
   });
 
-  common(
+  withServerOptions(
     account.command('show').description('show one account').argument('<id>', 'account id'),
     'the account',
-  ).action(async (id: string, opts: Common) => {
+  ).action(async (id: string, opts: ServerCommandOptions) => {
     const client = await restClient(opts);
     const a = await client.call({
       method: 'GET',
@@ -135,21 +122,22 @@ export function registerAccount(program: Command): void {
     ['block', 'block an account: its logins are refused (nothing happens when it is blocked already)'],
     ['unblock', 'unblock an account (nothing happens when it is not blocked)'],
   ] as const) {
-    common(account.command(verb).description(text).argument('<id>', 'account id'), 'the account').action(
-      async (id: string, opts: Common) => {
-        const client = await restClient(opts);
-        const a = await client.call({
-          method: 'POST',
-          path: `${accountPath(opts.server, id)}/${verb}`,
-          schema: accountSchema,
-          what: `account ${verb}`,
-        });
-        printAccount(a, opts);
-      },
-    );
+    withServerOptions(
+      account.command(verb).description(text).argument('<id>', 'account id'),
+      'the account',
+    ).action(async (id: string, opts: ServerCommandOptions) => {
+      const client = await restClient(opts);
+      const a = await client.call({
+        method: 'POST',
+        path: `${accountPath(opts.server, id)}/${verb}`,
+        schema: accountSchema,
+        what: `account ${verb}`,
+      });
+      printAccount(a, opts);
+    });
   }
 
-  common(
+  withServerOptions(
     account
       .command('set')
       .description('move an account (phone) to another userid and/or set its description')
@@ -158,27 +146,29 @@ export function registerAccount(program: Command): void {
       .option('--description <text>', 'a note on the phone, at most 100 characters')
       .option('--no-description', 'remove the description'),
     'the account',
-  ).action(async (id: string, opts: Common & { user?: string; description?: string | false }) => {
-    const body: Record<string, unknown> = {
-      ...(opts.user !== undefined && { userid: opts.user }),
-      ...(opts.description !== undefined && {
-        description: opts.description === false ? null : opts.description,
-      }),
-    };
-    if (Object.keys(body).length === 0)
-      throw new Error('account set: give --user, --description or --no-description');
-    const client = await restClient(opts);
-    const a = await client.call({
-      method: 'PATCH',
-      path: accountPath(opts.server, id),
-      body,
-      schema: accountSchema,
-      what: 'account set',
-    });
-    printAccount(a, opts);
-  });
+  ).action(
+    async (id: string, opts: ServerCommandOptions & { user?: string; description?: string | false }) => {
+      const body: Record<string, unknown> = {
+        ...(opts.user !== undefined && { userid: opts.user }),
+        ...(opts.description !== undefined && {
+          description: opts.description === false ? null : opts.description,
+        }),
+      };
+      if (Object.keys(body).length === 0)
+        throw new Error('account set: give --user, --description or --no-description');
+      const client = await restClient(opts);
+      const a = await client.call({
+        method: 'PATCH',
+        path: accountPath(opts.server, id),
+        body,
+        schema: accountSchema,
+        what: 'account set',
+      });
+      printAccount(a, opts);
+    },
+  );
 
-  common(
+  withServerOptions(
     account
       .command('delete')
       .description('delete an account (that phone can no longer log in), or with --user all of a user’s')
@@ -186,14 +176,14 @@ export function registerAccount(program: Command): void {
       .option('--user <userid>', 'delete every account of this userid (the user’s profile stays)')
       .requiredOption('--yes', 'confirm: this cannot be undone'),
     'the deleted account, or {"userid", "accountsDeleted"} with --user',
-  ).action(async (id: string | undefined, opts: Common & { user?: string }) => {
+  ).action(async (id: string | undefined, opts: ServerCommandOptions & { user?: string }) => {
     if ((id === undefined) === (opts.user === undefined))
       throw new Error('account delete: give either an account id or --user, not both');
     const client = await restClient(opts);
     if (opts.user !== undefined) {
       const r = await client.call({
         method: 'DELETE',
-        path: `${serverPath(opts.server)}/users/${encodeURIComponent(opts.user)}/accounts`,
+        path: `${serverApiPath(opts.server)}/users/${encodeURIComponent(opts.user)}/accounts`,
         schema: userDeletedSchema,
         what: 'account delete',
       });

@@ -3,6 +3,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
 import { restClient } from './rest-client.js';
+import { type ServerCommandOptions, serverApiPath, withServerOptions } from './server-options.js';
 
 const roles = ['sessions', 'users', 'accounts', 'servers', 'audit', 'root'] as const;
 
@@ -25,32 +26,19 @@ function role(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-const keysPath = (server: string) => `/ns/api/v2/servers/${encodeURIComponent(server)}/apikeys`;
-
-interface Common {
-  server: string;
-  json?: boolean;
-  url?: string;
-}
-
-function common(command: Command, json: string): Command {
-  return command
-    .requiredOption('--server <name>', 'virtual server', 'default')
-    .option('--json', `machine-readable output: ${json}`)
-    .option('--url <url>', 'public URL of the running system (default NEXTAUTH_PUBLIC_URL)');
-}
+const keysPath = (server: string) => `${serverApiPath(server)}/apikeys`;
 
 export function registerApiKey(program: Command): void {
   const apikey = program.command('apikey').description('API keys of a virtual server, through the REST API');
 
-  common(
+  withServerOptions(
     apikey
       .command('create')
       .description('create a key; its secret is printed once (alone on the first line) and never again')
       .requiredOption('--name <text>', 'what the key is for, e.g. the backend that uses it')
       .requiredOption('--role <role>', `a role of the key, repeatable: ${roles.join(', ')}`, role),
     'the key with its secret in "key"',
-  ).action(async (opts: Common & { name: string; role: string[] }) => {
+  ).action(async (opts: ServerCommandOptions & { name: string; role: string[] }) => {
     const client = await restClient(opts);
     const created = await client.call({
       method: 'POST',
@@ -72,10 +60,10 @@ export function registerApiKey(program: Command): void {
     }
   });
 
-  common(
+  withServerOptions(
     apikey.command('list').description("list the server's active keys (never their secrets)"),
     '{"apiKeys": [...]}',
-  ).action(async (opts: Common) => {
+  ).action(async (opts: ServerCommandOptions) => {
     const client = await restClient(opts);
     const { apiKeys } = await client.call({
       method: 'GET',
@@ -94,13 +82,13 @@ export function registerApiKey(program: Command): void {
     }
   });
 
-  common(
+  withServerOptions(
     apikey
       .command('revoke')
       .description('revoke a key: it stops working at once')
       .argument('<id>', 'the key id'),
     '{"revoked": id}',
-  ).action(async (id: string, opts: Common) => {
+  ).action(async (id: string, opts: ServerCommandOptions) => {
     const client = await restClient(opts);
     await client.call({
       method: 'DELETE',

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { printable, printableRow } from './printable.js';
 import { restClient } from './rest-client.js';
+import { type ServerCommandOptions, serverApiPath, withServerOptions } from './server-options.js';
 
 const userSchema = z
   .object({
@@ -50,22 +51,9 @@ function describe(u: User): string {
 }
 
 const usersPath = (server: string, userid?: string) =>
-  `/ns/api/v2/servers/${encodeURIComponent(server)}/users${userid === undefined ? '' : `/${encodeURIComponent(userid)}`}`;
+  `${serverApiPath(server)}/users${userid === undefined ? '' : `/${encodeURIComponent(userid)}`}`;
 
-interface Common {
-  server: string;
-  json?: boolean;
-  url?: string;
-}
-
-function common(command: Command, json: string): Command {
-  return command
-    .requiredOption('--server <name>', 'virtual server', 'default')
-    .option('--json', `machine-readable output: ${json}`)
-    .option('--url <url>', 'public URL of the running system (default NEXTAUTH_PUBLIC_URL)');
-}
-
-interface ListOptions extends Common {
+interface ListOptions extends ServerCommandOptions {
   attr?: string[];
   group?: string[];
   q?: string;
@@ -75,7 +63,7 @@ interface ListOptions extends Common {
   all?: boolean;
 }
 
-interface SetOptions extends Common {
+interface SetOptions extends ServerCommandOptions {
   user: string;
   name?: string;
   email?: string;
@@ -91,7 +79,7 @@ export function registerUsers(program: Command): void {
     program.commands.find((c) => c.name() === 'user') ??
     program.command('user').description('NS users and their phones');
 
-  common(
+  withServerOptions(
     user
       .command('list')
       .description('list users: filters combine with AND; one page unless --all')
@@ -138,10 +126,10 @@ export function registerUsers(program: Command): void {
     if (marker !== null) process.stderr.write(`more: --marker ${marker} (or --all)\n`);
   });
 
-  common(
+  withServerOptions(
     user.command('show').description('show one user').requiredOption('--user <userid>', 'the userid'),
     'the user',
-  ).action(async (opts: Common & { user: string }) => {
+  ).action(async (opts: ServerCommandOptions & { user: string }) => {
     const client = await restClient(opts);
     const u = await client.call({
       method: 'GET',
@@ -152,7 +140,7 @@ export function registerUsers(program: Command): void {
     process.stdout.write(opts.json ? `${JSON.stringify(u)}\n` : `${describe(u)}\n`);
   });
 
-  common(
+  withServerOptions(
     user
       .command('set')
       .description(
@@ -189,14 +177,14 @@ export function registerUsers(program: Command): void {
     process.stdout.write(opts.json ? `${JSON.stringify(u)}\n` : `${describe(u)}\n`);
   });
 
-  common(
+  withServerOptions(
     user
       .command('delete')
       .description('delete a user’s profile and all its phones (accounts) on the server')
       .requiredOption('--user <userid>', 'the userid')
       .requiredOption('--yes', 'confirm: this cannot be undone'),
     '{"userid", "accountsDeleted"}',
-  ).action(async (opts: Common & { user: string }) => {
+  ).action(async (opts: ServerCommandOptions & { user: string }) => {
     const client = await restClient(opts);
     const r = await client.call({
       method: 'DELETE',

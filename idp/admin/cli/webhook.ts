@@ -4,6 +4,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
 import { restClient } from './rest-client.js';
+import { type ServerCommandOptions, serverApiPath, withServerOptions } from './server-options.js';
 
 const eventTypes = ['LOGIN', 'LOGOUT', 'REGISTER', 'BLOCK', 'PINLOCKOUT'] as const;
 const deliveryStates = ['pending', 'delivering', 'delivered', 'failed'] as const;
@@ -51,27 +52,14 @@ function state(value: string): string {
   return value;
 }
 
-const hooksPath = (server: string) => `/ns/api/v2/servers/${encodeURIComponent(server)}/webhooks`;
-
-interface Common {
-  server: string;
-  json?: boolean;
-  url?: string;
-}
-
-function common(command: Command, json: string): Command {
-  return command
-    .requiredOption('--server <name>', 'virtual server', 'default')
-    .option('--json', `machine-readable output: ${json}`)
-    .option('--url <url>', 'public URL of the running system (default NEXTAUTH_PUBLIC_URL)');
-}
+const hooksPath = (server: string) => `${serverApiPath(server)}/webhooks`;
 
 export function registerWebhook(program: Command): void {
   const webhook = program
     .command('webhook')
     .description('CloudEvents webhooks of a virtual server (signed business events), through the REST API');
 
-  common(
+  withServerOptions(
     webhook
       .command('create')
       .description('subscribe a URL; the signing secret (whsec_…) is printed once, alone on the first line')
@@ -79,7 +67,7 @@ export function registerWebhook(program: Command): void {
       .requiredOption('--event <type>', `an event type, repeatable: ${eventTypes.join(', ')}`, eventType)
       .option('--description <text>', 'what the receiver is'),
     'the webhook with its secret in "secret"',
-  ).action(async (target: string, opts: Common & { event: string[]; description?: string }) => {
+  ).action(async (target: string, opts: ServerCommandOptions & { event: string[]; description?: string }) => {
     const client = await restClient(opts);
     const created = await client.call({
       method: 'POST',
@@ -105,10 +93,10 @@ export function registerWebhook(program: Command): void {
     }
   });
 
-  common(
+  withServerOptions(
     webhook.command('list').description("list the server's webhooks (never their secrets)"),
     '{"webhooks": [...]}',
-  ).action(async (opts: Common) => {
+  ).action(async (opts: ServerCommandOptions) => {
     const client = await restClient(opts);
     const { webhooks } = await client.call({
       method: 'GET',
@@ -124,13 +112,13 @@ export function registerWebhook(program: Command): void {
       process.stdout.write(`${w.id}\t${w.events.join(',')}\t${w.url}\t${w.createdAt}\n`);
   });
 
-  common(
+  withServerOptions(
     webhook
       .command('delete')
       .description('delete a webhook and its queued deliveries')
       .argument('<id>', 'the webhook id'),
     '{"deleted": id}',
-  ).action(async (id: string, opts: Common) => {
+  ).action(async (id: string, opts: ServerCommandOptions) => {
     const client = await restClient(opts);
     await client.call({
       method: 'DELETE',
@@ -141,7 +129,7 @@ export function registerWebhook(program: Command): void {
     process.stdout.write(opts.json ? `${JSON.stringify({ deleted: id })}\n` : `deleted ${id}\n`);
   });
 
-  common(
+  withServerOptions(
     webhook
       .command('deliveries')
       .description("a webhook's recent deliveries, newest first, with state and last outcome")
@@ -149,7 +137,7 @@ export function registerWebhook(program: Command): void {
       .option('--state <state>', `only these: ${deliveryStates.join(', ')}`, state)
       .option('--limit <n>', '1–100 (default 20)'),
     '{"deliveries": [...]}',
-  ).action(async (id: string, opts: Common & { state?: string; limit?: string }) => {
+  ).action(async (id: string, opts: ServerCommandOptions & { state?: string; limit?: string }) => {
     const client = await restClient(opts);
     const query = new URLSearchParams();
     if (opts.state !== undefined) query.set('state', opts.state);

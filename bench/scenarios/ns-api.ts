@@ -8,12 +8,10 @@
 // The load generator runs in a worker thread of this process, so the runtime's event loop carries only
 // server work, and the runtime thread's CPU per request is read from /proc for baseline and target alike.
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
@@ -21,6 +19,7 @@ import Koa from 'koa';
 import { loadConfig } from '../../auth-server/common/config/index.js';
 import { createLogger } from '../../auth-server/common/logging.js';
 import { type Runtime, startRuntime } from '../../idp/runtime/runtime.js';
+import { benchRuntimeEnv, benchStorage } from '../runtime-env.js';
 
 const WORKER_TAG = 'ns-api-load-generator';
 const now = () => performance.now();
@@ -133,15 +132,6 @@ function startLoadWorker() {
 
 // ---------------------------------------------------------------------------------------------------------
 // Server side (main thread): the runtime, the koa baseline, set-up and the figures.
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 /** The baseline: koa with one middleware answering a small JSON body, on the runtime's thread. */
 async function startHello() {
@@ -262,25 +252,7 @@ export async function run(): Promise<void> {
   const rounds = Number(process.env.NEXTAUTH_BENCH_ROUNDS ?? 5);
   const userCount = Number(process.env.NEXTAUTH_BENCH_USERS ?? 10_000);
   const sessionCount = 1000;
-  const dataDir = await mkdtemp(join(tmpdir(), 'nextauth-bench-ns-api-'));
-  const [port, adminPort] = [await freePort(), await freePort()];
-  const env: NodeJS.ProcessEnv = {
-    NEXTAUTH_DATA_DIR: dataDir,
-    NEXTAUTH_PORT: String(port),
-    NEXTAUTH_ADMIN_PORT: String(adminPort),
-    NEXTAUTH_HOST: '127.0.0.1',
-    NEXTAUTH_PUBLIC_URL: `http://127.0.0.1:${port}`,
-    NEXTAUTH_LOG_LEVEL: process.env.NEXTAUTH_BENCH_LOG_LEVEL ?? 'warn',
-    NEXTAUTH_LOG_FORMAT: 'json',
-    NEXTAUTH_TRUST_PROXY: 'true',
-  };
-  const pg = process.env.NEXTAUTH_BENCH_PG_URI;
-  if (pg) for (const svc of ['NS', 'SFS', 'MC', 'IDP']) env[`NEXTAUTH_${svc}_DB_URI`] = pg;
-  const redis = process.env.NEXTAUTH_BENCH_REDIS_URI;
-  if (redis) {
-    env.NEXTAUTH_KV_URI = redis;
-    env.NEXTAUTH_KV_PREFIX = `nextauth-bench-${process.pid}:`;
-  }
+  const { env, dataDir, port } = await benchRuntimeEnv('ns-api');
   const config = loadConfig(env, { mode: 'embedded' });
   const hello = await startHello();
   const load = startLoadWorker();
@@ -349,7 +321,7 @@ export async function run(): Promise<void> {
     const base: Target = { port: hello.port, path: '/', variants: [{}], status: 200 };
 
     console.log(
-      `storage: ${pg ? 'PostgreSQL' : 'SQLite'}, KV: ${redis ? 'Redis' : 'in-process'}; ${userCount} users,` +
+      `storage: ${benchStorage()}; ${userCount} users,` +
         ` ${sessionCount} sessions; concurrency ${concurrency}, ${rounds} rounds of ${seconds} s per target,` +
         ' each right after a koa hello round | load generator: worker thread',
     );

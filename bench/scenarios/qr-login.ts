@@ -7,10 +7,8 @@
 // The load generator (phones, browsers, baseline clients) runs in a worker thread of this process, so the
 // runtime's event loop carries only server work; NEXTAUTH_BENCH_CLIENTS=inline puts it on the same thread.
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
@@ -33,6 +31,7 @@ import {
   publicKeyToJwk,
   webSocketTransport,
 } from '../../protocol/index.js';
+import { benchRuntimeEnv, benchStorage } from '../runtime-env.js';
 
 const subtle = globalThis.crypto.subtle;
 const ECDSA = { name: 'ECDSA', namedCurve: 'P-256' } as const;
@@ -411,15 +410,6 @@ function workerLoad(options: LoadOptions): Load {
 // ---------------------------------------------------------------------------------------------------------
 // Server side (main thread): the runtime, the baseline server, and the figures.
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
 /** Baseline server: answers each message after verifying an ECDSA P-256 signature over it (key imported once). */
 async function startVerifyEcho() {
   const pair = (await subtle.generateKey(ECDSA, false, ['sign', 'verify'])) as CryptoKeyPair;
@@ -494,25 +484,7 @@ export async function run(): Promise<void> {
   const concurrency = Number(process.env.NEXTAUTH_BENCH_CONCURRENCY ?? 50);
   const seconds = Number(process.env.NEXTAUTH_BENCH_SECONDS ?? 10);
   const inline = process.env.NEXTAUTH_BENCH_CLIENTS === 'inline';
-  const dataDir = await mkdtemp(join(tmpdir(), 'nextauth-bench-qr-'));
-  const [port, adminPort] = [await freePort(), await freePort()];
-  const env: NodeJS.ProcessEnv = {
-    NEXTAUTH_DATA_DIR: dataDir,
-    NEXTAUTH_PORT: String(port),
-    NEXTAUTH_ADMIN_PORT: String(adminPort),
-    NEXTAUTH_HOST: '127.0.0.1',
-    NEXTAUTH_PUBLIC_URL: `http://127.0.0.1:${port}`,
-    NEXTAUTH_LOG_LEVEL: process.env.NEXTAUTH_BENCH_LOG_LEVEL ?? 'warn',
-    NEXTAUTH_LOG_FORMAT: 'json',
-    NEXTAUTH_TRUST_PROXY: 'true',
-  };
-  const pg = process.env.NEXTAUTH_BENCH_PG_URI;
-  if (pg) for (const svc of ['NS', 'SFS', 'MC', 'IDP']) env[`NEXTAUTH_${svc}_DB_URI`] = pg;
-  const redis = process.env.NEXTAUTH_BENCH_REDIS_URI;
-  if (redis) {
-    env.NEXTAUTH_KV_URI = redis;
-    env.NEXTAUTH_KV_PREFIX = `nextauth-bench-${process.pid}:`;
-  }
+  const { env, dataDir, port } = await benchRuntimeEnv('qr');
   const config = loadConfig(env, { mode: 'embedded' });
   let runtime: Runtime | undefined;
   let load: Load | undefined;
@@ -527,7 +499,7 @@ export async function run(): Promise<void> {
     const options = { port, rootApiKey };
     load = inline ? createLoad(options) : workerLoad(options);
     console.log(
-      `storage: ${pg ? 'PostgreSQL' : 'SQLite'}, KV: ${redis ? 'Redis' : 'in-process'}; load generator: ` +
+      `storage: ${benchStorage()}; load generator: ` +
         `${inline ? 'inline (same thread as the runtime)' : 'worker thread'}, ${concurrency} phones, one user each`,
     );
     await load.enrol(concurrency);

@@ -2,22 +2,13 @@
 // for a bare Node HTTP server started from a one-line script (the floor any Node service pays).
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../runtime-env.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const runs = 7;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 async function timeToReady(args: string[], env: NodeJS.ProcessEnv, url: string): Promise<number> {
   const started = performance.now();

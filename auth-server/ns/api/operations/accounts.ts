@@ -11,6 +11,7 @@ import {
 } from '../../accounts/model.js';
 import { serverNameSchema } from '../../servers/model.js';
 import type { ApiOperation } from '../openapi/operation.js';
+import { pageQueryFields } from './paging.js';
 
 const instant = z.iso.datetime();
 
@@ -33,19 +34,7 @@ export const accountListQuerySchema = z.strictObject({
     .transform((v) => v === 'true')
     .optional()
     .describe('`true`: only blocked accounts; `false`: only usable ones'),
-  limit: z
-    .string()
-    .regex(/^\d{1,4}$/, `a whole number from 1 to ${maxAccountPageSize}`)
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(maxAccountPageSize))
-    .optional()
-    .describe(`page size, 1–${maxAccountPageSize}, default 100`),
-  marker: z
-    .string()
-    .min(1)
-    .max(maxAccountMarkerLength)
-    .optional()
-    .describe('next_marker of the previous page'),
+  ...pageQueryFields(maxAccountPageSize, maxAccountMarkerLength),
 });
 
 /** Never the public key itself: its RFC 7638 thumbprint identifies it. */

@@ -13,6 +13,7 @@ import {
   userProfileSchema,
 } from '../../users/model.js';
 import type { ApiOperation } from '../openapi/operation.js';
+import { pageQueryFields } from './paging.js';
 
 export const userParams = z.strictObject({
   server: serverNameSchema.describe('Virtual server name'),
@@ -53,19 +54,7 @@ export const userListQuerySchema = z
       .enum(['userid', '-userid', 'createdAt', '-createdAt'])
       .optional()
       .describe('default userid; a leading - sorts descending'),
-    limit: z
-      .string()
-      .regex(/^\d{1,4}$/, `a whole number from 1 to ${maxUserPageSize}`)
-      .transform(Number)
-      .pipe(z.number().int().min(1).max(maxUserPageSize))
-      .optional()
-      .describe(`page size, 1–${maxUserPageSize}, default 100`),
-    marker: z
-      .string()
-      .min(1)
-      .max(maxUserMarkerLength)
-      .optional()
-      .describe('next_marker of the previous page'),
+    ...pageQueryFields(maxUserPageSize, maxUserMarkerLength),
   })
   .superRefine((query, ctx) => {
     const extra = Object.keys(query).filter((k) => !['q', 'group', 'sort', 'limit', 'marker'].includes(k));

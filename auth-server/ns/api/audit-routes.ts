@@ -5,6 +5,7 @@ import type Router from '@koa/router';
 import type { Middleware } from 'koa';
 import { z } from 'zod';
 import { HttpProblem, problems } from '../../common/errors.js';
+import { readQuery } from '../../common/http/query.js';
 import { AuditError } from '../audit/errors.js';
 import { maxMarkerLength } from '../audit/marker.js';
 import {
@@ -117,19 +118,6 @@ export const auditExportLineSchema = auditEventWireSchema;
 
 type FilterQuery = z.output<typeof auditExportQuerySchema>;
 
-function parseQuery<S extends z.ZodType>(query: Record<string, unknown>, schema: S): z.output<S> {
-  const parsed = schema.safeParse({ ...query });
-  if (!parsed.success) {
-    throw new HttpProblem(
-      400,
-      'bad_request',
-      'Invalid query parameters',
-      parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
-    );
-  }
-  return parsed.data;
-}
-
 const mapAuditErrors: Middleware<NsState> = async (_ctx, next) => {
   try {
     await next();
@@ -171,7 +159,7 @@ export function registerAuditRoutes(router: Router<NsState>, deps: NsApiDeps): v
   };
 
   router.get('/api/v2/audit', noStore, auth, requireAuditRole, mapAuditErrors, async (ctx) => {
-    const q = parseQuery(ctx.query, auditQuerySchema);
+    const q = readQuery(ctx, auditQuerySchema);
     const filter = await scopedFilter(ctx.state, q);
     const page = await audit.query({
       ...filter,
@@ -183,7 +171,7 @@ export function registerAuditRoutes(router: Router<NsState>, deps: NsApiDeps): v
   });
 
   router.get('/api/v2/audit/export', noStore, auth, requireAuditRole, async (ctx) => {
-    const q = parseQuery(ctx.query, auditExportQuerySchema);
+    const q = readQuery(ctx, auditExportQuerySchema);
     const events = audit.export(await scopedFilter(ctx.state, q));
     // The first batch is read before the status line goes out: a failing database is still a clean 500.
     const first = await events.next();

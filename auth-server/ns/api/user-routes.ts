@@ -3,8 +3,9 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { z } from 'zod';
-import { HttpProblem, problems } from '../../common/errors.js';
+import { problems } from '../../common/errors.js';
 import { readJson } from '../../common/http/body.js';
+import { readQuery } from '../../common/http/query.js';
 import { requireRole } from '../apikeys/roles.js';
 import type { VirtualServer } from '../servers/model.js';
 import type { User } from '../users/model.js';
@@ -53,16 +54,7 @@ export function registerUserRoutes(router: Router<NsState>, deps: NsApiDeps): vo
     const path = ops.list.params.safeParse(ctx.params);
     if (!path.success) throw problems.notFound('No such virtual server');
     const server = await scopedServer(ctx, path.data.server);
-    const parsed = ops.list.query.safeParse({ ...ctx.query });
-    if (!parsed.success) {
-      throw new HttpProblem(
-        400,
-        'bad_request',
-        'Invalid query parameters',
-        parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
-      );
-    }
-    const q = parsed.data;
+    const q = readQuery(ctx, ops.list.query);
     const page = await users.list(server, {
       attributes: attributeFilters(q),
       ...(q.group !== undefined && { groups: q.group }),

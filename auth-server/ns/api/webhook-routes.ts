@@ -5,6 +5,7 @@ import type { Context, Middleware } from 'koa';
 import type { z } from 'zod';
 import { HttpProblem, problems } from '../../common/errors.js';
 import { readJson } from '../../common/http/body.js';
+import { readQuery } from '../../common/http/query.js';
 import { requireRole } from '../apikeys/roles.js';
 import type { VirtualServer } from '../servers/model.js';
 import type { Webhook, WebhookDelivery } from '../webhooks/model.js';
@@ -113,18 +114,10 @@ export function registerWebhookRoutes(router: Router<NsState>, deps: NsApiDeps):
 
   router.get(koaPath(ops.deliveries), ...steps, async (ctx) => {
     const { server, params } = await target(ctx, ops.deliveries.params);
-    const query = ops.deliveries.query.safeParse({ ...ctx.query });
-    if (!query.success) {
-      throw new HttpProblem(
-        400,
-        'bad_request',
-        'Invalid query parameters',
-        query.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
-      );
-    }
+    const query = readQuery(ctx, ops.deliveries.query);
     const list = await webhooks.deliveries(server, params.id, {
-      limit: query.data.limit ?? 20,
-      ...(query.data.state !== undefined ? { state: query.data.state } : {}),
+      limit: query.limit ?? 20,
+      ...(query.state !== undefined ? { state: query.state } : {}),
     });
     if (!list) throw problems.notFound('No such webhook');
     ctx.body = { deliveries: list.map(toDeliveryWire) };

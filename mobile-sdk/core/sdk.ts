@@ -145,6 +145,11 @@ export class NextAuthSdk {
     return this.historyStore.list(this.clock.now());
   }
 
+  /** Resolves once the history entries of finished flows are written (a process about to exit waits for it). */
+  async idle(): Promise<void> {
+    await this.historyWrites;
+  }
+
   /** Forgets the history (the user's "clear history"). */
   async clearHistory(): Promise<void> {
     await this.historyWrites;

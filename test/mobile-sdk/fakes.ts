@@ -125,6 +125,8 @@ export class FakeNs {
   readonly completes: { description?: string; clientVersion?: string; sdkConfig?: string }[] = [];
   /** Account ids deleted over `account.delete`. */
   readonly deleted: string[] = [];
+  /** When set, `account.delete` is refused with this code (e.g. `internal`). */
+  refuseDelete: string | null = null;
   connections = 0;
 
   static async create(names = ['default']): Promise<FakeNs> {
@@ -257,6 +259,7 @@ export class FakeNs {
     ch.onRequest('account.delete', () => {
       const account = clientThumb ? this.accounts.get(clientThumb) : undefined;
       if (!clientThumb || !account) throw new MessageError('unknown_account');
+      if (this.refuseDelete) throw new MessageError(this.refuseDelete as 'internal');
       this.accounts.delete(clientThumb);
       this.deleted.push(account.accountId);
       return { status: 'deleted' as const, accountId: account.accountId };

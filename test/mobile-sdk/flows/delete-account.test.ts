@@ -74,6 +74,19 @@ describe('mobile-sdk/core/flows: DELETE_ACCOUNT', () => {
     expect(await w.sdk.accounts()).to.have.length(1);
   });
 
+  it('NS refusing the deletion is ERROR rejected with its code; the device keeps the account', async () => {
+    const w = await world();
+    const alice = await enrol(w, 'alice');
+    w.ns.refuseDelete = 'internal';
+    const failed = await expectError(w.sdk.startDeleteAccount(alice.id), 'rejected');
+    expect(failed.error?.details.reason).to.equal('internal');
+    expect(await w.sdk.accounts()).to.have.length(1);
+    expect(await w.keyStore.has(alice.accountKeyAlias)).to.equal(true);
+    const [entry] = await w.sdk.history();
+    expect(entry).to.deep.include({ flow: 'delete_account', outcome: 'ERROR', userid: 'alice' });
+    expect(entry?.error).to.deep.equal({ code: 'rejected', reason: 'internal' });
+  });
+
   it('an unknown local account is ERROR account_not_found', async () => {
     const w = await world();
     await enrol(w, 'alice');

@@ -126,6 +126,8 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
     // Embedded start re-creates `default`: deleting it would only reset it (docs/decisions.md).
     protectedNames: deps.config.mode === 'embedded' ? [defaultServerName] : [],
   });
+  // One instance for REST and the phone's `account.delete`.
+  const accountAdmin = createAccountAdminService({ db: deps.db, clock: deps.clock, audit });
   const apiKeyAdmin = createApiKeyAdminService({
     db: deps.db,
     clock: deps.clock,
@@ -148,7 +150,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
     serverAdmin,
     apiKeyAdmin,
     users: createUserService({ db: deps.db, clock: deps.clock, random: deps.random, audit }),
-    accountAdmin: createAccountAdminService({ db: deps.db, clock: deps.clock, audit }),
+    accountAdmin,
     audit,
     webhooks,
     kv: deps.kv,
@@ -175,6 +177,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
     mobile: createNsMobileEndpoint({
       identities,
       accounts,
+      accountAdmin,
       logins,
       kv: deps.kv,
       clock: deps.clock,

@@ -9,13 +9,18 @@ import type { TransportFactory } from './channels.js';
 import { type Clock, systemClock } from './clock.js';
 import { publisherFingerprint, type SdkConfig, SdkConfigError, verifySdkConfig } from './config/index.js';
 import { SdkError } from './errors.js';
+import { ChangePinFlow, type ChangePinOptions } from './flows/change-pin.js';
+import { DeleteAccountFlow, type DeleteAccountOptions } from './flows/delete-account.js';
 import type { FlowDeps } from './flows/deps.js';
 import { EnrolFlow } from './flows/enrol.js';
+import type { Flow } from './flows/flow.js';
 import { LoginFlow, type LoginOptions } from './flows/login.js';
+import type { FlowSnapshot } from './flows/types.js';
+import { createHistoryStore, type HistoryEntry, type HistoryStore } from './history/store.js';
 import { type InstanceRecord, readInstanceRecord, SfsSession } from './instance/sfs-session.js';
 import type { KeyStore, Storage } from './ports.js';
 
-export type SdkFlow = EnrolFlow | LoginFlow;
+export type SdkFlow = EnrolFlow | LoginFlow | ChangePinFlow | DeleteAccountFlow;
 
 export const CONFIG_STORAGE_KEY = 'sdk-config';
 
@@ -37,6 +42,8 @@ export interface NextAuthSdkOptions {
   /** Shown by the server next to the account (e.g. "nextauth-device on host x"). */
   deviceDescription?: string;
   clientVersion?: string;
+  /** How long `history()` keeps a flow's outcome (default 90 days). */
+  historyRetentionDays?: number;
 }
 
 export interface ConfigureOptions {
@@ -60,11 +67,15 @@ export class NextAuthSdk {
   private configProblem: SdkError | null = null;
   private current: SdkFlow | null = null;
   readonly accountStore: AccountStore;
+  private readonly historyStore: HistoryStore;
+  /** History writes in order, one at a time; `history()` waits for those already queued. */
+  private historyWrites: Promise<void> = Promise.resolve();
   private readonly clock: Clock;
 
   private constructor(private readonly options: NextAuthSdkOptions) {
     this.clock = options.clock ?? systemClock;
     this.accountStore = createAccountStore(options.storage);
+    this.historyStore = createHistoryStore(options.storage, options.historyRetentionDays);
   }
 
   /** Loads and re-verifies the stored configuration (it may have expired since it was stored). */
@@ -119,12 +130,30 @@ export class NextAuthSdk {
     return this.accountStore.list();
   }
 
-  /** Removes an account from this device and its key from the key store (the server is not told). */
+  /**
+   * Removes an account from this device and its key from the key store (the server is not told): the
+   * DELETE_ACCOUNT flow with `localOnly`, run to its end.
+   */
   async removeAccount(id: string): Promise<void> {
-    const account = await this.accountStore.get(id);
-    if (!account) throw new SdkError('account_not_found', id);
-    await this.accountStore.delete(id);
-    await this.options.keyStore.delete(account.accountKeyAlias);
+    const done = await this.startDeleteAccount(id, { localOnly: true }).settled();
+    if (done.state === 'ERROR') throw done.error ?? new SdkError('internal', 'removal failed');
+  }
+
+  /** The outcomes of past flows on this device, newest first, without the expired ones. */
+  async history(): Promise<HistoryEntry[]> {
+    await this.historyWrites;
+    return this.historyStore.list(this.clock.now());
+  }
+
+  /** Resolves once the history entries of finished flows are written (a process about to exit waits for it). */
+  async idle(): Promise<void> {
+    await this.historyWrites;
+  }
+
+  /** Forgets the history (the user's "clear history"). */
+  async clearHistory(): Promise<void> {
+    await this.historyWrites;
+    await this.historyStore.clear();
   }
 
   /** The app instance as last registered at the SFS (undefined before the first flow that needed it). */
@@ -147,23 +176,78 @@ export class NextAuthSdk {
     return this.begin(new LoginFlow(this.flowDeps(), uri, options));
   }
 
+  /** Starts a PIN change: the current PIN, then the new one (flow kind `change_pin`). */
+  startChangePin(options: ChangePinOptions = {}): ChangePinFlow {
+    return this.begin(new ChangePinFlow(this.flowDeps(), options));
+  }
+
+  /**
+   * Deletes an account at its NS (over the channel its key authenticates) and then from this device;
+   * `localOnly` skips NS. Works without a configuration: only the NS is involved.
+   */
+  startDeleteAccount(id: string, options: DeleteAccountOptions = {}): DeleteAccountFlow {
+    return this.begin(new DeleteAccountFlow(this.flowDeps({ needsConfig: false }), id, options));
+  }
+
   private begin<F extends SdkFlow>(flow: F): F {
     if (this.activeFlow) throw new SdkError('flow_active', `a ${this.activeFlow.kind} flow is still running`);
     this.current = flow;
+    const unsubscribe = flow.onChange((snapshot) => {
+      if (snapshot.state !== 'DONE' && snapshot.state !== 'ERROR') return;
+      unsubscribe();
+      this.record(flow as Flow<unknown>, snapshot);
+    });
     flow.start();
     return flow;
   }
 
-  private flowDeps(): FlowDeps {
+  /** Queues the flow's history entry; a failing write is dropped (history never decides an outcome). */
+  private record(flow: Flow<unknown>, snapshot: FlowSnapshot<unknown>): void {
+    const about = flow.about;
+    const base = {
+      at: this.clock.now(),
+      flow: flow.kind,
+      server: about.server ?? null,
+      userid: about.userid ?? null,
+      accountId: about.accountId ?? null,
+    };
+    let entry: HistoryEntry;
+    if (snapshot.state === 'DONE') entry = { ...base, ...flow.outcomeOf(snapshot.result) };
+    else {
+      const error = snapshot.error ?? new SdkError('internal');
+      if (error.code === 'cancelled') entry = { ...base, outcome: 'ABORTED', reason: 'cancelled' };
+      else {
+        const { reason, attemptsLeft, retryAfterSeconds } = error.details;
+        entry = {
+          ...base,
+          outcome: 'ERROR',
+          error: {
+            code: error.code,
+            ...(reason !== undefined ? { reason: reason.slice(0, 80) } : {}),
+            ...(attemptsLeft !== undefined ? { attemptsLeft } : {}),
+            ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
+          },
+        };
+      }
+    }
+    const now = this.clock.now();
+    this.historyWrites = this.historyWrites.then(() => this.historyStore.add(entry, now)).catch(() => {});
+  }
+
+  private flowDeps(options: { needsConfig?: boolean } = {}): FlowDeps {
     const config = this.config;
-    if (!config) throw this.configProblem ?? new SdkError('not_initialised', 'no SDK configuration yet');
+    const problem = this.configProblem ?? new SdkError('not_initialised', 'no SDK configuration yet');
+    if (!config && options.needsConfig !== false) throw problem;
     const { keyStore, storage, transports } = this.options;
     return {
       keyStore,
       accounts: this.accountStore,
       transports,
       clock: this.clock,
-      openSfs: () => SfsSession.open({ keyStore, storage, transports, sfs: config.sfs }),
+      openSfs: async () => {
+        if (!config) throw problem;
+        return SfsSession.open({ keyStore, storage, transports, sfs: config.sfs });
+      },
       ...(this.options.deviceDescription !== undefined
         ? { deviceDescription: this.options.deviceDescription }
         : {}),

@@ -76,6 +76,14 @@ export const nsMobileMessages = defineMessages({
       request: z.object({ login: z.string().max(128), reason: z.enum(['declined', 'not_me']) }).strict(),
       response: z.object({ status: z.literal('declined') }),
     },
+    /**
+     * Deletes the channel's account at NS: the account key that authenticated the channel is the proof of
+     * possession. The channel then refuses every further request; the key opens no new one.
+     */
+    'account.delete': {
+      request: z.object({}).strict(),
+      response: z.object({ status: z.literal('deleted'), accountId: z.string() }),
+    },
   },
   pushes: {},
 });

@@ -30,6 +30,7 @@ import {
   type Transport,
   thumbprint,
 } from '../../protocol/index.js';
+import type { PinFailure } from '../../protocol/mobile/common.js';
 import {
   enrolUri,
   loginUri,
@@ -122,6 +123,10 @@ export class FakeNs {
   readonly logins: Login[] = [];
   /** Every enrol.complete request the fake saw (to check what the phone sent). */
   readonly completes: { description?: string; clientVersion?: string; sdkConfig?: string }[] = [];
+  /** Account ids deleted over `account.delete`. */
+  readonly deleted: string[] = [];
+  /** When set, `account.delete` is refused with this code (e.g. `internal`). */
+  refuseDelete: string | null = null;
   connections = 0;
 
   static async create(names = ['default']): Promise<FakeNs> {
@@ -251,6 +256,14 @@ export class FakeNs {
       login.status = 'loggedin';
       return { status: 'loggedin' as const };
     });
+    ch.onRequest('account.delete', () => {
+      const account = clientThumb ? this.accounts.get(clientThumb) : undefined;
+      if (!clientThumb || !account) throw new MessageError('unknown_account');
+      if (this.refuseDelete) throw new MessageError(this.refuseDelete as 'internal');
+      this.accounts.delete(clientThumb);
+      this.deleted.push(account.accountId);
+      return { status: 'deleted' as const, accountId: account.accountId };
+    });
     ch.onRequest('login.decline', ({ login: handle, reason }) => {
       const login = this.logins.find((l) => l.handle === handle && l.status === 'scanned');
       if (!login) throw new MessageError('unknown_login');
@@ -272,6 +285,10 @@ export class FakeSfs {
   readonly targets: string[] = [];
   attests = 0;
   maxAttempts = 3;
+  /** Every serverId a PIN check (attest, pin.change) was counted under. */
+  readonly checkedFor: string[] = [];
+  /** The answer to the next PIN checks, whatever the PIN (e.g. a last attempt gone, a block). */
+  failWith: PinFailure | null = null;
 
   private constructor(readonly signer: Signer) {}
 
@@ -317,10 +334,12 @@ export class FakeSfs {
       i.proof = pinProof;
       return { ok: true as const };
     });
-    ch.onRequest('attest', ({ serverId, challenge, pinProof }) => {
-      this.attests++;
+    /** The fake's whole PIN policy: `maxAttempts` wrong PINs in a row lock the instance. */
+    const check = (serverId: string, pinProof: string) => {
+      this.checkedFor.push(serverId);
       const i = instance();
       if (i.proof === undefined) throw new MessageError('pin_not_set');
+      if (this.failWith) return this.failWith;
       if (i.locked) return { ok: false as const, error: 'pin_locked' as const, retryAfterSeconds: 300 };
       if (pinProof !== i.proof) {
         i.failures++;
@@ -335,11 +354,23 @@ export class FakeSfs {
         };
       }
       i.failures = 0;
+      return null;
+    };
+    ch.onRequest('attest', ({ serverId, challenge, pinProof }) => {
+      this.attests++;
+      const failure = check(serverId, pinProof);
+      if (failure) return failure;
       return {
         ok: true as const,
         attestation: fakeAttestation(serverId, challenge),
         expiresAt: Math.floor(Date.now() / 1000) + 60,
       };
+    });
+    ch.onRequest('pin.change', ({ serverId, oldPinProof, newPinProof }) => {
+      const failure = check(serverId, oldPinProof);
+      if (failure) return failure;
+      instance().proof = newPinProof;
+      return { ok: true as const };
     });
   }
 }

@@ -36,14 +36,20 @@ export interface AccountAdminService {
     patch: AccountPatch,
     by: AuditContext,
   ): Promise<AccountChange | undefined>;
-  /** The deleted account, recorded as `account.deleted`; undefined when there was none. */
-  delete(server: VirtualServer, id: string, by: AuditContext): Promise<Account | undefined>;
+  /**
+   * The deleted account, recorded as `account.deleted`; undefined when there was none. Takes only the
+   * server's id and name: the phone's channel (`account.delete`) knows no more of it.
+   */
+  delete(server: ServerRef, id: string, by: AuditContext): Promise<Account | undefined>;
   /**
    * Deletes every account of the userid on the server (the user's profile stays), one `account.deleted`
    * each; returns how many. Throws ZodError for a bad userid.
    */
   deleteAllOf(server: VirtualServer, userid: string, by: AuditContext): Promise<number>;
 }
+
+/** What an account change needs to know of its virtual server. */
+export type ServerRef = Pick<VirtualServer, 'id' | 'name'>;
 
 export interface AccountChange {
   account: Account;
@@ -59,7 +65,7 @@ export function createAccountAdminService(deps: {
 
   const event = (
     type: 'account.blocked' | 'account.unblocked' | 'account.deleted' | 'account.updated',
-    server: VirtualServer,
+    server: ServerRef,
     account: Account,
     by: AuditContext,
     details: NewAuditEvent['details'],
@@ -92,7 +98,7 @@ export function createAccountAdminService(deps: {
   /** Deletes the accounts with these ids (the caller locked them), recording each one that went. */
   const deleteEach = async (
     trx: Knex.Transaction,
-    server: VirtualServer,
+    server: ServerRef,
     accounts: Account[],
     by: AuditContext,
   ): Promise<Account[]> => {

@@ -3,11 +3,12 @@ import type { AuditOrigin } from '../audit/model.js';
 import type { ServerIdentity } from '../servers/identity.js';
 import type { Session } from '../sessions/model.js';
 
-export type ChannelKind = 'enrol' | 'login';
+/** `deleted`: a login channel whose account was deleted on it; every further request is refused. */
+export type ChannelKind = 'enrol' | 'login' | 'deleted';
 
 export interface NsChannelContext {
   server: ServerIdentity;
-  /** `enrol`: anonymous client, only `enrol.*`; `login`: account key, only `login.*`. */
+  /** `enrol`: anonymous client, only `enrol.*`; `login`: account key, `login.*` and `account.delete`. */
   kind: ChannelKind;
   /** The account whose key authenticated the channel (null on an enrolment channel). */
   accountId: string | null;

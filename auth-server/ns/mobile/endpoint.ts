@@ -7,9 +7,11 @@ import { type GeoIp, noGeoIp } from '../../common/geoip/index.js';
 import type { MobileConnectionInfo, MobileEndpoint } from '../../common/http/mobile-sockets.js';
 import type { Kv } from '../../common/kv/kv.js';
 import type { Logger } from '../../common/logging.js';
+import type { AccountAdminService } from '../accounts/admin.js';
 import type { AccountService } from '../accounts/service.js';
 import type { MobileLoginService } from '../logins/service.js';
 import type { ServerIdentity, ServerIdentityService } from '../servers/identity.js';
+import { accountDelete } from './account-delete.js';
 import type { ChannelKind, NsChannelContext } from './context.js';
 import { enrolBegin } from './enrol-begin.js';
 import { enrolComplete } from './enrol-complete.js';
@@ -23,6 +25,8 @@ import { loginScan } from './login-scan.js';
 export interface NsMobileOptions {
   identities: ServerIdentityService;
   accounts: AccountService;
+  /** `account.delete` deletes through it (one place for the audit event and the locking). */
+  accountAdmin: AccountAdminService;
   logins: MobileLoginService;
   kv: Kv;
   clock: Clock;
@@ -94,6 +98,7 @@ async function serveChannel(transport: Transport, info: MobileConnectionInfo, op
   };
   const services: NsMobileServices = {
     accounts: options.accounts,
+    accountAdmin: options.accountAdmin,
     logins: options.logins,
     random: options.random,
     geoip: options.geoip ?? noGeoIp,
@@ -117,6 +122,8 @@ async function serveChannel(transport: Transport, info: MobileConnectionInfo, op
   channel.onRequest('login.scan', async (body) => {
     try {
       if (ctx.kind === 'login') return await loginScan(body, ctx, services);
+      if (ctx.kind === 'deleted')
+        throw new MessageError('forbidden', 'the account of this channel was deleted');
       // An anonymous channel holds no account: the phone tells the server it has none for it (NOACCOUNTS).
       await ctx.limit('scan');
       await services.logins.noAccount({ server: ctx.server, code: body.code });
@@ -127,6 +134,7 @@ async function serveChannel(transport: Transport, info: MobileConnectionInfo, op
   });
   install('login.confirm', 'login', loginConfirm);
   install('login.decline', 'login', loginDecline);
+  install('account.delete', 'login', accountDelete);
   void session.closed.then((err) => {
     if (err) logger.debug({ code: err.code, remote: err.remote, ip: info.ip }, 'ns channel ended');
   });

@@ -4,6 +4,7 @@ import { MessageError } from '../../../protocol/index.js';
 import type { NsMobileMessages } from '../../../protocol/mobile/ns.js';
 import type { Random } from '../../common/clock.js';
 import type { GeoIp } from '../../common/geoip/index.js';
+import type { AccountAdminService } from '../accounts/admin.js';
 import type { AccountService } from '../accounts/service.js';
 import type { MobileLoginService } from '../logins/service.js';
 import type { Session } from '../sessions/model.js';
@@ -11,6 +12,8 @@ import type { NsChannelContext } from './context.js';
 
 export interface NsMobileServices {
   accounts: AccountService;
+  /** Deletes an account with its audit event (the REST API's service). */
+  accountAdmin: AccountAdminService;
   logins: MobileLoginService;
   random: Random;
   /** The browser's coarse location for the login challenge. */

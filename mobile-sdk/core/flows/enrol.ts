@@ -9,7 +9,7 @@ import { openChannel } from '../channels.js';
 import { SdkError } from '../errors.js';
 import { keyStoreThumbprint, newAlias } from '../keys.js';
 import type { FlowDeps } from './deps.js';
-import { Flow } from './flow.js';
+import { Flow, type FlowOutcome } from './flow.js';
 import { attestWithPin } from './second-factor.js';
 import type { ServerContext } from './types.js';
 
@@ -31,6 +31,12 @@ export class EnrolFlow extends Flow<EnrolResult> {
     super('enrol');
   }
 
+  outcomeOf(result: EnrolResult): FlowOutcome {
+    return result.outcome === 'enrolled'
+      ? { outcome: 'ENROLLED' }
+      : { outcome: 'ABORTED', reason: 'declined' };
+  }
+
   protected async run(): Promise<EnrolResult> {
     const data = parseEnrol(this.uri);
     // Anonymous channel: the server must hold the key whose thumbprint the QR carries (DESIGN.md §4).
@@ -46,6 +52,8 @@ export class EnrolFlow extends Flow<EnrolResult> {
     if (begin.server.name !== data.s)
       throw new SdkError('rejected', `enrolment is for server ${begin.server.name}, the QR names ${data.s}`);
     const server: ServerContext = { ...begin.server, nsUrl: data.ns };
+    this.subject.server = { id: server.id, name: server.name, nsUrl: server.nsUrl };
+    this.subject.userid = begin.userid;
 
     const confirm = await this.ask({
       type: 'CONFIRM',
@@ -114,6 +122,7 @@ export class EnrolFlow extends Flow<EnrolResult> {
         lastLoginAt: null,
       };
       await this.deps.accounts.save(account);
+      this.subject.accountId = account.id;
       return { outcome: 'enrolled', account };
     } catch (err) {
       // No account refers to the key: it must not linger in the key store.

@@ -1,5 +1,6 @@
 // The flow state machine shared by enrolment and login: PROCESSING ⇄ WAIT_FOR_INPUT → DONE | ERROR.
 import { SdkError, toSdkError } from '../errors.js';
+import type { HistoryOutcome } from '../history/store.js';
 import {
   type Answer,
   answerSchema,
@@ -9,6 +10,19 @@ import {
   type Interaction,
   type InteractionType,
 } from './types.js';
+
+/** Who and where a flow is about, as far as it has learnt: what its history entry names. */
+export interface FlowSubject {
+  server?: { id: string; name: string; nsUrl: string };
+  userid?: string;
+  accountId?: string;
+}
+
+/** How a finished flow's result reads in the history. */
+export interface FlowOutcome {
+  outcome: HistoryOutcome;
+  reason?: string;
+}
 
 interface PendingAnswer {
   type: InteractionType;
@@ -30,6 +44,8 @@ export abstract class Flow<R> {
   private readonly cleanups: (() => unknown)[] = [];
   /** Every state the flow went through, in order (the first is PROCESSING). */
   readonly transitions: FlowSnapshot<R>[] = [this.current];
+  /** Filled in by the steps as they learn it, so even a failed flow's history names the server. */
+  protected readonly subject: FlowSubject = {};
 
   constructor(readonly kind: FlowKind) {}
 
@@ -92,6 +108,14 @@ export abstract class Flow<R> {
     pending?.reject(error);
     this.cleanup();
   }
+
+  /** What the flow is about so far (a copy). */
+  get about(): FlowSubject {
+    return { ...this.subject };
+  }
+
+  /** The history outcome of a DONE result. */
+  abstract outcomeOf(result: R): FlowOutcome;
 
   /** The flow's steps; its result becomes DONE, anything it throws becomes ERROR. */
   protected abstract run(): Promise<R>;

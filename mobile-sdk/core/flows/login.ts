@@ -1,14 +1,12 @@
 // LOGIN: scan the login URI, open the account's channel, confirm, PIN at the SFS, approve with the attestation.
 import { attestationChallenge } from '../../../protocol/attestation-binding.js';
 import { thumbprint } from '../../../protocol/keys.js';
-import { type LoginUriData, nsMobileMessages, parseLoginUri } from '../../../protocol/mobile/index.js';
-import { mobileSocketUrl } from '../../../protocol/mobile/uris.js';
+import { type LoginUriData, parseLoginUri } from '../../../protocol/mobile/index.js';
 import type { Account } from '../accounts/model.js';
-import { openChannel } from '../channels.js';
 import { SdkError } from '../errors.js';
-import { keyStoreSigner } from '../keys.js';
+import { openAccountChannel } from './account-channel.js';
 import type { FlowDeps } from './deps.js';
-import { Flow } from './flow.js';
+import { Flow, type FlowOutcome } from './flow.js';
 import { attestWithPin } from './second-factor.js';
 import type { ServerContext } from './types.js';
 
@@ -41,27 +39,23 @@ export class LoginFlow extends Flow<LoginResult> {
     super('login');
   }
 
+  outcomeOf(result: LoginResult): FlowOutcome {
+    return result.outcome === 'approved'
+      ? { outcome: 'LOGGED_IN' }
+      : { outcome: 'ABORTED', reason: result.outcome };
+  }
+
   protected async run(): Promise<LoginResult> {
     const data = parseLogin(this.uri);
     let account = await this.findAccount(data);
-    const { keyStore } = this.deps;
-    const signer = await keyStoreSigner(keyStore, account.accountKeyAlias);
-    // Pinned to the key seen at enrolment (or a successor it signed): a look-alike NS cannot run the login.
-    const ns = await openChannel(this.deps.transports, {
-      url: mobileSocketUrl(data.ns, '/ns/mobile'),
-      target: { kind: 'ns', id: data.s },
-      server: { fingerprints: [account.server.keyThumbprint] },
-      identity: signer,
-      registry: nsMobileMessages,
-    });
+    this.subject.server = { id: account.server.id, name: account.server.name, nsUrl: account.server.nsUrl };
+    this.subject.userid = account.userid;
+    this.subject.accountId = account.id;
+    const opened = await openAccountChannel(this.deps, account);
+    const ns = opened.channel;
     this.onCleanup(() => ns.close());
-    if (ns.session.info.serverKeyRotated) {
-      account = {
-        ...account,
-        server: { ...account.server, keyThumbprint: await thumbprint(ns.session.info.serverKey) },
-      };
-      await this.deps.accounts.save(account);
-    }
+    account = opened.account;
+    const signer = opened.signer;
 
     const scan = await ns.request('login.scan', { code: data.c });
     const server: ServerContext = { ...scan.server, nsUrl: account.server.nsUrl };

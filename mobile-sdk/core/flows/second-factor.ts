@@ -1,4 +1,5 @@
 // The PIN step of enrolment and login: ask, attest at the SFS, retry while the SFS allows more attempts.
+import type { PinFailure } from '../../../protocol/mobile/common.js';
 import { SdkError } from '../errors.js';
 import type { SfsSession } from '../instance/sfs-session.js';
 import type { Answer, Interaction, ServerContext } from './types.js';
@@ -27,15 +28,22 @@ export async function attestWithPin(input: AttestWithPinInput): Promise<string> 
     const outcome = await input.sfs.attest(input.server.id, input.challenge, pin);
     pin = undefined;
     if (outcome.ok) return outcome.attestation;
-    switch (outcome.error) {
-      case 'pin_invalid':
-        if (outcome.attemptsLeft <= 0) throw new SdkError('pin_invalid', undefined, { attemptsLeft: 0 });
-        attemptsLeft = outcome.attemptsLeft;
-        break;
-      case 'pin_locked':
-        throw new SdkError('pin_locked', undefined, { retryAfterSeconds: outcome.retryAfterSeconds });
-      case 'pin_blocked':
-        throw new SdkError('pin_blocked');
-    }
+    attemptsLeft = attemptsLeftOrThrow(outcome);
+  }
+}
+
+/**
+ * A PIN refusal of the SFS: the attempts left when the user may try again; otherwise (lockout, block, last
+ * attempt gone) the SdkError that ends the flow.
+ */
+export function attemptsLeftOrThrow(failure: PinFailure): number {
+  switch (failure.error) {
+    case 'pin_invalid':
+      if (failure.attemptsLeft <= 0) throw new SdkError('pin_invalid', undefined, { attemptsLeft: 0 });
+      return failure.attemptsLeft;
+    case 'pin_locked':
+      throw new SdkError('pin_locked', undefined, { retryAfterSeconds: failure.retryAfterSeconds });
+    case 'pin_blocked':
+      throw new SdkError('pin_blocked');
   }
 }

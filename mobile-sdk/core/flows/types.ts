@@ -6,7 +6,7 @@ import type { SdkError } from '../errors.js';
 /** Where a flow is: waiting for the user, talking to servers, or finished one way or the other. */
 export type FlowState = 'WAIT_FOR_INPUT' | 'PROCESSING' | 'DONE' | 'ERROR';
 
-export type FlowKind = 'enrol' | 'login';
+export type FlowKind = 'enrol' | 'login' | 'change_pin' | 'delete_account';
 
 /** The NS virtual server a flow talks to, as the user should see it. */
 export interface ServerContext {
@@ -25,7 +25,7 @@ export interface BrowserContext {
 
 /** What the user is asked to confirm: who is enrolled or logged in where, and (login) from which browser. */
 export interface ConfirmContext {
-  kind: FlowKind;
+  kind: 'enrol' | 'login';
   server: ServerContext;
   userid: string;
   /**
@@ -51,8 +51,14 @@ export type Interaction =
       server: ServerContext;
       /** null on the first ask; after a wrong PIN the attempts the server still allows. */
       attemptsLeft: number | null;
+      /** `change_old`: the current PIN of a PIN change (absent: a PIN that confirms a login or enrolment). */
+      purpose?: 'change_old';
     }
-  | { type: 'SET_SECOND_FACTOR' };
+  | {
+      type: 'SET_SECOND_FACTOR';
+      /** `change_new`: the new PIN of a PIN change (absent: the first PIN of the app instance). */
+      purpose?: 'change_new';
+    };
 
 export type InteractionType = Interaction['type'];
 

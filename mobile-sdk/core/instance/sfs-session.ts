@@ -29,6 +29,8 @@ export type AttestOutcome =
   | { ok: false; error: 'pin_locked'; retryAfterSeconds: number }
   | { ok: false; error: 'pin_blocked' };
 
+export type ChangePinOutcome = { ok: true } | Exclude<AttestOutcome, { ok: true }>;
+
 export interface SfsSessionDeps {
   keyStore: KeyStore;
   storage: Storage;
@@ -110,6 +112,19 @@ export class SfsSession {
     });
     if (res.ok) return { ok: true, attestation: res.attestation };
     return res;
+  }
+
+  /**
+   * Replaces the PIN; the old one is checked (and a wrong one counted) under the policy of NS server
+   * `serverId`, as any PIN check. PIN failures are outcomes, not throws.
+   */
+  async changePin(serverId: string, oldPin: string, newPin: string): Promise<ChangePinOutcome> {
+    const res = await this.channel.request('pin.change', {
+      serverId,
+      oldPinProof: await this.proof(oldPin),
+      newPinProof: await this.proof(newPin),
+    });
+    return res.ok ? { ok: true } : res;
   }
 
   close(): Promise<void> {

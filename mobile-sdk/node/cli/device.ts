@@ -19,17 +19,27 @@ export function deviceHome(options: GlobalOptions): string {
   return resolve(options.home ?? process.env.NEXTAUTH_DEVICE_HOME ?? join(homedir(), '.nextauth-device'));
 }
 
+/** Every device this process opened: their history writes must land before it exits. */
+const opened: NextAuthSdk[] = [];
+
+/** Waits for what opened devices still write (history entries of flows that just ended). */
+export async function settleDevices(): Promise<void> {
+  await Promise.all(opened.map((sdk) => sdk.idle()));
+}
+
 export async function openDevice(options: GlobalOptions): Promise<NextAuthSdk> {
   const home = deviceHome(options);
   // 0700: the home holds the device secret that seals the keys.
   await mkdir(home, { recursive: true, mode: 0o700 });
-  return NextAuthSdk.open({
+  const sdk = await NextAuthSdk.open({
     keyStore: new FileKeyStore({ home }),
     storage: new FileStorage(home),
     transports: wsTransportFactory({ userAgent: CLIENT_VERSION }),
     deviceDescription: `nextauth-device on ${hostname()}`.slice(0, 100),
     clientVersion: CLIENT_VERSION,
   });
+  opened.push(sdk);
+  return sdk;
 }
 
 /** Writes a result: JSON with `--json`, else the human line(s). */

@@ -1,12 +1,16 @@
 #!/usr/bin/env node
-// `nextauth-device`: a virtual phone on the command line — init, enrol, login, accounts (DESIGN.md §5).
+// `nextauth-device`: a virtual phone on the command line — init, enrol, login, accounts, change-pin, delete,
+// history (DESIGN.md §5).
 import { Command, CommanderError } from 'commander';
 import { SdkError } from '../../core/errors.js';
 import { registerAccounts } from './commands/accounts.js';
+import { registerChangePin } from './commands/change-pin.js';
+import { registerDelete } from './commands/delete.js';
 import { registerEnrol } from './commands/enrol.js';
+import { registerHistory } from './commands/history.js';
 import { registerInit } from './commands/init.js';
 import { registerLogin } from './commands/login.js';
-import type { GlobalOptions } from './device.js';
+import { type GlobalOptions, settleDevices } from './device.js';
 
 export function buildProgram(): Command {
   const program = new Command('nextauth-device')
@@ -21,6 +25,9 @@ export function buildProgram(): Command {
   registerEnrol(program, global);
   registerLogin(program, global);
   registerAccounts(program, global);
+  registerChangePin(program, global);
+  registerDelete(program, global);
+  registerHistory(program, global);
   return program;
 }
 
@@ -33,9 +40,12 @@ function fail(err: unknown): never {
 
 try {
   await buildProgram().parseAsync(process.argv);
+  await settleDevices();
   // Open sockets or timers must not keep a finished command alive.
   process.exit(0);
 } catch (err) {
+  // A failed flow has its history entry too.
+  await settleDevices().catch(() => {});
   if (err instanceof CommanderError) process.exit(err.exitCode);
   fail(err);
 }

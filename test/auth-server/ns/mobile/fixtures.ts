@@ -9,6 +9,10 @@ import type { MobileEndpoint } from '../../../../auth-server/common/http/mobile-
 import { MemoryKv } from '../../../../auth-server/common/kv/memory.js';
 import { createLogger, type Logger } from '../../../../auth-server/common/logging.js';
 import type { SfsPeer } from '../../../../auth-server/common/peers.js';
+import {
+  type AccountAdminService,
+  createAccountAdminService,
+} from '../../../../auth-server/ns/accounts/admin.js';
 import { type AccountService, createAccountService } from '../../../../auth-server/ns/accounts/service.js';
 import { createAttestationChecker } from '../../../../auth-server/ns/attestation/check.js';
 import { type AuditService, createAuditService } from '../../../../auth-server/ns/audit/service.js';
@@ -138,6 +142,7 @@ export interface MobileFixture {
   sfs: FakeSfs;
   identities: ServerIdentityService;
   accounts: AccountService;
+  accountAdmin: AccountAdminService;
   sessions: SessionService;
   audit: AuditService;
   logins: MobileLoginService;
@@ -208,9 +213,11 @@ export async function mobileFixture(
     publicUrl,
   });
   const logins = createMobileLoginService({ sessions, accounts, checkAttestation, audit, logger });
+  const accountAdmin = createAccountAdminService({ db: knex, clock, audit });
   const endpoint = createNsMobileEndpoint({
     identities,
     accounts,
+    accountAdmin,
     logins,
     kv,
     clock,
@@ -229,6 +236,7 @@ export async function mobileFixture(
     sfs,
     identities,
     accounts,
+    accountAdmin,
     sessions,
     audit,
     logins,

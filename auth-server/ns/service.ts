@@ -20,6 +20,7 @@ import { createServerIdentityService, type ServerIdentityService } from './serve
 import { createVirtualServerRepository } from './servers/repository.js';
 import { createSessionRepository } from './sessions/repository.js';
 import { createSessionService, type SessionService } from './sessions/service.js';
+import { createUserRepository } from './users/repository.js';
 import { createUserService } from './users/service.js';
 
 export const defaultServerName = 'default';
@@ -118,6 +119,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
         servers,
         sessions,
         accounts: createAccountRepository(deps.db),
+        users: createUserRepository(deps.db),
         clock: deps.clock,
         publicUrl,
         audit,

@@ -8,6 +8,7 @@ import type { Logger } from '../../auth-server/common/logging.js';
 import type { NsPeer } from '../../auth-server/common/peers.js';
 import { phonePinAcr } from '../interaction/ns-login.js';
 import { knexAdapterFactory } from './adapter.js';
+import { claimsFromProfile, oidcClaims } from './claims.js';
 import { type ClientRepository, clientAdapter } from './clients.js';
 import { type OidcProviderModule, offlineAccessHook } from './internals.js';
 import type { SigningKeySet } from './signing-keys.js';
@@ -25,17 +26,6 @@ export const oidcTtl = {
   Interaction: 30 * 60,
   /** The IdP session (SSO), as long as a logged-in NS session. */
   Session: 8 * 3600,
-} as const;
-
-/**
- * Scopes and the claims they stand for; values come from NS user attributes once they exist. `acr`, `amr`
- * and `auth_time` ride on `openid`, so every ID token says how and when the user logged in.
- */
-export const oidcClaims = {
-  openid: ['sub', 'acr', 'amr', 'auth_time'],
-  profile: ['name', 'preferred_username'],
-  email: ['email', 'email_verified'],
-  groups: ['groups'],
 } as const;
 
 /** `{PUBLIC_URL}/oidc/{server}` (DESIGN.md §5). */
@@ -118,6 +108,9 @@ export function createProvider(deps: ProviderDeps): Provider {
     // none); confidential clients may use it (OIDC Basic conformance sends none).
     pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
     scopes: ['openid', 'offline_access', 'profile', 'email', 'groups'],
+    // Claims of the granted scopes go into the ID token as well as userinfo: RPs of the code flow read the
+    // ID token and should not need a second request for a name (OIDC Core §5.4 allows both).
+    conformIdTokenClaims: false,
     claims: Object.fromEntries(Object.entries(oidcClaims).map(([k, v]) => [k, [...v]])),
     extraParams: { [offlineAccessHook.param]: offlineAccessHook.restore },
     acrValues: [phonePinAcr],
@@ -126,10 +119,14 @@ export function createProvider(deps: ProviderDeps): Provider {
     ttl: { ...oidcTtl },
     interactions: { url: (_ctx, interaction) => deps.interactionPath(interaction.uid) },
     // `sub` is the NS userid (public subject per server); a user without an unblocked account at this
-    // server has no account here, so tokens issued to them stop working.
+    // server has no account here, so tokens issued to them stop working. The profile is read when claims
+    // are asked for (ID token, userinfo), so a change in NS shows in the next token.
     async findAccount(_ctx, sub) {
       if (!(await ns.userActive(server, sub))) return undefined;
-      return { accountId: sub, claims: () => ({ sub }) };
+      return {
+        accountId: sub,
+        claims: async () => claimsFromProfile(sub, await ns.userProfile(server, sub)),
+      };
     },
     // Clients registered by an administrator are first-party (DESIGN.md §5): what they ask for is granted
     // without a consent page. Third-party clients and their consent page are a later slice.

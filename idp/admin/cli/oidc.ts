@@ -13,7 +13,12 @@ import { loadConfig, settings } from '../../../auth-server/common/config/index.j
 import { openDb } from '../../../auth-server/common/db/connect.js';
 import { ConflictError } from '../../../auth-server/common/db/errors.js';
 import { migrationStatus } from '../../../auth-server/common/db/migrate.js';
-import { clientGrantTypes, createClientRepository, type OidcClient } from '../../oidc/clients.js';
+import {
+  clientGrantTypes,
+  createClientRepository,
+  defaultGrantTypes,
+  type OidcClient,
+} from '../../oidc/clients.js';
 import { issuerFor } from '../../oidc/provider.js';
 import { createSigningKeyStore, type SigningKeyInfo } from '../../oidc/signing-keys.js';
 
@@ -71,6 +76,7 @@ function clientJson(c: OidcClient) {
     public: c.public,
     tokenEndpointAuthMethod: c.public ? 'none' : 'client_secret_basic',
     redirectUris: c.redirectUris,
+    postLogoutRedirectUris: c.postLogoutRedirectUris,
     grantTypes: c.grantTypes,
     ...(c.name !== null ? { name: c.name } : {}),
     createdAt: c.createdAt.toISOString(),
@@ -79,7 +85,8 @@ function clientJson(c: OidcClient) {
 
 function describeClient(c: OidcClient): string {
   const kind = c.public ? 'public, PKCE' : 'confidential, client_secret_basic';
-  return `${c.server}/${c.clientId} (${kind}): ${c.redirectUris.join(' ')} [${c.grantTypes.join(', ')}]`;
+  const logout = c.postLogoutRedirectUris.length > 0 ? ` logout: ${c.postLogoutRedirectUris.join(' ')}` : '';
+  return `${c.server}/${c.clientId} (${kind}): ${c.redirectUris.join(' ') || '-'}${logout} [${c.grantTypes.join(', ')}]`;
 }
 
 function keyJson(k: SigningKeyInfo) {
@@ -99,6 +106,7 @@ interface AddOptions {
   secret?: string;
   public?: boolean;
   redirectUri: string[];
+  postLogoutRedirectUri: string[];
   grantTypes?: string;
   name?: string;
   json?: boolean;
@@ -120,11 +128,19 @@ export function registerOidc(program: Command): void {
     .option('--secret <secret>', 'client secret (at least 16 characters) for client_secret_basic/_post')
     .option('--public', 'public client (no secret; PKCE with S256 required)')
     .option('--redirect-uri <uri>', 'allowed redirect URI (repeat for more)', collect, [])
-    .option('--grant-types <list>', `comma-separated, of ${clientGrantTypes.join(', ')} (default: all)`)
+    .option(
+      '--post-logout-redirect-uri <uri>',
+      'where RP-initiated logout may return to (repeat for more)',
+      collect,
+      [],
+    )
+    .option(
+      '--grant-types <list>',
+      `comma-separated, of ${clientGrantTypes.join(', ')} (default: ${defaultGrantTypes.join(',')})`,
+    )
     .option('--name <name>', 'client name')
     .option('--json', 'machine-readable output')
     .action(async (opts: AddOptions) => {
-      if (opts.redirectUri.length === 0) throw new Error('at least one --redirect-uri is required');
       const { added, issuer } = await withIdp(async ({ db, secretKey, publicUrl }) => ({
         issuer: issuerFor(publicUrl, opts.server),
         added: await createClientRepository({ knex: db, secretKey, clock: systemClock, random: systemRandom })
@@ -134,6 +150,7 @@ export function registerOidc(program: Command): void {
             ...(opts.secret !== undefined ? { secret: opts.secret } : {}),
             public: opts.public === true,
             redirectUris: opts.redirectUri,
+            postLogoutRedirectUris: opts.postLogoutRedirectUri,
             ...(opts.grantTypes !== undefined
               ? { grantTypes: opts.grantTypes.split(',').map((g) => g.trim()) as never }
               : {}),

@@ -64,9 +64,9 @@ export async function handOver(
 
 /**
  * Another user proved themselves in a browser whose IdP session belongs to someone else (prompt=login, a
- * shared computer). oidc-provider would then ask to confirm a logout through RP-initiated logout, which this
- * slice does not enable; instead the old IdP session ends here and the interaction forgets it, so the
- * resumed authorization starts a fresh session for the new user.
+ * shared computer). oidc-provider would then send the browser through its logout confirmation, a page out
+ * of place in the middle of a login; instead the old IdP session ends here and the interaction forgets it,
+ * so the resumed authorization starts a fresh session for the new user.
  */
 export async function endSessionForAccountSwitch(
   provider: import('oidc-provider').default,

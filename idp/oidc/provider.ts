@@ -7,6 +7,7 @@ import type { Clock } from '../../auth-server/common/clock.js';
 import type { Logger } from '../../auth-server/common/logging.js';
 import type { NsPeer } from '../../auth-server/common/peers.js';
 import { phonePinAcr } from '../interaction/ns-login.js';
+import { renderLoggedOutPage, renderLogoutPage } from '../interaction/oidc-pages.js';
 import { knexAdapterFactory } from './adapter.js';
 import { claimsFromProfile, oidcClaims } from './claims.js';
 import { type ClientRepository, clientAdapter } from './clients.js';
@@ -24,6 +25,8 @@ export const oidcTtl = {
   Grant: 14 * 24 * 3600,
   /** Room to scan, fail, and start again on the login page. */
   Interaction: 30 * 60,
+  /** Tokens of the client credentials grant (a service, no user). */
+  ClientCredentials: 3600,
   /** The IdP session (SSO), as long as a logged-in NS session. */
   Session: 8 * 3600,
 } as const;
@@ -95,13 +98,35 @@ export function createProvider(deps: ProviderDeps): Provider {
       devInteractions: { enabled: false },
       userinfo: { enabled: true },
       registration: { enabled: false },
-      // Later slices of issue #8 switch these on together with their tests.
-      rpInitiatedLogout: { enabled: false },
+      clientCredentials: { enabled: true },
+      // RFC 7662 for the client's own tokens only: a resource server that introspects others' tokens is a
+      // later feature (with resource indicators). A foreign or public client's answer is `active: false`.
+      introspection: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) =>
+          client.clientAuthMethod !== 'none' && token.clientId === client.clientId,
+      },
+      // RFC 7009: oidc-provider's rule, written out: a client revokes only its own tokens (a public client
+      // too, e.g. an SPA at logout); a confidential client presenting another's token is told so.
+      revocation: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => {
+          if (token.clientId === client.clientId) return true;
+          if (client.clientAuthMethod === 'none') return false;
+          throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
+        },
+      },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => renderLogoutPage(ctx, form, server),
+        postLogoutSuccessSource: async (ctx) => renderLoggedOutPage(ctx),
+      },
+      // Later slices of issue #8 switch these on together with their tests. Back-channel logout waits
+      // for the allow-listed outbound HTTP client (DESIGN.md §6) as oidc-provider's `fetch`.
+      backchannelLogout: { enabled: false },
       pushedAuthorizationRequests: { enabled: false },
       dPoP: { enabled: false },
       resourceIndicators: { enabled: false },
-      introspection: { enabled: false },
-      revocation: { enabled: false },
     },
     responseTypes: ['code'],
     // PKCE: S256 only (the default method list), required for public clients (token_endpoint_auth_method
@@ -149,6 +174,15 @@ export function createProvider(deps: ProviderDeps): Provider {
   };
   const provider = new oidc.Provider(issuerFor(deps.publicUrl, server), configuration);
   provider.proxy = deps.trustProxy;
+  // A confirmed "log me out" also ends the browser's NS login session of this server: the user asked to
+  // leave, and an approved NS login must not outlive that in the browser. "Stay logged in" (only the
+  // requesting client's part ends) leaves it alone.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route !== 'end_session_confirm' || ctx.status !== 303 || !ctx.oidc.params?.logout) return;
+    const nonce = ctx.cookies.get(ns.browserSessionCookieName(server), { signed: false });
+    if (nonce) await ns.endBrowserSession(server, nonce, 'idp-oidc');
+  });
   const log = deps.logger.child({ server });
   provider.on('server_error', (_ctx: unknown, err: Error) =>
     log.error({ err: { name: err.name, message: err.message } }, 'oidc-provider server error'),

@@ -121,6 +121,10 @@ export function createProvider(deps: ProviderDeps): Provider {
         logoutSource: async (ctx, form) => renderLogoutPage(ctx, form, server),
         postLogoutSuccessSource: async (ctx) => renderLoggedOutPage(ctx),
       },
+      // Signed request objects (OIDC Core §6.1, RFC 9101): HS256 with the client's secret; the asymmetric
+      // algorithms verify against a client's registered JWKS, which no client has yet. `none` is not
+      // among the algorithms, so an unsigned request object is refused.
+      requestObjects: { enabled: true, requireSignedRequestObject: false },
       // Later slices of issue #8 switch these on together with their tests. Back-channel logout waits
       // for the allow-listed outbound HTTP client (DESIGN.md §6) as oidc-provider's `fetch`.
       backchannelLogout: { enabled: false },
@@ -128,6 +132,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       dPoP: { enabled: false },
       resourceIndicators: { enabled: false },
     },
+    enabledJWA: { requestObjectSigningAlgValues: ['HS256', 'RS256', 'PS256', 'ES256'] },
     responseTypes: ['code'],
     // PKCE: S256 only (the default method list), required for public clients (token_endpoint_auth_method
     // none); confidential clients may use it (OIDC Basic conformance sends none).

@@ -42,8 +42,13 @@ describe('idp/oidc: RP-initiated logout', function () {
   after(() => e?.close());
 
   /** A browser in which alice logged in to `config`; its tokens. */
-  const loggedIn = async (config = webapp, b = new Browser(e.url), phone: Phone | undefined = alice) => {
-    const request = await authRequest(config);
+  const loggedIn = async (
+    config = webapp,
+    b = new Browser(e.url),
+    phone: Phone | undefined = alice,
+    scope = 'openid',
+  ) => {
+    const request = await authRequest(config, { scope });
     const callback = await authorize(b, request, phone);
     const tokens = await oidc.authorizationCodeGrant(config, callback, {
       pkceCodeVerifier: request.verifier,
@@ -112,6 +117,16 @@ describe('idp/oidc: RP-initiated logout', function () {
     expect((await silent(b)).searchParams.get('error')).to.equal('login_required');
     expect(await userinfoStatus(webapp, tokens.access_token)).to.equal(401);
     expect(await nsState(b)).to.equal('loggedout');
+  });
+
+  it('a grant with offline_access outlives the logout (the RP asked for access beyond the session)', async () => {
+    const { b, tokens } = await loggedIn(webapp, new Browser(e.url), alice, 'openid offline_access');
+    const url = oidc.buildEndSessionUrl(webapp, { id_token_hint: tokens.id_token ?? '' });
+    const { action, xsrf } = logoutForm(await (await b.fetch(url.href)).text());
+    expect((await confirm(b, action, { xsrf, logout: 'yes' })).status).to.equal(303);
+    expect((await silent(b)).searchParams.get('error')).to.equal('login_required');
+    const refreshed = await oidc.refreshTokenGrant(webapp, tokens.refresh_token ?? '');
+    expect(refreshed.access_token).to.be.a('string');
   });
 
   it('"stay logged in": only this client\'s part ends; the IdP and NS sessions stay', async () => {

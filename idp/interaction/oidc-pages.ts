@@ -1,6 +1,6 @@
-// The pages oidc-provider asks us to render for RP-initiated logout, in the style of the login page (its
-// stylesheet, no third-party assets, the login page's CSP). All texts are in `oidcPageTexts`, one place to
-// translate them.
+// The OIDC pages besides the login: the consent page of third-party clients and the pages oidc-provider asks
+// us to render for RP-initiated logout, in the style of the login page (its stylesheet, no third-party
+// assets, the login page's CSP, no script). All texts are in `oidcPageTexts`, one place to translate them.
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { escapeHtml, renderTemplate } from '../views.js';
 import { pageCsp } from './login-routes.js';
@@ -14,6 +14,23 @@ export const oidcPageTexts = {
   loggedOutTitle: 'You are logged out',
   loggedOutText: 'You can close this page.',
   loggedOutFrom: 'You logged out of {client}.',
+  consentTitle: 'Allow access',
+  consentQuestion: '{client} wants to use your {server} login',
+  consentAs: 'You are logged in as {user}.',
+  consentAsks: 'It asks to:',
+  consentAllow: 'Allow',
+  consentDeny: 'Deny',
+  consentNote: 'Allow only applications you trust. {client} is not run by {server}.',
+  /** What each scope lets the client do, as the user reads it. */
+  scopes: {
+    openid: 'know who you are (your user id)',
+    profile: 'see your name',
+    email: 'see your email address',
+    groups: 'see the groups you belong to',
+    offline_access: 'keep access while you are not using it',
+  } as Record<string, string>,
+  otherScope: 'use the permission "{scope}"',
+  claim: 'see your "{claim}"',
 } as const;
 
 const fill = (text: string, values: Record<string, string>) =>
@@ -69,6 +86,48 @@ ${client ? '  <p id="logout-client">{{from}}</p>\n' : ''}  <p><button id="logout
     },
   );
   send(ctx, page('logout', t.logoutTitle, `${form}\n${body}`));
+}
+
+/** The consent page of a third-party client: what it asks for, and a form that posts the decision. */
+export function consentPage(values: {
+  server: string;
+  client: string;
+  user: string;
+  scopes: string[];
+  claims: string[];
+  action: string;
+}): string {
+  const t = oidcPageTexts;
+  const items = [
+    ...values.scopes.map((scope) => t.scopes[scope] ?? fill(t.otherScope, { scope })),
+    ...values.claims.map((claim) => fill(t.claim, { claim })),
+  ];
+  const body = renderTemplate(
+    `  <h1>{{question}}</h1>
+  <p id="consent-user">{{as}}</p>
+  <p>{{asks}}</p>
+`,
+    {
+      question: fill(t.consentQuestion, { client: values.client, server: values.server }),
+      as: fill(t.consentAs, { user: values.user }),
+      asks: t.consentAsks,
+    },
+  );
+  const list = `  <ul id="consent-scopes">\n${items.map((i) => `    <li>${escapeHtml(i)}</li>\n`).join('')}  </ul>\n`;
+  const form = renderTemplate(
+    `  <form id="consent-form" method="post" action="{{action}}">
+    <p><button id="consent-allow" type="submit" name="decision" value="allow">{{allow}}</button>
+    <button id="consent-deny" type="submit" name="decision" value="deny">{{deny}}</button></p>
+  </form>
+  <p id="consent-note">{{note}}</p>`,
+    {
+      action: values.action,
+      allow: t.consentAllow,
+      deny: t.consentDeny,
+      note: fill(t.consentNote, { client: values.client, server: values.server }),
+    },
+  );
+  return page('consent', t.consentTitle, `${body}${list}${form}`);
 }
 
 /** Shown after a logout when the client gave no (registered) `post_logout_redirect_uri`. */

@@ -47,6 +47,8 @@ export const newClientSchema = z
       .default([...defaultGrantTypes])
       .refine((g) => new Set(g).size === g.length, 'a grant type is listed twice'),
     name: z.string().min(1).max(200).optional(),
+    /** Not the operator's own application: the user consents to what it asks for (DESIGN.md §5). */
+    thirdParty: z.boolean().default(false),
   })
   .superRefine((c, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
@@ -73,7 +75,16 @@ export interface OidcClient {
   postLogoutRedirectUris: string[];
   grantTypes: string[];
   name: string | null;
+  thirdParty: boolean;
   createdAt: Date;
+}
+
+/** Client metadata of ours that oidc-provider carries (`extraClientMetadata`), read as `client[name]`. */
+export const thirdPartyProperty = 'nextauth_third_party';
+
+/** Whether oidc-provider's client was registered with `--third-party`. */
+export function isThirdParty(client: object | undefined): boolean {
+  return (client as Record<string, unknown> | undefined)?.[thirdPartyProperty] === true;
 }
 
 /** What is stored as JSON: oidc-provider client metadata minus the secret. */
@@ -85,6 +96,7 @@ const storedMetadataSchema = z.looseObject({
   grant_types: z.array(z.string()),
   response_types: z.array(z.string()),
   client_name: z.string().optional(),
+  [thirdPartyProperty]: z.boolean().optional(),
 });
 type StoredMetadata = z.output<typeof storedMetadataSchema>;
 
@@ -110,6 +122,7 @@ function toDomain(row: Row): OidcClient {
     postLogoutRedirectUris: m.post_logout_redirect_uris ?? [],
     grantTypes: m.grant_types,
     name: m.client_name ?? null,
+    thirdParty: m[thirdPartyProperty] === true,
     createdAt: new Date(fromDbMillis(row.created_at)),
   };
 }
@@ -146,6 +159,7 @@ export function createClientRepository(deps: {
         // A client without authorization_code (client_credentials only) never uses the authorization endpoint.
         response_types: c.grantTypes.includes('authorization_code') ? ['code'] : [],
         ...(c.name !== undefined ? { client_name: c.name } : {}),
+        ...(c.thirdParty ? { [thirdPartyProperty]: true } : {}),
       };
       const now = clock.now();
       const row: Row = {

@@ -10,7 +10,7 @@ import { phonePinAcr } from '../interaction/ns-login.js';
 import { renderLoggedOutPage, renderLogoutPage } from '../interaction/oidc-pages.js';
 import { knexAdapterFactory } from './adapter.js';
 import { claimsFromProfile, oidcClaims } from './claims.js';
-import { type ClientRepository, clientAdapter } from './clients.js';
+import { type ClientRepository, clientAdapter, isThirdParty, thirdPartyProperty } from './clients.js';
 import { type OidcProviderModule, offlineAccessHook } from './internals.js';
 import type { SigningKeySet } from './signing-keys.js';
 
@@ -158,21 +158,24 @@ export function createProvider(deps: ProviderDeps): Provider {
         claims: async () => claimsFromProfile(sub, await ns.userProfile(server, sub)),
       };
     },
-    // Clients registered by an administrator are first-party (DESIGN.md §5): what they ask for is granted
-    // without a consent page. Third-party clients and their consent page are a later slice.
+    // First-party clients (DESIGN.md §5) get what they ask for without a consent page. A third-party
+    // client gets only what the user consented to: its existing grant as it is, so that anything missing
+    // makes oidc-provider ask for consent (the interaction's consent page).
     async loadExistingGrant(ctx) {
       const { oidc: o } = ctx;
       const accountId = o.session?.accountId;
       if (!o.client || !accountId) return undefined;
       const grantId = o.result?.consent?.grantId ?? o.session.grantIdFor(o.client.clientId);
       let grant = grantId ? await o.provider.Grant.find(grantId) : undefined;
-      if (grant && grant.accountId !== accountId) grant = undefined;
+      if (grant && (grant.accountId !== accountId || grant.clientId !== o.client.clientId)) grant = undefined;
+      if (isThirdParty(o.client)) return grant;
       grant ??= new o.provider.Grant({ clientId: o.client.clientId, accountId });
       grant.addOIDCScope(o.requestParamOIDCScopes);
       if (o.requestParamClaims.size > 0) grant.addOIDCClaims(o.requestParamClaims);
       await grant.save();
       return grant;
     },
+    extraClientMetadata: { properties: [thirdPartyProperty] },
     clientBasedCORS: (_ctx, origin, client) =>
       client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false,
     renderError: (ctx, out) => deps.renderError(ctx, out),

@@ -79,12 +79,13 @@ function clientJson(c: OidcClient) {
     postLogoutRedirectUris: c.postLogoutRedirectUris,
     grantTypes: c.grantTypes,
     ...(c.name !== null ? { name: c.name } : {}),
+    thirdParty: c.thirdParty,
     createdAt: c.createdAt.toISOString(),
   };
 }
 
 function describeClient(c: OidcClient): string {
-  const kind = c.public ? 'public, PKCE' : 'confidential, client_secret_basic';
+  const kind = `${c.public ? 'public, PKCE' : 'confidential, client_secret_basic'}${c.thirdParty ? ', third-party' : ''}`;
   const logout = c.postLogoutRedirectUris.length > 0 ? ` logout: ${c.postLogoutRedirectUris.join(' ')}` : '';
   return `${c.server}/${c.clientId} (${kind}): ${c.redirectUris.join(' ') || '-'}${logout} [${c.grantTypes.join(', ')}]`;
 }
@@ -109,6 +110,7 @@ interface AddOptions {
   postLogoutRedirectUri: string[];
   grantTypes?: string;
   name?: string;
+  thirdParty?: boolean;
   json?: boolean;
 }
 
@@ -121,7 +123,7 @@ export function registerOidc(program: Command): void {
   client
     .command('add')
     .description(
-      'register a first-party client; without --secret or --public a secret is generated and shown once',
+      'register a client (first-party unless --third-party); without --secret or --public a secret is generated and shown once',
     )
     .option('--server <name>', 'virtual server', 'default')
     .requiredOption('--id <client_id>', 'client id (A-Z a-z 0-9 . _ ~ -)')
@@ -138,7 +140,8 @@ export function registerOidc(program: Command): void {
       '--grant-types <list>',
       `comma-separated, of ${clientGrantTypes.join(', ')} (default: ${defaultGrantTypes.join(',')})`,
     )
-    .option('--name <name>', 'client name')
+    .option('--name <name>', 'client name (shown on the consent and logout pages)')
+    .option('--third-party', 'not your own application: users are asked for consent')
     .option('--json', 'machine-readable output')
     .action(async (opts: AddOptions) => {
       const { added, issuer } = await withIdp(async ({ db, secretKey, publicUrl }) => ({
@@ -155,6 +158,7 @@ export function registerOidc(program: Command): void {
               ? { grantTypes: opts.grantTypes.split(',').map((g) => g.trim()) as never }
               : {}),
             ...(opts.name !== undefined ? { name: opts.name } : {}),
+            thirdParty: opts.thirdParty === true,
           })
           .catch(explain),
       }));

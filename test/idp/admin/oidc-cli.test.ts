@@ -101,6 +101,7 @@ describe('nextauth oidc', function () {
       'https://l.example/bye',
       '--grant-types',
       'authorization_code,client_credentials',
+      '--third-party',
       '--json',
     );
     expect(logout.code, logout.stderr).to.equal(0);
@@ -108,7 +109,11 @@ describe('nextauth oidc', function () {
       redirectUris: ['https://l.example/cb'],
       postLogoutRedirectUris: ['https://l.example/bye'],
       grantTypes: ['authorization_code', 'client_credentials'],
+      thirdParty: true,
     });
+    expect((await run('client', 'list', '--server', 'default')).stdout).to.contain(
+      'default/logout (confidential, client_secret_basic, third-party): https://l.example/cb logout: https://l.example/bye [authorization_code, client_credentials]',
+    );
     for (const id of ['service', 'logout'])
       expect((await run('client', 'remove', '--id', id)).code).to.equal(0);
   });

@@ -42,7 +42,7 @@ const page = (id: string, title: string, body: string) =>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>{{title}} — nextAuth</title>
 <link rel="stylesheet" href="/static/login.css">
 </head>
@@ -53,8 +53,31 @@ ${body}
 </body>
 </html>`.replace('{{title}}', escapeHtml(title));
 
-function send(ctx: KoaContextWithOIDC, html: string): void {
-  ctx.set('Content-Security-Policy', pageCsp);
+/**
+ * The login page's CSP, with the origins a form of this page may end up at. Browsers apply `form-action` to
+ * every redirect after a form post: the consent and logout forms are answered with a redirect to the
+ * client (its redirect_uri, its post_logout_redirect_uri — both registered and checked by then), which
+ * `form-action 'self'` alone would block.
+ */
+export function formPageCsp(formTargets: (string | undefined)[]): string {
+  const origins = [
+    ...new Set(
+      formTargets
+        .map((target) => (target === undefined ? undefined : URL.parse(target)))
+        .filter((url) => url !== undefined && url !== null && /^https?:$/.test(url.protocol))
+        .map((url) => url?.origin ?? ''),
+    ),
+  ];
+  const directives = pageCsp
+    .split(';')
+    .map((d) => d.trim())
+    .filter((d) => d !== '' && !d.startsWith('form-action'));
+  directives.push(["form-action 'self'", ...origins].join(' '));
+  return directives.join('; ');
+}
+
+function send(ctx: KoaContextWithOIDC, html: string, formTargets: (string | undefined)[] = []): void {
+  ctx.set('Content-Security-Policy', formPageCsp(formTargets));
   ctx.set('Cache-Control', 'no-store');
   ctx.type = 'html';
   ctx.body = html;
@@ -85,7 +108,8 @@ ${client ? '  <p id="logout-client">{{from}}</p>\n' : ''}  <p><button id="logout
       no: t.logoutNo,
     },
   );
-  send(ctx, page('logout', t.logoutTitle, `${form}\n${body}`));
+  const back = ctx.oidc.params?.post_logout_redirect_uri;
+  send(ctx, page('logout', t.logoutTitle, `${form}\n${body}`), [typeof back === 'string' ? back : undefined]);
 }
 
 /** The consent page of a third-party client: what it asks for, and a form that posts the decision. */

@@ -21,7 +21,7 @@ import type { OidcEntry } from '../oidc/registry.js';
 import { renderErrorPage } from './error-page.js';
 import { loginPage, pageCsp, serverName } from './login-routes.js';
 import type { NsLoginCollector, NsLoginRefusal } from './ns-login.js';
-import { consentPage } from './oidc-pages.js';
+import { consentPage, formPageCsp } from './oidc-pages.js';
 
 export function oidcInteractionPath(server: string, uid: string): string {
   return `/oidc/${server}/interaction/${uid}`;
@@ -138,7 +138,11 @@ export function oidcInteractionRouter(deps: OidcInteractionDeps): Router {
         return;
       }
       const details = interaction.prompt.details as ConsentDetails;
-      ctx.set('Content-Security-Policy', pageCsp);
+      const redirectUri = interaction.params.redirect_uri;
+      ctx.set(
+        'Content-Security-Policy',
+        formPageCsp([typeof redirectUri === 'string' ? redirectUri : undefined]),
+      );
       ctx.set('Cache-Control', 'no-store');
       ctx.type = 'html';
       ctx.body = consentPage({

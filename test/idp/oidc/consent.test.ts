@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import * as oidc from 'openid-client';
 import { pageCsp } from '../../../idp/interaction/login-routes.js';
+import { formPageCsp } from '../../../idp/interaction/oidc-pages.js';
 import { payloadsTable } from '../../../idp/oidc/adapter.js';
 import {
   type AuthRequest,
@@ -89,7 +90,11 @@ describe('idp/oidc: third-party clients and consent', function () {
       b,
       await authRequest(partner, { scope: 'openid profile email' }),
     );
-    expect(res.headers.get('content-security-policy')).to.equal(pageCsp);
+    // The login page's CSP; the form may end up at the client's redirect_uri (the answer redirects there).
+    expect(res.headers.get('content-security-policy')).to.equal(formPageCsp([redirectUri]));
+    expect(formPageCsp([redirectUri])).to.equal(
+      pageCsp.replace("form-action 'self'", "form-action 'self' http://127.0.0.1:9"),
+    );
     expect(res.headers.get('cache-control')).to.contain('no-store');
     expect(html).to.contain('Partner &lt;App&gt; wants to use your default login');
     expect(html).to.contain('You are logged in as alice.');

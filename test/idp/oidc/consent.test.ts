@@ -201,6 +201,9 @@ describe('idp/oidc: third-party clients and consent', function () {
     );
     await page(await decide(b, action, 'decision=yes'), 400, 'invalid_request');
     await page(await decide(b, action, 'decision=allow&extra=1'), 400, 'invalid_request');
+    const oversized = await decide(b, action, `decision=allow&pad=${'x'.repeat(2000)}`);
+    expect(oversized.status).to.equal(413);
+    expect(oversized.headers.get('location')).to.equal(null);
     await page(await decide(new Browser(e.url), action, 'decision=allow'), 400, 'interaction_expired');
     expect(await grants()).to.equal(before);
     // The page still works for its own browser.

@@ -44,11 +44,27 @@ export interface NsPeer {
   browserSessionStatus(server: string, nonce: string): Promise<NsBrowserSession | undefined>;
   /** True while `userid` has at least one account at `server` that is not blocked. */
   userActive(server: string, userid: string): Promise<boolean>;
+  /** The NS user record of `userid` at `server` (name, email, groups, attributes), or undefined. */
+  userProfile(server: string, userid: string): Promise<NsUserProfile | undefined>;
+  /**
+   * Ends (`loggedout`) the browser's login session that the nonce names, if it belongs to `server` and is
+   * still active; true when it ended one. Recorded as `session.logout` by `actor`.
+   */
+  endBrowserSession(server: string, nonce: string, actor: string): Promise<boolean>;
   /**
    * SFS tells NS that wrong PINs locked (for a while) or blocked (for good) an app instance at one of
    * NS's virtual servers, which only the phone would otherwise learn. Ids NS does not know are ignored.
    */
   reportPinLockout(report: PinLockoutReport): Promise<void>;
+}
+
+/** An NS user's profile as front doors turn it into claims. */
+export interface NsUserProfile {
+  userid: string;
+  name: string | null;
+  email: string | null;
+  groups: string[];
+  attributes: Record<string, string>;
 }
 
 export interface PinLockoutReport {

@@ -1,5 +1,6 @@
 // NS as the IdP front doors see it (auth-server/common/peers.ts): virtual servers, the browser's login
-// session behind the login page's cookie, and whether a user may still log in.
+// session behind the login page's cookie (read, and ended by an OIDC logout), whether a user may still log
+// in, and the user's profile for claims.
 
 import { nsServerId } from '../../protocol/mobile/common.js';
 import type { Clock } from '../common/clock.js';
@@ -9,13 +10,15 @@ import { sessionCookieName } from './api/cookies.js';
 import type { AuditRecorder } from './audit/service.js';
 import { serverNameSchema } from './servers/model.js';
 import type { VirtualServerRepository } from './servers/repository.js';
-import { toLoginStatus } from './sessions/model.js';
+import { effectiveState, toLoginStatus } from './sessions/model.js';
 import type { SessionService } from './sessions/service.js';
+import type { UserRepository } from './users/repository.js';
 
 export interface NsPeerDeps {
   servers: VirtualServerRepository;
   sessions: SessionService;
   accounts: AccountRepository;
+  users: Pick<UserRepository, 'find'>;
   clock: Clock;
   /** Decides the cookie name (`__Host-` prefix on https), as the NS browser endpoints do. */
   publicUrl: string;
@@ -23,7 +26,7 @@ export interface NsPeerDeps {
 }
 
 export function createNsPeer(deps: NsPeerDeps): NsPeer {
-  const { servers, sessions, accounts, clock } = deps;
+  const { servers, sessions, accounts, users, clock } = deps;
   const secure = deps.publicUrl.startsWith('https:');
   const findServer = async (name: string) =>
     serverNameSchema.safeParse(name).success ? servers.findByName(name) : undefined;
@@ -60,6 +63,34 @@ export function createNsPeer(deps: NsPeerDeps): NsPeer {
       if (!found) return false;
       const list = await accounts.listByUser(found.id, userid);
       return list.some((a) => a.blockedAt === null);
+    },
+
+    async userProfile(server, userid) {
+      const found = await findServer(server);
+      if (!found) return undefined;
+      const user = await users.find(found.id, userid);
+      if (!user) return undefined;
+      const { name, email, groups, attributes } = user;
+      return { userid: user.userid, name, email, groups, attributes };
+    },
+
+    async endBrowserSession(server, nonce, actor) {
+      const session = await sessions.findByNonce(nonce);
+      if (!session || session.serverName !== server) return false;
+      if (!['waiting', 'scanned', 'loggedin'].includes(effectiveState(session, clock.now()))) return false;
+      const status = await sessions.logout(nonce);
+      if (status.state !== 'loggedout') return false;
+      await deps.audit.record({
+        type: 'session.logout',
+        server: { id: session.serverId, name: session.serverName },
+        actor: { kind: 'system', id: actor },
+        subject:
+          session.userid !== null
+            ? { kind: 'user', id: session.userid }
+            : { kind: 'session', id: session.id },
+        details: { session: session.id, state: session.state },
+      });
+      return true;
     },
 
     async reportPinLockout(report) {

@@ -23,6 +23,7 @@ import { createServerIdentityService, type ServerIdentityService } from './serve
 import { createVirtualServerRepository } from './servers/repository.js';
 import { createSessionRepository } from './sessions/repository.js';
 import { createSessionService, type SessionService } from './sessions/service.js';
+import { createUserRepository } from './users/repository.js';
 import { createUserService } from './users/service.js';
 import { createWebhookDispatcher } from './webhooks/dispatcher.js';
 import { createWebhookRepository } from './webhooks/repository.js';
@@ -169,6 +170,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
         servers,
         sessions,
         accounts: createAccountRepository(deps.db),
+        users: createUserRepository(deps.db),
         clock: deps.clock,
         publicUrl,
         audit,

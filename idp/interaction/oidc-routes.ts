@@ -1,6 +1,7 @@
 // The OIDC login interaction: oidc-provider sends the browser here when it needs a login; the page is the
 // QR login block of the virtual server, and when the phone has approved, `complete` turns that NS login into
-// the IdP session (or an `access_denied` answer when the phone declined) and hands the browser back.
+// the IdP session (or an `access_denied` answer when the phone declined) and hands the browser back. When a
+// third-party client asks for more than the user granted it, the page is the consent page instead.
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Interaction } from 'oidc-provider';
@@ -11,14 +12,16 @@ import {
   type ProblemDetails,
   problems,
 } from '../../auth-server/common/errors.js';
-import { readJson } from '../../auth-server/common/http/body.js';
+import { readJson, readRawBody } from '../../auth-server/common/http/body.js';
 import type { Logger } from '../../auth-server/common/logging.js';
 import type { NsPeer } from '../../auth-server/common/peers.js';
+import { isThirdParty } from '../oidc/clients.js';
 import { endSessionForAccountSwitch } from '../oidc/internals.js';
 import type { OidcEntry } from '../oidc/registry.js';
 import { renderErrorPage } from './error-page.js';
 import { loginPage, pageLocale, serverName, setPageHeaders } from './login-routes.js';
 import type { NsLoginCollector, NsLoginRefusal } from './ns-login.js';
+import { consentPage, formPageCsp } from './oidc-pages.js';
 
 export function oidcInteractionPath(server: string, uid: string): string {
   return `/oidc/${server}/interaction/${uid}`;
@@ -49,6 +52,10 @@ const refusalText: Record<NsLoginRefusal, string> = {
 /** Same CSRF defence as the NS browser session: a cross-site form cannot send JSON without a preflight. */
 const completeBody = z.strictObject({});
 
+/** The consent form: a decision, nothing else. */
+const consentBody = z.strictObject({ decision: z.enum(['allow', 'deny']) });
+const maxConsentBody = 1024;
+
 /** Displayed only (pre-selection); never used to contact a phone. */
 const maxHintLength = 256;
 
@@ -63,18 +70,23 @@ type Loaded = { entry: OidcEntry; interaction: Interaction; server: string };
 
 const isSessionNotFound = (err: unknown) => (err as { name?: unknown })?.name === 'SessionNotFound';
 
-/** Gives a first-party client everything the consent prompt found missing; returns where to resume. */
-async function grantFirstParty(entry: OidcEntry, interaction: Interaction, ctx: Context): Promise<string> {
+type ConsentDetails = {
+  missingOIDCScope?: string[];
+  missingOIDCClaims?: string[];
+  missingResourceScopes?: Record<string, string[]>;
+};
+
+/**
+ * Grants everything the consent prompt found missing (a first-party client at once, a third-party one after
+ * the user allowed it on the consent page); returns where to resume.
+ */
+async function grantMissing(entry: OidcEntry, interaction: Interaction, ctx: Context): Promise<string> {
   const { Grant } = entry.provider;
   const accountId = interaction.session?.accountId ?? '';
   const clientId = String(interaction.params.client_id ?? '');
   const existing = interaction.grantId ? await Grant.find(interaction.grantId) : undefined;
   const grant = existing ?? new Grant({ accountId, clientId });
-  const details = interaction.prompt.details as {
-    missingOIDCScope?: string[];
-    missingOIDCClaims?: string[];
-    missingResourceScopes?: Record<string, string[]>;
-  };
+  const details = interaction.prompt.details as ConsentDetails;
   if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
   if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
   for (const [resource, scopes] of Object.entries(details.missingResourceScopes ?? {}))
@@ -117,10 +129,30 @@ export function oidcInteractionRouter(deps: OidcInteractionDeps): Router {
     }
     const { entry, interaction, server } = loaded;
     if (interaction.prompt.name === 'consent' && interaction.session?.accountId !== undefined) {
-      // Clients registered by an administrator are first-party (DESIGN.md §5): what they ask for is
-      // granted without a page, also when the request says prompt=consent.
-      ctx.redirect(await grantFirstParty(entry, interaction, ctx));
-      ctx.status = 303;
+      const client = await entry.provider.Client.find(String(interaction.params.client_id ?? ''));
+      if (!isThirdParty(client)) {
+        // First-party clients (DESIGN.md §5): what they ask for is granted without a page, also when the
+        // request says prompt=consent.
+        ctx.redirect(await grantMissing(entry, interaction, ctx));
+        ctx.status = 303;
+        return;
+      }
+      const details = interaction.prompt.details as ConsentDetails;
+      const redirectUri = interaction.params.redirect_uri;
+      ctx.set(
+        'Content-Security-Policy',
+        formPageCsp([typeof redirectUri === 'string' ? redirectUri : undefined]),
+      );
+      ctx.set('Cache-Control', 'no-store');
+      ctx.type = 'html';
+      ctx.body = consentPage({
+        server,
+        client: String(client?.clientName ?? client?.clientId ?? ''),
+        user: interaction.session.accountId,
+        scopes: details.missingOIDCScope ?? [],
+        claims: details.missingOIDCClaims ?? [],
+        action: `${oidcInteractionPath(server, interaction.uid)}/consent`,
+      });
       return;
     }
     if (interaction.prompt.name !== 'login') {
@@ -182,6 +214,65 @@ export function oidcInteractionRouter(deps: OidcInteractionDeps): Router {
     });
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { location };
+  });
+
+  router.post('/oidc/:server/interaction/:uid/consent', async (ctx) => {
+    const loaded = await load(ctx);
+    if (loaded === 'unknown_server') return;
+    if (loaded === 'expired') {
+      renderErrorPage(ctx, 400, {
+        title: 'This login request has expired',
+        error: 'interaction_expired',
+        description: 'Go back to the application and start the login again.',
+      });
+      return;
+    }
+    const { entry, interaction, server } = loaded;
+    // CSRF: the interaction cookie is SameSite=Lax (not sent with a cross-site POST), and the form must
+    // come from a page of this origin (browsers send Origin with every form POST).
+    if (ctx.get('origin') !== new URL(entry.provider.issuer).origin) {
+      renderErrorPage(ctx, 403, {
+        error: 'invalid_request',
+        description: 'The form was not sent from this site.',
+      });
+      return;
+    }
+    if (!ctx.is('application/x-www-form-urlencoded')) {
+      renderErrorPage(ctx, 415, { error: 'invalid_request', description: 'Expected a form.' });
+      return;
+    }
+    const raw = await readRawBody(ctx, maxConsentBody);
+    const body = consentBody.safeParse(Object.fromEntries(new URLSearchParams(raw.toString('utf8'))));
+    const accountId = interaction.session?.accountId;
+    const clientId = String(interaction.params.client_id ?? '');
+    const client = await entry.provider.Client.find(clientId);
+    if (!body.success) {
+      renderErrorPage(ctx, 400, {
+        error: 'invalid_request',
+        description: 'Expected decision=allow or deny.',
+      });
+      return;
+    }
+    if (interaction.prompt.name !== 'consent' || !accountId || !isThirdParty(client)) {
+      renderErrorPage(ctx, 400, { error: 'invalid_request', description: 'Nothing to consent to here.' });
+      return;
+    }
+    let location: string;
+    if (body.data.decision === 'allow') {
+      location = await grantMissing(entry, interaction, ctx);
+      logger.info({ event: 'oidc_consent', server, clientId, userid: accountId }, 'consent given');
+    } else {
+      location = await entry.provider.interactionResult(
+        ctx.req,
+        ctx.res,
+        { error: 'access_denied', error_description: 'The user denied access' },
+        { mergeWithLastSubmission: false },
+      );
+      logger.info({ event: 'oidc_consent_denied', server, clientId, userid: accountId }, 'consent denied');
+    }
+    ctx.set('Cache-Control', 'no-store');
+    ctx.redirect(location);
+    ctx.status = 303;
   });
 
   return router;

@@ -10,8 +10,10 @@ import { fromDbMillis } from '../../auth-server/common/db/timestamps.js';
 
 export const clientsTable = 'idp_oidc_clients';
 
-/** The grant types this slice supports. */
-export const clientGrantTypes = ['authorization_code', 'refresh_token'] as const;
+/** The grant types a client may be registered with. */
+export const clientGrantTypes = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+/** What `add` registers when no grant types are given: a web app that logs users in. */
+export const defaultGrantTypes = ['authorization_code', 'refresh_token'] as const;
 
 const serverName = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'not a virtual server name');
 
@@ -34,15 +36,35 @@ export const newClientSchema = z
     /** Absent for a confidential client: one is generated and returned once. */
     secret: z.string().min(16, 'expected at least 16 characters').max(512).optional(),
     public: z.boolean().default(false),
-    redirectUris: z.array(redirectUri).min(1, 'at least one redirect URI').max(50),
+    /** Required with authorization_code, refused without it (nothing would ever redirect there). */
+    redirectUris: z.array(redirectUri).max(50).default([]),
+    /** Where RP-initiated logout may send the browser afterwards; matched exactly. */
+    postLogoutRedirectUris: z.array(redirectUri).max(50).default([]),
     grantTypes: z
       .array(z.enum(clientGrantTypes))
       .min(1)
-      .default([...clientGrantTypes])
-      .refine((g) => g.includes('authorization_code'), 'authorization_code is required in this version'),
+      .max(clientGrantTypes.length)
+      .default([...defaultGrantTypes])
+      .refine((g) => new Set(g).size === g.length, 'a grant type is listed twice'),
     name: z.string().min(1).max(200).optional(),
+    /** Not the operator's own application: the user consents to what it asks for (DESIGN.md §5). */
+    thirdParty: z.boolean().default(false),
   })
-  .refine((c) => !(c.public && c.secret !== undefined), 'a public client has no secret');
+  .superRefine((c, ctx) => {
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    const code = c.grantTypes.includes('authorization_code');
+    if (c.public && c.secret !== undefined) issue('secret', 'a public client has no secret');
+    // Nothing authenticates a public client, so it cannot stand for itself (RFC 6749 §4.4).
+    if (c.public && c.grantTypes.includes('client_credentials'))
+      issue('grantTypes', 'client_credentials needs a confidential client');
+    // A refresh token is only ever issued with an authorization code.
+    if (c.grantTypes.includes('refresh_token') && !code)
+      issue('grantTypes', 'refresh_token needs authorization_code');
+    if (code && c.redirectUris.length === 0) issue('redirectUris', 'at least one redirect URI');
+    if (!code && c.redirectUris.length > 0) issue('redirectUris', 'redirect URIs need authorization_code');
+    if (!code && c.postLogoutRedirectUris.length > 0)
+      issue('postLogoutRedirectUris', 'post-logout redirect URIs need authorization_code');
+  });
 export type NewClient = z.input<typeof newClientSchema>;
 
 export interface OidcClient {
@@ -50,9 +72,19 @@ export interface OidcClient {
   clientId: string;
   public: boolean;
   redirectUris: string[];
+  postLogoutRedirectUris: string[];
   grantTypes: string[];
   name: string | null;
+  thirdParty: boolean;
   createdAt: Date;
+}
+
+/** Client metadata of ours that oidc-provider carries (`extraClientMetadata`), read as `client[name]`. */
+export const thirdPartyProperty = 'nextauth_third_party';
+
+/** Whether oidc-provider's client was registered with `--third-party`. */
+export function isThirdParty(client: object | undefined): boolean {
+  return (client as Record<string, unknown> | undefined)?.[thirdPartyProperty] === true;
 }
 
 /** What is stored as JSON: oidc-provider client metadata minus the secret. */
@@ -60,9 +92,11 @@ const storedMetadataSchema = z.looseObject({
   client_id: z.string(),
   token_endpoint_auth_method: z.enum(['none', 'client_secret_basic']),
   redirect_uris: z.array(z.string()),
+  post_logout_redirect_uris: z.array(z.string()).optional(),
   grant_types: z.array(z.string()),
   response_types: z.array(z.string()),
   client_name: z.string().optional(),
+  [thirdPartyProperty]: z.boolean().optional(),
 });
 type StoredMetadata = z.output<typeof storedMetadataSchema>;
 
@@ -85,8 +119,10 @@ function toDomain(row: Row): OidcClient {
     clientId: row.client_id,
     public: m.token_endpoint_auth_method === 'none',
     redirectUris: m.redirect_uris,
+    postLogoutRedirectUris: m.post_logout_redirect_uris ?? [],
     grantTypes: m.grant_types,
     name: m.client_name ?? null,
+    thirdParty: m[thirdPartyProperty] === true,
     createdAt: new Date(fromDbMillis(row.created_at)),
   };
 }
@@ -116,9 +152,14 @@ export function createClientRepository(deps: {
         client_id: c.clientId,
         token_endpoint_auth_method: c.public ? 'none' : 'client_secret_basic',
         redirect_uris: c.redirectUris,
+        ...(c.postLogoutRedirectUris.length > 0
+          ? { post_logout_redirect_uris: c.postLogoutRedirectUris }
+          : {}),
         grant_types: c.grantTypes,
-        response_types: ['code'],
+        // A client without authorization_code (client_credentials only) never uses the authorization endpoint.
+        response_types: c.grantTypes.includes('authorization_code') ? ['code'] : [],
         ...(c.name !== undefined ? { client_name: c.name } : {}),
+        ...(c.thirdParty ? { [thirdPartyProperty]: true } : {}),
       };
       const now = clock.now();
       const row: Row = {

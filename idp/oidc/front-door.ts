@@ -13,6 +13,7 @@ import { oidcInteractionPath, oidcInteractionRouter } from '../interaction/oidc-
 import { sweepExpiredPayloads } from './adapter.js';
 import { handOver } from './internals.js';
 import { createOidcRegistry, type OidcRegistry } from './registry.js';
+import { checkRequestLimits } from './request-limits.js';
 
 export interface OidcFrontDoorDeps {
   publicUrl: string;
@@ -75,6 +76,20 @@ export function createOidcFrontDoor(deps: OidcFrontDoorDeps): OidcFrontDoor {
     if (!entry) return next();
     // For metrics and access logs: one label for everything the provider serves.
     (ctx as { _matchedRoute?: string })._matchedRoute = '/oidc/:server/*';
+    const tooLarge = checkRequestLimits(ctx);
+    if (tooLarge) {
+      // A browser (GET) gets the error page, never a redirect; a client posting to an endpoint gets the
+      // OAuth error JSON it understands.
+      const error = { error: 'invalid_request', description: tooLarge.description };
+      if (ctx.method === 'GET' || ctx.method === 'HEAD') renderErrorPage(ctx, tooLarge.status, error);
+      else {
+        ctx.status = tooLarge.status;
+        ctx.set('Cache-Control', 'no-store');
+        ctx.body = { error: error.error, error_description: error.description };
+      }
+      ctx.set('Connection', 'close');
+      return;
+    }
     ctx.respond = false;
     await handOver(entry.handle, ctx.req, ctx.res, `/oidc/${server}`);
   };

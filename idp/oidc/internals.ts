@@ -3,6 +3,7 @@
 // path that has a parameter (`/oidc/:server`).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../auth-server/common/logging.js';
+import { isThirdParty } from './clients.js';
 
 export type OidcProviderModule = typeof import('oidc-provider');
 
@@ -64,9 +65,9 @@ export async function handOver(
 
 /**
  * Another user proved themselves in a browser whose IdP session belongs to someone else (prompt=login, a
- * shared computer). oidc-provider would then ask to confirm a logout through RP-initiated logout, which this
- * slice does not enable; instead the old IdP session ends here and the interaction forgets it, so the
- * resumed authorization starts a fresh session for the new user.
+ * shared computer). oidc-provider would then send the browser through its logout confirmation, a page out
+ * of place in the middle of a login; instead the old IdP session ends here and the interaction forgets it,
+ * so the resumed authorization starts a fresh session for the new user.
  */
 export async function endSessionForAccountSwitch(
   provider: import('oidc-provider').default,
@@ -85,7 +86,7 @@ export async function endSessionForAccountSwitch(
 /**
  * OIDC Core §11 lets `offline_access` stand only with `prompt=consent`, and oidc-provider drops it otherwise
  * (actions/authorization/scopes.js) before the interaction stores the request. DESIGN.md §5 wants the
- * opposite for first-party clients (all clients of this version): `offline_access` yields a refresh token
+ * opposite for first-party clients: `offline_access` yields a refresh token
  * without a consent page. oidc-provider calls every `extraParams` validator on each authorization request
  * after that check, with the context, so this one puts the scope back when the request itself asked for it
  * and the client may use refresh tokens. The parameter itself carries nothing.
@@ -103,6 +104,9 @@ export const offlineAccessHook = {
       ctx.method === 'POST' ? (ctx.oidc.body as { scope?: unknown } | undefined)?.scope : ctx.query.scope;
     if (typeof raw !== 'string' || !raw.split(' ').includes('offline_access')) return;
     if (!client.grantTypeAllowed('refresh_token')) return;
+    // A third-party client asks for offline_access as the spec says (with prompt=consent) and the user
+    // sees it on the consent page.
+    if (isThirdParty(client)) return;
     if (!String(params.response_type ?? '').includes('code')) return;
     const scopes = new Set(
       String(params.scope ?? '')

@@ -7,8 +7,10 @@ import type { Clock } from '../../auth-server/common/clock.js';
 import type { Logger } from '../../auth-server/common/logging.js';
 import type { NsPeer } from '../../auth-server/common/peers.js';
 import { phonePinAcr } from '../interaction/ns-login.js';
+import { renderLoggedOutPage, renderLogoutPage } from '../interaction/oidc-pages.js';
 import { knexAdapterFactory } from './adapter.js';
-import { type ClientRepository, clientAdapter } from './clients.js';
+import { claimsFromProfile, oidcClaims } from './claims.js';
+import { type ClientRepository, clientAdapter, isThirdParty, thirdPartyProperty } from './clients.js';
 import { type OidcProviderModule, offlineAccessHook } from './internals.js';
 import type { SigningKeySet } from './signing-keys.js';
 
@@ -23,19 +25,10 @@ export const oidcTtl = {
   Grant: 14 * 24 * 3600,
   /** Room to scan, fail, and start again on the login page. */
   Interaction: 30 * 60,
+  /** Tokens of the client credentials grant (a service, no user). */
+  ClientCredentials: 3600,
   /** The IdP session (SSO), as long as a logged-in NS session. */
   Session: 8 * 3600,
-} as const;
-
-/**
- * Scopes and the claims they stand for; values come from NS user attributes once they exist. `acr`, `amr`
- * and `auth_time` ride on `openid`, so every ID token says how and when the user logged in.
- */
-export const oidcClaims = {
-  openid: ['sub', 'acr', 'amr', 'auth_time'],
-  profile: ['name', 'preferred_username'],
-  email: ['email', 'email_verified'],
-  groups: ['groups'],
 } as const;
 
 /** `{PUBLIC_URL}/oidc/{server}` (DESIGN.md §5). */
@@ -105,19 +98,49 @@ export function createProvider(deps: ProviderDeps): Provider {
       devInteractions: { enabled: false },
       userinfo: { enabled: true },
       registration: { enabled: false },
-      // Later slices of issue #8 switch these on together with their tests.
-      rpInitiatedLogout: { enabled: false },
+      clientCredentials: { enabled: true },
+      // RFC 7662 for the client's own tokens only: a resource server that introspects others' tokens is a
+      // later feature (with resource indicators). A foreign or public client's answer is `active: false`.
+      introspection: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) =>
+          client.clientAuthMethod !== 'none' && token.clientId === client.clientId,
+      },
+      // RFC 7009: oidc-provider's rule, written out: a client revokes only its own tokens (a public client
+      // too, e.g. an SPA at logout); a confidential client presenting another's token is told so.
+      revocation: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => {
+          if (token.clientId === client.clientId) return true;
+          if (client.clientAuthMethod === 'none') return false;
+          throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
+        },
+      },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => renderLogoutPage(ctx, form, server),
+        postLogoutSuccessSource: async (ctx) => renderLoggedOutPage(ctx),
+      },
+      // Signed request objects (OIDC Core §6.1, RFC 9101): HS256 with the client's secret; the asymmetric
+      // algorithms verify against a client's registered JWKS, which no client has yet. `none` is not
+      // among the algorithms, so an unsigned request object is refused.
+      requestObjects: { enabled: true, requireSignedRequestObject: false },
+      // Later slices of issue #8 switch these on together with their tests. Back-channel logout waits
+      // for the allow-listed outbound HTTP client (DESIGN.md §6) as oidc-provider's `fetch`.
+      backchannelLogout: { enabled: false },
       pushedAuthorizationRequests: { enabled: false },
       dPoP: { enabled: false },
       resourceIndicators: { enabled: false },
-      introspection: { enabled: false },
-      revocation: { enabled: false },
     },
+    enabledJWA: { requestObjectSigningAlgValues: ['HS256', 'RS256', 'PS256', 'ES256'] },
     responseTypes: ['code'],
     // PKCE: S256 only (the default method list), required for public clients (token_endpoint_auth_method
     // none); confidential clients may use it (OIDC Basic conformance sends none).
     pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
     scopes: ['openid', 'offline_access', 'profile', 'email', 'groups'],
+    // Claims of the granted scopes go into the ID token as well as userinfo: RPs of the code flow read the
+    // ID token and should not need a second request for a name (OIDC Core §5.4 allows both).
+    conformIdTokenClaims: false,
     claims: Object.fromEntries(Object.entries(oidcClaims).map(([k, v]) => [k, [...v]])),
     extraParams: { [offlineAccessHook.param]: offlineAccessHook.restore },
     acrValues: [phonePinAcr],
@@ -126,32 +149,48 @@ export function createProvider(deps: ProviderDeps): Provider {
     ttl: { ...oidcTtl },
     interactions: { url: (_ctx, interaction) => deps.interactionPath(interaction.uid) },
     // `sub` is the NS userid (public subject per server); a user without an unblocked account at this
-    // server has no account here, so tokens issued to them stop working.
+    // server has no account here, so tokens issued to them stop working. The profile is read when claims
+    // are asked for (ID token, userinfo), so a change in NS shows in the next token.
     async findAccount(_ctx, sub) {
       if (!(await ns.userActive(server, sub))) return undefined;
-      return { accountId: sub, claims: () => ({ sub }) };
+      return {
+        accountId: sub,
+        claims: async () => claimsFromProfile(sub, await ns.userProfile(server, sub)),
+      };
     },
-    // Clients registered by an administrator are first-party (DESIGN.md §5): what they ask for is granted
-    // without a consent page. Third-party clients and their consent page are a later slice.
+    // First-party clients (DESIGN.md §5) get what they ask for without a consent page. A third-party
+    // client gets only what the user consented to: its existing grant as it is, so that anything missing
+    // makes oidc-provider ask for consent (the interaction's consent page).
     async loadExistingGrant(ctx) {
       const { oidc: o } = ctx;
       const accountId = o.session?.accountId;
       if (!o.client || !accountId) return undefined;
       const grantId = o.result?.consent?.grantId ?? o.session.grantIdFor(o.client.clientId);
       let grant = grantId ? await o.provider.Grant.find(grantId) : undefined;
-      if (grant && grant.accountId !== accountId) grant = undefined;
+      if (grant && (grant.accountId !== accountId || grant.clientId !== o.client.clientId)) grant = undefined;
+      if (isThirdParty(o.client)) return grant;
       grant ??= new o.provider.Grant({ clientId: o.client.clientId, accountId });
       grant.addOIDCScope(o.requestParamOIDCScopes);
       if (o.requestParamClaims.size > 0) grant.addOIDCClaims(o.requestParamClaims);
       await grant.save();
       return grant;
     },
+    extraClientMetadata: { properties: [thirdPartyProperty] },
     clientBasedCORS: (_ctx, origin, client) =>
       client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false,
     renderError: (ctx, out) => deps.renderError(ctx, out),
   };
   const provider = new oidc.Provider(issuerFor(deps.publicUrl, server), configuration);
   provider.proxy = deps.trustProxy;
+  // A confirmed "log me out" also ends the browser's NS login session of this server: the user asked to
+  // leave, and an approved NS login must not outlive that in the browser. "Stay logged in" (only the
+  // requesting client's part ends) leaves it alone.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route !== 'end_session_confirm' || ctx.status !== 303 || !ctx.oidc.params?.logout) return;
+    const nonce = ctx.cookies.get(ns.browserSessionCookieName(server), { signed: false });
+    if (nonce) await ns.endBrowserSession(server, nonce, 'idp-oidc');
+  });
   const log = deps.logger.child({ server });
   provider.on('server_error', (_ctx: unknown, err: Error) =>
     log.error({ err: { name: err.name, message: err.message } }, 'oidc-provider server error'),

@@ -13,7 +13,12 @@ import { loadConfig, settings } from '../../../auth-server/common/config/index.j
 import { openDb } from '../../../auth-server/common/db/connect.js';
 import { ConflictError } from '../../../auth-server/common/db/errors.js';
 import { migrationStatus } from '../../../auth-server/common/db/migrate.js';
-import { clientGrantTypes, createClientRepository, type OidcClient } from '../../oidc/clients.js';
+import {
+  clientGrantTypes,
+  createClientRepository,
+  defaultGrantTypes,
+  type OidcClient,
+} from '../../oidc/clients.js';
 import { issuerFor } from '../../oidc/provider.js';
 import { createSigningKeyStore, type SigningKeyInfo } from '../../oidc/signing-keys.js';
 
@@ -71,15 +76,18 @@ function clientJson(c: OidcClient) {
     public: c.public,
     tokenEndpointAuthMethod: c.public ? 'none' : 'client_secret_basic',
     redirectUris: c.redirectUris,
+    postLogoutRedirectUris: c.postLogoutRedirectUris,
     grantTypes: c.grantTypes,
     ...(c.name !== null ? { name: c.name } : {}),
+    thirdParty: c.thirdParty,
     createdAt: c.createdAt.toISOString(),
   };
 }
 
 function describeClient(c: OidcClient): string {
-  const kind = c.public ? 'public, PKCE' : 'confidential, client_secret_basic';
-  return `${c.server}/${c.clientId} (${kind}): ${c.redirectUris.join(' ')} [${c.grantTypes.join(', ')}]`;
+  const kind = `${c.public ? 'public, PKCE' : 'confidential, client_secret_basic'}${c.thirdParty ? ', third-party' : ''}`;
+  const logout = c.postLogoutRedirectUris.length > 0 ? ` logout: ${c.postLogoutRedirectUris.join(' ')}` : '';
+  return `${c.server}/${c.clientId} (${kind}): ${c.redirectUris.join(' ') || '-'}${logout} [${c.grantTypes.join(', ')}]`;
 }
 
 function keyJson(k: SigningKeyInfo) {
@@ -99,8 +107,10 @@ interface AddOptions {
   secret?: string;
   public?: boolean;
   redirectUri: string[];
+  postLogoutRedirectUri: string[];
   grantTypes?: string;
   name?: string;
+  thirdParty?: boolean;
   json?: boolean;
 }
 
@@ -113,18 +123,27 @@ export function registerOidc(program: Command): void {
   client
     .command('add')
     .description(
-      'register a first-party client; without --secret or --public a secret is generated and shown once',
+      'register a client (first-party unless --third-party); without --secret or --public a secret is generated and shown once',
     )
     .option('--server <name>', 'virtual server', 'default')
     .requiredOption('--id <client_id>', 'client id (A-Z a-z 0-9 . _ ~ -)')
     .option('--secret <secret>', 'client secret (at least 16 characters) for client_secret_basic/_post')
     .option('--public', 'public client (no secret; PKCE with S256 required)')
     .option('--redirect-uri <uri>', 'allowed redirect URI (repeat for more)', collect, [])
-    .option('--grant-types <list>', `comma-separated, of ${clientGrantTypes.join(', ')} (default: all)`)
-    .option('--name <name>', 'client name')
+    .option(
+      '--post-logout-redirect-uri <uri>',
+      'where RP-initiated logout may return to (repeat for more)',
+      collect,
+      [],
+    )
+    .option(
+      '--grant-types <list>',
+      `comma-separated, of ${clientGrantTypes.join(', ')} (default: ${defaultGrantTypes.join(',')})`,
+    )
+    .option('--name <name>', 'client name (shown on the consent and logout pages)')
+    .option('--third-party', 'not your own application: users are asked for consent')
     .option('--json', 'machine-readable output')
     .action(async (opts: AddOptions) => {
-      if (opts.redirectUri.length === 0) throw new Error('at least one --redirect-uri is required');
       const { added, issuer } = await withIdp(async ({ db, secretKey, publicUrl }) => ({
         issuer: issuerFor(publicUrl, opts.server),
         added: await createClientRepository({ knex: db, secretKey, clock: systemClock, random: systemRandom })
@@ -134,10 +153,12 @@ export function registerOidc(program: Command): void {
             ...(opts.secret !== undefined ? { secret: opts.secret } : {}),
             public: opts.public === true,
             redirectUris: opts.redirectUri,
+            postLogoutRedirectUris: opts.postLogoutRedirectUri,
             ...(opts.grantTypes !== undefined
               ? { grantTypes: opts.grantTypes.split(',').map((g) => g.trim()) as never }
               : {}),
             ...(opts.name !== undefined ? { name: opts.name } : {}),
+            thirdParty: opts.thirdParty === true,
           })
           .catch(explain),
       }));

@@ -14,6 +14,7 @@ import { createMetrics } from '../../../auth-server/common/metrics.js';
 import type { NsPeer } from '../../../auth-server/common/peers.js';
 import { createAccountRepository } from '../../../auth-server/ns/accounts/repository.js';
 import { createNsService, type NsServiceInstance } from '../../../auth-server/ns/service.js';
+import { createUserRepository } from '../../../auth-server/ns/users/repository.js';
 import { logger } from './api/harness.js';
 
 describe('ns peer (in-process)', () => {
@@ -104,6 +105,64 @@ describe('ns peer (in-process)', () => {
   it('a user without an account (or an unknown server) is not active', async () => {
     expect(await peer.userActive('default', 'nobody')).to.equal(false);
     expect(await peer.userActive('nosuch', 'alice')).to.equal(false);
+  });
+
+  it("returns a user's profile for claims; unknown users and servers are undefined", async () => {
+    const server = await knex('ns_virtual_servers').where({ name: 'default' }).first('id');
+    await createUserRepository(knex).save(
+      {
+        id: 'user-dave',
+        serverId: server.id,
+        userid: 'dave',
+        name: 'Dave',
+        email: 'dave@example.org',
+        attributes: { email_verified: 'true' },
+        groups: ['b', 'a'],
+        createdAt: new Date(clock.now()),
+        updatedAt: new Date(clock.now()),
+      },
+      true,
+    );
+    expect(await peer.userProfile('default', 'dave')).to.deep.equal({
+      userid: 'dave',
+      name: 'Dave',
+      email: 'dave@example.org',
+      attributes: { email_verified: 'true' },
+      groups: ['a', 'b'],
+    });
+    expect(await peer.userProfile('default', 'nobody')).to.equal(undefined);
+    expect(await peer.userProfile('nosuch', 'dave')).to.equal(undefined);
+  });
+
+  describe('endBrowserSession', () => {
+    const logouts = () => knex('ns_audit_events').where({ type: 'session.logout' }).select('*');
+
+    it('ends an active session of its own server once, recorded as session.logout by the given actor', async () => {
+      const { nonce, session } = await ns.sessions.createSession({
+        server: 'default',
+        userAgent: 'test',
+        ip: '192.0.2.1',
+      });
+      await ns.sessions.markLoggedIn(session.id, { userid: 'alice', accountId: 'acc-1' });
+      const before = (await logouts()).length;
+      expect(await peer.endBrowserSession('other', nonce, 'idp-oidc')).to.equal(false);
+      expect((await peer.browserSessionStatus('default', nonce))?.state).to.equal('loggedin');
+      expect(await peer.endBrowserSession('default', nonce, 'idp-oidc')).to.equal(true);
+      expect((await peer.browserSessionStatus('default', nonce))?.state).to.equal('loggedout');
+      expect(await peer.endBrowserSession('default', nonce, 'idp-oidc')).to.equal(false);
+      const rows = await logouts();
+      expect(rows).to.have.length(before + 1);
+      expect(rows.at(-1)).to.deep.include({
+        actor_kind: 'system',
+        actor_id: 'idp-oidc',
+        subject_kind: 'user',
+        subject_id: 'alice',
+      });
+    });
+
+    it('unknown nonces end nothing', async () => {
+      expect(await peer.endBrowserSession('default', 'not-a-nonce', 'idp-oidc')).to.equal(false);
+    });
   });
 
   describe('reportPinLockout', () => {

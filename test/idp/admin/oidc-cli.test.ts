@@ -84,6 +84,40 @@ describe('nextauth oidc', function () {
     expect(json).to.not.have.property('secret');
   });
 
+  it('adds a service client (client_credentials only) and one with post-logout redirect URIs', async () => {
+    const service = await run('client', 'add', '--id', 'service', '--grant-types', 'client_credentials');
+    expect(service.code, service.stderr).to.equal(0);
+    expect(service.stdout.split('\n')[0]).to.equal(
+      'added default/service (confidential, client_secret_basic): - [client_credentials]',
+    );
+    const logout = await run(
+      'client',
+      'add',
+      '--id',
+      'logout',
+      '--redirect-uri',
+      'https://l.example/cb',
+      '--post-logout-redirect-uri',
+      'https://l.example/bye',
+      '--grant-types',
+      'authorization_code,client_credentials',
+      '--third-party',
+      '--json',
+    );
+    expect(logout.code, logout.stderr).to.equal(0);
+    expect(JSON.parse(logout.stdout)).to.deep.include({
+      redirectUris: ['https://l.example/cb'],
+      postLogoutRedirectUris: ['https://l.example/bye'],
+      grantTypes: ['authorization_code', 'client_credentials'],
+      thirdParty: true,
+    });
+    expect((await run('client', 'list', '--server', 'default')).stdout).to.contain(
+      'default/logout (confidential, client_secret_basic, third-party): https://l.example/cb logout: https://l.example/bye [authorization_code, client_credentials]',
+    );
+    for (const id of ['service', 'logout'])
+      expect((await run('client', 'remove', '--id', id)).code).to.equal(0);
+  });
+
   it('a given secret is stored, not echoed', async () => {
     const r = await run(
       'client',
@@ -109,7 +143,34 @@ describe('nextauth oidc', function () {
         ['--id', 'x', '--redirect-uri', 'https://app.example/cb#f'],
         /^nextauth: invalid client: redirectUris\.0: expected an absolute http\(s\) URL without a fragment\n$/,
       ],
-      [['--id', 'x'], /^nextauth: at least one --redirect-uri is required\n$/],
+      [['--id', 'x'], /^nextauth: invalid client: redirectUris: at least one redirect URI\n$/],
+      [
+        ['--id', 'x', '--public', '--grant-types', 'client_credentials'],
+        /^nextauth: invalid client: grantTypes: client_credentials needs a confidential client\n$/,
+      ],
+      [
+        ['--id', 'x', '--grant-types', 'client_credentials,refresh_token'],
+        /^nextauth: invalid client: grantTypes: refresh_token needs authorization_code\n$/,
+      ],
+      [
+        ['--id', 'x', '--grant-types', 'client_credentials', '--redirect-uri', 'https://a.example/cb'],
+        /^nextauth: invalid client: redirectUris: redirect URIs need authorization_code\n$/,
+      ],
+      [
+        [
+          '--id',
+          'x',
+          '--grant-types',
+          'client_credentials',
+          '--post-logout-redirect-uri',
+          'https://a.example/',
+        ],
+        /^nextauth: invalid client: postLogoutRedirectUris: post-logout redirect URIs need authorization_code\n$/,
+      ],
+      [
+        ['--id', 'x', '--redirect-uri', 'https://a.example/cb', '--post-logout-redirect-uri', 'javascript:x'],
+        /^nextauth: invalid client: postLogoutRedirectUris\.0: expected an absolute http\(s\) URL/,
+      ],
       [
         ['--id', 'x', '--redirect-uri', 'https://a.example/cb', '--grant-types', 'password'],
         /^nextauth: invalid client: grantTypes\.0: /,

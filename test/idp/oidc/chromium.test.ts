@@ -1,6 +1,7 @@
 // The OIDC login in headless Chromium: the RP's authorization URL opens the interaction page, the QR is read
 // from a screenshot, the phone (the mobile SDK) approves or declines, and the page's own script finishes the
-// interaction and lands on the RP's redirect URI, whose code openid-client redeems.
+// interaction and lands on the RP's redirect URI, whose code openid-client redeems. A third-party client's
+// consent page and the logout page work without script, under their CSP, with a real browser's form posts.
 import { expect } from 'chai';
 import * as oidc from 'openid-client';
 import type { Browser as Chromium, Page } from 'playwright-core';
@@ -12,13 +13,23 @@ describe('idp/oidc: login in Chromium', function () {
   let chromium: Chromium;
   let e: Embedded;
   let config: oidc.Configuration;
+  let partner: oidc.Configuration;
   let alice: Phone;
+  const byeUri = 'http://127.0.0.1:9/bye';
 
   before(async function () {
     chromium = await launchChromium(this);
     e = await startEmbedded();
     const { secret } = await e.addClient({ clientId: 'webapp', redirectUris: [redirectUri] });
     config = await discover(e.issuer, 'webapp', secret);
+    const p = await e.addClient({
+      clientId: 'partner',
+      redirectUris: [redirectUri],
+      postLogoutRedirectUris: [byeUri],
+      name: 'Partner',
+      thirdParty: true,
+    });
+    partner = await discover(e.issuer, 'partner', p.secret);
     alice = await Phone.open(e.url);
     await alice.enrol(e.url, 'alice');
   });
@@ -73,6 +84,49 @@ describe('idp/oidc: login in Chromium', function () {
     const callback = await landed;
     expect(callback.searchParams.get('error')).to.equal('access_denied');
     expect(callback.searchParams.get('state')).to.equal(request.state);
+    await page.close();
+  });
+
+  it('third-party consent, then RP-initiated logout: both pages work by their forms alone, within their CSP', async () => {
+    const page = await chromium.newPage();
+    const violations: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+    });
+    const request = await authRequest(partner, { scope: 'openid profile' });
+    const { landed } = await openAuthorization(page, request.url);
+    await page.waitForSelector('#qr[src^="data:image/svg+xml"]');
+    await alice.answer(await readQr(page, '#qr'));
+    await page.waitForSelector('#consent-allow');
+    expect(await page.textContent('h1')).to.equal('Partner wants to use your default login');
+    await page.click('#consent-allow');
+    const callback = await landed;
+    const tokens = await oidc.authorizationCodeGrant(partner, callback, {
+      pkceCodeVerifier: request.verifier,
+      expectedNonce: request.nonce,
+      expectedState: request.state,
+    });
+    expect(tokens.claims()?.sub).to.equal('alice');
+
+    let bye: (url: URL) => void = () => {};
+    const back = new Promise<URL>((resolve) => {
+      bye = resolve;
+    });
+    await page.route(`${byeUri}**`, async (route) => {
+      bye(new URL(route.request().url()));
+      await route.fulfill({ status: 200, contentType: 'text/plain', body: 'RP logged out' });
+    });
+    const logout = oidc.buildEndSessionUrl(partner, {
+      id_token_hint: tokens.id_token ?? '',
+      post_logout_redirect_uri: byeUri,
+      state: 'bye',
+    });
+    await page.goto(logout.href);
+    await page.click('#logout-yes');
+    expect((await back).searchParams.get('state')).to.equal('bye');
+    const cookies = await page.context().cookies();
+    expect(cookies.find((c) => c.name === 'nextauth_oidc_default')).to.equal(undefined);
+    expect(violations).to.deep.equal([]);
     await page.close();
   });
 });

@@ -268,6 +268,8 @@ describeEachDatabase('idp/oidc storage', (db) => {
       browserSessionCookieName: () => 'nextauth_ns_default',
       browserSessionStatus: async () => s,
       userActive: async () => true,
+      userProfile: async () => undefined,
+      endBrowserSession: async () => false,
       reportPinLockout: async () => {},
     });
 

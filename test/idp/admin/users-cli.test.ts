@@ -7,7 +7,7 @@ import { runCli } from '../../helpers/cli.js';
 const cli = 'idp/admin/cli/main.ts';
 
 describe('nextauth user set|show|list|delete', function () {
-  this.timeout(90_000);
+  this.timeout(180_000);
   let h: Harness;
   before(async () => {
     h = await startHarness();
@@ -114,27 +114,33 @@ describe('nextauth user set|show|list|delete', function () {
 
   it('fails with one clear line and changes nothing', async () => {
     const before = await h.knex('ns_users').select('*').orderBy('id');
-    const cases = [
-      [
-        await run(['set', '--server', 'acme', '--user', 'bob', '--email', 'nope']),
-        /^nextauth: user set refused: 400 .*email:/,
-      ],
-      [
-        await run(['set', '--server', 'acme', '--user', 'bob', '--attr', 'novalue']),
-        /^nextauth: --attr novalue: expected NAME=VALUE/,
-      ],
-      [
-        await run(['set', '--server', 'acme', '--user', 'bob', '--attr', 'sub=x']),
-        /^nextauth: user set refused: 400 .*attributes\.sub/,
-      ],
-      [await run(['show', '--server', 'acme', '--user', 'nobody']), /^nextauth: user show refused: 404/],
-      [await run(['list', '--server', 'nope']), /^nextauth: user list refused: 404/],
-      [await run(['list', '--server', 'acme', '--limit', '0']), /^nextauth: user list refused: 400 .*limit/],
-      [
-        await run(['list', '--server', 'acme'], { NEXTAUTH_NS_ROOT_API_KEY: 'wrong-key-0123456789abcdef' }),
-        /^nextauth: user list refused: 401 .*wrong API key/,
-      ],
-    ] as const;
+    // Independent refusals, run side by side: each is a whole CLI process start.
+    const cases = await Promise.all(
+      (
+        [
+          [
+            ['set', '--server', 'acme', '--user', 'bob', '--email', 'nope'],
+            /^nextauth: user set refused: 400 .*email:/,
+          ],
+          [
+            ['set', '--server', 'acme', '--user', 'bob', '--attr', 'novalue'],
+            /^nextauth: --attr novalue: expected NAME=VALUE/,
+          ],
+          [
+            ['set', '--server', 'acme', '--user', 'bob', '--attr', 'sub=x'],
+            /^nextauth: user set refused: 400 .*attributes\.sub/,
+          ],
+          [['show', '--server', 'acme', '--user', 'nobody'], /^nextauth: user show refused: 404/],
+          [['list', '--server', 'nope'], /^nextauth: user list refused: 404/],
+          [['list', '--server', 'acme', '--limit', '0'], /^nextauth: user list refused: 400 .*limit/],
+          [
+            ['list', '--server', 'acme'],
+            /^nextauth: user list refused: 401 .*wrong API key/,
+            { NEXTAUTH_NS_ROOT_API_KEY: 'wrong-key-0123456789abcdef' },
+          ],
+        ] as const
+      ).map(async ([args, pattern, env]) => [await run([...args], env), pattern] as const),
+    );
     for (const [r, pattern] of cases) {
       expect(r.code).to.not.equal(0);
       expect(r.stdout).to.equal('');

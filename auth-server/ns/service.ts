@@ -1,6 +1,6 @@
 // NS as a service instance: owns virtual servers, accounts, login sessions and API keys, and `/ns/mobile`.
 import { ConfigError, settings } from '../common/config/index.js';
-import { createOutboundClient } from '../common/http/outbound.js';
+import { configuredOutboundClient } from '../common/http/outbound-config.js';
 import type { ServiceDeps, ServiceInstance } from '../common/service.js';
 import { createAccountAdminService } from './accounts/admin.js';
 import { createEnrolTokenRepository } from './accounts/enrol-tokens.js';
@@ -38,16 +38,6 @@ export interface NsServiceInstance extends ServiceInstance {
   identities: ServerIdentityService;
 }
 
-/** A malformed allow-list entry stops start-up with one line naming the variable. */
-function outboundClient(allow: readonly string[]) {
-  try {
-    return createOutboundClient({ allow });
-  } catch (err) {
-    if (err instanceof RangeError) throw new ConfigError(settings.outboundAllow.env, err.message);
-    throw err;
-  }
-}
-
 export function createNsService(deps: ServiceDeps): NsServiceInstance {
   // Embedded mode generates it into the data directory before services start; `serve ns` needs it set.
   const { secretKey, publicUrl } = deps.config;
@@ -76,7 +66,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
     createAuditService({ db: deps.db, clock: deps.clock, random: deps.random }),
     events,
   );
-  const outbound = outboundClient(deps.config.outboundAllow);
+  const outbound = configuredOutboundClient(deps.config.outboundAllow);
   const dispatcher = createWebhookDispatcher({
     db: deps.db,
     clock: deps.clock,

@@ -40,6 +40,11 @@ export const newClientSchema = z
     redirectUris: z.array(redirectUri).max(50).default([]),
     /** Where RP-initiated logout may send the browser afterwards; matched exactly. */
     postLogoutRedirectUris: z.array(redirectUri).max(50).default([]),
+    /**
+     * OIDC Back-Channel Logout 1.0: NS posts a logout token here when the user's IdP session ends. Reached
+     * through the allow-listed outbound client (public addresses and NEXTAUTH_OUTBOUND_ALLOW).
+     */
+    backchannelLogoutUri: redirectUri.optional(),
     grantTypes: z
       .array(z.enum(clientGrantTypes))
       .min(1)
@@ -64,6 +69,9 @@ export const newClientSchema = z
     if (!code && c.redirectUris.length > 0) issue('redirectUris', 'redirect URIs need authorization_code');
     if (!code && c.postLogoutRedirectUris.length > 0)
       issue('postLogoutRedirectUris', 'post-logout redirect URIs need authorization_code');
+    // Only a user's session can end; a client that never logs users in has none to hear about.
+    if (!code && c.backchannelLogoutUri !== undefined)
+      issue('backchannelLogoutUri', 'back-channel logout needs authorization_code');
   });
 export type NewClient = z.input<typeof newClientSchema>;
 
@@ -73,6 +81,7 @@ export interface OidcClient {
   public: boolean;
   redirectUris: string[];
   postLogoutRedirectUris: string[];
+  backchannelLogoutUri: string | null;
   grantTypes: string[];
   name: string | null;
   thirdParty: boolean;
@@ -93,6 +102,8 @@ const storedMetadataSchema = z.looseObject({
   token_endpoint_auth_method: z.enum(['none', 'client_secret_basic']),
   redirect_uris: z.array(z.string()),
   post_logout_redirect_uris: z.array(z.string()).optional(),
+  backchannel_logout_uri: z.string().optional(),
+  backchannel_logout_session_required: z.boolean().optional(),
   grant_types: z.array(z.string()),
   response_types: z.array(z.string()),
   client_name: z.string().optional(),
@@ -120,6 +131,7 @@ function toDomain(row: Row): OidcClient {
     public: m.token_endpoint_auth_method === 'none',
     redirectUris: m.redirect_uris,
     postLogoutRedirectUris: m.post_logout_redirect_uris ?? [],
+    backchannelLogoutUri: m.backchannel_logout_uri ?? null,
     grantTypes: m.grant_types,
     name: m.client_name ?? null,
     thirdParty: m[thirdPartyProperty] === true,
@@ -154,6 +166,10 @@ export function createClientRepository(deps: {
         redirect_uris: c.redirectUris,
         ...(c.postLogoutRedirectUris.length > 0
           ? { post_logout_redirect_uris: c.postLogoutRedirectUris }
+          : {}),
+        // With `sid` in the logout token the RP can end just the session of that browser.
+        ...(c.backchannelLogoutUri !== undefined
+          ? { backchannel_logout_uri: c.backchannelLogoutUri, backchannel_logout_session_required: true }
           : {}),
         grant_types: c.grantTypes,
         // A client without authorization_code (client_credentials only) never uses the authorization endpoint.

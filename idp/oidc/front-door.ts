@@ -4,6 +4,7 @@ import type Router from '@koa/router';
 import type { Knex } from 'knex';
 import type { Middleware } from 'koa';
 import type { Clock, Random } from '../../auth-server/common/clock.js';
+import type { OutboundClient } from '../../auth-server/common/http/outbound.js';
 import type { Logger } from '../../auth-server/common/logging.js';
 import type { NsPeer } from '../../auth-server/common/peers.js';
 import { renderErrorPage } from '../interaction/error-page.js';
@@ -12,6 +13,7 @@ import { createNsLoginCollector, nsLoginClaimsTable } from '../interaction/ns-lo
 import { oidcInteractionPath, oidcInteractionRouter } from '../interaction/oidc-routes.js';
 import { sweepExpiredPayloads } from './adapter.js';
 import { handOver } from './internals.js';
+import { outboundFetch } from './outbound-fetch.js';
 import { createOidcRegistry, type OidcRegistry } from './registry.js';
 import { checkRequestLimits } from './request-limits.js';
 
@@ -22,6 +24,8 @@ export interface OidcFrontDoorDeps {
   /** The IdP database. */
   knex: Knex;
   ns: NsPeer;
+  /** Outbound calls (back-channel logout), allow-listed per DESIGN.md §6. */
+  outbound: OutboundClient;
   clock: Clock;
   random: Random;
   logger: Logger;
@@ -53,6 +57,7 @@ export function createOidcFrontDoor(deps: OidcFrontDoorDeps): OidcFrontDoor {
     random: deps.random,
     logger,
     ns: deps.ns,
+    fetch: outboundFetch(deps.outbound),
     ...(deps.refreshMs !== undefined ? { refreshMs: deps.refreshMs } : {}),
     interactionPath: oidcInteractionPath,
     // Errors shown to the browser (e.g. an unregistered redirect_uri): a page, never a redirect.

@@ -12,6 +12,7 @@ import { knexAdapterFactory } from './adapter.js';
 import { claimsFromProfile, oidcClaims } from './claims.js';
 import { type ClientRepository, clientAdapter, isThirdParty, thirdPartyProperty } from './clients.js';
 import { type OidcProviderModule, offlineAccessHook } from './internals.js';
+import type { FetchFunction } from './outbound-fetch.js';
 import type { SigningKeySet } from './signing-keys.js';
 
 /** Lifetimes in seconds (oidc-provider's `ttl`), all explicit. */
@@ -65,6 +66,8 @@ export interface ProviderDeps {
   keys: SigningKeySet;
   secretKey: string;
   ns: NsPeer;
+  /** Outbound calls (back-channel logout) through the allow-listed client. */
+  fetch: FetchFunction;
   trustProxy: boolean;
   logger: Logger;
   /** Path of the interaction page for an interaction uid (under `/oidc/{server}`). */
@@ -125,13 +128,14 @@ export function createProvider(deps: ProviderDeps): Provider {
       // algorithms verify against a client's registered JWKS, which no client has yet. `none` is not
       // among the algorithms, so an unsigned request object is refused.
       requestObjects: { enabled: true, requireSignedRequestObject: false },
-      // Later slices of issue #8 switch these on together with their tests. Back-channel logout waits
-      // for the allow-listed outbound HTTP client (DESIGN.md §6) as oidc-provider's `fetch`.
-      backchannelLogout: { enabled: false },
+      // OIDC Back-Channel Logout 1.0: a logout token to each client of the ended session that registered
+      // a URI, through `fetch` (the allow-listed outbound client). Later slices switch the others on.
+      backchannelLogout: { enabled: true },
       pushedAuthorizationRequests: { enabled: false },
       dPoP: { enabled: false },
       resourceIndicators: { enabled: false },
     },
+    fetch: deps.fetch as NonNullable<Configuration['fetch']>,
     enabledJWA: { requestObjectSigningAlgValues: ['HS256', 'RS256', 'PS256', 'ES256'] },
     responseTypes: ['code'],
     // PKCE: S256 only (the default method list), required for public clients (token_endpoint_auth_method
@@ -202,6 +206,26 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.on('userinfo.error', rejected('userinfo.error'));
   provider.on('grant.revoked', (_ctx: unknown, grantId: string) =>
     log.info({ event: 'oidc_grant_revoked', grantId }, 'grant revoked'),
+  );
+  // A relying party that did not take the logout token: the user's logout at the IdP still stands, so
+  // this is for the operator to follow up (the RP keeps its own session until it expires). The events are
+  // missing from oidc-provider's typings.
+  const events = provider as unknown as NodeJS.EventEmitter;
+  events.on('backchannel.error', (_ctx: unknown, err: Error, client: { clientId: string }) =>
+    log.warn(
+      {
+        event: 'oidc_backchannel_logout_failed',
+        clientId: client.clientId,
+        err: { name: err.name, message: err.message },
+      },
+      'back-channel logout failed',
+    ),
+  );
+  events.on('backchannel.success', (_ctx: unknown, client: { clientId: string }) =>
+    log.info(
+      { event: 'oidc_backchannel_logout', clientId: client.clientId },
+      'back-channel logout delivered',
+    ),
   );
   return provider;
 }

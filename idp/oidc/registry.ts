@@ -29,6 +29,8 @@ export interface OidcRegistryDeps {
   random: Random;
   logger: Logger;
   ns: NsPeer;
+  /** oidc-provider's outbound requests (back-channel logout). */
+  fetch: ProviderDeps['fetch'];
   /** How often a cached provider re-checks its keys and server (default 30 s). */
   refreshMs?: number;
   interactionPath(server: string, uid: string): string;
@@ -75,6 +77,7 @@ export function createOidcRegistry(deps: OidcRegistryDeps): OidcRegistry {
       keys: keySet,
       secretKey: deps.secretKey,
       ns: deps.ns,
+      fetch: deps.fetch,
       trustProxy: deps.trustProxy,
       logger: deps.logger,
       interactionPath: (uid) => deps.interactionPath(server, uid),

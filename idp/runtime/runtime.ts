@@ -13,6 +13,7 @@ import { openGeoIp } from '../../auth-server/common/geoip/index.js';
 import { createAdminApp, type ReadinessCheck } from '../../auth-server/common/http/admin.js';
 import { createHttpApp } from '../../auth-server/common/http/app.js';
 import { attachMobileSockets } from '../../auth-server/common/http/mobile-sockets.js';
+import { configuredOutboundClient } from '../../auth-server/common/http/outbound-config.js';
 import { type Listener, listen } from '../../auth-server/common/http/server.js';
 import { createKv } from '../../auth-server/common/kv/index.js';
 import type { Kv } from '../../auth-server/common/kv/kv.js';
@@ -144,6 +145,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         trustProxy: config.trustProxy,
         knex: dbs.idp,
         ns: peers.ns,
+        outbound: configuredOutboundClient(config.outboundAllow),
         clock,
         random,
         logger,

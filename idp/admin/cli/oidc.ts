@@ -77,6 +77,7 @@ function clientJson(c: OidcClient) {
     tokenEndpointAuthMethod: c.public ? 'none' : 'client_secret_basic',
     redirectUris: c.redirectUris,
     postLogoutRedirectUris: c.postLogoutRedirectUris,
+    backchannelLogoutUri: c.backchannelLogoutUri,
     grantTypes: c.grantTypes,
     ...(c.name !== null ? { name: c.name } : {}),
     thirdParty: c.thirdParty,
@@ -86,7 +87,9 @@ function clientJson(c: OidcClient) {
 
 function describeClient(c: OidcClient): string {
   const kind = `${c.public ? 'public, PKCE' : 'confidential, client_secret_basic'}${c.thirdParty ? ', third-party' : ''}`;
-  const logout = c.postLogoutRedirectUris.length > 0 ? ` logout: ${c.postLogoutRedirectUris.join(' ')}` : '';
+  const logout =
+    (c.postLogoutRedirectUris.length > 0 ? ` logout: ${c.postLogoutRedirectUris.join(' ')}` : '') +
+    (c.backchannelLogoutUri !== null ? ` back-channel logout: ${c.backchannelLogoutUri}` : '');
   return `${c.server}/${c.clientId} (${kind}): ${c.redirectUris.join(' ') || '-'}${logout} [${c.grantTypes.join(', ')}]`;
 }
 
@@ -108,6 +111,7 @@ interface AddOptions {
   public?: boolean;
   redirectUri: string[];
   postLogoutRedirectUri: string[];
+  backchannelLogoutUri?: string;
   grantTypes?: string;
   name?: string;
   thirdParty?: boolean;
@@ -136,6 +140,7 @@ export function registerOidc(program: Command): void {
       collect,
       [],
     )
+    .option('--backchannel-logout-uri <uri>', 'where the IdP posts logout tokens when a user logs out')
     .option(
       '--grant-types <list>',
       `comma-separated, of ${clientGrantTypes.join(', ')} (default: ${defaultGrantTypes.join(',')})`,
@@ -154,6 +159,9 @@ export function registerOidc(program: Command): void {
             public: opts.public === true,
             redirectUris: opts.redirectUri,
             postLogoutRedirectUris: opts.postLogoutRedirectUri,
+            ...(opts.backchannelLogoutUri !== undefined
+              ? { backchannelLogoutUri: opts.backchannelLogoutUri }
+              : {}),
             ...(opts.grantTypes !== undefined
               ? { grantTypes: opts.grantTypes.split(',').map((g) => g.trim()) as never }
               : {}),

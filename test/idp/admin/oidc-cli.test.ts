@@ -99,6 +99,8 @@ describe('nextauth oidc', function () {
       'https://l.example/cb',
       '--post-logout-redirect-uri',
       'https://l.example/bye',
+      '--backchannel-logout-uri',
+      'https://l.example/backchannel',
       '--grant-types',
       'authorization_code,client_credentials',
       '--third-party',
@@ -108,11 +110,12 @@ describe('nextauth oidc', function () {
     expect(JSON.parse(logout.stdout)).to.deep.include({
       redirectUris: ['https://l.example/cb'],
       postLogoutRedirectUris: ['https://l.example/bye'],
+      backchannelLogoutUri: 'https://l.example/backchannel',
       grantTypes: ['authorization_code', 'client_credentials'],
       thirdParty: true,
     });
     expect((await run('client', 'list', '--server', 'default')).stdout).to.contain(
-      'default/logout (confidential, client_secret_basic, third-party): https://l.example/cb logout: https://l.example/bye [authorization_code, client_credentials]',
+      'default/logout (confidential, client_secret_basic, third-party): https://l.example/cb logout: https://l.example/bye back-channel logout: https://l.example/backchannel [authorization_code, client_credentials]',
     );
     for (const id of ['service', 'logout'])
       expect((await run('client', 'remove', '--id', id)).code).to.equal(0);
@@ -166,6 +169,28 @@ describe('nextauth oidc', function () {
           'https://a.example/',
         ],
         /^nextauth: invalid client: postLogoutRedirectUris: post-logout redirect URIs need authorization_code\n$/,
+      ],
+      [
+        [
+          '--id',
+          'x',
+          '--grant-types',
+          'client_credentials',
+          '--backchannel-logout-uri',
+          'https://a.example/bc',
+        ],
+        /^nextauth: invalid client: backchannelLogoutUri: back-channel logout needs authorization_code\n$/,
+      ],
+      [
+        [
+          '--id',
+          'x',
+          '--redirect-uri',
+          'https://a.example/cb',
+          '--backchannel-logout-uri',
+          'https://a.example/#f',
+        ],
+        /^nextauth: invalid client: backchannelLogoutUri: expected an absolute http\(s\) URL/,
       ],
       [
         ['--id', 'x', '--redirect-uri', 'https://a.example/cb', '--post-logout-redirect-uri', 'javascript:x'],

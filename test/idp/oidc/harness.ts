@@ -279,3 +279,19 @@ export async function authorize(
   if (!back.leftTo) throw new Error(`no redirect to the RP (status ${back.res.status})`);
   return new URL(back.leftTo);
 }
+
+/** The logout page's form: where it posts and its CSRF token. */
+export function logoutForm(html: string): { action: string; xsrf: string } {
+  const action = /<form id="op.logoutForm" method="post" action="([^"]+)"/.exec(html)?.[1] ?? '';
+  const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
+  return { action, xsrf };
+}
+
+/** Posts the logout page's form as the browser does. */
+export function confirmLogout(b: Browser, action: string, fields: Record<string, string>): Promise<Response> {
+  return b.fetch(action, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields),
+  });
+}

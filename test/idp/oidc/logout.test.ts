@@ -10,8 +10,10 @@ import {
   authorize,
   authRequest,
   Browser,
+  confirmLogout as confirm,
   discover,
   type Embedded,
+  logoutForm,
   Phone,
   redirectUri,
   startEmbedded,
@@ -59,18 +61,6 @@ describe('idp/oidc: RP-initiated logout', function () {
     return { b, tokens };
   };
 
-  /** The logout page's form: where it posts and its CSRF token. */
-  const logoutForm = (html: string) => {
-    const action = /<form id="op.logoutForm" method="post" action="([^"]+)"/.exec(html)?.[1] ?? '';
-    const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
-    return { action, xsrf };
-  };
-  const confirm = (b: Browser, action: string, fields: Record<string, string>) =>
-    b.fetch(action, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams(fields),
-    });
   const nsState = async (b: Browser) =>
     ((await (await b.fetch('/ns/servers/default/session')).json()) as { state: string }).state;
   const silent = async (b: Browser, config = webapp) => {

@@ -2,6 +2,7 @@
 // test through `globalThis.sdkTest`. Every call answers `{ ok, value }` or the SdkError's code and details.
 import {
   BrowserStorageError,
+  browserWebSocketFactory,
   configureFromServer,
   createBrowserSdk,
   IndexedDbKeyStore,
@@ -84,9 +85,9 @@ async function storedKeys(): Promise<{ alias: string; key: CryptoKey }[]> {
 }
 
 const api = {
-  configure: () =>
+  configure: (base: string = location.origin) =>
     wrap(async () => {
-      const configured = await configureFromServer(await sdk(), location.origin);
+      const configured = await configureFromServer(await sdk(), base);
       return { fingerprint: configured.publisherFingerprint, sfs: configured.config.sfs.url };
     }),
 
@@ -160,6 +161,7 @@ const api = {
         ['verify'],
       );
       const signature = await store.sign('ec-1', data);
+      const refused = await code(store.generate('ec-1'));
       const mac1 = await store.sign('mac-1', data);
       const mac2 = await store.sign('mac-1', data);
       const result = {
@@ -170,7 +172,8 @@ const api = {
         macBytes: mac1.length,
         macStable: mac1.every((b, i) => b === mac2[i]),
         hasBoth: [await store.has('ec-1'), await store.has('mac-1'), await store.has('none')],
-        generateTwice: await code(store.generate('ec-1')),
+        generateTwice: refused,
+        keptAfterRefusal: JSON.stringify(await store.publicJwk('ec-1')) === JSON.stringify(jwk),
         publicOfMac: await code(store.publicJwk('mac-1')),
         signMissing: await code(store.sign('none', data)),
         badAlias: await code(store.generate('../x')),
@@ -194,6 +197,24 @@ const api = {
       });
       db.close();
       return { ...result, planted: await code(store.sign('planted', data)) };
+    }),
+
+  /** How the WebSocket factory fails: each URL's rejection message, or `opened`. */
+  transportFailures: (urls: string[], openTimeoutMs: number) =>
+    wrap(async () => {
+      const open = browserWebSocketFactory({ openTimeoutMs });
+      const out: string[] = [];
+      for (const url of urls)
+        out.push(
+          await open(url).then(
+            (transport) => {
+              transport.close(1000, '');
+              return 'opened';
+            },
+            (err: unknown) => (err instanceof Error ? err.message : String(err)),
+          ),
+        );
+      return out;
     }),
 
   /** The Storage port's contract on this adapter (a throwaway database). */

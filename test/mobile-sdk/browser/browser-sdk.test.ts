@@ -4,7 +4,7 @@
 // (the server sends no CORS headers) while the WebSockets go straight to the runtime.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -69,6 +69,8 @@ describe('mobile-sdk/browser: the SDK in headless Chromium against an embedded r
     pageServer = createServer((req, res) => {
       if (req.url === '/bundle.js') {
         res.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
+      } else if (req.url === '/bad/sdk-config') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"config":"x.y.z"}');
       } else if (req.url === '/sdk-config') {
         fetch(`${url}/sdk-config`).then(
           async (upstream) =>
@@ -161,6 +163,7 @@ describe('mobile-sdk/browser: the SDK in headless Chromium against an embedded r
       macBytes: 32,
       macStable: true,
       generateTwice: 'exists',
+      keptAfterRefusal: true,
       publicOfMac: 'wrong_kind',
       signMissing: 'not_found',
       badAlias: 'invalid_alias',
@@ -190,6 +193,42 @@ describe('mobile-sdk/browser: the SDK in headless Chromium against an embedded r
     const { qrUri } = await restSession();
     const r = await call('login', qrUri, ['1234']);
     expect(r).to.deep.include({ ok: false, code: 'not_initialised' });
+  });
+
+  it('a configuration that is not one, or a server that is not there, is refused and nothing is stored', async () => {
+    const closedPort = await freePort();
+    expect(await call('configure', `${pageUrl}bad`)).to.deep.include({ ok: false, code: 'config_invalid' });
+    expect(await call('configure', `http://127.0.0.1:${closedPort}`)).to.deep.include({
+      ok: false,
+      code: 'unreachable',
+    });
+    expect(await value('configured')).to.equal(null);
+  });
+
+  it('the WebSocket factory refuses other schemes, a closed port, and a server that never upgrades', async () => {
+    const closedPort = await freePort();
+    // Accepts TCP and never answers the upgrade: only the open deadline ends the wait.
+    const silent = createNetServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const silentPort = (silent.address() as AddressInfo).port;
+    try {
+      const r = await value(
+        'transportFailures',
+        [
+          `${url}/sfs/mobile`,
+          `ws://127.0.0.1:${closedPort}/`,
+          `ws://127.0.0.1:${silentPort}/`,
+          `${url.replace(/^http/, 'ws')}/sfs/mobile`,
+        ],
+        500,
+      );
+      expect(r[0]).to.equal('not a ws:// or wss:// URL');
+      expect(r[1]).to.match(/^WebSocket closed \(1006\)$|WebSocket error/);
+      expect(r[2]).to.match(/^WebSocket closed \(1006\)$|WebSocket error/);
+      expect(r[3]).to.equal('opened');
+    } finally {
+      silent.close();
+    }
   });
 
   it('configures from the runtime /sdk-config, trusting its publisher key on first use', async () => {

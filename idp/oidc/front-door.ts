@@ -21,6 +21,8 @@ export interface OidcFrontDoorDeps {
   publicUrl: string;
   secretKey: string;
   trustProxy: boolean;
+  /** Resource servers whose access tokens are JWTs (NEXTAUTH_OIDC_RESOURCES); default none. */
+  resources?: readonly string[];
   /** The IdP database. */
   knex: Knex;
   ns: NsPeer;
@@ -52,6 +54,7 @@ export function createOidcFrontDoor(deps: OidcFrontDoorDeps): OidcFrontDoor {
     publicUrl: deps.publicUrl,
     secretKey: deps.secretKey,
     trustProxy: deps.trustProxy,
+    resources: deps.resources ?? [],
     knex: deps.knex,
     clock: deps.clock,
     random: deps.random,

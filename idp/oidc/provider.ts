@@ -13,6 +13,7 @@ import { claimsFromProfile, oidcClaims } from './claims.js';
 import { type ClientRepository, clientAdapter, isThirdParty, thirdPartyProperty } from './clients.js';
 import { type OidcProviderModule, offlineAccessHook } from './internals.js';
 import type { FetchFunction } from './outbound-fetch.js';
+import { resourceIndicators } from './resource-servers.js';
 import type { SigningKeySet } from './signing-keys.js';
 
 /** Lifetimes in seconds (oidc-provider's `ttl`), all explicit. */
@@ -69,6 +70,8 @@ export interface ProviderDeps {
   /** Outbound calls (back-channel logout) through the allow-listed client. */
   fetch: FetchFunction;
   trustProxy: boolean;
+  /** Resource servers whose access tokens are RFC 9068 JWTs (NEXTAUTH_OIDC_RESOURCES). */
+  resources: readonly string[];
   logger: Logger;
   /** Path of the interaction page for an interaction uid (under `/oidc/{server}`). */
   interactionPath(uid: string): string;
@@ -131,9 +134,16 @@ export function createProvider(deps: ProviderDeps): Provider {
       // OIDC Back-Channel Logout 1.0: a logout token to each client of the ended session that registered
       // a URI, through `fetch` (the allow-listed outbound client). Later slices switch the others on.
       backchannelLogout: { enabled: true },
-      pushedAuthorizationRequests: { enabled: false },
+      // PAR (RFC 9126): the request goes to the provider with client authentication first, the browser
+      // carries only a `request_uri` (60 s, one authorization). Not required: plain authorization requests
+      // stay as they are. A client cannot be registered with `require_pushed_authorization_requests` yet.
+      pushedAuthorizationRequests: {
+        enabled: true,
+        requirePushedAuthorizationRequests: false,
+        allowUnregisteredRedirectUris: false,
+      },
       dPoP: { enabled: false },
-      resourceIndicators: { enabled: false },
+      resourceIndicators: resourceIndicators(deps.resources, errors, oidcTtl.AccessToken),
     },
     fetch: deps.fetch as NonNullable<Configuration['fetch']>,
     enabledJWA: { requestObjectSigningAlgValues: ['HS256', 'RS256', 'PS256', 'ES256'] },

@@ -24,6 +24,7 @@ export interface OidcRegistryDeps {
   publicUrl: string;
   secretKey: string;
   trustProxy: boolean;
+  resources: ProviderDeps['resources'];
   knex: Knex;
   clock: Clock;
   random: Random;
@@ -79,6 +80,7 @@ export function createOidcRegistry(deps: OidcRegistryDeps): OidcRegistry {
       ns: deps.ns,
       fetch: deps.fetch,
       trustProxy: deps.trustProxy,
+      resources: deps.resources,
       logger: deps.logger,
       interactionPath: (uid) => deps.interactionPath(server, uid),
       renderError: deps.renderError,

@@ -146,6 +146,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         knex: dbs.idp,
         ns: peers.ns,
         outbound: configuredOutboundClient(config.outboundAllow),
+        resources: config.oidcResources,
         clock,
         random,
         logger,

@@ -36,6 +36,8 @@ export interface Config {
   pinPepper: string | undefined;
   cookieDomain: string | undefined;
   outboundAllow: string[];
+  /** Resource servers (absolute URIs, no fragment) whose access tokens are RFC 9068 JWTs. */
+  oidcResources: string[];
   trustProxy: boolean;
   /** GeoIP2/GeoLite2 City or Country `.mmdb` (absolute path); opened by the runtime when NS runs. */
   geoipDb: string | undefined;
@@ -143,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadOptions): Config
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),
+    oidcResources: resourceList(raw.oidcResources ?? ''),
     trustProxy: raw.trustProxy ?? false,
     geoipDb: raw.geoipDb === undefined ? undefined : resolve(raw.geoipDb),
     shutdownTimeoutMs: raw.shutdownTimeoutMs ?? 10000,
@@ -157,6 +160,25 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadOptions): Config
   }
   config.warnings = productionWarnings(config, raw);
   return config;
+}
+
+/** `NEXTAUTH_OIDC_RESOURCES`: each entry an absolute http(s) URI without a fragment (RFC 8707 §2). */
+function resourceList(value: string): string[] {
+  const list = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const entry of list) {
+    const parsed = URL.parse(entry);
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || entry.includes('#')) {
+      throw new ConfigError(
+        settings.oidcResources.env,
+        `expected absolute http(s) URIs without a fragment: ${entry}`,
+      );
+    }
+  }
+  if (list.length > 100) throw new ConfigError(settings.oidcResources.env, 'expected at most 100 resources');
+  return [...new Set(list)];
 }
 
 function productionWarnings(config: Config, raw: Raw): string[] {

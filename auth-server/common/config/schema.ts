@@ -216,6 +216,13 @@ export const settings = {
     description:
       'Comma-separated hosts/CIDRs that outbound calls (webhooks, back-channel logout, CIBA ping, metadata URLs) may reach besides public addresses; http webhooks only to these hosts.',
   }),
+  oidcResources: setting({
+    env: 'NEXTAUTH_OIDC_RESOURCES',
+    schema: z.string().max(4096, 'expected at most 4096 characters'),
+    default: '',
+    description:
+      'Comma-separated resource server URIs (RFC 8707 `resource`) that get JWT access tokens (RFC 9068, `typ: at+jwt`, `aud` = the URI) signed with the OIDC signing keys of the virtual server; any other `resource` is `invalid_target`.',
+  }),
   trustProxy: setting({
     env: 'NEXTAUTH_TRUST_PROXY',
     schema: bool,

@@ -151,6 +151,24 @@ describe('config: loadConfig', () => {
     expect(ok.warnings).to.deep.equal([]);
   });
 
+  it('reads NEXTAUTH_OIDC_RESOURCES as a list of absolute URIs, refusing fragments and non-URIs', () => {
+    expect(loadConfig({}, embedded).oidcResources).to.deep.equal([]);
+    const ok = loadConfig(
+      { NEXTAUTH_OIDC_RESOURCES: ' https://api.example/a , https://b.example,,https://b.example' },
+      embedded,
+    );
+    expect(ok.oidcResources).to.deep.equal(['https://api.example/a', 'https://b.example']);
+    for (const bad of [
+      'api.example',
+      'https://api.example/#x',
+      'urn:example:api',
+      'https://ok.example,ftp://x.example',
+    ]) {
+      const err = configError(() => loadConfig({ NEXTAUTH_OIDC_RESOURCES: bad }, embedded));
+      expect(err.variable, bad).to.equal('NEXTAUTH_OIDC_RESOURCES');
+    }
+  });
+
   it('documents every setting in the generated table', () => {
     const table = configTableMarkdown();
     for (const s of Object.values(settings)) expect(table).to.contain(`\`${s.env}\``);

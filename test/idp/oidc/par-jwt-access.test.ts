@@ -168,10 +168,13 @@ describe('idp/oidc: pushed authorization requests and JWT access tokens', functi
 
     it('client credentials with resource= a registered resource: an at+jwt the resource server verifies', async () => {
       const tokens = await oidc.clientCredentialsGrant(service, { resource: api });
-      expect(decodeProtectedHeader(tokens.access_token)).to.include({ typ: 'at+jwt', alg: 'RS256' });
+      const header = decodeProtectedHeader(tokens.access_token);
+      expect(header).to.include({ typ: 'at+jwt', alg: 'RS256' });
+      expect(header.kid).to.be.a('string');
       const { payload } = await verify(tokens.access_token, api);
       expect(payload).to.include({ client_id: 'service', sub: 'service', aud: api });
-      expect(payload.exp).to.be.a('number');
+      expect(payload.iat).to.be.a('number');
+      expect(payload.exp).to.equal((payload.iat ?? 0) + 3600);
       expect(payload.jti).to.be.a('string');
       // Another resource server does not accept it.
       const err = await verify(tokens.access_token, 'https://second.example.test').catch((x: unknown) => x);

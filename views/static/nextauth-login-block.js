@@ -17,11 +17,12 @@ function emit(host, type, detail) {
 
 async function mountBlock(host) {
   const server = host.dataset.server || 'default';
-  const lang = host.dataset.lang || document.documentElement.lang || 'en';
+  // Without a language of its own, the page's; without that, the browser's (Accept-Language).
+  const lang = host.dataset.lang || document.documentElement.lang;
   host.dataset.nextauthState = 'loading';
   // The texts come rendered in the page's language from the IdP, like the login page's.
   const res = await fetch(
-    `/login/${encodeURIComponent(server)}/block?ui_locales=${encodeURIComponent(lang)}`,
+    `/login/${encodeURIComponent(server)}/block${lang ? `?ui_locales=${encodeURIComponent(lang)}` : ''}`,
     { credentials: 'same-origin' },
   );
   if (!res.ok) {

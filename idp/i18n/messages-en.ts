@@ -45,4 +45,8 @@ export const en = {
   notLoggedIn: 'This browser is not logged in.',
   loginAgain: 'Log in again',
   poweredBy: 'Secured by nextAuth',
+  embedDemoTitle: 'Embedded login demo',
+  embedDemoIntro:
+    "This page is an integrator's own page: the login block and the session footer below are the embeddable nextAuth snippets.",
+  embedDemoEvents: 'Events the page received',
 } as const;

@@ -50,4 +50,8 @@ export const fr: Messages = {
   notLoggedIn: 'Ce navigateur n’est pas connecté.',
   loginAgain: 'Se reconnecter',
   poweredBy: 'Sécurisé par nextAuth',
+  embedDemoTitle: 'Démo de la connexion intégrée',
+  embedDemoIntro:
+    'Cette page tient lieu de page propre d’un intégrateur : le bloc de connexion et le pied de session ci-dessous sont les extraits nextAuth intégrables.',
+  embedDemoEvents: 'Événements reçus par la page',
 };

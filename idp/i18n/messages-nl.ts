@@ -49,4 +49,8 @@ export const nl: Messages = {
   notLoggedIn: 'Deze browser is niet ingelogd.',
   loginAgain: 'Opnieuw inloggen',
   poweredBy: 'Beveiligd door nextAuth',
+  embedDemoTitle: 'Demo van de ingebedde login',
+  embedDemoIntro:
+    'Deze pagina staat voor de eigen pagina van een integrator: het loginblok en de sessievoettekst hieronder zijn de inbedbare nextAuth-fragmenten.',
+  embedDemoEvents: 'Gebeurtenissen die de pagina ontving',
 };

@@ -61,6 +61,27 @@ export function loggedInPage(values: { server: string; locale: Locale }): string
 }
 let loggedInTemplate: string | undefined;
 
+/**
+ * The markup of the embeddable login block (nextauth-login-block.js puts it into the host page): the login
+ * page's views without the page around them, and without ids, so it cannot clash with the host's.
+ */
+export function loginBlock(values: { server: string; locale: Locale }): string {
+  blockTemplate ??= readFileSync(viewPath('login-block.html'), 'utf8');
+  return renderTemplate(blockTemplate, { server: values.server }, messages(values.locale));
+}
+let blockTemplate: string | undefined;
+
+/** A host page of the kind integrators write, with the login block and the session footer in it. */
+export function embedDemoPage(values: { server: string; locale: Locale }): string {
+  embedDemoTemplate ??= readFileSync(viewPath('embed-demo.html'), 'utf8');
+  return renderTemplate(
+    embedDemoTemplate,
+    { lang: values.locale, server: values.server },
+    messages(values.locale),
+  );
+}
+let embedDemoTemplate: string | undefined;
+
 /** Headers every page shares: strict CSP, not stored, and a language that varies with the request. */
 export function setPageHeaders(ctx: Pick<Context, 'set' | 'vary' | 'type'>): void {
   ctx.set('Content-Security-Policy', pageCsp);
@@ -86,5 +107,10 @@ export function loginRouter(options: { defaultServer: string }): Router {
     page(ctx, (server, locale) => loginPage({ server, locale, complete: '', loginHint: '' })),
   );
   router.get('/login/:server/done', (ctx) => page(ctx, (server, locale) => loggedInPage({ server, locale })));
+  // A fragment fetched by the block's script on a same-origin host page: same headers as a page.
+  router.get('/login/:server/block', (ctx) => page(ctx, (server, locale) => loginBlock({ server, locale })));
+  router.get('/login/:server/embed-demo', (ctx) =>
+    page(ctx, (server, locale) => embedDemoPage({ server, locale })),
+  );
   return router;
 }

@@ -8,7 +8,15 @@ const types: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
 };
-const files = ['login.js', 'loggedin.js', 'login.css'] as const;
+const files = [
+  'login.js',
+  'login-core.js',
+  'loggedin.js',
+  'login.css',
+  'nextauth-login-block.js',
+  'nextauth-session-footer.js',
+  'embed-demo.js',
+] as const;
 
 export function staticAssetsRouter(): Router {
   const assets = new Map(

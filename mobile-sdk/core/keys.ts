@@ -1,5 +1,5 @@
 // Identity keys held in the platform KeyStore, seen by the secure channel as a Signer (the private key stays put).
-import { b64u } from '../../protocol/encoding.js';
+import { hex } from '../../protocol/encoding.js';
 import { publicKeyFromJwk, type Signer, thumbprint } from '../../protocol/keys.js';
 import type { KeyStore } from './ports.js';
 
@@ -14,7 +14,11 @@ export async function keyStoreThumbprint(store: KeyStore, alias: string): Promis
   return thumbprint(publicKeyFromJwk(await store.publicJwk(alias)));
 }
 
-/** A fresh alias `{prefix}-{random}`: unguessable is not needed, unique is (KeyStore refuses to overwrite). */
+/**
+ * A fresh alias `{prefix}-{random}`: unguessable is not needed, unique is (KeyStore refuses to overwrite).
+ * The random part is hex: it becomes the local account id that people type after a command, and a
+ * base64url id starting with `-` would read as an option on a command line.
+ */
 export function newAlias(prefix: string): string {
-  return `${prefix}-${b64u(globalThis.crypto.getRandomValues(new Uint8Array(12)))}`;
+  return `${prefix}-${hex(globalThis.crypto.getRandomValues(new Uint8Array(12)))}`;
 }

@@ -14,6 +14,7 @@ import {
   discover,
   type Embedded,
   Phone,
+  qrLogin,
   redirectUri,
   startEmbedded,
 } from './harness.js';
@@ -29,6 +30,7 @@ describe('idp/oidc: pushed authorization requests and JWT access tokens', functi
   let webapp: oidc.Configuration;
   let secret: string;
   let service: oidc.Configuration;
+  let partner: oidc.Configuration;
   let alice: Phone;
 
   before(async () => {
@@ -41,6 +43,10 @@ describe('idp/oidc: pushed authorization requests and JWT access tokens', functi
     const serviceSecret =
       (await e.addClient({ clientId: 'service', grantTypes: ['client_credentials'] })).secret ?? '';
     service = await discover(e.issuer, 'service', serviceSecret);
+    const partnerSecret = (
+      await e.addClient({ clientId: 'partner', redirectUris: [redirectUri], thirdParty: true })
+    ).secret;
+    partner = await discover(e.issuer, 'partner', partnerSecret);
     alice = await Phone.open(e.url);
     await alice.enrol(e.url, 'alice');
   });
@@ -203,6 +209,45 @@ describe('idp/oidc: pushed authorization requests and JWT access tokens', functi
         api,
       );
       expect(payload.sub).to.equal('alice');
+    });
+
+    it('a refresh token of a resource login gets a new at+jwt for that resource', async () => {
+      const request = await authRequest(webapp, { resource: api, scope: 'openid offline_access' });
+      const callback = await authorize(new Browser(e.url), request, alice);
+      const tokens = await redeem(request, callback, { resource: api });
+      const refreshed = await oidc.refreshTokenGrant(webapp, tokens.refresh_token ?? '', { resource: api });
+      const { payload } = await verify(refreshed.access_token, api);
+      expect(payload.sub).to.equal('alice');
+      const err = await oidc
+        .refreshTokenGrant(webapp, refreshed.refresh_token ?? '', { resource: other })
+        .catch((x: unknown) => x);
+      expect((err as oidc.ResponseBodyError).error).to.equal('invalid_target');
+    });
+
+    it('a third-party client: after consent, its token for the resource is an at+jwt', async () => {
+      const request = await authRequest(partner, { resource: api });
+      const b = new Browser(e.url);
+      const first = await b.navigate(request.url.href);
+      const done = await qrLogin(b, alice, first.url);
+      const consent = await b.navigate(((await done.json()) as { location: string }).location);
+      const html = await consent.res.text();
+      expect(html).to.contain('<main id="consent">');
+      const action = /<form id="consent-form" method="post" action="([^"]+)"/.exec(html)?.[1] ?? '';
+      const decided = await b.fetch(action, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: e.url },
+        body: 'decision=allow',
+      });
+      expect(decided.status).to.equal(303);
+      const back = await b.navigate(decided.headers.get('location') ?? '');
+      const tokens = await oidc.authorizationCodeGrant(
+        partner,
+        new URL(back.leftTo ?? ''),
+        { pkceCodeVerifier: request.verifier, expectedNonce: request.nonce, expectedState: request.state },
+        { resource: api },
+      );
+      const { payload } = await verify(tokens.access_token, api);
+      expect(payload).to.include({ sub: 'alice', client_id: 'partner' });
     });
 
     it('without resource= at the token endpoint the access token stays the opaque userinfo token', async () => {

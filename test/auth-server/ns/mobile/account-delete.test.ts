@@ -3,14 +3,16 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { migrateLatest } from '../../../../auth-server/common/db/migrate.js';
-import { ChannelError, MessageError } from '../../../../protocol/index.js';
+import { ChannelError } from '../../../../protocol/index.js';
 import { describeEachDatabase } from '../../common/db/databases.js';
-import { type MobileFixture, mobileFixture, nsState, phoneIp, rejection } from './fixtures.js';
-
-function expectMessageError(err: unknown, code: string) {
-  expect(err, String(err)).to.be.instanceOf(MessageError);
-  expect((err as MessageError).code).to.equal(code);
-}
+import {
+  expectMessageError,
+  type MobileFixture,
+  mobileFixture,
+  nsState,
+  phoneIp,
+  rejection,
+} from './fixtures.js';
 
 describeEachDatabase('ns mobile endpoint: account.delete', (db) => {
   let f: MobileFixture;

@@ -5,11 +5,12 @@ import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { migrateLatest } from '../../../../auth-server/common/db/migrate.js';
 import { loginCodeGraceMs, loginCodeRotationMs } from '../../../../auth-server/ns/sessions/lifetimes.js';
-import { ChannelError, MessageError } from '../../../../protocol/index.js';
+import { ChannelError } from '../../../../protocol/index.js';
 import { parseEnrolUri } from '../../../../protocol/mobile/uris.js';
 import { describeEachDatabase } from '../../common/db/databases.js';
 import {
   browser,
+  expectMessageError,
   type MobileFixture,
   mobileFixture,
   type NsChannel,
@@ -19,11 +20,6 @@ import {
   publicUrl,
   rejection,
 } from './fixtures.js';
-
-function expectMessageError(err: unknown, code: string) {
-  expect(err, String(err)).to.be.instanceOf(MessageError);
-  expect((err as MessageError).code).to.equal(code);
-}
 
 function expectChannelError(err: unknown, code: string) {
   expect(err, String(err)).to.be.instanceOf(ChannelError);

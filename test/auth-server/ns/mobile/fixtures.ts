@@ -1,6 +1,7 @@
 // NS enrolment/login set-up on one database: server keys, an SFS-like attestation signer, the `/ns/mobile`
 // endpoint over in-memory transports, and real secure-channel clients for the phone.
 import { PassThrough } from 'node:stream';
+import { expect } from 'chai';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { Knex } from 'knex';
 import { FixedClock, systemRandom } from '../../../../auth-server/common/clock.js';
@@ -36,6 +37,7 @@ import {
   connect,
   exportPublicKeyRaw,
   generateIdentityKeyPair,
+  MessageError,
   memoryTransportPair,
   type PublicJwk,
   publicKeyToJwk,
@@ -317,6 +319,12 @@ export async function nsState(knex: Knex): Promise<unknown> {
     sessions: await knex('ns_sessions').select('*').orderBy('id'),
     codes: await knex('ns_login_codes').select('*').orderBy('code_hash'),
   };
+}
+
+/** `err` is the message error `code` the endpoint answered with. */
+export function expectMessageError(err: unknown, code: string): void {
+  expect(err, String(err)).to.be.instanceOf(MessageError);
+  expect((err as MessageError).code).to.equal(code);
 }
 
 export async function rejection(promise: Promise<unknown>): Promise<Error & { code?: string }> {

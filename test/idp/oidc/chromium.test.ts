@@ -49,8 +49,14 @@ describe('idp/oidc: login in Chromium', function () {
       await route.fulfill({ status: 200, contentType: 'text/plain', body: 'RP callback' });
     });
     await page.goto(url.href);
+    // The route fires before the callback page has loaded; waiting for the load as well keeps the next
+    // page.goto of a test from being interrupted by this navigation still in flight.
+    const loaded = landed.then(async (callback) => {
+      await page.waitForURL(`${redirectUri}**`);
+      return callback;
+    });
     // Wrapped: an async function returning the promise itself would wait for it.
-    return { landed };
+    return { landed: loaded };
   }
 
   it('scan, approve on the phone: the page returns to the RP with a code for alice', async () => {

@@ -47,7 +47,7 @@ const page = (id: string, title: string, body: string) =>
 <link rel="stylesheet" href="/static/login.css">
 </head>
 <body>
-<main id="${id}">
+<main id="${id}-page">
 ${body}
 </main>
 </body>
@@ -99,7 +99,7 @@ export function renderLogoutPage(ctx: KoaContextWithOIDC, form: string, server: 
   const t = oidcPageTexts;
   const body = renderTemplate(
     `  <h1>{{question}}</h1>
-${client ? '  <p id="logout-client">{{from}}</p>\n' : ''}  <p><button id="logout-yes" type="submit" form="op.logoutForm" name="logout" value="yes" autofocus>{{yes}}</button></p>
+${client ? '  <p id="logout-client">{{from}}</p>\n' : ''}  <p><button id="logout" type="submit" form="op.logoutForm" name="logout" value="yes" autofocus>{{yes}}</button></p>
   <p><button id="logout-no" type="submit" form="op.logoutForm">{{no}}</button></p>`,
     {
       question: fill(t.logoutQuestion, { server }),
@@ -140,8 +140,8 @@ export function consentPage(values: {
   const list = `  <ul id="consent-scopes">\n${items.map((i) => `    <li>${escapeHtml(i)}</li>\n`).join('')}  </ul>\n`;
   const form = renderTemplate(
     `  <form id="consent-form" method="post" action="{{action}}">
-    <p><button id="consent-allow" type="submit" name="decision" value="allow">{{allow}}</button>
-    <button id="consent-deny" type="submit" name="decision" value="deny">{{deny}}</button></p>
+    <p><button id="approve" type="submit" name="decision" value="allow">{{allow}}</button>
+    <button id="deny" type="submit" name="decision" value="deny">{{deny}}</button></p>
   </form>
   <p id="consent-note">{{note}}</p>`,
     {

@@ -103,9 +103,9 @@ describe('idp/oidc: login in Chromium', function () {
     const { landed } = await openAuthorization(page, request.url);
     await page.waitForSelector('#qr[src^="data:image/svg+xml"]');
     await alice.answer(await readQr(page, '#qr'));
-    await page.waitForSelector('#consent-allow');
+    await page.waitForSelector('#approve');
     expect(await page.textContent('h1')).to.equal('Partner wants to use your default login');
-    await page.click('#consent-allow');
+    await page.click('#approve');
     const callback = await landed;
     const tokens = await oidc.authorizationCodeGrant(partner, callback, {
       pkceCodeVerifier: request.verifier,
@@ -128,7 +128,7 @@ describe('idp/oidc: login in Chromium', function () {
       state: 'bye',
     });
     await page.goto(logout.href);
-    await page.click('#logout-yes');
+    await page.click('#logout');
     expect((await back).searchParams.get('state')).to.equal('bye');
     const cookies = await page.context().cookies();
     expect(cookies.find((c) => c.name === 'nextauth_oidc_default')).to.equal(undefined);

@@ -61,7 +61,7 @@ describe('idp/oidc: third-party clients and consent', function () {
     expect(page.leftTo).to.equal(undefined);
     expect(page.res.status).to.equal(200);
     const html = await page.res.text();
-    expect(html).to.contain('<main id="consent">');
+    expect(html).to.contain('<main id="consent-page">');
     const action = /<form id="consent-form" method="post" action="([^"]+)"/.exec(html)?.[1] ?? '';
     return { html, action, res: page.res };
   };

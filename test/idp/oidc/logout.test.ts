@@ -95,7 +95,7 @@ describe('idp/oidc: RP-initiated logout', function () {
     expect(csp.replace(/; form-action [^;]*/, '')).to.equal(pageCsp.replace(/; form-action [^;]*/, ''));
     expect(page.headers.get('cache-control')).to.contain('no-store');
     const html = await page.text();
-    expect(html).to.contain('<main id="logout">');
+    expect(html).to.contain('<main id="logout-page">');
     expect(html).to.contain('Web &lt;app&gt;');
     expect(html).to.contain('href="/static/login.css"');
     expect(html).to.not.match(/<script|<style|style=|https?:\/\/(?!127\.0\.0\.1)/);
@@ -173,7 +173,7 @@ describe('idp/oidc: RP-initiated logout', function () {
     const success = await b.fetch(location);
     expect(success.status).to.equal(200);
     expect(success.headers.get('content-security-policy')).to.equal(pageCsp);
-    expect(await success.text()).to.contain('<main id="loggedout">');
+    expect(await success.text()).to.contain('<main id="loggedout-page">');
   });
 
   it('a client_id that is not the audience of id_token_hint, or a tampered hint, is an error page', async () => {

@@ -231,7 +231,7 @@ describe('idp/oidc: pushed authorization requests and JWT access tokens', functi
       const done = await qrLogin(b, alice, first.url);
       const consent = await b.navigate(((await done.json()) as { location: string }).location);
       const html = await consent.res.text();
-      expect(html).to.contain('<main id="consent">');
+      expect(html).to.contain('<main id="consent-page">');
       const action = /<form id="consent-form" method="post" action="([^"]+)"/.exec(html)?.[1] ?? '';
       const decided = await b.fetch(action, {
         method: 'POST',

@@ -10,7 +10,7 @@ import type { Logger } from '../../auth-server/common/logging.js';
 import type { NsPeer } from '../../auth-server/common/peers.js';
 import { type ClientRepository, createClientRepository } from './clients.js';
 import { loadOidcProvider } from './internals.js';
-import { createProvider, type ProviderDeps } from './provider.js';
+import { createProvider, type OidcStorage, type ProviderDeps } from './provider.js';
 import { createSigningKeyStore, type SigningKeyStore } from './signing-keys.js';
 
 export interface OidcEntry {
@@ -26,6 +26,8 @@ export interface OidcRegistryDeps {
   trustProxy: boolean;
   resources: ProviderDeps['resources'];
   knex: Knex;
+  /** Where tokens, sessions and grants live (default: the IdP database). */
+  storage?: OidcStorage;
   clock: Clock;
   random: Random;
   logger: Logger;
@@ -73,6 +75,7 @@ export function createOidcRegistry(deps: OidcRegistryDeps): OidcRegistry {
       server,
       publicUrl: deps.publicUrl,
       knex: deps.knex,
+      storage: deps.storage ?? { kind: 'sql' },
       clock: deps.clock,
       clients,
       keys: keySet,

@@ -65,6 +65,16 @@ export function oidcCookieKeys(secretKey: string, server: string): string[] {
  */
 export type OidcStorage = { kind: 'sql' } | { kind: 'kv'; kv: Kv };
 
+/**
+ * The secret of this server's DPoP nonces (RFC 9449 §8), derived like the cookie keys: HKDF-SHA-256 of
+ * NEXTAUTH_SECRET_KEY with its own salt and the server name as info. Nonces are time-based HMACs, so every
+ * instance with the same secret issues and accepts the same ones without sharing state, and a nonce of
+ * one server is worthless at another.
+ */
+export function oidcDpopNonceSecret(secretKey: string, server: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', secretKey, 'nextauth-oidc-dpop-nonce-v1', server, 32));
+}
+
 export interface ProviderDeps {
   oidc: OidcProviderModule;
   server: string;
@@ -154,7 +164,17 @@ export function createProvider(deps: ProviderDeps): Provider {
         requirePushedAuthorizationRequests: false,
         allowUnregisteredRedirectUris: false,
       },
-      dPoP: { enabled: false },
+      // DPoP (RFC 9449): a client that sends proofs gets tokens bound to its key (`token_type: DPoP`,
+      // `cnf.jkt`), usable only with a fresh proof of that key; a public client's refresh tokens are bound
+      // too. The token endpoint, where long-lived refresh tokens are minted, requires a server nonce, so a
+      // proof made in advance (by script that held the key for a moment) is useless; resources (userinfo)
+      // accept proofs from the last 5 minutes, bound to the access token (`ath`) and used once (`jti`).
+      dPoP: {
+        enabled: true,
+        nonceSecret: oidcDpopNonceSecret(deps.secretKey, server),
+        requireNonce: (ctx) => ctx.oidc.route === 'token',
+        allowReplay: false,
+      },
       resourceIndicators: resourceIndicators(deps.resources, errors, oidcTtl.AccessToken),
     },
     fetch: deps.fetch as NonNullable<Configuration['fetch']>,

@@ -228,7 +228,7 @@ export const settings = {
     schema: z.enum(['sql', 'kv'], { error: 'expected sql or kv' }),
     default: 'sql',
     description:
-      'Where the OIDC provider keeps codes, tokens, sessions and grants: `sql` (the IdP database) or `kv` (NEXTAUTH_KV_URI; meant for Redis — on the in-memory KV of embedded mode they vanish at restart). Clients and signing keys stay in the IdP database either way.',
+      'Where OIDC codes, tokens, sessions and grants live: `sql` (the IdP database) or `kv` (NEXTAUTH_KV_URI, for Redis: on the in-memory KV they vanish at restart). Clients and signing keys stay in SQL.',
   }),
   trustProxy: setting({
     env: 'NEXTAUTH_TRUST_PROXY',

@@ -211,6 +211,27 @@ describe('idp/oidc: DPoP', function () {
       expect(refreshed.refresh_token).to.be.a('string').and.not.equal(refreshToken);
     });
 
+    it('a code bound to a key at authorization (dpop_jkt) is redeemed only with proofs of that key', async () => {
+      const boundCode = async () => {
+        const request = await authRequest(webapp, { dpop_jkt: await thumbprint(key) });
+        const callback = await authorize(new Browser(e.url), request, alice);
+        const checks = {
+          pkceCodeVerifier: request.verifier,
+          expectedNonce: request.nonce,
+          expectedState: request.state,
+        };
+        return (dpopKey: KeyPair) =>
+          oidc.authorizationCodeGrant(webapp, callback, checks, undefined, {
+            DPoP: oidc.getDPoPHandle(webapp, dpopKey),
+          });
+      };
+      expect((await (await boundCode())(key)).token_type).to.equal('dpop');
+      // Whoever holds a stolen code but not the key burns it: oidc-provider consumes the code first.
+      const redeem = await boundCode();
+      expect(await redeem(otherKey).catch((err: unknown) => err)).to.include({ error: 'invalid_grant' });
+      expect(await redeem(key).catch((err: unknown) => err)).to.include({ error: 'invalid_grant' });
+    });
+
     it('a JWT access token (RFC 9068) for a resource server carries the binding (cnf.jkt)', async () => {
       const tokens = await oidc.clientCredentialsGrant(
         service,

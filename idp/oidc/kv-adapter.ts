@@ -94,9 +94,13 @@ export class KvAdapter implements Adapter {
       await this.#kv.set(this.#keys.userCode(model, payload.userCode), id, options);
     }
     await this.#kv.set(this.#keys.payload(model, id), JSON.stringify(stored), options);
-    // The marker is a key of its own, so a re-save (oidc-provider saves models again) never un-consumes.
-    if (typeof consumed === 'number' && consumed > 0) {
-      await this.#kv.set(this.#keys.consumed(model, id), String(consumed), { ...options, ifAbsent: true });
+    // The marker is a key of its own, so a re-save (oidc-provider saves models again) never un-consumes;
+    // it takes the payload's new expiry, so a consumed payload never outlives its marker.
+    if (consumableModels.has(model)) {
+      const key = this.#keys.consumed(model, id);
+      const marker =
+        typeof consumed === 'number' && consumed > 0 ? String(consumed) : await this.#kv.get(key);
+      if (marker !== null) await this.#kv.set(key, marker, options);
     }
   }
 

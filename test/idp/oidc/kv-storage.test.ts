@@ -137,6 +137,15 @@ function adapterContract(name: string, open: (ctx: Context, clock: FixedClock) =
       expect(await adapter('Grant').find('g5')).to.deep.include({ jti: 'g5' });
     });
 
+    it('a consumed payload saved again with a later expiry stays consumed until it expires', async () => {
+      const tokens = adapter('RefreshToken');
+      await tokens.upsert('r8', { jti: 'r8' }, 10);
+      await tokens.consume('r8');
+      await tokens.upsert('r8', { jti: 'r8' }, 100);
+      clock.advance(50_000);
+      expect((await tokens.find('r8'))?.consumed).to.be.a('number');
+    });
+
     it('a payload that arrives consumed stays consumed', async () => {
       await adapter('RefreshToken').upsert('r9', { jti: 'r9', consumed: 1_700_000_000 }, 60);
       expect((await adapter('RefreshToken').find('r9'))?.consumed).to.equal(1_700_000_000);

@@ -118,7 +118,7 @@ export class KnexAdapter implements Adapter {
     return this.#toPayload((await this.#rows().where({ id }).first()) as Row | undefined);
   }
 
-  /** See `replayModel`: the primary key picks the single claimer; an expired row is claimed by a conditional UPDATE. */
+  /** See `replayModel`: the primary key picks the one claimer; a conditional UPDATE reclaims expired rows. */
   async #claimOnce(id: string): Promise<AdapterPayload | undefined> {
     const now = this.#clock.now();
     const claim = { payload: JSON.stringify(replayPlaceholder(id)), expires_at: now + replayWindowMs };

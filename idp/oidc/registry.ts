@@ -1,7 +1,7 @@
 // The providers of this process, one per virtual server, created on first use and cached. A cached provider
 // is re-checked every `refreshMs`: rebuilt when the server's signing keys changed (`nextauth oidc
 // rotate-keys` on any instance), dropped when NS no longer knows the server. Everything else a provider
-// holds lives in the database, so rebuilding loses nothing and instances need no coordination.
+// holds lives in the database (or the KV), so rebuilding loses nothing and instances need no coordination.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Knex } from 'knex';
 import type Provider from 'oidc-provider';

@@ -2,8 +2,9 @@
 // on Redis (expiry, grant membership, uid and user-code lookups, scoping, atomic consume raced over two
 // clients), then a whole login — code, refresh rotation, reuse revocation — through openid-client against
 // the embedded runtime storing on the KV.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { expect } from 'chai';
+import { exportJWK, SignJWT } from 'jose';
 import type { Context } from 'mocha';
 import * as oidc from 'openid-client';
 import { FixedClock } from '../../../auth-server/common/clock.js';
@@ -338,6 +339,35 @@ function endToEnd(
       expect(await oidc.refreshTokenGrant(webapp, tokens.refresh_token).catch((err) => err)).to.include({
         error: 'invalid_grant',
       });
+    });
+
+    it('DPoP: the jti of a proof is remembered on the KV, and of 10 concurrent uses exactly one passes', async () => {
+      const key = await oidc.randomDPoPKeyPair('ES256');
+      const request = await authRequest(webapp);
+      const tokens = await oidc.authorizationCodeGrant(
+        webapp,
+        await authorize(new Browser(e.url), request, alice),
+        { pkceCodeVerifier: request.verifier, expectedNonce: request.nonce, expectedState: request.state },
+        undefined,
+        { DPoP: oidc.getDPoPHandle(webapp, key) },
+      );
+      expect(tokens.token_type).to.equal('dpop');
+      const url = webapp.serverMetadata().userinfo_endpoint ?? '';
+      const proof = await new SignJWT({
+        htm: 'GET',
+        htu: url,
+        jti: randomBytes(16).toString('hex'),
+        ath: createHash('sha256').update(tokens.access_token).digest('base64url'),
+      })
+        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: await exportJWK(key.publicKey) })
+        .setIssuedAt()
+        .sign(key.privateKey);
+      const responses = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          fetch(url, { headers: { authorization: `DPoP ${tokens.access_token}`, dpop: proof } }),
+        ),
+      );
+      expect(responses.map((r) => r.status).sort()).to.deep.equal([200, ...Array(9).fill(401)]);
     });
 
     it('of 10 concurrent redemptions of one code exactly one gets tokens, and they are revoked', async () => {

@@ -144,6 +144,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         secretKey: config.secretKey,
         trustProxy: config.trustProxy,
         knex: dbs.idp,
+        storage: config.oidcStorage === 'kv' ? { kind: 'kv', kv } : { kind: 'sql' },
         ns: peers.ns,
         outbound: configuredOutboundClient(config.outboundAllow),
         resources: config.oidcResources,

@@ -54,6 +54,8 @@ export function createNsPeer(deps: NsPeerDeps): NsPeer {
         if (status.accountid !== undefined) result.accountid = status.accountid;
         if (status.hsid !== undefined) result.hsid = status.hsid;
         if (session.loggedInAt) result.loggedInAt = session.loggedInAt.getTime();
+        // Logins stored before the method was kept were PIN logins: biometrics did not exist then.
+        result.method = session.authMethod ?? 'pin';
       }
       return result;
     },

@@ -15,6 +15,11 @@ export const declineReasons = ['declined', 'not_me'] as const;
 export const declineReasonSchema = z.enum(declineReasons);
 export type DeclineReason = z.output<typeof declineReasonSchema>;
 
+/** How the phone confirmed a login: the SFS attestation's `method` (PIN, or the biometric key). */
+export const authMethods = ['pin', 'bio'] as const;
+export const authMethodSchema = z.enum(authMethods);
+export type AuthMethod = z.output<typeof authMethodSchema>;
+
 export interface Session {
   id: string;
   serverId: string;
@@ -31,6 +36,8 @@ export interface Session {
   info: string | null;
   /** Set when the phone declined (null for sessions declined before the reason was stored). */
   declineReason: DeclineReason | null;
+  /** Set when `loggedin`: how the phone confirmed (null for logins stored before it was kept). */
+  authMethod: AuthMethod | null;
   createdAt: Date;
   expiresAt: Date;
   loggedInAt: Date | null;
@@ -85,6 +92,8 @@ export const loginApprovalSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9_-]{16,32}$/)
     .optional(),
+  /** The attestation's method; omitted: `pin`. */
+  method: authMethodSchema.optional(),
 });
 export type LoginApproval = z.input<typeof loginApprovalSchema>;
 

@@ -4,6 +4,8 @@ import { NotFoundError } from '../../common/db/errors.js';
 import { deleteExpiredRows } from '../../common/db/sweep.js';
 import { fromDbMillis, fromDbMillisOrNull } from '../../common/db/timestamps.js';
 import {
+  type AuthMethod,
+  authMethodSchema,
   type DeclineReason,
   declineReasonSchema,
   type Session,
@@ -33,6 +35,7 @@ export interface TransitionPatch {
   loggedInAt?: number;
   expiresAt?: number;
   declineReason?: DeclineReason;
+  authMethod?: AuthMethod;
 }
 
 export interface SessionRepository {
@@ -70,6 +73,7 @@ interface Row {
   ip: string;
   session_info: string | null;
   decline_reason: string | null;
+  auth_method?: string | null;
   created_at: unknown;
   expires_at: unknown;
   logged_in_at: unknown;
@@ -91,6 +95,7 @@ function toDomain(row: Row): Session {
     info: row.session_info,
     // Unknown values (a newer version's) read as no reason: the page then shows a plain decline.
     declineReason: declineReasonSchema.safeParse(row.decline_reason).data ?? null,
+    authMethod: authMethodSchema.safeParse(row.auth_method).data ?? null,
     createdAt: new Date(fromDbMillis(row.created_at)),
     expiresAt: new Date(fromDbMillis(row.expires_at)),
     loggedInAt: loggedInAt === null ? null : new Date(loggedInAt),
@@ -148,6 +153,7 @@ export function createSessionRepository(knex: Knex): SessionRepository {
       if (patch.loggedInAt !== undefined) values.logged_in_at = patch.loggedInAt;
       if (patch.expiresAt !== undefined) values.expires_at = patch.expiresAt;
       if (patch.declineReason !== undefined) values.decline_reason = patch.declineReason;
+      if (patch.authMethod !== undefined) values.auth_method = patch.authMethod;
       let query = knex(table)
         .where({ id })
         .whereIn('state', [...from]);

@@ -153,6 +153,7 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
     ...(patch.loggedInAt !== undefined ? { loggedInAt: new Date(patch.loggedInAt) } : {}),
     ...(patch.expiresAt !== undefined ? { expiresAt: new Date(patch.expiresAt) } : {}),
     ...(patch.declineReason !== undefined ? { declineReason: patch.declineReason } : {}),
+    ...(patch.authMethod !== undefined ? { authMethod: patch.authMethod } : {}),
     updatedAt: new Date(now),
   });
 
@@ -210,6 +211,7 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
         ip: record.ip,
         info: record.info,
         declineReason: null,
+        authMethod: null,
         createdAt: new Date(now),
         expiresAt: new Date(record.expiresAt),
         loggedInAt: null,
@@ -308,6 +310,7 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
           userid: parsed.userid,
           accountId: parsed.accountId,
           hsid: parsed.hsid ?? randomToken(random, 16),
+          authMethod: parsed.method ?? 'pin',
           loggedInAt: now,
           expiresAt: now + loggedInSessionMs,
         },

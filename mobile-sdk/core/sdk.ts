@@ -16,6 +16,7 @@ import { DeleteAccountFlow, type DeleteAccountOptions } from './flows/delete-acc
 import type { FlowDeps } from './flows/deps.js';
 import { EnrolFlow } from './flows/enrol.js';
 import type { Flow } from './flows/flow.js';
+import { HeadlessUpgradeFlow, type HeadlessUpgradeOptions } from './flows/headless-upgrade.js';
 import { LoginFlow, type LoginOptions } from './flows/login.js';
 import { RemoveBiometricsFlow } from './flows/remove-biometrics.js';
 import type { FlowSnapshot } from './flows/types.js';
@@ -29,7 +30,8 @@ export type SdkFlow =
   | ChangePinFlow
   | DeleteAccountFlow
   | AddBiometricsFlow
-  | RemoveBiometricsFlow;
+  | RemoveBiometricsFlow
+  | HeadlessUpgradeFlow;
 
 /** What the app shows on its security screen. */
 export interface BiometricsStatus {
@@ -222,6 +224,14 @@ export class NextAuthSdk {
       enabled: state.state === 'ready',
       invalidated: state.state === 'invalidated',
     };
+  }
+
+  /**
+   * HEADLESS_UPGRADE: rotates the account keys with their NS without asking the user anything (flow kind
+   * `headless_upgrade`); accounts that fail stay as they were and are retried by the next run.
+   */
+  startHeadlessUpgrade(options: HeadlessUpgradeOptions = {}): HeadlessUpgradeFlow {
+    return this.begin(new HeadlessUpgradeFlow(this.flowDeps({ needsConfig: false }), options));
   }
 
   /** Starts a PIN change: the current PIN, then the new one (flow kind `change_pin`). */

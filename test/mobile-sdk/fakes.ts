@@ -32,6 +32,10 @@ import {
   type Transport,
   thumbprint,
 } from '../../protocol/index.js';
+import {
+  accountRotationSignedData,
+  verifyRotationSignature,
+} from '../../protocol/mobile/account-rotation.js';
 import type { PinFailure } from '../../protocol/mobile/common.js';
 import {
   enrolUri,
@@ -153,6 +157,12 @@ export class FakeNs {
   readonly deleted: string[] = [];
   /** When set, `account.delete` is refused with this code (e.g. `internal`). */
   refuseDelete: string | null = null;
+  /** When set, `account.rotate` is refused with this code before anything changes. */
+  refuseRotate: string | null = null;
+  /** `account.rotate` switches the key, then fails as if the answer were lost on the way back. */
+  loseRotateAnswer = false;
+  /** Account key thumbprints NS switched from → to. */
+  readonly rotations: { from: string; to: string }[] = [];
   connections = 0;
 
   static async create(names = ['default']): Promise<FakeNs> {
@@ -281,6 +291,25 @@ export class FakeNs {
         throw new MessageError('invalid_attestation');
       login.status = 'loggedin';
       return { status: 'loggedin' as const };
+    });
+    ch.onRequest('account.rotate', async ({ newKey, oldSignature, newSignature }) => {
+      const account = clientThumb ? this.accounts.get(clientThumb) : undefined;
+      if (!clientThumb || !account) throw new MessageError('unknown_account');
+      if (this.refuseRotate) throw new MessageError(this.refuseRotate as 'internal');
+      const newRaw = publicKeyFromJwk(newKey);
+      const to = await thumbprint(newRaw);
+      const data = accountRotationSignedData(session.info.transcriptHash, to);
+      const oldRaw = session.info.clientKey as Uint8Array;
+      if (
+        !(await verifyRotationSignature(oldRaw, oldSignature, data)) ||
+        !(await verifyRotationSignature(newRaw, newSignature, data))
+      )
+        throw new MessageError('bad_signature');
+      this.accounts.delete(clientThumb);
+      this.accounts.set(to, account);
+      this.rotations.push({ from: clientThumb, to });
+      if (this.loseRotateAnswer) throw new MessageError('internal');
+      return { status: 'rotated' as const, accountId: account.accountId };
     });
     ch.onRequest('account.delete', () => {
       const account = clientThumb ? this.accounts.get(clientThumb) : undefined;

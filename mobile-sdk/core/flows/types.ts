@@ -12,7 +12,8 @@ export type FlowKind =
   | 'change_pin'
   | 'delete_account'
   | 'add_biometrics'
-  | 'remove_biometrics';
+  | 'remove_biometrics'
+  | 'headless_upgrade';
 
 /**
  * Why a login asks for the PIN although the device has a biometric key: the platform's biometric set changed

@@ -23,6 +23,8 @@ export const historyOutcomes = [
   'BIO_ADDED',
   /** `reason`: `not_registered` when neither the device nor the SFS had a biometric key. */
   'BIO_REMOVED',
+  /** HEADLESS_UPGRADE: every account key rotated (`reason`: `partial` when some were not). */
+  'UPGRADED',
   'ERROR',
 ] as const;
 export type HistoryOutcome = (typeof historyOutcomes)[number];
@@ -34,6 +36,7 @@ export const historyFlowKinds = [
   'delete_account',
   'add_biometrics',
   'remove_biometrics',
+  'headless_upgrade',
 ] as const;
 
 export const historyEntrySchema = z

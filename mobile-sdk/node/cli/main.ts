@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `nextauth-device`: a virtual phone on the command line — init, enrol, login, accounts, change-pin, delete,
-// history, bio (DESIGN.md §5).
+// history, bio, upgrade (DESIGN.md §5).
 import { Command, CommanderError } from 'commander';
 import { SdkError } from '../../core/errors.js';
 import { registerAccounts } from './commands/accounts.js';
@@ -11,6 +11,7 @@ import { registerEnrol } from './commands/enrol.js';
 import { registerHistory } from './commands/history.js';
 import { registerInit } from './commands/init.js';
 import { registerLogin } from './commands/login.js';
+import { registerUpgrade } from './commands/upgrade.js';
 import { type GlobalOptions, settleDevices } from './device.js';
 
 export function buildProgram(): Command {
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerDelete(program, global);
   registerHistory(program, global);
   registerBio(program, global);
+  registerUpgrade(program, global);
   return program;
 }
 

@@ -1,5 +1,6 @@
 // `nextauth-device bio add|remove|status|simulate` and `login --bio` end to end against a started embedded
-// runtime (`nextauth start`: NS + SFS in one process, SQLite): biometric logins, PIN fallbacks, exit codes.
+// runtime (`nextauth start`: NS + SFS in one process, SQLite): biometric logins, PIN fallbacks, exit codes;
+// and `upgrade` (HEADLESS_UPGRADE) rotating the account key with the real NS.
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -155,6 +156,15 @@ describe('nextauth-device bio against an embedded runtime', function () {
       'add_biometrics:BIO_ADDED',
     ]);
     expect(flows).to.include('add_biometrics:ERROR');
+  });
+
+  it('upgrade rotates the account key with NS without a PIN; logins then use the new key', async () => {
+    const [before] = (await json('accounts')) as { id: string; keyThumbprint?: string }[];
+    const r = await json('upgrade');
+    expect(r).to.deep.equal({ outcome: 'upgraded', rotated: [before?.id], failed: [] });
+    const { cookie, uri } = await qr();
+    ok(await phone('login', uri, '--approve', '--pin', '1234'));
+    expect(await loggedIn(cookie)).to.equal(true);
   });
 
   it('bio simulate refuses two changes at once', async () => {

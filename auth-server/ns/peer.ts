@@ -115,6 +115,8 @@ export function createNsPeer(deps: NsPeerDeps): NsPeer {
               : {}),
           },
         });
+        // The browser that waits for this phone's confirmation learns it at once (`declined`, `locked`).
+        await sessions.endScansOfLockedAccount(account.id);
       }
     },
   };

@@ -99,7 +99,10 @@ export function createMobileLoginService(deps: {
   return {
     async scan({ server, accountId, code }) {
       const account = await activeAccount(accountId);
-      const session = await sessions.redeemLoginCode(code, { serverId: server.serverId });
+      const session = await sessions.redeemLoginCode(code, {
+        serverId: server.serverId,
+        accountId: account.id,
+      });
       await deps.events?.emit({
         type: 'CONFIRMSCAN',
         server: { id: server.serverId, name: server.name },

@@ -10,8 +10,11 @@ export const pendingStates: readonly SessionState[] = ['waiting', 'scanned'];
 /** States that end the session for good: the SSE stream closes on them. */
 export const finalStates: readonly SessionState[] = ['loggedin', 'declined', 'expired', 'loggedout'];
 
-/** What the phone said when it declined: a plain no, or "I did not start this login". */
-export const declineReasons = ['declined', 'not_me'] as const;
+/**
+ * Why a login ended declined: the phone's plain no, its "I did not start this login", or `locked` — the
+ * scanning phone's PIN was locked (or blocked) at the SFS meanwhile, so this login cannot be confirmed.
+ */
+export const declineReasons = ['declined', 'not_me', 'locked'] as const;
 export const declineReasonSchema = z.enum(declineReasons);
 export type DeclineReason = z.output<typeof declineReasonSchema>;
 
@@ -36,6 +39,8 @@ export interface Session {
   info: string | null;
   /** Set when the phone declined (null for sessions declined before the reason was stored). */
   declineReason: DeclineReason | null;
+  /** The account whose phone scanned it (null before the scan). */
+  scanAccountId: string | null;
   /** Set when `loggedin`: how the phone confirmed (null for logins stored before it was kept). */
   authMethod: AuthMethod | null;
   createdAt: Date;

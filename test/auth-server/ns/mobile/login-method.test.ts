@@ -30,7 +30,10 @@ describeEachDatabase('ns mobile login: the method of the confirming attestation'
   it('a biometric attestation logs in with auth_method bio', async () => {
     const { nonce, sessionId } = await confirmWith('bio');
     expect((await f.sessions.findByNonce(nonce))?.authMethod).to.equal('bio');
-    expect((await knex('ns_sessions').where({ id: sessionId }).first()).auth_method).to.equal('bio');
+    const row = await knex('ns_sessions').where({ id: sessionId }).first();
+    expect(row.auth_method).to.equal('bio');
+    // The scan kept the account, so an SFS lockout of this phone can end the browser's wait.
+    expect(row.scan_account_id).to.equal((await f.sessions.findByNonce(nonce))?.accountId);
   });
 
   it('a PIN attestation logs in with auth_method pin', async () => {

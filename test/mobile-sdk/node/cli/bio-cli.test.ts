@@ -1,6 +1,7 @@
 // `nextauth-device bio add|remove|status|simulate` and `login --bio` end to end against a started embedded
 // runtime (`nextauth start`: NS + SFS in one process, SQLite): biometric logins, PIN fallbacks, exit codes;
-// and `upgrade` (HEADLESS_UPGRADE) rotating the account key with the real NS.
+// `upgrade` (HEADLESS_UPGRADE) rotating the account key with the real NS; and a PIN lockout ending the
+// browser's wait as `locked`.
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -172,5 +173,19 @@ describe('nextauth-device bio against an embedded runtime', function () {
       await phone('bio', 'simulate', '--enrol', '--clear'),
       /^nextauth-device: invalid_input: choose one of/,
     );
+  });
+
+  // Last: it locks this device's PIN at the server.
+  it('wrong PINs until the lockout: the browser that waits for that phone ends declined / locked', async () => {
+    let last: { cookie: string; r: CliResult } | undefined;
+    for (let i = 0; i < 5; i++) {
+      const { cookie, uri } = await qr();
+      last = { cookie, r: await phone('login', uri, '--approve', '--pin-only', '--pin', '0000') };
+      expect(last.r.code).to.equal(1);
+      if (/pin_locked/.test(last.r.stderr)) break;
+    }
+    expect(last?.r.stderr.trim()).to.match(/^nextauth-device: pin_locked \(try again in \d+ s\)$/);
+    const res = await fetch(`${url}/ns/servers/default/session`, { headers: { cookie: last?.cookie ?? '' } });
+    expect(await res.json()).to.deep.include({ state: 'declined', declineReason: 'locked' });
   });
 });

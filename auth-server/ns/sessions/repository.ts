@@ -53,6 +53,11 @@ export interface SessionRepository {
     now: number,
     unexpiredAt?: number,
   ): Promise<boolean>;
+  /**
+   * Ends (`loggedout`) every logged-in session of an account that is going away, so a removed phone's
+   * logins stop at once; returns how many ended.
+   */
+  endForAccount(serverId: string, accountId: string, now: number): Promise<number>;
   /** Deletes sessions that expired before `before`, with their login codes (FK cascade); returns how many. */
   deleteExpired(before: number): Promise<number>;
 }
@@ -154,6 +159,13 @@ export function createSessionRepository(knex: Knex): SessionRepository {
       if (unexpiredAt !== undefined) query = query.andWhere('expires_at', '>', unexpiredAt);
       const affected: unknown = await query.update(values);
       return affected === 1;
+    },
+
+    async endForAccount(serverId, accountId, now) {
+      const ended: unknown = await knex(table)
+        .where({ server_id: serverId, account_id: accountId, state: 'loggedin' })
+        .update({ state: 'loggedout', updated_at: now });
+      return typeof ended === 'number' ? ended : 0;
     },
 
     deleteExpired: (before) =>

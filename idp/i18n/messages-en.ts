@@ -65,7 +65,7 @@ export const en = {
   devicesThisDevice: 'This login',
   devicesBlocked: 'Blocked',
   devicesRename: 'Rename',
-  devicesRenameLabel: 'New name for {name}',
+  devicesRenameLabel: 'Rename {name}',
   devicesSave: 'Save',
   devicesCancel: 'Cancel',
   devicesRemove: 'Remove',

@@ -72,7 +72,7 @@ export const fr: Messages = {
   devicesThisDevice: 'Cette connexion',
   devicesBlocked: 'Bloqué',
   devicesRename: 'Renommer',
-  devicesRenameLabel: 'Nouveau nom pour {name}',
+  devicesRenameLabel: 'Renommer {name}',
   devicesSave: 'Enregistrer',
   devicesCancel: 'Annuler',
   devicesRemove: 'Supprimer',

@@ -70,7 +70,7 @@ export const nl: Messages = {
   devicesThisDevice: 'Deze login',
   devicesBlocked: 'Geblokkeerd',
   devicesRename: 'Hernoemen',
-  devicesRenameLabel: 'Nieuwe naam voor {name}',
+  devicesRenameLabel: '{name} hernoemen',
   devicesSave: 'Opslaan',
   devicesCancel: 'Annuleren',
   devicesRemove: 'Verwijderen',

@@ -152,6 +152,17 @@ describe('ns recovery codes', () => {
     expect(await limited.json()).to.include({ code: 'rate_limited' });
   });
 
+  it('limits attempts per client address, whichever userids it tries', async () => {
+    await start({ limits: { devices: { recoverPerIpMinute: 2, recoverPerUserHour: 100 } } });
+    expect((await recover('AAAAA-AAAAA', 'u1')).status).to.equal(400);
+    expect((await recover('AAAAA-AAAAA', 'u2')).status).to.equal(400);
+    const before = await stored();
+    const limited = await recover('AAAAA-AAAAA', 'u3');
+    expect(limited.status).to.equal(429);
+    expect(Number(limited.headers.get('retry-after'))).to.be.within(1, 60);
+    expect(await stored()).to.deep.equal(before);
+  });
+
   it('generating needs a fresh login (403) and a logged-in browser (401)', async () => {
     h.clock.advance(freshLoginMs + 1);
     const stale = await post('/devices/recovery-codes', {}, { cookie });

@@ -26,6 +26,9 @@ export const auditEventTypes = [
   'server.deleted',
   'webhook.created',
   'webhook.deleted',
+  'recovery_codes.generated',
+  'recovery_code.used',
+  'recovery_code.refused',
 ] as const;
 
 export const auditEventTypeSchema = z.enum(auditEventTypes);

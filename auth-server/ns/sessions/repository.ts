@@ -59,6 +59,11 @@ export interface SessionRepository {
   ): Promise<boolean>;
   /** Sessions `scanned` by `accountId` and not expired at `now` (at most a few: one per open login page). */
   findScannedBy(accountId: string, now: number): Promise<Session[]>;
+  /**
+   * Ends (`loggedout`) every logged-in session of an account that is going away, so a removed phone's
+   * logins stop at once; returns how many ended.
+   */
+  endForAccount(serverId: string, accountId: string, now: number): Promise<number>;
   /** Deletes sessions that expired before `before`, with their login codes (FK cascade); returns how many. */
   deleteExpired(before: number): Promise<number>;
 }
@@ -174,6 +179,13 @@ export function createSessionRepository(knex: Knex): SessionRepository {
         .andWhere('s.expires_at', '>', now)
         .limit(20)) as Row[];
       return rows.map(toDomain);
+    },
+
+    async endForAccount(serverId, accountId, now) {
+      const ended: unknown = await knex(table)
+        .where({ server_id: serverId, account_id: accountId, state: 'loggedin' })
+        .update({ state: 'loggedout', updated_at: now });
+      return typeof ended === 'number' ? ended : 0;
     },
 
     deleteExpired: (before) =>

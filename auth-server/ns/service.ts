@@ -95,6 +95,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
     checkAttestation,
     audit,
     publicUrl,
+    kv: deps.kv,
   });
   const logins = createMobileLoginService({
     sessions,

@@ -11,6 +11,7 @@ import * as accountLastPush from './0008_account_last_push.js';
 import * as webhooks from './0009_webhooks.js';
 import * as userContext from './0010_user_context.js';
 import * as sessionDeclineReason from './0011_session_decline_reason.js';
+import * as enrolViews from './0014_enrol_views.js';
 
 export const migrations: readonly Migration[] = [
   { name: '0001_virtual_servers', up: virtualServers.up, down: virtualServers.down },
@@ -24,4 +25,5 @@ export const migrations: readonly Migration[] = [
   { name: '0009_webhooks', up: webhooks.up, down: webhooks.down },
   { name: '0010_user_context', up: userContext.up, down: userContext.down },
   { name: '0011_session_decline_reason', up: sessionDeclineReason.up, down: sessionDeclineReason.down },
+  { name: '0014_enrol_views', up: enrolViews.up, down: enrolViews.down },
 ];

@@ -42,6 +42,8 @@ export interface NsApiDeps {
     apiSessionsPerMinute?: number;
     /** Enrol links created per API key and client IP and minute (default 120). */
     apiEnrolLinksPerMinute?: number;
+    /** Enrol pages opened per client IP and minute (default 30). */
+    enrolViewsPerMinute?: number;
   };
   sse?: SseOptions;
 }

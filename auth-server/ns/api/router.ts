@@ -6,6 +6,7 @@ import type { NsState } from './auth.js';
 import { registerBrowserRoutes } from './browser-routes.js';
 import type { NsApiDeps } from './context.js';
 import { registerEnrolRoutes } from './enrol-routes.js';
+import { registerEnrolViewRoutes } from './enrol-view-routes.js';
 import { registerOpenApiRoute } from './openapi-route.js';
 import { registerServerRoutes } from './server-routes.js';
 import { registerUserRoutes } from './user-routes.js';
@@ -25,5 +26,6 @@ export function createNsRouter(deps: NsApiDeps): Router<NsState> {
   registerBrowserRoutes(router, deps);
   registerAuditRoutes(router, deps);
   registerWebhookRoutes(router, deps);
+  registerEnrolViewRoutes(router, deps);
   return router;
 }

@@ -16,6 +16,9 @@ const files = [
   'nextauth-login-block.js',
   'nextauth-session-footer.js',
   'embed-demo.js',
+  'enrol.js',
+  'enrol-core.js',
+  'nextauth-enrol-block.js',
 ] as const;
 
 export function staticAssetsRouter(): Router {

@@ -23,6 +23,7 @@ import type { Peers } from '../../auth-server/common/peers.js';
 import type { ServiceDeps, ServiceInstance } from '../../auth-server/common/service.js';
 import { createNsService } from '../../auth-server/ns/service.js';
 import { createSfsService } from '../../auth-server/sfs/service.js';
+import { enrolRouter } from '../interaction/enrol-routes.js';
 import { loginRouter } from '../interaction/login-routes.js';
 import { staticAssetsRouter } from '../interaction/static-assets.js';
 import { createOidcFrontDoor, type OidcFrontDoor } from '../oidc/front-door.js';
@@ -137,6 +138,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   let oidc: OidcFrontDoor | undefined;
   if (options.services.includes('idp')) {
     root.use(loginRouter({ defaultServer: 'default' }).routes(), staticAssetsRouter().routes());
+    root.use(enrolRouter().routes());
     // The OIDC front door reads NS login sessions in-process; an NS peer over HTTP (distributed) is to come.
     if (peers.ns && dbs.idp && config.secretKey !== undefined) {
       oidc = createOidcFrontDoor({

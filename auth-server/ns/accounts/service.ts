@@ -163,7 +163,11 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
             server: { id: server.serverId, name: server.name },
             ...by,
             subject: { kind: 'user', id: userid },
-            details: { ttlSeconds, expiresAt: expiresAt.toISOString(), page: input.page === true },
+            details: {
+              ttlSeconds,
+              expiresAt: expiresAt.toISOString(),
+              ...(input.page ? { page: true } : {}),
+            },
           },
           trx,
         );

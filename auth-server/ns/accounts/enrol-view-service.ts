@@ -4,7 +4,6 @@
 import type { Knex } from 'knex';
 import { type Clock, type Random, randomToken } from '../../common/clock.js';
 import type { Unsubscribe } from '../../common/kv/kv.js';
-import type { Logger } from '../../common/logging.js';
 import type { VirtualServerRepository } from '../servers/repository.js';
 import { sha256Hex } from '../sessions/secrets.js';
 import { createEnrolTokenRepository } from './enrol-tokens.js';
@@ -84,7 +83,6 @@ export function createEnrolViewService(deps: {
   db: Knex;
   clock: Clock;
   random: Random;
-  logger: Logger;
   servers: Pick<VirtualServerRepository, 'findByName'>;
   /** The bus (kv.subscribe), or a stand-in that never calls back. */
   subscribe(channel: string, handler: (message: string) => void): Promise<Unsubscribe>;

@@ -119,7 +119,6 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
     db,
     clock,
     random,
-    logger: deps.logger,
     servers,
     subscribe: deps.kv
       ? (channel, handler) => (deps.kv as Kv).subscribe(channel, handler)

@@ -3,7 +3,6 @@
 import { expect } from 'chai';
 import { FixedClock, systemRandom } from '../../../../auth-server/common/clock.js';
 import { migrateLatest } from '../../../../auth-server/common/db/migrate.js';
-import { createLogger } from '../../../../auth-server/common/logging.js';
 import { createEnrolTokenRepository } from '../../../../auth-server/ns/accounts/enrol-tokens.js';
 import {
   createEnrolViewService,
@@ -31,7 +30,6 @@ describeEachDatabase('ns enrol views', (db) => {
       db: db().knex,
       clock,
       random: systemRandom,
-      logger: createLogger({ level: 'silent', format: 'json' }),
       servers,
       subscribe: async () => async () => {},
     });
@@ -58,7 +56,6 @@ describeEachDatabase('ns enrol views', (db) => {
       db: handle,
       clock,
       random: systemRandom,
-      logger: createLogger({ level: 'silent', format: 'json' }),
       servers: createVirtualServerRepository(handle, clock),
       subscribe: async () => async () => {},
     });

@@ -21,6 +21,9 @@ export const en = {
   notmeTitle: 'Login reported',
   notmeText:
     'The phone said this login was not started by its owner. It has been stopped and recorded. If it was you after all, start again.',
+  lockedTitle: 'Too many wrong PINs',
+  lockedText:
+    'The PIN was entered wrongly too often, so the phone is locked for now and this login has stopped. Wait a while, or use another device, and start again.',
   expiredTitle: 'The code has expired',
   expiredText: 'This login waited too long for the phone. Ask for a new code to try again.',
   loggedoutTitle: 'Logged out',
@@ -33,6 +36,7 @@ export const en = {
   statusLoggedin: 'Logged in.',
   statusDeclined: 'The login was declined on the phone.',
   statusNotme: 'The login was reported as not started by you.',
+  statusLocked: 'The login stopped: the phone is locked after too many wrong PINs.',
   statusExpired: 'This login has expired.',
   statusLoggedout: 'You have been logged out.',
   statusError: 'Something went wrong. Try again.',

@@ -24,6 +24,9 @@ export const fr: Messages = {
   notmeTitle: 'Connexion signalée',
   notmeText:
     'Le téléphone a indiqué que son propriétaire n’a pas lancé cette connexion. Elle a été arrêtée et enregistrée. Si c’était bien vous, recommencez.',
+  lockedTitle: 'Trop de codes PIN erronés',
+  lockedText:
+    'Le code PIN a été saisi trop souvent de façon erronée : le téléphone est bloqué pour l’instant et cette connexion est arrêtée. Patientez un moment ou utilisez un autre appareil, puis recommencez.',
   expiredTitle: 'Le code a expiré',
   expiredText:
     'Cette connexion a attendu trop longtemps le téléphone. Demandez un nouveau code pour réessayer.',
@@ -37,6 +40,7 @@ export const fr: Messages = {
   statusLoggedin: 'Connecté.',
   statusDeclined: 'La connexion a été refusée sur le téléphone.',
   statusNotme: 'La connexion a été signalée comme non lancée par vous.',
+  statusLocked: 'La connexion est arrêtée : le téléphone est bloqué après trop de codes PIN erronés.',
   statusExpired: 'Cette connexion a expiré.',
   statusLoggedout: 'Vous avez été déconnecté.',
   statusError: 'Une erreur s’est produite. Réessayez.',

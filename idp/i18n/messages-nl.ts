@@ -23,6 +23,9 @@ export const nl: Messages = {
   notmeTitle: 'Inlogpoging gemeld',
   notmeText:
     'Op de telefoon is gemeld dat de eigenaar deze login niet heeft gestart. De login is gestopt en vastgelegd. Was jij het toch? Begin dan opnieuw.',
+  lockedTitle: 'Te vaak een verkeerde pincode',
+  lockedText:
+    'De pincode is te vaak verkeerd ingevoerd. De telefoon is voorlopig vergrendeld en deze login is gestopt. Wacht even of gebruik een ander toestel, en begin opnieuw.',
   expiredTitle: 'De code is verlopen',
   expiredText:
     'Deze login heeft te lang op de telefoon gewacht. Vraag een nieuwe code aan om het opnieuw te proberen.',
@@ -36,6 +39,7 @@ export const nl: Messages = {
   statusLoggedin: 'Ingelogd.',
   statusDeclined: 'Het inloggen is op de telefoon geweigerd.',
   statusNotme: 'De login is gemeld als niet door jou gestart.',
+  statusLocked: 'De login is gestopt: de telefoon is vergrendeld na te veel verkeerde pincodes.',
   statusExpired: 'Deze login is verlopen.',
   statusLoggedout: 'Je bent uitgelogd.',
   statusError: 'Er ging iets mis. Probeer het opnieuw.',

@@ -53,6 +53,8 @@ export interface Runtime {
   metrics: Metrics;
   kv: Kv;
   dbs: Partial<Record<ServiceName, Knex>>;
+  /** What the hosted services offer each other in-process (e.g. the MC peer that NS posts through). */
+  peers: Peers;
   /** Graceful stop: readiness goes false, in-flight requests finish, then pools close. */
   close(): Promise<void>;
 }
@@ -203,6 +205,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     metrics,
     kv,
     dbs,
+    peers,
     close() {
       closed ??= (async () => {
         accepting = false;

@@ -115,6 +115,15 @@ export class Inbox {
     return run;
   }
 
+  /** Resolves once the deliveries already started are done (their acks sent): wait for it before closing. */
+  async settled(): Promise<void> {
+    let current: Promise<unknown>;
+    do {
+      current = this.queue;
+      await current.catch(() => {});
+    } while (current !== this.queue);
+  }
+
   close(): Promise<void> {
     return this.session.close();
   }

@@ -87,7 +87,7 @@ export function createMcService(deps: ServiceDeps): McServiceInstance {
   return {
     name: 'mc',
     api,
-    mobile: createMcMobileEndpoint({ api, clock: deps.clock, logger: deps.logger }),
+    mobile: createMcMobileEndpoint({ api, kv: deps.kv, clock: deps.clock, logger: deps.logger }),
     provides: { mc: createMcPeer(api) },
     async start() {
       // Creating the key at start surfaces a wrong NEXTAUTH_SECRET_KEY at once.

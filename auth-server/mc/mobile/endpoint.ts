@@ -3,14 +3,18 @@ import { accept, Channel, ChannelError, type Transport } from '../../../protocol
 import { mcMobileMessages } from '../../../protocol/mobile/mc.js';
 import type { Clock } from '../../common/clock.js';
 import type { MobileConnectionInfo, MobileEndpoint } from '../../common/http/mobile-sockets.js';
+import type { Kv } from '../../common/kv/kv.js';
 import type { Logger } from '../../common/logging.js';
 import type { McApi } from '../service.js';
+import { type McBrakeOptions, mcChannelBrake } from './brake.js';
 import { installMcHandlers } from './handlers.js';
 
 export interface McMobileOptions {
   api: McApi;
+  kv: Kv;
   clock: Clock;
   logger: Logger;
+  brake?: McBrakeOptions;
   /** Handshake deadline (default of the protocol: 10 s). */
   handshakeTimeoutMs?: number;
   /**
@@ -57,7 +61,13 @@ async function serveChannel(transport: Transport, info: MobileConnectionInfo, op
     return;
   }
   const channel = new Channel(session, mcMobileMessages);
-  const release = installMcHandlers(channel, { api, clientKey, clock: options.clock, logger });
+  const release = installMcHandlers(channel, {
+    api,
+    clientKey,
+    clock: options.clock,
+    logger,
+    brake: mcChannelBrake(options.kv, options.clock, session.info.transcriptHash, options.brake),
+  });
   void session.closed.then(async (err) => {
     await release().catch(() => {});
     if (err) logger.debug({ code: err.code, remote: err.remote, ip: info.ip }, 'mc channel ended');

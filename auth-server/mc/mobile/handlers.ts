@@ -12,6 +12,7 @@ import type { Unsubscribe } from '../../common/kv/kv.js';
 import type { Logger } from '../../common/logging.js';
 import { McError } from '../errors.js';
 import type { McApi } from '../service.js';
+import type { McBrake } from './brake.js';
 
 export interface McChannelContext {
   api: McApi;
@@ -19,6 +20,7 @@ export interface McChannelContext {
   clientKey: Uint8Array;
   clock: Clock;
   logger: Logger;
+  brake: McBrake;
 }
 
 /** Pushed ids remembered per subscription, so a message seen by the first pull and on the bus goes once. */
@@ -44,6 +46,7 @@ export function installMcHandlers(
   /** McErrors keep their code; anything else is logged by name only (database messages carry values). */
   const logged = async <T>(type: string, operation: () => Promise<T>): Promise<T> => {
     try {
+      await ctx.brake();
       return await operation();
     } catch (err) {
       if (err instanceof McError) throw new MessageError(err.code, err.message);

@@ -400,3 +400,34 @@ describe('mc/mobile: the /mc/mobile channel endpoint', () => {
     });
   });
 });
+
+describe('mc/mobile: the per-channel brake', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness({}, 3);
+  });
+  afterEach(() => h.close());
+
+  it('refuses requests beyond the limit with rate_limited, unevaluated; a new window or channel goes on', async () => {
+    const device = await newDevice();
+    const { channel: c } = await openChannel(h, device);
+    await c.request('instance.register', { encryptionKey: device.encryptionJwk, push: { provider: 'none' } });
+    await c.request('mailbox.pull', {});
+    await c.request('mailbox.pull', {});
+    const before = await snapshot(h.knex);
+    await messageError(
+      c.request('instance.register', {
+        encryptionKey: device.encryptionJwk,
+        push: { provider: 'fcm', token: 't' },
+      }),
+      'rate_limited',
+    );
+    expect(await snapshot(h.knex)).to.deep.equal(before);
+    const { channel: other } = await openChannel(h, device);
+    expect((await other.request('mailbox.pull', {})).messages).to.deep.equal([]);
+    h.clock.advance(60_000);
+    expect((await c.request('mailbox.pull', {})).messages).to.deep.equal([]);
+    await c.close();
+    await other.close();
+  });
+});

@@ -53,7 +53,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(limits: Partial<MailboxLimits> = {}): Promise<Harness> {
+export async function startHarness(limits: Partial<MailboxLimits> = {}, brakeLimit = 120): Promise<Harness> {
   const dataDir = await mkdtemp(join(tmpdir(), 'nextauth-mc-'));
   const knex = openDb({ dataDir, service: 'mc' });
   await migrateLatest(knex, 'mc');
@@ -70,7 +70,12 @@ export async function startHarness(limits: Partial<MailboxLimits> = {}): Promise
       secretKey,
       limits,
     });
-    return { api, kv, peer: createMcPeer(api), endpoint: createMcMobileEndpoint({ api, clock, logger }) };
+    return {
+      api,
+      kv,
+      peer: createMcPeer(api),
+      endpoint: createMcMobileEndpoint({ api, kv, clock, logger, brake: { limit: brakeLimit } }),
+    };
   };
   const a = node();
   const b = node();

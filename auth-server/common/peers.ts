@@ -82,3 +82,37 @@ export interface Peers {
   sfs?: SfsPeer;
   ns?: NsPeer;
 }
+
+/** An app instance as a sender must know it to seal a message for it (protocol/mobile/mc-seal.ts). */
+export interface McRecipient {
+  instanceId: string;
+  /** The instance's ECDH P-256 key: seal for this one, never for the channel (signing) key. */
+  encryptionKey: { kty: 'EC'; crv: 'P-256'; x: string; y: string };
+}
+
+/**
+ * The MC as NS sees it (in-process in embedded mode; an HTTP client of the same interface later, #13).
+ * NS seals every message itself (`sealMcMessage` for `recipient(...).encryptionKey`), so MC stores and
+ * relays ciphertext it cannot read. Failures are errors with a stable `code` (`unknown_instance`,
+ * `wrong_recipient`, `invalid_expiry`, `message_too_large`, `mailbox_full`, `duplicate_message`, `invalid_request`).
+ */
+export interface McPeer {
+  /** The instance registered under that app-instance key (RFC 7638 thumbprint) or id; undefined if none. */
+  recipient(
+    ref: { instanceId: string } | { instanceKeyThumbprint: string },
+  ): Promise<McRecipient | undefined>;
+  /**
+   * Stores a sealed message in the instance's mailbox and delivers it to a live subscription. The id and
+   * expiry are those of the sealed header (the sender chose them, the AAD binds them); a newer message with
+   * the same `collapseId` replaces an unacknowledged older one.
+   */
+  post(input: {
+    instanceId: string;
+    sealed: string;
+    collapseId?: string;
+  }): Promise<{ id: string; expiresAt: number }>;
+}
+
+export interface Peers {
+  mc?: McPeer;
+}

@@ -21,6 +21,7 @@ import type { Logger } from '../../auth-server/common/logging.js';
 import { createMetrics, type Metrics } from '../../auth-server/common/metrics.js';
 import type { Peers } from '../../auth-server/common/peers.js';
 import type { ServiceDeps, ServiceInstance } from '../../auth-server/common/service.js';
+import { createMcService } from '../../auth-server/mc/service.js';
 import { createNsService } from '../../auth-server/ns/service.js';
 import { createSfsService } from '../../auth-server/sfs/service.js';
 import { devicePagesRouter } from '../interaction/device-pages.js';
@@ -34,6 +35,7 @@ import { embeddedSdkConfig, sdkConfigRouter } from './sdk-config-route.js';
 const factories: Partial<Record<ServiceName, (deps: ServiceDeps) => ServiceInstance>> = {
   ns: createNsService,
   sfs: createSfsService,
+  mc: createMcService,
 };
 
 const startOrder: readonly ServiceName[] = ['sfs', 'mc', 'ns', 'idp'];
@@ -53,6 +55,8 @@ export interface Runtime {
   metrics: Metrics;
   kv: Kv;
   dbs: Partial<Record<ServiceName, Knex>>;
+  /** What the hosted services offer each other in-process (e.g. the MC peer that NS posts through). */
+  peers: Peers;
   /** Graceful stop: readiness goes false, in-flight requests finish, then pools close. */
   close(): Promise<void>;
 }
@@ -96,7 +100,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const peers: Peers = {};
   let sdkConfig: Awaited<ReturnType<typeof embeddedSdkConfig>>;
   try {
-    // Providers first: NS uses SFS's interface.
+    // Providers first: NS uses the SFS's and the MC's interfaces.
     const ordered = startOrder.filter((s) => options.services.includes(s));
     for (const service of ordered) {
       const db = openDb({ uri: config.db[service].uri, dataDir: config.dataDir, service });
@@ -209,6 +213,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     metrics,
     kv,
     dbs,
+    peers,
     close() {
       closed ??= (async () => {
         accepting = false;

@@ -4,6 +4,7 @@ import Router from '@koa/router';
 import type { Clock } from '../../auth-server/common/clock.js';
 import type { Config } from '../../auth-server/common/config/index.js';
 import type { ServiceInstance } from '../../auth-server/common/service.js';
+import type { McServiceInstance } from '../../auth-server/mc/service.js';
 import type { SfsServiceInstance } from '../../auth-server/sfs/service.js';
 import type { SdkConfigDocument } from '../../protocol/sdk-config/schema.js';
 import { demoSdkConfig, loadOrCreatePublisherKey, sdkConfigDocument } from '../admin/sdk-config/index.js';
@@ -11,8 +12,9 @@ import { demoSdkConfig, loadOrCreatePublisherKey, sdkConfigDocument } from '../a
 /** Generated once, mode 0600; a device that trusted it on first use keeps working across restarts. */
 export const publisherKeyFile = 'sdk-publisher-key.json';
 /**
- * MC has no identity of its own yet, but the configuration schema requires an MC key: this placeholder
- * P-256 key (same file format) stands in until the MC service owns a key, which then replaces it here.
+ * Only for a process without the MC (e.g. a test that starts NS and SFS alone): the configuration schema
+ * requires an MC key, so this placeholder P-256 key (same file format) stands in. With the MC running, its
+ * own channel key is signed into the configuration.
  */
 export const mcPlaceholderKeyFile = 'mc-placeholder-key.json';
 
@@ -34,9 +36,10 @@ export async function embeddedSdkConfig(
   const { config, clock } = options;
   const sfs = options.instances.find((i): i is SfsServiceInstance => i.name === 'sfs');
   if (!sfs) return undefined;
+  const mc = options.instances.find((i): i is McServiceInstance => i.name === 'mc');
   const [publisherKey, mcKey, identity] = await Promise.all([
     loadOrCreatePublisherKey(join(config.dataDir, publisherKeyFile)),
-    loadOrCreatePublisherKey(join(config.dataDir, mcPlaceholderKeyFile)),
+    mc ? mc.api.identity() : loadOrCreatePublisherKey(join(config.dataDir, mcPlaceholderKeyFile)),
     sfs.api.sfsIdentity(),
   ]);
   const jws = await demoSdkConfig({

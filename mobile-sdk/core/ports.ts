@@ -5,8 +5,9 @@ import type { PublicJwk } from '../../protocol/keys.js';
 /**
  * `ecdsa-p256`: identity keys (app instance, accounts); `sign` returns r ‖ s (64 bytes, IEEE P1363).
  * `hmac-sha256`: the device PIN key (DESIGN.md §6); `sign` returns the 32-byte MAC.
+ * `ecdh-p256`: the MC mailbox key that messages are sealed for (docs/mc.md); `agree` only, no `sign`.
  */
-export type KeyKind = 'ecdsa-p256' | 'hmac-sha256';
+export type KeyKind = 'ecdsa-p256' | 'hmac-sha256' | 'ecdh-p256';
 
 /** Aliases name keys in every store; kept to a safe alphabet so platforms can use them as file or keychain names. */
 export const KEY_ALIAS_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
@@ -23,8 +24,13 @@ export interface KeyStore {
   generate(alias: string, kind?: KeyKind): Promise<void>;
   has(alias: string): Promise<boolean>;
   sign(alias: string, data: Bytes): Promise<Bytes>;
-  /** The public key of an `ecdsa-p256` key (`wrong_kind` for HMAC keys, which have none). */
+  /** The public key of an `ecdsa-p256` or `ecdh-p256` key (`wrong_kind` for HMAC keys, which have none). */
   publicJwk(alias: string): Promise<PublicJwk>;
+  /**
+   * ECDH P-256 of an `ecdh-p256` key with a peer's raw public key: the 32-byte shared x coordinate (what
+   * opens a sealed MC message). Optional: a store without it cannot receive MC messages.
+   */
+  agree?(alias: string, peerPublicKey: Bytes): Promise<Bytes>;
   /** Removes the key; deleting an absent alias is not an error. */
   delete(alias: string): Promise<void>;
 }

@@ -22,6 +22,8 @@ import { RemoveBiometricsFlow } from './flows/remove-biometrics.js';
 import type { FlowSnapshot } from './flows/types.js';
 import { createHistoryStore, type HistoryEntry, type HistoryStore } from './history/store.js';
 import { type InstanceRecord, readInstanceRecord, SfsSession } from './instance/sfs-session.js';
+import { Inbox } from './mc/inbox.js';
+import type { PushTokenSource } from './mc/push.js';
 import { type Biometrics, type KeyStore, noBiometrics, type Storage } from './ports.js';
 
 export type SdkFlow =
@@ -187,6 +189,16 @@ export class NextAuthSdk {
   /** The app instance as last registered at the SFS (undefined before the first flow that needed it). */
   instance(): Promise<InstanceRecord | undefined> {
     return readInstanceRecord(this.options.storage);
+  }
+
+  /**
+   * Opens this app instance's MC inbox (docs/mc.md): registers it with the platform's push token, then
+   * pull, listen, pending. Messages are decrypted on the device and handed over once each.
+   */
+  async openInbox(options: { push?: PushTokenSource } = {}): Promise<Inbox> {
+    if (!this.config) throw this.configProblem ?? new SdkError('not_initialised', 'no SDK configuration yet');
+    const { keyStore, storage, transports } = this.options;
+    return Inbox.open({ keyStore, storage, transports, mc: this.config.mc, clock: this.clock, ...options });
   }
 
   /** The flow that is still running, if any. */

@@ -8,7 +8,9 @@ import {
   aesGcmEncrypt,
   type CryptoProvider,
   defaultCrypto,
+  ECDH_P256,
   ECDSA_P256,
+  ecdh,
   ecdsaSign,
   hkdfSha256,
   hmacSign,
@@ -38,17 +40,16 @@ const fileSchema = z
   .strict();
 type SealedFile = z.output<typeof fileSchema>;
 
+const privateJwkSchema = z.object({
+  kty: z.literal('EC'),
+  crv: z.literal('P-256'),
+  x: z.string(),
+  y: z.string(),
+  d: z.string(),
+});
 const entrySchema = z.discriminatedUnion('kind', [
-  z.object({
-    kind: z.literal('ecdsa-p256'),
-    jwk: z.object({
-      kty: z.literal('EC'),
-      crv: z.literal('P-256'),
-      x: z.string(),
-      y: z.string(),
-      d: z.string(),
-    }),
-  }),
+  z.object({ kind: z.literal('ecdsa-p256'), jwk: privateJwkSchema }),
+  z.object({ kind: z.literal('ecdh-p256'), jwk: privateJwkSchema }),
   z.object({ kind: z.literal('hmac-sha256'), k: b64uField }),
 ]);
 type Entry = z.output<typeof entrySchema>;
@@ -100,12 +101,19 @@ export class FileKeyStore implements KeyStore {
 
   async sign(alias: string, data: Bytes): Promise<Bytes> {
     const { entry, key } = await this.privateKey(alias);
+    if (entry.kind === 'ecdh-p256') throw new KeyStoreError('wrong_kind', `key "${alias}" cannot sign`);
     return entry.kind === 'ecdsa-p256' ? ecdsaSign(this.c, key, data) : hmacSign(this.c, key, data);
+  }
+
+  async agree(alias: string, peerPublicKey: Bytes): Promise<Bytes> {
+    const { entry, key } = await this.privateKey(alias);
+    if (entry.kind !== 'ecdh-p256') throw new KeyStoreError('wrong_kind', `key "${alias}" is no ECDH key`);
+    return ecdh(this.c, key, peerPublicKey);
   }
 
   async publicJwk(alias: string): Promise<PublicJwk> {
     const entry = await this.entry(alias);
-    if (entry.kind !== 'ecdsa-p256')
+    if (entry.kind === 'hmac-sha256')
       throw new KeyStoreError('wrong_kind', `key "${alias}" has no public key`);
     return { kty: 'EC', crv: 'P-256', x: entry.jwk.x, y: entry.jwk.y };
   }
@@ -135,13 +143,15 @@ export class FileKeyStore implements KeyStore {
       key =
         entry.kind === 'ecdsa-p256'
           ? await this.c.subtle.importKey('jwk', entry.jwk, ECDSA_P256, false, ['sign'])
-          : await this.c.subtle.importKey(
-              'raw',
-              fromB64u(entry.k),
-              { name: 'HMAC', hash: 'SHA-256' },
-              false,
-              ['sign'],
-            );
+          : entry.kind === 'ecdh-p256'
+            ? await this.c.subtle.importKey('jwk', entry.jwk, ECDH_P256, false, ['deriveBits'])
+            : await this.c.subtle.importKey(
+                'raw',
+                fromB64u(entry.k),
+                { name: 'HMAC', hash: 'SHA-256' },
+                false,
+                ['sign'],
+              );
       view.imported.set(alias, key);
     }
     return { entry, key };
@@ -155,7 +165,11 @@ export class FileKeyStore implements KeyStore {
       const key = await subtle.generateKey({ name: 'HMAC', hash: 'SHA-256', length: 256 }, true, ['sign']);
       return { kind, k: b64u(new Uint8Array(await subtle.exportKey('raw', key))) };
     }
-    const pair = (await subtle.generateKey(ECDSA_P256, true, ['sign', 'verify'])) as CryptoKeyPair;
+    const pair = (
+      kind === 'ecdh-p256'
+        ? await subtle.generateKey(ECDH_P256, true, ['deriveBits'])
+        : await subtle.generateKey(ECDSA_P256, true, ['sign', 'verify'])
+    ) as CryptoKeyPair;
     const jwk = await subtle.exportKey('jwk', pair.privateKey);
     if (!jwk.x || !jwk.y || !jwk.d) throw new Error('WebCrypto exported an incomplete P-256 key');
     return { kind, jwk: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y, d: jwk.d } };

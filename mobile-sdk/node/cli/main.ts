@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `nextauth-device`: a virtual phone on the command line — init, enrol, login, accounts, change-pin, delete,
-// history, bio, upgrade (DESIGN.md §5).
+// history, bio, upgrade, pending, listen (DESIGN.md §5).
 import { Command, CommanderError } from 'commander';
 import { SdkError } from '../../core/errors.js';
 import { registerAccounts } from './commands/accounts.js';
@@ -10,7 +10,9 @@ import { registerDelete } from './commands/delete.js';
 import { registerEnrol } from './commands/enrol.js';
 import { registerHistory } from './commands/history.js';
 import { registerInit } from './commands/init.js';
+import { registerListen } from './commands/listen.js';
 import { registerLogin } from './commands/login.js';
+import { registerPending } from './commands/pending.js';
 import { registerUpgrade } from './commands/upgrade.js';
 import { type GlobalOptions, settleDevices } from './device.js';
 
@@ -32,6 +34,8 @@ export function buildProgram(): Command {
   registerHistory(program, global);
   registerBio(program, global);
   registerUpgrade(program, global);
+  registerPending(program, global);
+  registerListen(program, global);
   return program;
 }
 

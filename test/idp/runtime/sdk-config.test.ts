@@ -7,7 +7,7 @@ import { FixedClock } from '../../../auth-server/common/clock.js';
 import { loadConfig } from '../../../auth-server/common/config/index.js';
 import { createLogger } from '../../../auth-server/common/logging.js';
 import { type Runtime, startRuntime } from '../../../idp/runtime/runtime.js';
-import { mcPlaceholderKeyFile, publisherKeyFile } from '../../../idp/runtime/sdk-config-route.js';
+import { publisherKeyFile } from '../../../idp/runtime/sdk-config-route.js';
 import {
   Channel,
   connect,
@@ -87,11 +87,10 @@ describe('idp/runtime: embedded GET /sdk-config', function () {
     }
   });
 
-  it('keeps the publisher key (0600) across restarts; the MC placeholder key likewise', async () => {
+  it('keeps the publisher key (0600) and the MC channel key across restarts', async () => {
     await start();
     const first = await fetchDocument();
-    for (const file of [publisherKeyFile, mcPlaceholderKeyFile])
-      expect((await stat(join(dataDir, file))).mode & 0o777, file).to.equal(0o600);
+    expect((await stat(join(dataDir, publisherKeyFile))).mode & 0o777).to.equal(0o600);
     await runtime?.close();
     runtime = undefined;
     await start();

@@ -1,0 +1,120 @@
+// End to end: `nextauth-device pending` and `listen` (real child processes) against an embedded runtime
+// started in-process, with messages sealed and posted through its McPeer as NS will do it.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { loadConfig } from '../../../auth-server/common/config/index.js';
+import { createLogger } from '../../../auth-server/common/logging.js';
+import type { McPeer } from '../../../auth-server/common/peers.js';
+import { type Runtime, startRuntime } from '../../../idp/runtime/runtime.js';
+import { newMcMessageId, sealMcMessage } from '../../../protocol/mobile/mc-seal.js';
+import { type CliResult, exited, runCli, spawnCli } from '../../helpers/cli.js';
+import { freePort } from '../../helpers/http.js';
+
+const device = 'mobile-sdk/node/cli/main.ts';
+
+function ok(r: CliResult): CliResult {
+  expect(r.code, `exit ${r.code}: ${r.stderr}`).to.equal(0);
+  return r;
+}
+
+describe('e2e: nextauth-device pending and listen', function () {
+  this.timeout(60_000);
+  let dataDir: string;
+  let home: string;
+  let runtime: Runtime;
+  let url: string;
+
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'nextauth-mc-e2e-'));
+    home = await mkdtemp(join(tmpdir(), 'nextauth-device-mc-'));
+    const [port, adminPort] = [await freePort(), await freePort()];
+    url = `http://127.0.0.1:${port}`;
+    const config = loadConfig(
+      {
+        NEXTAUTH_DATA_DIR: dataDir,
+        NEXTAUTH_PORT: String(port),
+        NEXTAUTH_ADMIN_PORT: String(adminPort),
+        NEXTAUTH_HOST: '127.0.0.1',
+        NEXTAUTH_PUBLIC_URL: url,
+      },
+      { mode: 'embedded' },
+    );
+    runtime = await startRuntime({
+      config,
+      logger: createLogger({ level: 'silent', format: 'json' }),
+      services: ['sfs', 'mc', 'ns'],
+    });
+  });
+
+  after(async () => {
+    await runtime?.close();
+    await rm(dataDir, { recursive: true, force: true });
+    await rm(home, { recursive: true, force: true });
+  });
+
+  const phone = (...args: string[]) => runCli(device, [...args, '--home', home]);
+
+  /** What NS does: find the device's instance, seal for its mailbox key, post. */
+  async function post(text: string): Promise<string> {
+    const mc = runtime.peers.mc as McPeer;
+    const row = (await runtime.dbs.mc?.('mc_app_instances').first()) as { key_thumbprint: string };
+    const recipient = await mc.recipient({ instanceKeyThumbprint: row.key_thumbprint });
+    if (!recipient) throw new Error('device not registered at the MC');
+    const sealed = await sealMcMessage({
+      recipientKey: recipient.encryptionKey,
+      instanceId: recipient.instanceId,
+      id: newMcMessageId(),
+      expiresAt: Date.now() + 5 * 60_000,
+      plaintext: text,
+    });
+    return (await mc.post({ instanceId: recipient.instanceId, sealed })).id;
+  }
+
+  it('pending lists the decrypted mailbox without acking; listen prints each message once and acks it', async () => {
+    ok(await phone('init', url));
+    // The first MC session registers the instance and its mailbox key.
+    expect(JSON.parse(ok(await phone('pending', '--json')).stdout)).to.deep.equal([]);
+    expect(ok(await phone('pending')).stdout.trim()).to.equal('No messages.');
+
+    const first = await post('{"type":"hello","n":1}');
+    const listed = JSON.parse(ok(await phone('pending', '--json')).stdout) as Record<string, unknown>[];
+    expect(listed).to.have.length(1);
+    expect(listed[0]).to.include({ id: first, payload: '{"type":"hello","n":1}' });
+    // Listing does not acknowledge: it is still there.
+    expect(JSON.parse(ok(await phone('pending', '--json')).stdout)).to.have.length(1);
+
+    const child = spawnCli(device, ['listen', '--json', '--count', '2', '--home', home], {});
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    const subscribed = new Promise<void>((resolve) => {
+      child.stderr?.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('listening')) resolve();
+      });
+    });
+    await Promise.race([subscribed, exited(child)]);
+    const second = await post('live message');
+    expect(await exited(child), stderr).to.equal(0);
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => [l.id, l.payload])).to.deep.equal([
+      [first, '{"type":"hello","n":1}'],
+      [second, 'live message'],
+    ]);
+    // Both were acknowledged after printing: the mailbox is empty.
+    expect(JSON.parse(ok(await phone('pending', '--json')).stdout)).to.deep.equal([]);
+  });
+
+  it('listen --count 0 is refused with one line', async () => {
+    const r = await phone('listen', '--count', '0');
+    expect(r.code).to.equal(1);
+    expect(r.stderr.trim()).to.equal('nextauth-device: invalid_input: --count must be a positive integer');
+  });
+});

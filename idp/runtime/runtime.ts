@@ -23,6 +23,7 @@ import type { Peers } from '../../auth-server/common/peers.js';
 import type { ServiceDeps, ServiceInstance } from '../../auth-server/common/service.js';
 import { createNsService } from '../../auth-server/ns/service.js';
 import { createSfsService } from '../../auth-server/sfs/service.js';
+import { createDemo, loopbackOriginFor } from '../demo/demo.js';
 import { loginRouter } from '../interaction/login-routes.js';
 import { staticAssetsRouter } from '../interaction/static-assets.js';
 import { createOidcFrontDoor, type OidcFrontDoor } from '../oidc/front-door.js';
@@ -131,6 +132,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   }
 
   const app = createHttpApp({ logger, metrics, proxy: config.trustProxy });
+  // Set once the public listener is up (its port may be chosen by the system).
+  let loopbackOrigin = loopbackOriginFor(config.host, config.port);
   const root = new Router();
   if (config.mode === 'embedded') root.use(homeRouter(config).routes());
   if (sdkConfig) root.use(sdkConfigRouter(sdkConfig).routes());
@@ -152,6 +155,22 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         logger,
       });
       root.use(oidc.router.routes());
+      // The demo relying party (`/demo`) of embedded mode; it reaches the IdP through this process's listener.
+      if (config.mode === 'embedded') {
+        const demo = await createDemo({
+          clients: oidc.registry.clients,
+          publicUrl: config.publicUrl,
+          secretKey: config.secretKey,
+          clock,
+          logger,
+          loopbackOrigin: () => loopbackOrigin,
+        }).catch(async (err) => {
+          await oidc?.close();
+          await cleanup();
+          throw err;
+        });
+        root.use(demo.routes());
+      }
     } else {
       logger.warn('OIDC front door off: it needs NS in the same process and NEXTAUTH_SECRET_KEY');
     }
@@ -175,6 +194,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     await cleanup();
     throw err;
   });
+  loopbackOrigin = loopbackOriginFor(config.host, publicListener.port);
   const mobileSockets = attachMobileSockets(
     publicListener.server,
     instances.flatMap((i) => (i.mobile ? [i.mobile] : [])),

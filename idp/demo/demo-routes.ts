@@ -18,6 +18,8 @@ const flowCookie = 'nextauth_demo_flow';
 const sessionCookie = 'nextauth_demo';
 /** Time to scan and confirm; the IdP's own interaction lasts longer, but a demo login is short. */
 const flowSeconds = 600;
+/** A callback carries code, state and iss: a few hundred characters; anything far longer is refused. */
+const maxCallbackQuery = 4096;
 
 const flowSchema = z.strictObject({
   verifier: z.string().max(200),
@@ -128,8 +130,10 @@ export function demoRouter(deps: DemoRouterDeps): Router {
         typeof description === 'string' ? description.slice(0, 500) : '',
       );
     }
+    if (ctx.querystring.length > maxCallbackQuery)
+      return failed(ctx, 414, 'invalid_request', 'The callback URL is too long.');
     try {
-      const { idToken } = await rp.finish(ctx.querystring.slice(0, 4000), flow);
+      const { idToken } = await rp.finish(ctx.querystring, flow);
       setCookie(ctx, sessionCookie, sessions.sign({ idToken }), 3600);
     } catch (err) {
       const e = err as { name?: string; error?: string; code?: string; message?: string };
@@ -145,7 +149,12 @@ export function demoRouter(deps: DemoRouterDeps): Router {
     setCookie(ctx, sessionCookie, '', 0);
     ctx.status = 303;
     if (!found) return ctx.redirect(demoPath);
-    ctx.redirect((await rp.logoutUrl(found.idToken)).href);
+    try {
+      ctx.redirect((await rp.logoutUrl(found.idToken)).href);
+    } catch {
+      // The demo's session is gone already; the IdP's stays until the user logs out there.
+      ctx.redirect(demoPath);
+    }
   });
 
   return router;

@@ -1,11 +1,18 @@
 // `/demo`: the embedded runtime's own relying party. Its client is registered at start-up (secret kept in
 // the registry), its login runs the code flow with PKCE, state and nonce through the QR login, and its pages
 // keep the login page's CSP. Every refusal shows an error page and leaves the demo logged out.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { expect } from 'chai';
-import { systemClock } from '../../../auth-server/common/clock.js';
+import { systemClock, systemRandom } from '../../../auth-server/common/clock.js';
+import { loadConfig } from '../../../auth-server/common/config/index.js';
 import { createLogger } from '../../../auth-server/common/logging.js';
 import { ensureDemoClient } from '../../../idp/demo/demo-client.js';
 import { createClientRepository } from '../../../idp/oidc/clients.js';
+import { startRuntime } from '../../../idp/runtime/runtime.js';
+import { freePort } from '../../helpers/http.js';
 import { Browser, type Embedded, Phone, qrLogin, rootApiKey, startEmbedded } from '../oidc/harness.js';
 
 const silent = createLogger({ level: 'silent', format: 'json' });
@@ -36,7 +43,7 @@ describe('idp/demo: the /demo relying party', function () {
       knex,
       secretKey,
       clock: systemClock,
-      random: { bytes: (n) => crypto.getRandomValues(new Uint8Array(n)) },
+      random: systemRandom,
     });
   };
 
@@ -188,10 +195,71 @@ describe('idp/demo: the /demo relying party', function () {
       await loggedOut(b);
     });
 
+    it('an oversized callback URL', async () => {
+      const b = new Browser(e.url);
+      await b.fetch('/demo/login', { method: 'POST' });
+      const res = await b.fetch(`/demo/callback?code=${'x'.repeat(5000)}&state=s`);
+      expect(res.status).to.equal(414);
+      await loggedOut(b);
+    });
+
     it('a forged session cookie', async () => {
       const b = new Browser(e.url);
       b.cookies.push({ name: 'nextauth_demo', value: 'eyJpZFRva2VuIjoieCJ9.AAAA', path: '/demo' });
       expect(await (await b.fetch('/demo')).text()).to.include('id="demo-login"');
     });
+  });
+});
+
+describe('idp/demo: the demo client secret stays out of the logs', function () {
+  this.timeout(60_000);
+
+  it('at first registration and at re-registration for another public URL, at debug level', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'nextauth-demo-'));
+    let logs = '';
+    const destination = new Writable({
+      write(chunk, _enc, done) {
+        logs += String(chunk);
+        done();
+      },
+    });
+    const start = async (publicUrl?: string) => {
+      const port = await freePort();
+      const config = loadConfig(
+        {
+          NEXTAUTH_DATA_DIR: dataDir,
+          NEXTAUTH_PORT: String(port),
+          NEXTAUTH_ADMIN_PORT: String(await freePort()),
+          NEXTAUTH_HOST: '127.0.0.1',
+          NEXTAUTH_PUBLIC_URL: publicUrl ?? `http://127.0.0.1:${port}`,
+        },
+        { mode: 'embedded' },
+      );
+      return startRuntime({
+        config,
+        logger: createLogger({ level: 'debug', format: 'json', destination }),
+        services: ['ns', 'sfs', 'mc', 'idp'],
+      });
+    };
+    try {
+      const secrets: string[] = [];
+      for (const url of [undefined, 'https://idp.example.org']) {
+        const runtime = await start(url);
+        try {
+          const knex = runtime.dbs.idp;
+          const secretKey = runtime.config.secretKey;
+          if (!knex || secretKey === undefined) throw new Error('no IdP database');
+          const repo = createClientRepository({ knex, secretKey, clock: systemClock, random: systemRandom });
+          secrets.push(String((await repo.providerMetadata('default', 'demo'))?.client_secret));
+        } finally {
+          await runtime.close();
+        }
+      }
+      expect(secrets[0]).to.not.equal(secrets[1]);
+      expect(logs).to.include('demo client re-registered');
+      for (const secret of secrets) expect(logs).to.not.include(secret);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -430,9 +430,13 @@ describeEachDeployment(
       await context.close();
     });
 
-    it('/demo: log in with nextAuth and see alice and her name', async () => {
+    it('/demo: log in with nextAuth, see alice and her name, log out', async () => {
       const context = await chromium.newContext();
       const page = await context.newPage();
+      const violations: string[] = [];
+      page.on('console', (m) => {
+        if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+      });
       await page.goto(`${deployment().browserUrl}/demo`);
       await page.click('#demo-login');
       await page.waitForSelector('#qr[src^="data:image/"]');
@@ -442,6 +446,12 @@ describeEachDeployment(
       expect(await page.textContent('#demo-userid')).to.equal('alice');
       expect(await page.textContent('#demo-name')).to.equal('Alice Example');
       expect(await page.textContent('#demo-hello')).to.equal('You are Alice Example (alice)');
+      expect(await page.textContent('#demo-claims')).to.include('"nonce"');
+      // Log out: the IdP asks, then the browser is back on the demo's start page.
+      await page.click('#demo-logout');
+      await page.click('#logout');
+      await page.waitForSelector('#demo-login');
+      expect(violations).to.deep.equal([]);
       await context.close();
     });
   },

@@ -24,6 +24,7 @@ import type { ServiceDeps, ServiceInstance } from '../../auth-server/common/serv
 import { createMcService } from '../../auth-server/mc/service.js';
 import { createNsService } from '../../auth-server/ns/service.js';
 import { createSfsService } from '../../auth-server/sfs/service.js';
+import { createDemo, loopbackOriginFor } from '../demo/demo.js';
 import { devicePagesRouter } from '../interaction/device-pages.js';
 import { enrolRouter } from '../interaction/enrol-routes.js';
 import { loginRouter } from '../interaction/login-routes.js';
@@ -137,6 +138,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   }
 
   const app = createHttpApp({ logger, metrics, proxy: config.trustProxy });
+  // Set once the public listener is up (its port may be chosen by the system).
+  let loopbackOrigin = loopbackOriginFor(config.host, config.port);
   const root = new Router();
   if (config.mode === 'embedded') root.use(homeRouter(config).routes());
   if (sdkConfig) root.use(sdkConfigRouter(sdkConfig).routes());
@@ -164,6 +167,22 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         logger,
       });
       root.use(oidc.router.routes());
+      // The demo relying party (`/demo`) of embedded mode; it reaches the IdP through this process's listener.
+      if (config.mode === 'embedded') {
+        const demo = await createDemo({
+          clients: oidc.registry.clients,
+          publicUrl: config.publicUrl,
+          secretKey: config.secretKey,
+          clock,
+          logger,
+          loopbackOrigin: () => loopbackOrigin,
+        }).catch(async (err) => {
+          await oidc?.close();
+          await cleanup();
+          throw err;
+        });
+        root.use(demo.routes());
+      }
     } else {
       logger.warn('OIDC front door off: it needs NS in the same process and NEXTAUTH_SECRET_KEY');
     }
@@ -187,6 +206,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     await cleanup();
     throw err;
   });
+  loopbackOrigin = loopbackOriginFor(config.host, publicListener.port);
   const mobileSockets = attachMobileSockets(
     publicListener.server,
     instances.flatMap((i) => (i.mobile ? [i.mobile] : [])),

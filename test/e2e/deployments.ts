@@ -66,11 +66,11 @@ async function stopInstance(child: ChildProcess | undefined): Promise<void> {
   await exited(child);
 }
 
-async function startEmbedded(): Promise<Running> {
+async function startEmbedded(extra: Record<string, string>): Promise<Running> {
   const dataDir = await mkdtemp(join(tmpdir(), 'nextauth-e2e-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const env = { NEXTAUTH_DATA_DIR: dataDir, NEXTAUTH_PUBLIC_URL: url };
+  const env = { ...extra, NEXTAUTH_DATA_DIR: dataDir, NEXTAUTH_PUBLIC_URL: url };
   let child: ChildProcess;
   try {
     ({ child } = await startInstance(env, port));
@@ -90,7 +90,11 @@ async function startEmbedded(): Promise<Running> {
   };
 }
 
-async function startPostgresRedis(pgUri: string, redisUri: string): Promise<Running> {
+async function startPostgresRedis(
+  pgUri: string,
+  redisUri: string,
+  extra: Record<string, string>,
+): Promise<Running> {
   const suffix = randomBytes(4).toString('hex');
   const dbName = `nextauth_e2e_${suffix}`;
   const kvPrefix = `e2e-${suffix}:`;
@@ -104,6 +108,7 @@ async function startPostgresRedis(pgUri: string, redisUri: string): Promise<Runn
   const portA = await freePort();
   const publicUrl = `http://127.0.0.1:${portA}`;
   const env: Record<string, string> = {
+    ...extra,
     NEXTAUTH_DATA_DIR: dataDir,
     NEXTAUTH_PUBLIC_URL: publicUrl,
     NEXTAUTH_KV_URI: redisUri,
@@ -134,8 +139,14 @@ async function startPostgresRedis(pgUri: string, redisUri: string): Promise<Runn
 /**
  * Declares `describe(title [kind])` once per deployment; `body` reads the running deployment through
  * `deployment()`. The PostgreSQL + Redis run is skipped without those services, and fails under CI=true.
+ * `options.env` adds settings to every instance (e.g. NEXTAUTH_OUTBOUND_ALLOW).
  */
-export function describeEachDeployment(title: string, body: (deployment: () => Deployment) => void): void {
+export function describeEachDeployment(
+  title: string,
+  body: (deployment: () => Deployment) => void,
+  options: { env?: Record<string, string> } = {},
+): void {
+  const extra = options.env ?? {};
   for (const kind of ['embedded', 'postgres+redis'] as const) {
     describe(`${title} [${kind}]`, function () {
       this.timeout(120_000);
@@ -143,11 +154,11 @@ export function describeEachDeployment(title: string, body: (deployment: () => D
 
       before(async function () {
         if (kind === 'embedded') {
-          running = await startEmbedded();
+          running = await startEmbedded(extra);
         } else {
           const pg = await requireService(this, 'postgres', probeDatabase);
           const redis = await requireService(this, 'redis', probeRedis);
-          running = await startPostgresRedis(pg, redis);
+          running = await startPostgresRedis(pg, redis, extra);
         }
       });
 

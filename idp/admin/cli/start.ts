@@ -64,6 +64,7 @@ export function registerStart(program: Command): void {
             '',
             `  nextAuth IdP is running (embedded mode, data in ${c.dataDir})`,
             `  Open        ${c.publicUrl}/`,
+            `  Demo app    ${c.publicUrl}/demo  (log in through the IdP and see who you are)`,
             `  Health      http://${c.adminHost === '0.0.0.0' ? '127.0.0.1' : c.adminHost}:${rt.adminListener.port}/readyz`,
             '  Virtual server `default` is ready. Stop with Ctrl-C.',
             '',

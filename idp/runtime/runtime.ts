@@ -23,6 +23,7 @@ import type { Peers } from '../../auth-server/common/peers.js';
 import type { ServiceDeps, ServiceInstance } from '../../auth-server/common/service.js';
 import { createNsService } from '../../auth-server/ns/service.js';
 import { createSfsService } from '../../auth-server/sfs/service.js';
+import { createIdpApiRouter } from '../api/router.js';
 import { loginRouter } from '../interaction/login-routes.js';
 import { staticAssetsRouter } from '../interaction/static-assets.js';
 import { createOidcFrontDoor, type OidcFrontDoor } from '../oidc/front-door.js';
@@ -152,6 +153,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         logger,
       });
       root.use(oidc.router.routes());
+      // The IdP management API (DESIGN.md §5): keys checked and changes audited by NS through the peer.
+      const idpApi = createIdpApiRouter({
+        publicUrl: config.publicUrl,
+        ns: peers.ns,
+        clients: oidc.registry.clients,
+        keys: oidc.registry.keys,
+      });
+      root.use(idpApi.routes(), idpApi.allowedMethods());
     } else {
       logger.warn('OIDC front door off: it needs NS in the same process and NEXTAUTH_SECRET_KEY');
     }

@@ -156,7 +156,7 @@ describeEachDatabase('idp/oidc storage', (db) => {
       expect(meta).to.deep.include({ token_endpoint_auth_method: 'none' });
       expect(meta).to.not.have.property('client_secret');
       expect(await clientAdapter(repo(), 'acme').find('spa')).to.equal(undefined);
-      expect((await repo().list()).map((c) => c.clientId)).to.deep.equal(['rp', 'spa']);
+      expect((await repo().page('default')).clients.map((c) => c.clientId)).to.deep.equal(['rp', 'spa']);
     });
 
     it('refuses a duplicate id, bad redirect URIs and a public client with a secret', async () => {
@@ -271,6 +271,8 @@ describeEachDatabase('idp/oidc storage', (db) => {
       userProfile: async () => undefined,
       endBrowserSession: async () => false,
       reportPinLockout: async () => {},
+      authenticateApiKey: async () => undefined,
+      recordAdminEvent: async () => {},
     });
 
     it('one NS login makes exactly one IdP login, however many collect it at once', async () => {

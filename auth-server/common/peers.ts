@@ -33,6 +33,8 @@ export interface NsBrowserSession {
   createdAt: number;
   loggedInAt?: number;
   expiresAt: number;
+  /** Set once `loggedin`: how the phone confirmed (the SFS attestation's method). */
+  method?: 'pin' | 'bio';
 }
 
 export interface NsPeer {

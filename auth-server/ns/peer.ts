@@ -58,6 +58,8 @@ export function createNsPeer(deps: NsPeerDeps): NsPeer {
         if (status.accountid !== undefined) result.accountid = status.accountid;
         if (status.hsid !== undefined) result.hsid = status.hsid;
         if (session.loggedInAt) result.loggedInAt = session.loggedInAt.getTime();
+        // Logins stored before the method was kept were PIN logins: biometrics did not exist then.
+        result.method = session.authMethod ?? 'pin';
       }
       return result;
     },
@@ -117,6 +119,8 @@ export function createNsPeer(deps: NsPeerDeps): NsPeer {
               : {}),
           },
         });
+        // The browser that waits for this phone's confirmation learns it at once (`declined`, `locked`).
+        await sessions.endScansOfLockedAccount(account.id);
       }
     },
 

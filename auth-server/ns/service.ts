@@ -18,6 +18,7 @@ import { createMobileLoginService } from './logins/service.js';
 import { createSweeper } from './maintenance/sweeper.js';
 import { createNsMobileEndpoint } from './mobile/endpoint.js';
 import { createNsPeer } from './peer.js';
+import { createRecoveryService } from './recovery/service.js';
 import { createServerAdminService } from './servers/admin.js';
 import { createServerIdentityService, type ServerIdentityService } from './servers/identity.js';
 import { createVirtualServerRepository } from './servers/repository.js';
@@ -144,6 +145,15 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
     accountAdmin,
     audit,
     webhooks,
+    recovery: createRecoveryService({
+      db: deps.db,
+      kv: deps.kv,
+      clock: deps.clock,
+      random: deps.random,
+      secretKey,
+      audit,
+      accounts,
+    }),
     kv: deps.kv,
     clock: deps.clock,
     logger: deps.logger,

@@ -16,7 +16,15 @@ export type SfsErrorCode =
   /** setPin on an instance that already has one: a change must prove the old PIN. */
   | 'pin_already_set'
   /** A registration under an id or key that is already taken. */
-  | 'conflict';
+  | 'conflict'
+  /** A bio attestation from an instance without a registered biometric key (never added, or removed). */
+  | 'bio_not_registered'
+  /** The NS server's policy refuses biometric attestations: the app asks for the PIN. */
+  | 'bio_not_allowed'
+  /** The nonce is not the instance's current one (unknown, expired, or already used). */
+  | 'bio_challenge_invalid'
+  /** The signature does not verify with the registered biometric key. */
+  | 'bio_signature_invalid';
 
 const messages: Record<SfsErrorCode, string> = {
   invalid_request: 'The request is malformed',
@@ -28,6 +36,10 @@ const messages: Record<SfsErrorCode, string> = {
   pin_not_set: 'No PIN is set for this app instance',
   pin_already_set: 'A PIN is already set for this app instance',
   conflict: 'Already registered',
+  bio_not_registered: 'No biometric key is registered for this app instance',
+  bio_not_allowed: 'This server does not accept biometrics; use the PIN',
+  bio_challenge_invalid: 'Unknown, expired or used biometric challenge',
+  bio_signature_invalid: 'The biometric signature does not verify',
 };
 
 export interface SfsErrorDetails {

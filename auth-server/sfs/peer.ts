@@ -10,7 +10,8 @@ const samePolicy = (a: SfsPolicy, b: SfsPolicy) =>
   a.maxAttempts === b.maxAttempts &&
   a.lockoutSeconds === b.lockoutSeconds &&
   a.maxLockoutSeconds === b.maxLockoutSeconds &&
-  a.blockAfterLockouts === b.blockAfterLockouts;
+  a.blockAfterLockouts === b.blockAfterLockouts &&
+  a.bioAllowed === b.bioAllowed;
 
 /** Only the members NS actually set: an explicit `undefined` must not erase a stored value. */
 function definedMembers(patch: PolicyPatch): Partial<SfsPolicy> {

@@ -7,6 +7,8 @@ import { ConfigError, settings } from '../common/config/index.js';
 import type { Logger } from '../common/logging.js';
 import type { ServiceDeps, ServiceInstance } from '../common/service.js';
 import { type AttestationService, createAttestationService } from './attestations/attest.js';
+import { createBioKeyRepository } from './bio/repository.js';
+import { type BioService, createBioService } from './bio/service.js';
 import { type AppInstanceRepository, createAppInstanceRepository } from './instances/repository.js';
 import { channelIdentityFromKey, type SfsIdentity } from './keys/channel-identity.js';
 import { loadOrCreateSfsKey, type SfsSigningKey, sfsPublicKeys } from './keys/signing-key.js';
@@ -28,6 +30,8 @@ export interface SfsApi extends AttestationService {
   readonly instances: AppInstanceRepository;
   readonly servers: SfsServerRepository;
   readonly pin: PinService;
+  /** Biometric keys (ADD_BIOMETRICS / REMOVE_BIOMETRICS) and their nonces. */
+  readonly bio: BioService;
   /** The keys NS should trust for this SFS's attestations (JWKs with kid, alg, use). */
   publicKeys(): Promise<JWK[]>;
   /** The signing key as the channel's server identity (imported once, then cached). */
@@ -58,6 +62,10 @@ export function createSfsApi(options: SfsApiOptions): SfsApi {
     });
     return key;
   };
+  const audit = (entry: PinAudit) => {
+    logger?.info({ audit: entry }, `sfs ${entry.event}`);
+    options.onPinAudit?.(entry);
+  };
   const pin = createPinService({
     knex: db,
     clock,
@@ -65,10 +73,18 @@ export function createSfsApi(options: SfsApiOptions): SfsApi {
     ...(options.instanceFailureLimit !== undefined
       ? { instanceFailureLimit: options.instanceFailureLimit }
       : {}),
-    audit: (entry) => {
-      logger?.info({ audit: entry }, `sfs ${entry.event}`);
-      options.onPinAudit?.(entry);
-    },
+    audit,
+  });
+  const instances = createAppInstanceRepository(db, clock, random);
+  const servers = createSfsServerRepository(db, clock);
+  const bio = createBioService({
+    keys: createBioKeyRepository(db),
+    instances,
+    servers,
+    pin,
+    clock,
+    random,
+    audit,
   });
   let identity: Promise<SfsIdentity> | undefined;
   const sfsIdentity = () => {
@@ -84,10 +100,11 @@ export function createSfsApi(options: SfsApiOptions): SfsApi {
   return {
     issuer,
     channelId: sfsTargetId(issuer),
-    instances: createAppInstanceRepository(db, clock, random),
-    servers: createSfsServerRepository(db, clock),
+    instances,
+    servers,
     pin,
-    ...createAttestationService({ pin, signingKey, issuer, clock, random }),
+    bio,
+    ...createAttestationService({ pin, bio, signingKey, issuer, clock, random }),
     async publicKeys() {
       await signingKey();
       return sfsPublicKeys(db, clock);

@@ -19,6 +19,16 @@ export const phonePinAcr = 'urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFact
  */
 export const phonePinAmr: readonly string[] = ['swk', 'pin'];
 
+/**
+ * `amr` of a login by how the phone confirmed it: `pin` → `["swk","pin"]`; `bio` → `["swk","user"]`, the
+ * account key plus a biometric user-verification on the phone. RFC 8176 names `fpt` and `face`, but the
+ * attestation does not say which sensor matched (Android's BiometricPrompt does not tell), so the generic
+ * `user` (RFC 8176 §2: user presence / verification) rather than a guessed modality.
+ */
+export function phoneAmr(method: 'pin' | 'bio' | undefined): string[] {
+  return method === 'bio' ? ['swk', 'user'] : [...phonePinAmr];
+}
+
 export type NsLoginRefusal =
   /** No NS session cookie in this browser, or it names no session of this server. */
   | 'no_login_session'
@@ -83,7 +93,7 @@ export function createNsLoginCollector(deps: { ns: NsPeer; knex: Knex; clock: Cl
         userid: status.userid,
         accountId: status.accountid,
         authTime: Math.floor(status.loggedInAt / 1000),
-        amr: [...phonePinAmr],
+        amr: phoneAmr(status.method),
         acr: phonePinAcr,
       };
     },

@@ -3,6 +3,7 @@
 // the IdP session (or an `access_denied` answer when the phone declined) and hands the browser back. When a
 // third-party client asks for more than the user granted it, the page is the consent page instead.
 import Router from '@koa/router';
+import { decodeJwt } from 'jose';
 import type { Context } from 'koa';
 import type { Interaction } from 'oidc-provider';
 import { z } from 'zod';
@@ -48,6 +49,21 @@ const refusalText: Record<NsLoginRefusal, string> = {
   login_stale: 'This login was approved before the authorization request began',
   login_used: 'This login has already been used',
 };
+
+/**
+ * The subject an `id_token_hint` names. oidc-provider verified the hint's signature when it accepted the
+ * authorization request, and the interaction's params are its server-side copy, so decoding is enough.
+ */
+function hintedSubject(interaction: Interaction): string | undefined {
+  const hint = interaction.params.id_token_hint;
+  if (typeof hint !== 'string') return undefined;
+  try {
+    const { sub } = decodeJwt(hint);
+    return typeof sub === 'string' ? sub : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Same CSRF defence as the NS browser session: a cross-site form cannot send JSON without a preflight. */
 const completeBody = z.strictObject({});
@@ -186,12 +202,24 @@ export function oidcInteractionRouter(deps: OidcInteractionDeps): Router {
     // Only a login approved after this authorization request began counts (iat is in seconds).
     const outcome = await collector.collect(server, nonce, interaction.iat * 1000);
     const clientId = String(interaction.params.client_id ?? '');
+    const hinted = hintedSubject(interaction);
     let result: Parameters<OidcEntry['provider']['interactionResult']>[2];
     if (outcome.kind === 'refused') {
       throw new InteractionProblem(409, 'conflict', outcome.reason, refusalText[outcome.reason]);
     } else if (outcome.kind === 'declined') {
       logger.info({ event: 'oidc_login_declined', server, clientId }, 'login declined on the phone');
       result = { error: 'access_denied', error_description: 'The login was declined on the phone' };
+    } else if (hinted !== undefined && hinted !== outcome.userid) {
+      // OIDC Core §3.1.2.1: the RP asked for the user of its ID token; a code for whoever scanned instead
+      // would log that person into the RP's session of someone else.
+      logger.info(
+        { event: 'oidc_login_hint_mismatch', server, clientId },
+        'login by another user than the hint',
+      );
+      result = {
+        error: 'login_required',
+        error_description: 'Another user logged in than the one id_token_hint names',
+      };
     } else {
       if (interaction.session?.accountId !== undefined && interaction.session.accountId !== outcome.userid)
         await endSessionForAccountSwitch(entry.provider, interaction, Math.floor(Date.now() / 1000));

@@ -16,6 +16,10 @@ const files = [
   'nextauth-login-block.js',
   'nextauth-session-footer.js',
   'embed-demo.js',
+  'branding.js',
+  'devices.js',
+  'devices-enrol.js',
+  'recover.js',
 ] as const;
 
 export function staticAssetsRouter(): Router {

@@ -4,6 +4,7 @@
 import type { Knex } from 'knex';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Clock } from '../../auth-server/common/clock.js';
+import { isUniqueViolation } from '../../auth-server/common/db/errors.js';
 import { fromDbMillisOrNull } from '../../auth-server/common/db/timestamps.js';
 
 export const payloadsTable = 'idp_oidc_payloads';
@@ -18,9 +19,9 @@ export const grantableModels = [
   'PreAuthorizedCode',
 ] as const;
 
-export interface KnexAdapterOptions {
-  knex: Knex;
-  /** Virtual server name: every row is scoped to it. */
+/** What every storage of oidc-provider's models takes (the knex one here, the KV one in kv-adapter.ts). */
+export interface AdapterOptions {
+  /** Virtual server name: everything stored is scoped to it. */
   server: string;
   clock: Clock;
   /**
@@ -30,6 +31,22 @@ export interface KnexAdapterOptions {
   alreadyConsumed(model: string): Error;
   /** Adapters that replace the table for some models (e.g. `Client` from the client registry). */
   overrides?: Partial<Record<string, Adapter>>;
+}
+
+/**
+ * oidc-provider's `ReplayDetection.unique` (the `jti` of DPoP proofs and client assertions) is a `find`
+ * followed by a `save` when nothing was found, so concurrent requests carrying one proof would all pass.
+ * For this model both adapters make `find` the atomic claim instead: it stores a placeholder — which the
+ * `save` right after replaces — and answers "not found" only to the one caller that stored it.
+ */
+export const replayModel = 'ReplayDetection';
+/** How long oidc-provider accepts a proof (its CHALLENGE_OK_WINDOW, 5 minutes): the placeholder's life. */
+export const replayWindowMs = 300_000;
+/** What a claimed-but-not-yet-saved `jti` reads as (no `exp`, so oidc-provider takes it as found). */
+export const replayPlaceholder = (id: string): AdapterPayload => ({ jti: id, kind: replayModel });
+
+export interface KnexAdapterOptions extends AdapterOptions {
+  knex: Knex;
 }
 
 interface Row {
@@ -97,7 +114,25 @@ export class KnexAdapter implements Adapter {
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
+    if (this.#model === replayModel) return this.#claimOnce(id);
     return this.#toPayload((await this.#rows().where({ id }).first()) as Row | undefined);
+  }
+
+  /** See `replayModel`: the primary key picks the one claimer; a conditional UPDATE reclaims expired rows. */
+  async #claimOnce(id: string): Promise<AdapterPayload | undefined> {
+    const now = this.#clock.now();
+    const claim = { payload: JSON.stringify(replayPlaceholder(id)), expires_at: now + replayWindowMs };
+    try {
+      await this.#knex(payloadsTable).insert({ server: this.#server, model: this.#model, id, ...claim });
+      return undefined;
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+    }
+    const affected: unknown = await this.#rows()
+      .where({ id })
+      .andWhere('expires_at', '<=', now)
+      .update(claim);
+    return affected === 1 ? undefined : replayPlaceholder(id);
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {

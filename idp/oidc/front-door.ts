@@ -14,6 +14,7 @@ import { oidcInteractionPath, oidcInteractionRouter } from '../interaction/oidc-
 import { sweepExpiredPayloads } from './adapter.js';
 import { handOver } from './internals.js';
 import { outboundFetch } from './outbound-fetch.js';
+import type { OidcStorage } from './provider.js';
 import { createOidcRegistry, type OidcRegistry } from './registry.js';
 import { checkRequestLimits } from './request-limits.js';
 
@@ -25,6 +26,8 @@ export interface OidcFrontDoorDeps {
   resources?: readonly string[];
   /** The IdP database. */
   knex: Knex;
+  /** Where codes, tokens, sessions and grants live (NEXTAUTH_OIDC_STORAGE); default the IdP database. */
+  storage?: OidcStorage;
   ns: NsPeer;
   /** Outbound calls (back-channel logout), allow-listed per DESIGN.md §6. */
   outbound: OutboundClient;
@@ -56,6 +59,7 @@ export function createOidcFrontDoor(deps: OidcFrontDoorDeps): OidcFrontDoor {
     trustProxy: deps.trustProxy,
     resources: deps.resources ?? [],
     knex: deps.knex,
+    ...(deps.storage && { storage: deps.storage }),
     clock: deps.clock,
     random: deps.random,
     logger,

@@ -4,14 +4,16 @@ import { createHmac, hkdfSync } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Configuration, KoaContextWithOIDC, default as Provider } from 'oidc-provider';
 import type { Clock } from '../../auth-server/common/clock.js';
+import type { Kv } from '../../auth-server/common/kv/kv.js';
 import type { Logger } from '../../auth-server/common/logging.js';
 import type { NsPeer } from '../../auth-server/common/peers.js';
 import { phonePinAcr } from '../interaction/ns-login.js';
 import { renderLoggedOutPage, renderLogoutPage } from '../interaction/oidc-pages.js';
-import { knexAdapterFactory } from './adapter.js';
+import { type AdapterOptions, knexAdapterFactory } from './adapter.js';
 import { claimsFromProfile, oidcClaims } from './claims.js';
 import { type ClientRepository, clientAdapter, isThirdParty, thirdPartyProperty } from './clients.js';
 import { type OidcProviderModule, offlineAccessHook } from './internals.js';
+import { kvAdapterFactory } from './kv-adapter.js';
 import type { FetchFunction } from './outbound-fetch.js';
 import { resourceIndicators } from './resource-servers.js';
 import type { SigningKeySet } from './signing-keys.js';
@@ -68,11 +70,28 @@ export function pairwiseSubject(secretKey: string, server: string) {
     createHmac('sha256', key).update(`${sector}\n${userid}`).digest('base64url');
 }
 
+/**
+ * Where codes, tokens, sessions, grants and interactions live (NEXTAUTH_OIDC_STORAGE): the IdP database
+ * or the shared KV. Clients and signing keys are in the IdP database either way.
+ */
+export type OidcStorage = { kind: 'sql' } | { kind: 'kv'; kv: Kv };
+
+/**
+ * The secret of this server's DPoP nonces (RFC 9449 §8), derived like the cookie keys: HKDF-SHA-256 of
+ * NEXTAUTH_SECRET_KEY with its own salt and the server name as info. Nonces are time-based HMACs, so every
+ * instance with the same secret issues and accepts the same ones without sharing state, and a nonce of
+ * one server is worthless at another.
+ */
+export function oidcDpopNonceSecret(secretKey: string, server: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', secretKey, 'nextauth-oidc-dpop-nonce-v1', server, 32));
+}
+
 export interface ProviderDeps {
   oidc: OidcProviderModule;
   server: string;
   publicUrl: string;
   knex: Knex;
+  storage: OidcStorage;
   clock: Clock;
   clients: ClientRepository;
   keys: SigningKeySet;
@@ -93,18 +112,21 @@ export interface ProviderDeps {
 export function createProvider(deps: ProviderDeps): Provider {
   const { oidc, server, ns } = deps;
   const { errors } = oidc;
+  const storage: AdapterOptions = {
+    server,
+    clock: deps.clock,
+    alreadyConsumed: (model) =>
+      new errors.InvalidGrant(
+        model === 'RefreshToken' ? 'refresh token already used' : 'authorization code already consumed',
+      ),
+    overrides: { Client: clientAdapter(deps.clients, server) },
+  };
   const pairwise = pairwiseSubject(deps.secretKey, server);
   const configuration: Configuration = {
-    adapter: knexAdapterFactory({
-      knex: deps.knex,
-      server,
-      clock: deps.clock,
-      alreadyConsumed: (model) =>
-        new errors.InvalidGrant(
-          model === 'RefreshToken' ? 'refresh token already used' : 'authorization code already consumed',
-        ),
-      overrides: { Client: clientAdapter(deps.clients, server) },
-    }),
+    adapter:
+      deps.storage.kind === 'kv'
+        ? kvAdapterFactory({ ...storage, kv: deps.storage.kv })
+        : knexAdapterFactory({ ...storage, knex: deps.knex }),
     jwks: { keys: deps.keys.keys as NonNullable<Configuration['jwks']>['keys'] },
     cookies: {
       names: oidcCookieNames(server),
@@ -154,7 +176,17 @@ export function createProvider(deps: ProviderDeps): Provider {
         requirePushedAuthorizationRequests: false,
         allowUnregisteredRedirectUris: false,
       },
-      dPoP: { enabled: false },
+      // DPoP (RFC 9449): a client that sends proofs gets tokens bound to its key (`token_type: DPoP`,
+      // `cnf.jkt`), usable only with a fresh proof of that key; a public client's refresh tokens are bound
+      // too. The token endpoint, where long-lived refresh tokens are minted, requires a server nonce, so a
+      // proof made in advance (by script that held the key for a moment) is useless; resources (userinfo)
+      // accept proofs from the last 5 minutes, bound to the access token (`ath`) and used once (`jti`).
+      dPoP: {
+        enabled: true,
+        nonceSecret: oidcDpopNonceSecret(deps.secretKey, server),
+        requireNonce: (ctx) => ctx.oidc.route === 'token',
+        allowReplay: false,
+      },
       resourceIndicators: resourceIndicators(deps.resources, errors, oidcTtl.AccessToken),
     },
     fetch: deps.fetch as NonNullable<Configuration['fetch']>,

@@ -1,7 +1,7 @@
 // The providers of this process, one per virtual server, created on first use and cached. A cached provider
 // is re-checked every `refreshMs`: rebuilt when the server's signing keys changed (`nextauth oidc
 // rotate-keys` on any instance), dropped when NS no longer knows the server. Everything else a provider
-// holds lives in the database, so rebuilding loses nothing and instances need no coordination.
+// holds lives in the database (or the KV), so rebuilding loses nothing and instances need no coordination.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Knex } from 'knex';
 import type Provider from 'oidc-provider';
@@ -10,7 +10,7 @@ import type { Logger } from '../../auth-server/common/logging.js';
 import type { NsPeer } from '../../auth-server/common/peers.js';
 import { type ClientRepository, createClientRepository } from './clients.js';
 import { loadOidcProvider } from './internals.js';
-import { createProvider, type ProviderDeps } from './provider.js';
+import { createProvider, type OidcStorage, type ProviderDeps } from './provider.js';
 import { createSigningKeyStore, type SigningKeyStore } from './signing-keys.js';
 
 export interface OidcEntry {
@@ -26,6 +26,8 @@ export interface OidcRegistryDeps {
   trustProxy: boolean;
   resources: ProviderDeps['resources'];
   knex: Knex;
+  /** Where tokens, sessions and grants live (default: the IdP database). */
+  storage?: OidcStorage;
   clock: Clock;
   random: Random;
   logger: Logger;
@@ -73,6 +75,7 @@ export function createOidcRegistry(deps: OidcRegistryDeps): OidcRegistry {
       server,
       publicUrl: deps.publicUrl,
       knex: deps.knex,
+      storage: deps.storage ?? { kind: 'sql' },
       clock: deps.clock,
       clients,
       keys: keySet,

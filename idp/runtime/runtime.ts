@@ -24,6 +24,7 @@ import type { ServiceDeps, ServiceInstance } from '../../auth-server/common/serv
 import { createNsService } from '../../auth-server/ns/service.js';
 import { createSfsService } from '../../auth-server/sfs/service.js';
 import { createIdpApiRouter } from '../api/router.js';
+import { devicePagesRouter } from '../interaction/device-pages.js';
 import { loginRouter } from '../interaction/login-routes.js';
 import { staticAssetsRouter } from '../interaction/static-assets.js';
 import { createOidcFrontDoor, type OidcFrontDoor } from '../oidc/front-door.js';
@@ -137,7 +138,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   if (sdkConfig) root.use(sdkConfigRouter(sdkConfig).routes());
   let oidc: OidcFrontDoor | undefined;
   if (options.services.includes('idp')) {
-    root.use(loginRouter({ defaultServer: 'default' }).routes(), staticAssetsRouter().routes());
+    root.use(
+      loginRouter({ defaultServer: 'default' }).routes(),
+      devicePagesRouter().routes(),
+      staticAssetsRouter().routes(),
+    );
     // The OIDC front door reads NS login sessions in-process; an NS peer over HTTP (distributed) is to come.
     if (peers.ns && dbs.idp && config.secretKey !== undefined) {
       oidc = createOidcFrontDoor({
@@ -145,6 +150,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         secretKey: config.secretKey,
         trustProxy: config.trustProxy,
         knex: dbs.idp,
+        storage: config.oidcStorage === 'kv' ? { kind: 'kv', kv } : { kind: 'sql' },
         ns: peers.ns,
         outbound: configuredOutboundClient(config.outboundAllow),
         resources: config.oidcResources,

@@ -11,6 +11,9 @@ import * as accountLastPush from './0008_account_last_push.js';
 import * as webhooks from './0009_webhooks.js';
 import * as userContext from './0010_user_context.js';
 import * as sessionDeclineReason from './0011_session_decline_reason.js';
+import * as serverBranding from './0012_server_branding.js';
+import * as recoveryCodes from './0013_recovery_codes.js';
+import * as sessionScanAccount from './0015_session_scan_account.js';
 
 export const migrations: readonly Migration[] = [
   { name: '0001_virtual_servers', up: virtualServers.up, down: virtualServers.down },
@@ -24,4 +27,7 @@ export const migrations: readonly Migration[] = [
   { name: '0009_webhooks', up: webhooks.up, down: webhooks.down },
   { name: '0010_user_context', up: userContext.up, down: userContext.down },
   { name: '0011_session_decline_reason', up: sessionDeclineReason.up, down: sessionDeclineReason.down },
+  { name: '0012_server_branding', up: serverBranding.up, down: serverBranding.down },
+  { name: '0013_recovery_codes', up: recoveryCodes.up, down: recoveryCodes.down },
+  { name: '0015_session_scan_account', up: sessionScanAccount.up, down: sessionScanAccount.down },
 ];

@@ -17,6 +17,9 @@ export const sdkErrorCodes = [
   'pin_locked', // too many wrong PINs; details.retryAfterSeconds
   'pin_blocked', // PIN blocked for good at this server
   'expired', // the enrolment or login expired before it was completed
+  'bio_unavailable', // no biometric sensor, or no biometric enrolled on the device
+  'bio_not_enrolled', // this device has no (valid) biometric key: ADD_BIOMETRICS first
+  'bio_failed', // the biometric prompt did not match (or was cancelled) where no PIN fallback applies
   'storage', // the key store or storage port failed
   'internal', // a local bug
 ] as const;

@@ -74,14 +74,28 @@ export interface Prompts {
   confirm(request: { message: string; details?: Readonly<Record<string, string>> }): Promise<boolean>;
 }
 
-/** Platform biometrics (BiometricPrompt, LocalAuthentication); the Node adapter has none. A stub for now. */
+/** How one biometric prompt ended. */
+export type BiometricResult = 'success' | 'failed' | 'cancelled' | 'unavailable';
+
+/**
+ * Platform biometrics (Android BiometricPrompt, iOS LocalAuthentication). The SDK binds its biometric key to
+ * the enrolled set it saw at ADD_BIOMETRICS (`enrolmentId`) and treats the key as invalidated once the set
+ * changed — what Android's `setInvalidatedByBiometricEnrollment(true)` and iOS's
+ * `.biometryCurrentSet` do to the key itself; a platform adapter may derive the id from
+ * `LAContext.evaluatedPolicyDomainState` or from the key's own invalidation.
+ */
 export interface Biometrics {
+  /** True when the device has a biometric sensor and at least one biometric is enrolled. */
   available(): Promise<boolean>;
-  /** Resolves true only after a successful biometric match for `reason`. */
-  authenticate(reason: string): Promise<boolean>;
+  /** An opaque id of the currently enrolled biometric set: it changes when one is added or removed; null when none. */
+  enrolmentId(): Promise<string | null>;
+  /** Shows the platform prompt with `reason`; `success` only after a biometric match. */
+  authenticate(reason: string): Promise<BiometricResult>;
 }
 
+/** No biometrics (the browser build, and any platform that supplies none): flows use the PIN. */
 export const noBiometrics: Biometrics = {
   available: async () => false,
-  authenticate: async () => false,
+  enrolmentId: async () => null,
+  authenticate: async () => 'unavailable',
 };

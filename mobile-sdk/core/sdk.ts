@@ -5,22 +5,43 @@ import type { PublicJwk } from '../../protocol/keys.js';
 import { publicJwkSchema } from '../../protocol/mobile/common.js';
 import type { Account } from './accounts/model.js';
 import { type AccountStore, createAccountStore } from './accounts/store.js';
+import { bioKeyState } from './biometrics/bio-key.js';
 import type { TransportFactory } from './channels.js';
 import { type Clock, systemClock } from './clock.js';
 import { publisherFingerprint, type SdkConfig, SdkConfigError, verifySdkConfig } from './config/index.js';
 import { SdkError } from './errors.js';
+import { AddBiometricsFlow, type AddBiometricsOptions } from './flows/add-biometrics.js';
 import { ChangePinFlow, type ChangePinOptions } from './flows/change-pin.js';
 import { DeleteAccountFlow, type DeleteAccountOptions } from './flows/delete-account.js';
 import type { FlowDeps } from './flows/deps.js';
 import { EnrolFlow } from './flows/enrol.js';
 import type { Flow } from './flows/flow.js';
+import { HeadlessUpgradeFlow, type HeadlessUpgradeOptions } from './flows/headless-upgrade.js';
 import { LoginFlow, type LoginOptions } from './flows/login.js';
+import { RemoveBiometricsFlow } from './flows/remove-biometrics.js';
 import type { FlowSnapshot } from './flows/types.js';
 import { createHistoryStore, type HistoryEntry, type HistoryStore } from './history/store.js';
 import { type InstanceRecord, readInstanceRecord, SfsSession } from './instance/sfs-session.js';
-import type { KeyStore, Storage } from './ports.js';
+import { type Biometrics, type KeyStore, noBiometrics, type Storage } from './ports.js';
 
-export type SdkFlow = EnrolFlow | LoginFlow | ChangePinFlow | DeleteAccountFlow;
+export type SdkFlow =
+  | EnrolFlow
+  | LoginFlow
+  | ChangePinFlow
+  | DeleteAccountFlow
+  | AddBiometricsFlow
+  | RemoveBiometricsFlow
+  | HeadlessUpgradeFlow;
+
+/** What the app shows on its security screen. */
+export interface BiometricsStatus {
+  /** The platform has a sensor and at least one enrolled biometric. */
+  available: boolean;
+  /** This device holds a biometric key that logins will use. */
+  enabled: boolean;
+  /** The key exists but the enrolled set changed since: the next login deletes it and asks for the PIN. */
+  invalidated: boolean;
+}
 
 export const CONFIG_STORAGE_KEY = 'sdk-config';
 
@@ -31,6 +52,8 @@ const storedConfigSchema = z
 export interface NextAuthSdkOptions {
   keyStore: KeyStore;
   storage: Storage;
+  /** Platform biometrics (default: none, every confirmation uses the PIN). */
+  biometrics?: Biometrics;
   /** Opens a transport to a ws:// or wss:// URL (Node: `ws`; browsers: their WebSocket). */
   transports: TransportFactory;
   clock?: Clock;
@@ -145,8 +168,13 @@ export class NextAuthSdk {
     return this.historyStore.list(this.clock.now());
   }
 
-  /** Resolves once the history entries of finished flows are written (a process about to exit waits for it). */
+  /**
+   * Resolves once the last flow's steps have returned and the history entries of finished flows are written
+   * (a process about to exit waits for it, so no key store lock or half-done cleanup is left behind).
+   */
   async idle(): Promise<void> {
+    // A flow still waiting for the user is not waited for: only one that has ended but is still tidying up.
+    if (this.current && !this.current.active) await this.current.finished();
     await this.historyWrites;
   }
 
@@ -174,6 +202,36 @@ export class NextAuthSdk {
   /** Starts a QR login from a scanned `nextauth://login?...` URI. */
   startLogin(uri: string, options: LoginOptions = {}): LoginFlow {
     return this.begin(new LoginFlow(this.flowDeps(), uri, options));
+  }
+
+  /** ADD_BIOMETRICS: the PIN, a biometric match, then a biometric key at the SFS (flow kind `add_biometrics`). */
+  startAddBiometrics(options: AddBiometricsOptions = {}): AddBiometricsFlow {
+    return this.begin(new AddBiometricsFlow(this.flowDeps(), options));
+  }
+
+  /** REMOVE_BIOMETRICS: deletes the biometric key on the device and at the SFS (no PIN asked). */
+  startRemoveBiometrics(): RemoveBiometricsFlow {
+    return this.begin(new RemoveBiometricsFlow(this.flowDeps()));
+  }
+
+  /** Whether logins can use biometrics now; reading it changes nothing (an invalidated key goes at the next login). */
+  async biometricsStatus(): Promise<BiometricsStatus> {
+    const biometrics = this.options.biometrics ?? noBiometrics;
+    const { keyStore, storage } = this.options;
+    const state = await bioKeyState({ keyStore, storage, biometrics });
+    return {
+      available: await biometrics.available(),
+      enabled: state.state === 'ready',
+      invalidated: state.state === 'invalidated',
+    };
+  }
+
+  /**
+   * HEADLESS_UPGRADE: rotates the account keys with their NS without asking the user anything (flow kind
+   * `headless_upgrade`); accounts that fail stay as they were and are retried by the next run.
+   */
+  startHeadlessUpgrade(options: HeadlessUpgradeOptions = {}): HeadlessUpgradeFlow {
+    return this.begin(new HeadlessUpgradeFlow(this.flowDeps({ needsConfig: false }), options));
   }
 
   /** Starts a PIN change: the current PIN, then the new one (flow kind `change_pin`). */
@@ -241,6 +299,8 @@ export class NextAuthSdk {
     const { keyStore, storage, transports } = this.options;
     return {
       keyStore,
+      storage,
+      biometrics: this.options.biometrics ?? noBiometrics,
       accounts: this.accountStore,
       transports,
       clock: this.clock,

@@ -1,4 +1,5 @@
 // Message registries and scan URIs of the mobile channels, shared by the SDK and the servers.
+export * from './account-rotation.js';
 export * from './common.js';
 export * from './ns.js';
 export * from './sfs.js';

@@ -84,6 +84,20 @@ export const nsMobileMessages = defineMessages({
       request: z.object({}).strict(),
       response: z.object({ status: z.literal('deleted'), accountId: z.string() }),
     },
+    /**
+     * Replaces the channel's account key by `newKey` (HEADLESS_UPGRADE): both keys sign
+     * accountRotationSignedData(transcript hash, thumbprint of newKey). The channel then refuses everything.
+     */
+    'account.rotate': {
+      request: z
+        .object({
+          newKey: publicJwkSchema,
+          oldSignature: z.string().regex(/^[A-Za-z0-9_-]{86}$/),
+          newSignature: z.string().regex(/^[A-Za-z0-9_-]{86}$/),
+        })
+        .strict(),
+      response: z.object({ status: z.literal('rotated'), accountId: z.string() }),
+    },
   },
   pushes: {},
 });

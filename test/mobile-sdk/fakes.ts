@@ -5,6 +5,8 @@ import { signSdkConfig } from '../../idp/admin/sdk-config/sign.js';
 import type { TransportFactory } from '../../mobile-sdk/core/channels.js';
 import type { Clock } from '../../mobile-sdk/core/clock.js';
 import {
+  type BiometricResult,
+  type Biometrics,
   type JsonValue,
   type KeyKind,
   type KeyStore,
@@ -30,6 +32,10 @@ import {
   type Transport,
   thumbprint,
 } from '../../protocol/index.js';
+import {
+  accountRotationSignedData,
+  verifyRotationSignature,
+} from '../../protocol/mobile/account-rotation.js';
 import type { PinFailure } from '../../protocol/mobile/common.js';
 import {
   enrolUri,
@@ -38,6 +44,30 @@ import {
   nsServerId,
   sfsMobileMessages,
 } from '../../protocol/mobile/index.js';
+import { bioSignedData } from '../../protocol/mobile/sfs.js';
+
+/** Platform biometrics for flow tests: an enrolled-set id to change and results to queue. */
+export class MemoryBiometrics implements Biometrics {
+  enrolled: string | null = 'set-1';
+  /** Results of the next prompts, in order (then `success`). */
+  readonly next: BiometricResult[] = [];
+  readonly prompts: string[] = [];
+  async available() {
+    return this.enrolled !== null;
+  }
+  async enrolmentId() {
+    return this.enrolled;
+  }
+  async authenticate(reason: string): Promise<BiometricResult> {
+    this.prompts.push(reason);
+    if (this.enrolled === null) return 'unavailable';
+    return this.next.shift() ?? 'success';
+  }
+  /** A finger added: a new set. */
+  change() {
+    this.enrolled = `set-${Math.random().toString(36).slice(2)}`;
+  }
+}
 
 /** Non-extractable WebCrypto keys in a Map: the KeyStore contract without files. */
 export class MemoryKeyStore implements KeyStore {
@@ -127,6 +157,12 @@ export class FakeNs {
   readonly deleted: string[] = [];
   /** When set, `account.delete` is refused with this code (e.g. `internal`). */
   refuseDelete: string | null = null;
+  /** When set, `account.rotate` is refused with this code before anything changes. */
+  refuseRotate: string | null = null;
+  /** `account.rotate` switches the key, then fails as if the answer were lost on the way back. */
+  loseRotateAnswer = false;
+  /** Account key thumbprints NS switched from → to. */
+  readonly rotations: { from: string; to: string }[] = [];
   connections = 0;
 
   static async create(names = ['default']): Promise<FakeNs> {
@@ -256,6 +292,25 @@ export class FakeNs {
       login.status = 'loggedin';
       return { status: 'loggedin' as const };
     });
+    ch.onRequest('account.rotate', async ({ newKey, oldSignature, newSignature }) => {
+      const account = clientThumb ? this.accounts.get(clientThumb) : undefined;
+      if (!clientThumb || !account) throw new MessageError('unknown_account');
+      if (this.refuseRotate) throw new MessageError(this.refuseRotate as 'internal');
+      const newRaw = publicKeyFromJwk(newKey);
+      const to = await thumbprint(newRaw);
+      const data = accountRotationSignedData(session.info.transcriptHash, to);
+      const oldRaw = session.info.clientKey as Uint8Array;
+      if (
+        !(await verifyRotationSignature(oldRaw, oldSignature, data)) ||
+        !(await verifyRotationSignature(newRaw, newSignature, data))
+      )
+        throw new MessageError('bad_signature');
+      this.accounts.delete(clientThumb);
+      this.accounts.set(to, account);
+      this.rotations.push({ from: clientThumb, to });
+      if (this.loseRotateAnswer) throw new MessageError('internal');
+      return { status: 'rotated' as const, accountId: account.accountId };
+    });
     ch.onRequest('account.delete', () => {
       const account = clientThumb ? this.accounts.get(clientThumb) : undefined;
       if (!clientThumb || !account) throw new MessageError('unknown_account');
@@ -289,6 +344,10 @@ export class FakeSfs {
   readonly checkedFor: string[] = [];
   /** The answer to the next PIN checks, whatever the PIN (e.g. a last attempt gone, a block). */
   failWith: PinFailure | null = null;
+  /** Biometric public keys by instance key thumbprint, with the current nonce. */
+  readonly bioKeys = new Map<string, { jwk: PublicJwk; nonce?: string }>();
+  bioAllowed = true;
+  bioAttests = 0;
 
   private constructor(readonly signer: Signer) {}
 
@@ -356,15 +415,61 @@ export class FakeSfs {
       i.failures = 0;
       return null;
     };
-    ch.onRequest('attest', ({ serverId, challenge, pinProof }) => {
+    ch.onRequest('attest', async (body) => {
       this.attests++;
-      const failure = check(serverId, pinProof);
+      const { serverId, challenge } = body;
+      if (body.method === 'bio') {
+        instance();
+        if (!this.bioAllowed) throw new MessageError('bio_not_allowed');
+        const bio = this.bioKeys.get(key);
+        if (!bio) throw new MessageError('bio_not_registered');
+        if (!bio.nonce || bio.nonce !== body.nonce) throw new MessageError('bio_challenge_invalid');
+        const publicKey = await crypto.subtle.importKey(
+          'jwk',
+          bio.jwk,
+          { name: 'ECDSA', namedCurve: 'P-256' },
+          false,
+          ['verify'],
+        );
+        const good = await crypto.subtle.verify(
+          { name: 'ECDSA', hash: 'SHA-256' },
+          publicKey,
+          Buffer.from(body.signature, 'base64url'),
+          bioSignedData({ nonce: body.nonce, serverId, challenge }),
+        );
+        if (!good) throw new MessageError('bio_signature_invalid');
+        delete bio.nonce;
+        this.bioAttests++;
+        return {
+          ok: true as const,
+          attestation: fakeAttestation(serverId, challenge),
+          expiresAt: Math.floor(Date.now() / 1000) + 60,
+        };
+      }
+      const failure = check(serverId, body.pinProof);
       if (failure) return failure;
       return {
         ok: true as const,
         attestation: fakeAttestation(serverId, challenge),
         expiresAt: Math.floor(Date.now() / 1000) + 60,
       };
+    });
+    ch.onRequest('bio.register', ({ serverId, pinProof, publicJwk }) => {
+      const failure = check(serverId, pinProof);
+      if (failure) return failure;
+      this.bioKeys.set(key, { jwk: publicJwk });
+      return { ok: true as const };
+    });
+    ch.onRequest('bio.remove', () => {
+      instance();
+      return { ok: true as const, removed: this.bioKeys.delete(key) };
+    });
+    ch.onRequest('bio.challenge', () => {
+      instance();
+      const bio = this.bioKeys.get(key);
+      if (!bio) throw new MessageError('bio_not_registered');
+      bio.nonce = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url');
+      return { nonce: bio.nonce, expiresAt: Date.now() + 120_000 };
     });
     ch.onRequest('pin.change', ({ serverId, oldPinProof, newPinProof }) => {
       const failure = check(serverId, oldPinProof);
@@ -376,17 +481,23 @@ export class FakeSfs {
 }
 
 /** Routes ws URLs to the fakes over memory transport pairs; anything else does not connect. */
-export function fakeTransports(ns: FakeNs, sfs: FakeSfs): TransportFactory & { opened: string[] } {
+export function fakeTransports(
+  ns: FakeNs,
+  sfs: FakeSfs,
+): TransportFactory & { opened: string[]; refuse: boolean } {
   const opened: string[] = [];
   const factory = async (url: string) => {
     opened.push(url);
+    // Set by a test: every connection fails as if the network were down.
+    if (transports.refuse) throw new Error('ECONNREFUSED');
     const [client, server] = memoryTransportPair();
     if (url === 'wss://ns.test/ns/mobile') void ns.serve(server);
     else if (url === SFS_URL) void sfs.serve(server);
     else throw new Error('ECONNREFUSED');
     return client;
   };
-  return Object.assign(factory, { opened });
+  const transports = Object.assign(factory, { opened, refuse: false });
+  return transports;
 }
 
 export interface World {
@@ -398,6 +509,7 @@ export interface World {
   storage: MemoryStorage;
   transports: ReturnType<typeof fakeTransports>;
   clock: TestClock;
+  biometrics: MemoryBiometrics;
   sdk: NextAuthSdk;
 }
 
@@ -422,14 +534,16 @@ export async function world(options: { configure?: boolean; servers?: string[] }
   const keyStore = new MemoryKeyStore();
   const storage = new MemoryStorage();
   const transports = fakeTransports(ns, sfs);
+  const biometrics = new MemoryBiometrics();
   const sdk = await NextAuthSdk.open({
     keyStore,
     storage,
+    biometrics,
     transports,
     clock,
     deviceDescription: 'test device',
     clientVersion: 'test/1',
   });
   if (options.configure !== false) await sdk.configure(jws, { publisherKey: publisher.publicJwk });
-  return { ns, sfs, publisher, jws, keyStore, storage, transports, clock, sdk };
+  return { ns, sfs, publisher, jws, keyStore, storage, transports, clock, biometrics, sdk };
 }

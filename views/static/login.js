@@ -1,10 +1,10 @@
 // Login page: the QR login of login-core.js on the page's own markup; after it, the page goes on to the
 // logged-in page, or (serving an OIDC authorization) hands the login to the IdP.
+import { applyBranding } from './branding.js';
 import { mountLogin } from './login-core.js';
 
 const root = document.getElementById('login');
 const server = root.dataset.server;
-const base = `/ns/servers/${encodeURIComponent(server)}`;
 const lang = document.documentElement.lang || 'en';
 // Set when the page serves an OIDC authorization: where the IdP collects this login (oidc-routes.ts).
 const complete = root.dataset.complete;
@@ -26,8 +26,11 @@ const login = mountLogin(
   },
   {
     server,
-    // An https app link (universal link / Android App Link) of the app, if the server has one.
-    appLink: root.dataset.appLink,
+    // An https app link (universal link / Android App Link) of the app, if the server has one: from the
+    // markup or, once it has arrived, from the server's branding (read at every code).
+    get appLink() {
+      return root.dataset.appLink;
+    },
     onFinal(view) {
       if (complete && (view === 'loggedin' || view === 'declined' || view === 'notme')) finish();
       else if (view === 'loggedin')
@@ -75,20 +78,12 @@ async function finish() {
 }
 
 async function brand() {
-  try {
-    const res = await fetch(`${base}/branding`, { credentials: 'omit' });
-    if (!res.ok) return;
-    const b = await res.json();
-    if (typeof b.displayName === 'string') byId('server-name').textContent = b.displayName;
-    const logo = byId('brand-logo');
-    if (typeof b.logo === 'string' && b.logo.startsWith('data:image/')) {
-      logo.src = b.logo;
-      logo.hidden = false;
-    }
-  } catch {
-    // Branding is decoration: the page works without it.
-  }
+  const b = await applyBranding(server, { name: byId('server-name'), logo: byId('brand-logo') });
+  if (!root.dataset.appLink && typeof b?.appLink === 'string' && b.appLink.startsWith('https://'))
+    root.dataset.appLink = b.appLink;
+  // Offered only where the server's policy allows recovery codes.
+  if (b?.recoveryCodes === true) byId('recover-link').hidden = false;
 }
 
-brand();
-login.start();
+// The server's https app link belongs on the first code already; branding is one small cached request.
+brand().finally(() => login.start());

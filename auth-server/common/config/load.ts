@@ -38,6 +38,8 @@ export interface Config {
   outboundAllow: string[];
   /** Resource servers (absolute URIs, no fragment) whose access tokens are RFC 9068 JWTs. */
   oidcResources: string[];
+  /** Where oidc-provider's codes, tokens, sessions and grants live. */
+  oidcStorage: 'sql' | 'kv';
   trustProxy: boolean;
   /** GeoIP2/GeoLite2 City or Country `.mmdb` (absolute path); opened by the runtime when NS runs. */
   geoipDb: string | undefined;
@@ -146,6 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadOptions): Config
       .map((s) => s.trim())
       .filter(Boolean),
     oidcResources: resourceList(raw.oidcResources ?? ''),
+    oidcStorage: raw.oidcStorage ?? 'sql',
     trustProxy: raw.trustProxy ?? false,
     geoipDb: raw.geoipDb === undefined ? undefined : resolve(raw.geoipDb),
     shutdownTimeoutMs: raw.shutdownTimeoutMs ?? 10000,
@@ -200,5 +203,8 @@ function productionWarnings(config: Config, raw: Raw): string[] {
     }
   }
   if (config.kvUri === undefined) warnings.push('NEXTAUTH_KV_URI is not set: in-memory KV cannot be shared');
+  if (config.kvUri === undefined && config.oidcStorage === 'kv') {
+    warnings.push('NEXTAUTH_OIDC_STORAGE=kv on the in-memory KV: OIDC sessions and tokens vanish at restart');
+  }
   return warnings;
 }

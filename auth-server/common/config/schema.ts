@@ -223,6 +223,13 @@ export const settings = {
     description:
       'Comma-separated resource server URIs (RFC 8707 `resource`) that get JWT access tokens (RFC 9068, `typ: at+jwt`, `aud` = the URI) signed with the OIDC signing keys of the virtual server; any other `resource` is `invalid_target`.',
   }),
+  oidcStorage: setting({
+    env: 'NEXTAUTH_OIDC_STORAGE',
+    schema: z.enum(['sql', 'kv'], { error: 'expected sql or kv' }),
+    default: 'sql',
+    description:
+      'Where OIDC codes, tokens, sessions and grants live: `sql` (the IdP database) or `kv` (NEXTAUTH_KV_URI, for Redis: on the in-memory KV they vanish at restart). Clients and signing keys stay in SQL.',
+  }),
   trustProxy: setting({
     env: 'NEXTAUTH_TRUST_PROXY',
     schema: bool,

@@ -13,7 +13,8 @@ export interface SetOptions {
 /**
  * Keys and channels are scoped by the implementation's prefix, so two instances with different prefixes
  * never see each other's keys or messages. Every method rejects after `close()`, and an invalid `ttlMs`
- * (not a positive integer) rejects before anything is stored.
+ * (not a positive integer) rejects before anything is stored. A key holds either a value or a set (as in
+ * Redis): the value methods reject on a set and the set methods on a value; `set` and `del` take either.
  */
 export interface Kv {
   get(key: string): Promise<string | null>;
@@ -42,6 +43,14 @@ export interface Kv {
    * increments do not extend it. Rejects, changing nothing, when the value is not an integer.
    */
   incr(key: string, options: { ttlMs: number }): Promise<number>;
+  /**
+   * Adds `member` to the set at `key`, creating it. The set's expiry only ever grows: with `ttlMs` it lives
+   * at least that long from now, without it never expires — so a set indexing things that expire lives as
+   * long as its longest-lived member.
+   */
+  setAdd(key: string, member: string, options?: { ttlMs?: number }): Promise<void>;
+  /** The members of the set at `key` (none when missing), in no particular order. */
+  setMembers(key: string): Promise<string[]>;
   /** Delivery is asynchronous (never inside `publish`), in publish order per channel, to every subscriber. */
   publish(channel: string, message: string): Promise<void>;
   /** Resolves once the subscription is active: later publishes reach `handler`. */

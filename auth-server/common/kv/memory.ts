@@ -3,7 +3,8 @@ import { type Clock, systemClock } from '../clock.js';
 import { assertTtlMs, type Kv, type SetOptions, type Unsubscribe } from './kv.js';
 
 interface Entry {
-  value: string;
+  /** A plain value, or the members of a set (`setAdd`). */
+  value: string | Set<string>;
   /** Clock milliseconds after which the entry is gone; null = no expiry. */
   expiresAt: number | null;
 }
@@ -119,6 +120,8 @@ export interface MemoryKvOptions {
 
 const integer = /^-?(0|[1-9][0-9]*)$/;
 
+const wrongType = () => new Error('kv: wrong kind of key (a value where a set was expected, or the reverse)');
+
 export class MemoryKv implements Kv {
   readonly store: MemoryStore;
   private readonly prefix: string;
@@ -141,7 +144,7 @@ export class MemoryKv implements Kv {
 
   async get(key: string): Promise<string | null> {
     this.open();
-    return this.store.read(this.prefix + key)?.value ?? null;
+    return this.readValue(this.prefix + key)?.value ?? null;
   }
 
   async set(key: string, value: string, options: SetOptions = {}): Promise<boolean> {
@@ -156,7 +159,7 @@ export class MemoryKv implements Kv {
   async getDel(key: string): Promise<string | null> {
     this.open();
     const k = this.prefix + key;
-    const entry = this.store.read(k);
+    const entry = this.readValue(k);
     if (entry === undefined) return null;
     this.store.remove(k);
     return entry.value;
@@ -176,7 +179,7 @@ export class MemoryKv implements Kv {
     this.open();
     if (options.ttlMs !== undefined) assertTtlMs(options.ttlMs);
     const k = this.prefix + key;
-    const current = this.store.read(k);
+    const current = this.readValue(k);
     if ((current?.value ?? null) !== expected) return false;
     const expiresAt =
       options.ttlMs === undefined ? (current?.expiresAt ?? null) : this.store.expiry(options.ttlMs);
@@ -188,7 +191,7 @@ export class MemoryKv implements Kv {
     this.open();
     assertTtlMs(options.ttlMs);
     const k = this.prefix + key;
-    const current = this.store.read(k);
+    const current = this.readValue(k);
     const previous = current === undefined ? 0 : Number(current.value);
     if (current !== undefined && (!integer.test(current.value) || !Number.isSafeInteger(previous + 1))) {
       throw new Error('kv: value is not an integer or out of range');
@@ -198,6 +201,33 @@ export class MemoryKv implements Kv {
     const expiresAt = current?.expiresAt ?? this.store.expiry(options.ttlMs);
     this.store.write(k, { value: String(value), expiresAt });
     return value;
+  }
+
+  async setAdd(key: string, member: string, options: { ttlMs?: number } = {}): Promise<void> {
+    this.open();
+    if (options.ttlMs !== undefined) assertTtlMs(options.ttlMs);
+    const k = this.prefix + key;
+    const current = this.store.read(k);
+    if (current !== undefined && typeof current.value === 'string') throw wrongType();
+    const requested = this.store.expiry(options.ttlMs);
+    // Only ever later: null (no expiry) wins over any time.
+    const expiresAt =
+      current === undefined
+        ? requested
+        : current.expiresAt === null || requested === null
+          ? null
+          : Math.max(current.expiresAt, requested);
+    const members = new Set(current?.value as Set<string> | undefined);
+    members.add(member);
+    this.store.write(k, { value: members, expiresAt });
+  }
+
+  async setMembers(key: string): Promise<string[]> {
+    this.open();
+    const current = this.store.read(this.prefix + key);
+    if (current === undefined) return [];
+    if (typeof current.value === 'string') throw wrongType();
+    return [...current.value];
   }
 
   async publish(channel: string, message: string): Promise<void> {
@@ -235,5 +265,13 @@ export class MemoryKv implements Kv {
 
   private open(): void {
     if (this.closed) throw new Error('kv: closed');
+  }
+
+  /** The entry of a plain value (as Redis answers WRONGTYPE for a set). */
+  private readValue(k: string): { value: string; expiresAt: number | null } | undefined {
+    const entry = this.store.read(k);
+    if (entry === undefined) return undefined;
+    if (typeof entry.value !== 'string') throw wrongType();
+    return { value: entry.value, expiresAt: entry.expiresAt };
   }
 }

@@ -46,6 +46,21 @@ end
 return value
 `;
 
+// KEYS[1]; ARGV: ttlMs ('0' = no expiry), member. The expiry only grows (PTTL -1 = none, which stays).
+const setAddLua = `
+local existed = redis.call('EXISTS', KEYS[1])
+redis.call('SADD', KEYS[1], ARGV[2])
+if ARGV[1] == '0' then
+  redis.call('PERSIST', KEYS[1])
+  return 1
+end
+local pttl = redis.call('PTTL', KEYS[1])
+if existed == 0 or (pttl >= 0 and pttl < tonumber(ARGV[1])) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return 1
+`;
+
 interface Scripts {
   kvCompareAndSet(
     key: string,
@@ -55,6 +70,7 @@ interface Scripts {
     ttlMs: string,
   ): Promise<number>;
   kvIncr(key: string, ttlMs: string): Promise<number>;
+  kvSetAdd(key: string, ttlMs: string, member: string): Promise<number>;
 }
 
 type ScriptedRedis = Redis & Scripts;
@@ -165,6 +181,7 @@ export class RedisKv implements Kv {
     });
     client.defineCommand('kvCompareAndSet', { lua: compareAndSetLua, numberOfKeys: 1 });
     client.defineCommand('kvIncr', { lua: incrLua, numberOfKeys: 1 });
+    client.defineCommand('kvSetAdd', { lua: setAddLua, numberOfKeys: 1 });
     this.client = client as ScriptedRedis;
   }
 
@@ -212,6 +229,15 @@ export class RedisKv implements Kv {
   async incr(key: string, options: { ttlMs: number }): Promise<number> {
     assertTtlMs(options.ttlMs);
     return this.client.kvIncr(this.prefix + key, String(options.ttlMs));
+  }
+
+  async setAdd(key: string, member: string, options: { ttlMs?: number } = {}): Promise<void> {
+    if (options.ttlMs !== undefined) assertTtlMs(options.ttlMs);
+    await this.client.kvSetAdd(this.prefix + key, String(options.ttlMs ?? 0), member);
+  }
+
+  async setMembers(key: string): Promise<string[]> {
+    return this.client.smembers(this.prefix + key);
   }
 
   async publish(channel: string, message: string): Promise<void> {

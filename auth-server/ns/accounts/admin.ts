@@ -7,6 +7,7 @@ import { lockRows } from '../../common/db/lock.js';
 import type { AuditContext, NewAuditEvent } from '../audit/model.js';
 import type { AuditRecorder } from '../audit/service.js';
 import type { VirtualServer } from '../servers/model.js';
+import { createSessionRepository } from '../sessions/repository.js';
 import {
   type Account,
   type AccountPage,
@@ -95,7 +96,10 @@ export function createAccountAdminService(deps: {
       return { account, changed: outcome === 'changed' };
     });
 
-  /** Deletes the accounts with these ids (the caller locked them), recording each one that went. */
+  /**
+   * Deletes the accounts with these ids (the caller locked them), recording each one that went. A deleted
+   * account's logged-in NS sessions end in the same transaction: removing a lost phone ends its access now.
+   */
   const deleteEach = async (
     trx: Knex.Transaction,
     server: ServerRef,
@@ -106,10 +110,17 @@ export function createAccountAdminService(deps: {
     const deleted: Account[] = [];
     for (const account of accounts) {
       if (!(await repo.delete(server.id, account.id))) continue;
+      const sessionsEnded = await createSessionRepository(trx).endForAccount(
+        server.id,
+        account.id,
+        clock.now(),
+      );
       await audit.record(
         event('account.deleted', server, account, by, {
           userid: account.userid,
           keyThumbprint: account.keyThumbprint,
+          // Only when there were any: most deletions end none, and their events stay as before.
+          ...(sessionsEnded > 0 && { sessionsEnded }),
         }),
         trx,
       );

@@ -10,7 +10,9 @@ export type AccountErrorCode =
   | 'account_unknown'
   | 'account_blocked'
   /** The server lists allowed apps and the phone's app is not one of them. */
-  | 'app_not_allowed';
+  | 'app_not_allowed'
+  /** An account key rotation whose old- or new-key signature does not verify for this channel. */
+  | 'bad_signature';
 
 const messages: Record<AccountErrorCode, string> = {
   enrol_token_unknown: 'Unknown enrol token',
@@ -20,6 +22,7 @@ const messages: Record<AccountErrorCode, string> = {
   account_unknown: 'No such account',
   account_blocked: 'The account is blocked',
   app_not_allowed: 'This server does not accept this app',
+  bad_signature: 'The key rotation is not signed by the account key and the new key',
 };
 
 export class AccountError extends Error {

@@ -41,6 +41,15 @@ export interface AccountRepository {
   setBlocked(serverId: string, id: string, at: number | null): Promise<'changed' | 'unchanged' | 'unknown'>;
   /** False when the server has no such account. */
   delete(serverId: string, id: string): Promise<boolean>;
+  /**
+   * Replaces the account's key only while it still is `oldThumbprint` (one guarded UPDATE: of concurrent
+   * rotations one wins); false otherwise. A key another account of the server holds is a ConflictError.
+   */
+  rotateKey(
+    id: string,
+    oldThumbprint: string,
+    next: { publicJwk: Account['publicJwk']; keyThumbprint: string },
+  ): Promise<boolean>;
   /** Changes the given members; false when the server has no such account. */
   update(
     serverId: string,
@@ -208,6 +217,18 @@ export function createAccountRepository(knex: Knex): AccountRepository {
 
     async delete(serverId, id) {
       return (await knex(table).where({ id, server_id: serverId }).del()) > 0;
+    },
+
+    async rotateKey(id, oldThumbprint, next) {
+      try {
+        const changed: unknown = await knex(table)
+          .where({ id, key_thumbprint: oldThumbprint })
+          .update({ public_jwk: JSON.stringify(next.publicJwk), key_thumbprint: next.keyThumbprint });
+        return changed === 1;
+      } catch (err) {
+        rethrowConflict(err, entity, next.keyThumbprint);
+        throw err;
+      }
     },
 
     async update(serverId, id, change) {

@@ -95,6 +95,18 @@ export interface AccountService {
   recordLogin(accountId: string, db?: Knex): Promise<void>;
   /** Throws AccountError `account_unknown`. */
   loadAccount(accountId: string): Promise<Account>;
+  /**
+   * HEADLESS_UPGRADE: replaces the key of `accountId` (currently `oldThumbprint`) by `next`, with an
+   * `account.updated` audit event (`change: key_rotated`) in the same transaction. Throws AccountError
+   * `account_unknown` when the account is gone or its key changed meanwhile, `account_key_exists` when
+   * another account of the server holds the new key.
+   */
+  rotateKey(
+    accountId: string,
+    oldThumbprint: string,
+    next: { publicJwk: Account['publicJwk']; keyThumbprint: string },
+    by: AuditContext,
+  ): Promise<Account>;
 }
 
 /** base64url of 32 bytes: anything else cannot be one of our tokens, so it is refused before any query. */
@@ -267,6 +279,32 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
 
     recordLogin: (accountId, handle) =>
       (handle === undefined ? accounts : createAccountRepository(handle)).recordLogin(accountId, clock.now()),
+
+    async rotateKey(accountId, oldThumbprint, next, by) {
+      return db.transaction(async (trx) => {
+        const trxAccounts = createAccountRepository(trx);
+        let rotated: boolean;
+        try {
+          rotated = await trxAccounts.rotateKey(accountId, oldThumbprint, next);
+        } catch (err) {
+          if (err instanceof ConflictError) throw new AccountError('account_key_exists');
+          throw err;
+        }
+        if (!rotated) throw new AccountError('account_unknown');
+        const account = await trxAccounts.load(accountId);
+        await deps.audit.record(
+          {
+            type: 'account.updated',
+            server: { id: account.serverId, name: await trxAccounts.serverName(account.serverId) },
+            ...by,
+            subject: { kind: 'account', id: account.id },
+            details: { userid: account.userid, change: 'key_rotated', keyThumbprint: next.keyThumbprint },
+          },
+          trx,
+        );
+        return account;
+      });
+    },
 
     async loadAccount(accountId) {
       try {

@@ -89,8 +89,9 @@ export function registerBrowserRoutes(router: Router<NsState>, deps: NsApiDeps):
     ctx.body = toLoginStatus(session, clock.now());
   });
 
-  // What the login page shows of the server it logs into: public by nature (name and logo are on every
-  // login page of the server), so no cookie; only a data: logo, since the page loads nothing third-party.
+  // What the login page shows of the server it logs into: public by nature (name, logo, colours and the app
+  // link are on every login page of the server), so no cookie; only a data: logo, since the page loads
+  // nothing third-party.
   router.get('/servers/:server/branding', errors, async (ctx) => {
     const server = await servers.findByName(serverName(ctx));
     if (!server) throw problems.notFound('No such virtual server');
@@ -99,6 +100,10 @@ export function registerBrowserRoutes(router: Router<NsState>, deps: NsApiDeps):
       name: server.name,
       displayName: server.displayName,
       logo: server.logo?.startsWith('data:') ? server.logo : null,
+      accentLight: server.accentLight,
+      accentDark: server.accentDark,
+      appLink: server.appLink,
+      recoveryCodes: server.recoveryCodes,
     };
   });
 

@@ -7,6 +7,7 @@ import type { AccountService } from '../accounts/service.js';
 import type { ApiKeyAdminService } from '../apikeys/admin.js';
 import type { ApiKeyVerifier } from '../apikeys/verify.js';
 import type { AuditService } from '../audit/service.js';
+import type { RecoveryService } from '../recovery/service.js';
 import type { ServerAdminService } from '../servers/admin.js';
 import type { VirtualServerRepository } from '../servers/repository.js';
 import type { SessionService } from '../sessions/service.js';
@@ -31,6 +32,8 @@ export interface NsApiDeps {
   audit: AuditService;
   /** Webhook subscriptions of a server (REST `/api/v2/servers/{server}/webhooks`). */
   webhooks: WebhookService;
+  /** Recovery codes (the devices page and `/ns/servers/{server}/recovery`); absent: no server offers them. */
+  recovery?: RecoveryService;
   kv: Kv;
   clock: Clock;
   logger: Logger;
@@ -42,6 +45,14 @@ export interface NsApiDeps {
     apiSessionsPerMinute?: number;
     /** Enrol links created per API key and client IP and minute (default 120). */
     apiEnrolLinksPerMinute?: number;
+    /** The devices and recovery pages' limits (device-routes.ts `defaultDeviceLimits`). */
+    devices?: Partial<{
+      enrolLinksPerUserHour: number;
+      recoveryCodeSetsPerUserHour: number;
+      recoverPerIpMinute: number;
+      recoverPerUserHour: number;
+      writesPerUserMinute: number;
+    }>;
   };
   sse?: SseOptions;
 }

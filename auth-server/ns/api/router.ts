@@ -5,6 +5,7 @@ import { registerAuditRoutes } from './audit-routes.js';
 import type { NsState } from './auth.js';
 import { registerBrowserRoutes } from './browser-routes.js';
 import type { NsApiDeps } from './context.js';
+import { registerDeviceRoutes } from './device-routes.js';
 import { registerEnrolRoutes } from './enrol-routes.js';
 import { registerOpenApiRoute } from './openapi-route.js';
 import { registerServerRoutes } from './server-routes.js';
@@ -23,6 +24,7 @@ export function createNsRouter(deps: NsApiDeps): Router<NsState> {
   registerAccountRoutes(router, deps);
   registerOpenApiRoute(router, deps);
   registerBrowserRoutes(router, deps);
+  registerDeviceRoutes(router, deps);
   registerAuditRoutes(router, deps);
   registerWebhookRoutes(router, deps);
   return router;

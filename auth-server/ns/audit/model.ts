@@ -26,6 +26,9 @@ export const auditEventTypes = [
   'server.deleted',
   'webhook.created',
   'webhook.deleted',
+  'recovery_codes.generated',
+  'recovery_code.used',
+  'recovery_code.refused',
   // IdP administration, recorded through NsPeer.recordAdminEvent (the IdP has no audit log of its own).
   'oidc_client.created',
   'oidc_client.updated',

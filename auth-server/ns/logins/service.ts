@@ -1,6 +1,6 @@
 // The phone side of a QR login (DESIGN.md §4): scan a login code, then approve with an attestation or decline.
 import { attestationChallenge } from '../../../protocol/attestation-binding.js';
-import { AttestationError } from '../../common/attestation/format.js';
+import { AttestationError, type AttestationMethod } from '../../common/attestation/format.js';
 import type { Logger } from '../../common/logging.js';
 import { AccountError } from '../accounts/errors.js';
 import type { Account } from '../accounts/model.js';
@@ -99,7 +99,10 @@ export function createMobileLoginService(deps: {
   return {
     async scan({ server, accountId, code }) {
       const account = await activeAccount(accountId);
-      const session = await sessions.redeemLoginCode(code, { serverId: server.serverId });
+      const session = await sessions.redeemLoginCode(code, {
+        serverId: server.serverId,
+        accountId: account.id,
+      });
       await deps.events?.emit({
         type: 'CONFIRMSCAN',
         server: { id: server.serverId, name: server.name },
@@ -126,9 +129,10 @@ export function createMobileLoginService(deps: {
     async confirm(input) {
       const { server, accountId, sessionId, attestation, transcriptHash, origin = unknownOrigin } = input;
       const account = await accounts.loadAccount(accountId);
+      let method: AttestationMethod;
       try {
         if (account.blockedAt !== null) throw new AccountError('account_blocked');
-        await deps.checkAttestation(attestation, {
+        const claims = await deps.checkAttestation(attestation, {
           audience: server.globalId,
           subject: account.appInstanceId,
           challenge: await attestationChallenge({
@@ -138,6 +142,8 @@ export function createMobileLoginService(deps: {
             purpose: 'login',
           }),
         });
+        // Kept with the login: the IdP turns it into `amr` (PIN or biometric key on the phone).
+        method = claims.method;
       } catch (err) {
         // A refused approval changes no state; it is recorded (and a failing record fails the request).
         if (err instanceof AccountError || err instanceof AttestationError) {
@@ -155,7 +161,7 @@ export function createMobileLoginService(deps: {
       // write rolls the login back and fails the request, and one commit serves all three.
       const session = await sessions.markLoggedIn(
         target(sessionId, input.scanned),
-        { userid: account.userid, accountId: account.id },
+        { userid: account.userid, accountId: account.id, method },
         {
           inTransaction: async (_moved, trx) => {
             await audit.record(

@@ -12,6 +12,7 @@ import type { AccountService } from '../accounts/service.js';
 import type { MobileLoginService } from '../logins/service.js';
 import type { ServerIdentity, ServerIdentityService } from '../servers/identity.js';
 import { accountDelete } from './account-delete.js';
+import { accountRotate } from './account-rotate.js';
 import type { ChannelKind, NsChannelContext } from './context.js';
 import { enrolBegin } from './enrol-begin.js';
 import { enrolComplete } from './enrol-complete.js';
@@ -135,6 +136,7 @@ async function serveChannel(transport: Transport, info: MobileConnectionInfo, op
   install('login.confirm', 'login', loginConfirm);
   install('login.decline', 'login', loginDecline);
   install('account.delete', 'login', accountDelete);
+  install('account.rotate', 'login', accountRotate);
   void session.closed.then((err) => {
     if (err) logger.debug({ code: err.code, remote: err.remote, ip: info.ip }, 'ns channel ended');
   });

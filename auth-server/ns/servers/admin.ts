@@ -70,6 +70,9 @@ function changedFields(before: VirtualServer, after: VirtualServer): string[] {
   if (before.displayName !== after.displayName) changed.push('displayName');
   if (before.logo !== after.logo) changed.push('logo');
   if (JSON.stringify(before.allowedApps) !== JSON.stringify(after.allowedApps)) changed.push('allowedApps');
+  for (const key of ['accentLight', 'accentDark', 'appLink', 'recoveryCodes'] as const) {
+    if (before[key] !== after[key]) changed.push(key);
+  }
   for (const key of Object.keys(after.policy) as (keyof Policy)[]) {
     if (before.policy[key] !== after.policy[key]) changed.push(`policy.${key}`);
   }

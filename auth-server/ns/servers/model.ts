@@ -2,6 +2,7 @@
 // guard every write.
 import { createHash, createPublicKey } from 'node:crypto';
 import { z } from 'zod';
+import { accentDarkSchema, accentLightSchema, appLinkSchema } from './branding.js';
 
 /** Lowercase DNS-label slug: it appears in URLs (`/oidc/{name}`) and cookie names. */
 export const serverNameSchema = z
@@ -177,6 +178,10 @@ export const newVirtualServerSchema = z.strictObject({
   logo: logoSchema.nullable().default(null),
   policy: policySchema.prefault({}),
   allowedApps: allowedAppsSchema.default([]),
+  accentLight: accentLightSchema.nullable().default(null),
+  accentDark: accentDarkSchema.nullable().default(null),
+  appLink: appLinkSchema.nullable().default(null),
+  recoveryCodes: z.boolean().default(false),
 });
 
 export type NewVirtualServer = z.input<typeof newVirtualServerSchema>;
@@ -189,6 +194,12 @@ export const virtualServerPatchSchema = z.strictObject({
   policy: policyPatchSchema.optional(),
   /** Replaces the whole list. */
   allowedApps: allowedAppsSchema.optional(),
+  /** null: back to the page's own colour. */
+  accentLight: accentLightSchema.nullable().optional(),
+  accentDark: accentDarkSchema.nullable().optional(),
+  /** null: the `nextauth://` scheme only. */
+  appLink: appLinkSchema.nullable().optional(),
+  recoveryCodes: z.boolean().optional(),
 });
 
 export type VirtualServerPatch = z.input<typeof virtualServerPatchSchema>;
@@ -200,6 +211,13 @@ export interface VirtualServer {
   logo: string | null;
   policy: Policy;
   allowedApps: AllowedApp[];
+  /** Accent of light / dark login pages (`#rrggbb`), null for the page's own. */
+  accentLight: string | null;
+  accentDark: string | null;
+  /** The app's https link for app-to-app login, or null. */
+  appLink: string | null;
+  /** Whether users of this server may hold one-time recovery codes. */
+  recoveryCodes: boolean;
   createdAt: Date;
   updatedAt: Date;
 }

@@ -34,7 +34,7 @@ export interface VirtualServerRepository {
   getByName(name: string): Promise<VirtualServer>;
   /** All servers, ordered by name. */
   list(): Promise<VirtualServer[]>;
-  /** Changes the display name, logo, allowed apps and/or merges policy keys; throws NotFoundError or ZodError. */
+  /** Changes the display name, logo, allowed apps, branding, recovery policy and/or merges policy keys; throws NotFoundError or ZodError. */
   update(name: string, patch: VirtualServerPatch, options?: WriteOptions): Promise<VirtualServer>;
   /**
    * Deletes the server and (by foreign keys) its sessions, accounts, tokens and API keys. Throws
@@ -52,12 +52,30 @@ interface Row {
   policy: string;
   logo: string | null;
   allowed_apps: string | null;
+  accent_light: string | null;
+  accent_dark: string | null;
+  app_link: string | null;
+  /** boolean on PostgreSQL, 0/1 on SQLite and MySQL. */
+  recovery_codes: unknown;
   created_at: unknown;
   updated_at: unknown;
 }
 
 /** Everything but the identity key columns (identity.ts reads those). */
-const columns = ['id', 'name', 'display_name', 'policy', 'logo', 'allowed_apps', 'created_at', 'updated_at'];
+const columns = [
+  'id',
+  'name',
+  'display_name',
+  'policy',
+  'logo',
+  'allowed_apps',
+  'accent_light',
+  'accent_dark',
+  'app_link',
+  'recovery_codes',
+  'created_at',
+  'updated_at',
+];
 
 function toDomain(row: Row): VirtualServer {
   return {
@@ -67,6 +85,10 @@ function toDomain(row: Row): VirtualServer {
     logo: row.logo ?? null,
     policy: storedPolicySchema.parse(JSON.parse(row.policy)),
     allowedApps: row.allowed_apps === null ? [] : storedAllowedAppsSchema.parse(JSON.parse(row.allowed_apps)),
+    accentLight: row.accent_light ?? null,
+    accentDark: row.accent_dark ?? null,
+    appLink: row.app_link ?? null,
+    recoveryCodes: row.recovery_codes === true || row.recovery_codes === 1 || row.recovery_codes === '1',
     createdAt: new Date(fromDbMillis(row.created_at)),
     updatedAt: new Date(fromDbMillis(row.updated_at)),
   };
@@ -93,6 +115,10 @@ export function createVirtualServerRepository(
         policy: JSON.stringify(parsed.policy),
         logo: parsed.logo,
         allowed_apps: JSON.stringify(parsed.allowedApps),
+        accent_light: parsed.accentLight,
+        accent_dark: parsed.accentDark,
+        app_link: parsed.appLink,
+        recovery_codes: parsed.recoveryCodes,
         created_at: now,
         updated_at: now,
       };
@@ -138,6 +164,10 @@ export function createVirtualServerRepository(
           displayName: parsed.displayName ?? current.displayName,
           logo: parsed.logo === undefined ? current.logo : parsed.logo,
           allowedApps: parsed.allowedApps ?? current.allowedApps,
+          accentLight: parsed.accentLight === undefined ? current.accentLight : parsed.accentLight,
+          accentDark: parsed.accentDark === undefined ? current.accentDark : parsed.accentDark,
+          appLink: parsed.appLink === undefined ? current.appLink : parsed.appLink,
+          recoveryCodes: parsed.recoveryCodes ?? current.recoveryCodes,
           policy,
           updatedAt: new Date(clock.now()),
         };
@@ -148,6 +178,10 @@ export function createVirtualServerRepository(
             logo: updated.logo,
             policy: JSON.stringify(policy),
             allowed_apps: JSON.stringify(updated.allowedApps),
+            accent_light: updated.accentLight,
+            accent_dark: updated.accentDark,
+            app_link: updated.appLink,
+            recovery_codes: updated.recoveryCodes,
             updated_at: updated.updatedAt.getTime(),
           });
         await options.inTransaction?.(updated, trx, current);

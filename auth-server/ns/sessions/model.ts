@@ -10,10 +10,18 @@ export const pendingStates: readonly SessionState[] = ['waiting', 'scanned'];
 /** States that end the session for good: the SSE stream closes on them. */
 export const finalStates: readonly SessionState[] = ['loggedin', 'declined', 'expired', 'loggedout'];
 
-/** What the phone said when it declined: a plain no, or "I did not start this login". */
-export const declineReasons = ['declined', 'not_me'] as const;
+/**
+ * Why a login ended declined: the phone's plain no, its "I did not start this login", or `locked` — the
+ * scanning phone's PIN was locked (or blocked) at the SFS meanwhile, so this login cannot be confirmed.
+ */
+export const declineReasons = ['declined', 'not_me', 'locked'] as const;
 export const declineReasonSchema = z.enum(declineReasons);
 export type DeclineReason = z.output<typeof declineReasonSchema>;
+
+/** How the phone confirmed a login: the SFS attestation's `method` (PIN, or the biometric key). */
+export const authMethods = ['pin', 'bio'] as const;
+export const authMethodSchema = z.enum(authMethods);
+export type AuthMethod = z.output<typeof authMethodSchema>;
 
 export interface Session {
   id: string;
@@ -31,6 +39,10 @@ export interface Session {
   info: string | null;
   /** Set when the phone declined (null for sessions declined before the reason was stored). */
   declineReason: DeclineReason | null;
+  /** The account whose phone scanned it (null before the scan). */
+  scanAccountId: string | null;
+  /** Set when `loggedin`: how the phone confirmed (null for logins stored before it was kept). */
+  authMethod: AuthMethod | null;
   createdAt: Date;
   expiresAt: Date;
   loggedInAt: Date | null;
@@ -85,6 +97,8 @@ export const loginApprovalSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9_-]{16,32}$/)
     .optional(),
+  /** The attestation's method; omitted: `pin`. */
+  method: authMethodSchema.optional(),
 });
 export type LoginApproval = z.input<typeof loginApprovalSchema>;
 

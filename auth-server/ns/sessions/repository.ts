@@ -4,6 +4,8 @@ import { NotFoundError } from '../../common/db/errors.js';
 import { deleteExpiredRows } from '../../common/db/sweep.js';
 import { fromDbMillis, fromDbMillisOrNull } from '../../common/db/timestamps.js';
 import {
+  type AuthMethod,
+  authMethodSchema,
   type DeclineReason,
   declineReasonSchema,
   type Session,
@@ -33,6 +35,8 @@ export interface TransitionPatch {
   loggedInAt?: number;
   expiresAt?: number;
   declineReason?: DeclineReason;
+  authMethod?: AuthMethod;
+  scanAccountId?: string;
 }
 
 export interface SessionRepository {
@@ -53,6 +57,13 @@ export interface SessionRepository {
     now: number,
     unexpiredAt?: number,
   ): Promise<boolean>;
+  /** Sessions `scanned` by `accountId` and not expired at `now` (at most a few: one per open login page). */
+  findScannedBy(accountId: string, now: number): Promise<Session[]>;
+  /**
+   * Ends (`loggedout`) every logged-in session of an account that is going away, so a removed phone's
+   * logins stop at once; returns how many ended.
+   */
+  endForAccount(serverId: string, accountId: string, now: number): Promise<number>;
   /** Deletes sessions that expired before `before`, with their login codes (FK cascade); returns how many. */
   deleteExpired(before: number): Promise<number>;
 }
@@ -70,6 +81,8 @@ interface Row {
   ip: string;
   session_info: string | null;
   decline_reason: string | null;
+  auth_method?: string | null;
+  scan_account_id?: string | null;
   created_at: unknown;
   expires_at: unknown;
   logged_in_at: unknown;
@@ -91,6 +104,8 @@ function toDomain(row: Row): Session {
     info: row.session_info,
     // Unknown values (a newer version's) read as no reason: the page then shows a plain decline.
     declineReason: declineReasonSchema.safeParse(row.decline_reason).data ?? null,
+    authMethod: authMethodSchema.safeParse(row.auth_method).data ?? null,
+    scanAccountId: row.scan_account_id ?? null,
     createdAt: new Date(fromDbMillis(row.created_at)),
     expiresAt: new Date(fromDbMillis(row.expires_at)),
     loggedInAt: loggedInAt === null ? null : new Date(loggedInAt),
@@ -148,12 +163,29 @@ export function createSessionRepository(knex: Knex): SessionRepository {
       if (patch.loggedInAt !== undefined) values.logged_in_at = patch.loggedInAt;
       if (patch.expiresAt !== undefined) values.expires_at = patch.expiresAt;
       if (patch.declineReason !== undefined) values.decline_reason = patch.declineReason;
+      if (patch.authMethod !== undefined) values.auth_method = patch.authMethod;
+      if (patch.scanAccountId !== undefined) values.scan_account_id = patch.scanAccountId;
       let query = knex(table)
         .where({ id })
         .whereIn('state', [...from]);
       if (unexpiredAt !== undefined) query = query.andWhere('expires_at', '>', unexpiredAt);
       const affected: unknown = await query.update(values);
       return affected === 1;
+    },
+
+    async findScannedBy(accountId, now) {
+      const rows = (await select(knex)
+        .where({ 's.scan_account_id': accountId, 's.state': 'scanned' })
+        .andWhere('s.expires_at', '>', now)
+        .limit(20)) as Row[];
+      return rows.map(toDomain);
+    },
+
+    async endForAccount(serverId, accountId, now) {
+      const ended: unknown = await knex(table)
+        .where({ server_id: serverId, account_id: accountId, state: 'loggedin' })
+        .update({ state: 'loggedout', updated_at: now });
+      return typeof ended === 'number' ? ended : 0;
     },
 
     deleteExpired: (before) =>

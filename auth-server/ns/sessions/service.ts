@@ -65,7 +65,13 @@ export interface SessionService {
    * redemptions exactly one succeeds; a refused redemption changes nothing. Never returns the nonce.
    * With `serverId`, a code of another virtual server is refused as `unknown_code` (and stays unused).
    */
-  redeemLoginCode(code: string, options?: { serverId?: string }): Promise<Session>;
+  redeemLoginCode(code: string, options?: { serverId?: string; accountId?: string }): Promise<Session>;
+  /**
+   * The scanning phone's PIN got locked or blocked at the SFS: every login that account scanned and that is
+   * still waiting for its confirmation ends `declined` with reason `locked` (the browser stops waiting).
+   * Returns how many; a session that moved meanwhile (confirmed, declined, expired) is left as it is.
+   */
+  endScansOfLockedAccount(accountId: string): Promise<number>;
   /**
    * The `waiting` session of a usable code of server `serverId`, without using it up (a phone with no
    * account for the server reports that it scanned it); undefined for anything else. Changes nothing.
@@ -153,6 +159,8 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
     ...(patch.loggedInAt !== undefined ? { loggedInAt: new Date(patch.loggedInAt) } : {}),
     ...(patch.expiresAt !== undefined ? { expiresAt: new Date(patch.expiresAt) } : {}),
     ...(patch.declineReason !== undefined ? { declineReason: patch.declineReason } : {}),
+    ...(patch.authMethod !== undefined ? { authMethod: patch.authMethod } : {}),
+    ...(patch.scanAccountId !== undefined ? { scanAccountId: patch.scanAccountId } : {}),
     updatedAt: new Date(now),
   });
 
@@ -210,6 +218,8 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
         ip: record.ip,
         info: record.info,
         declineReason: null,
+        authMethod: null,
+        scanAccountId: null,
         createdAt: new Date(now),
         expiresAt: new Date(record.expiresAt),
         loggedInAt: null,
@@ -274,7 +284,10 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
         // Thrown inside the transaction: the consumed code is rolled back, so another server's code is untouched.
         if (options.serverId !== undefined && found.serverId !== options.serverId)
           throw new SessionError('unknown_code');
-        const patch: TransitionPatch = { state: 'scanned' };
+        const patch: TransitionPatch = {
+          state: 'scanned',
+          ...(options.accountId !== undefined ? { scanAccountId: options.accountId } : {}),
+        };
         if (!(await trxSessions.transition(found.id, ['waiting'], patch, now, now))) {
           const current = await trxSessions.load(found.id);
           throw effectiveState(current, now) === 'expired'
@@ -308,12 +321,26 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
           userid: parsed.userid,
           accountId: parsed.accountId,
           hsid: parsed.hsid ?? randomToken(random, 16),
+          authMethod: parsed.method ?? 'pin',
           loggedInAt: now,
           expiresAt: now + loggedInSessionMs,
         },
         now,
         options,
       );
+    },
+
+    async endScansOfLockedAccount(accountId) {
+      let ended = 0;
+      for (const session of await sessions.findScannedBy(accountId, clock.now())) {
+        try {
+          await decide(session, { state: 'declined', declineReason: 'locked' }, clock.now(), {});
+          ended++;
+        } catch (err) {
+          if (!(err instanceof SessionError)) throw err;
+        }
+      }
+      return ended;
     },
 
     async markDeclined(session, options = {}) {

@@ -86,15 +86,51 @@ export function installSfsHandlers(channel: Channel<SfsMobileMessages>, ctx: Cha
     }),
   );
 
-  channel.onRequest('attest', ({ serverId, challenge, pinProof }) =>
+  channel.onRequest('attest', (body) =>
     logged('attest', async () => {
       const id = await instanceId();
       await brake();
+      const { serverId, challenge } = body;
       return pinChecked(async () => {
-        const issued = await api.attestWithPin({ instanceId: id, serverId, challenge, pinProof });
+        const issued =
+          body.method === 'pin'
+            ? await api.attestWithPin({ instanceId: id, serverId, challenge, pinProof: body.pinProof })
+            : await api.attestWithBio({
+                instanceId: id,
+                serverId,
+                challenge,
+                nonce: body.nonce,
+                signature: body.signature,
+              });
         // Epoch milliseconds (what the app compares with Date.now()), not the JWT seconds of `exp`.
         return { ok: true as const, attestation: issued.attestation, expiresAt: issued.expiresAt.getTime() };
       });
+    }),
+  );
+
+  channel.onRequest('bio.register', ({ serverId, pinProof, publicJwk }) =>
+    logged('bio.register', async () => {
+      const id = await instanceId();
+      await brake();
+      return pinChecked(async () => {
+        await api.bio.register({ instanceId: id, serverId, pinProof, publicJwk });
+        return { ok: true as const };
+      });
+    }),
+  );
+
+  channel.onRequest('bio.remove', () =>
+    logged('bio.remove', async () => {
+      const id = await instanceId();
+      return { ok: true as const, removed: await sfsCall(() => api.bio.remove(id)) };
+    }),
+  );
+
+  channel.onRequest('bio.challenge', () =>
+    logged('bio.challenge', async () => {
+      const id = await instanceId();
+      await brake();
+      return sfsCall(() => api.bio.challenge(id));
     }),
   );
 }

@@ -29,7 +29,11 @@ export type PinAuditEvent =
   | 'pin_failed'
   | 'pin_locked'
   | 'pin_blocked'
-  | 'pin_refused';
+  | 'pin_refused'
+  | 'bio_registered'
+  | 'bio_removed'
+  | 'bio_verified'
+  | 'bio_refused';
 
 export interface PinAudit {
   event: PinAuditEvent;

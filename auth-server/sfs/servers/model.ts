@@ -26,6 +26,11 @@ const policyShape = {
   maxLockoutSeconds: seconds.default(86_400),
   /** The lockout number that blocks the PIN for good instead (0: never). */
   blockAfterLockouts: blockAfter.default(5),
+  /**
+   * `false`: attestations with `method: 'bio'` are refused for this server (PIN only). Absent means allowed,
+   * so policies stored before biometrics existed read unchanged.
+   */
+  bioAllowed: z.boolean().optional(),
 };
 
 const ceilingAboveFirst = (p: { lockoutSeconds: number; maxLockoutSeconds: number }) =>

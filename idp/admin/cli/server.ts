@@ -14,6 +14,10 @@ const serverSchema = z
     logo: z.string().nullable(),
     policy: z.record(z.string(), z.number()),
     allowedApps: z.array(z.object({ name: z.string(), fingerprint: z.string() }).loose()),
+    accentLight: z.string().nullable().optional(),
+    accentDark: z.string().nullable().optional(),
+    appLink: z.string().nullable().optional(),
+    recoveryCodes: z.boolean().optional(),
     globalId: z.string(),
     createdAt: z.string(),
     updatedAt: z.string(),
@@ -25,6 +29,12 @@ const listSchema = z.object({ servers: z.array(serverSchema) });
 function integer(value: string): number {
   if (!/^\d{1,9}$/.test(value)) throw new InvalidArgumentError('expected a whole number');
   return Number(value);
+}
+
+function onOff(value: string): boolean {
+  if (value === 'on' || value === 'true') return true;
+  if (value === 'off' || value === 'false') return false;
+  throw new InvalidArgumentError('expected on or off');
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -68,6 +78,10 @@ interface SettingOptions {
   transactionTimeout?: number;
   allowApp?: string[];
   clearApps?: boolean;
+  accentLight?: string | false;
+  accentDark?: string | false;
+  appLink?: string | false;
+  recoveryCodes?: boolean;
   json?: boolean;
   url?: string;
 }
@@ -90,6 +104,10 @@ function withSettings(command: Command): Command {
       'trust the app whose SDK configuration this P-256 key signs (repeatable)',
       collect,
     )
+    .option('--accent-light <#rrggbb>', 'accent colour of light login pages (WCAG AA contrast is checked)')
+    .option('--accent-dark <#rrggbb>', 'accent colour of dark login pages (WCAG AA contrast is checked)')
+    .option('--app-link <https-url>', "the app's https link (universal link / App Link) for app-to-app login")
+    .option('--recovery-codes <on|off>', 'whether users may generate one-time recovery codes', onOff)
     .option('--json', 'machine-readable output: the server as JSON')
     .option('--url <url>', 'public URL of the running system (default NEXTAUTH_PUBLIC_URL)');
 }
@@ -113,6 +131,12 @@ async function settingsBody(opts: SettingOptions): Promise<Record<string, unknow
   else if (opts.logo !== undefined) body.logo = await logoValue(opts.logo);
   if (Object.keys(policy).length > 0) body.policy = policy;
   if (opts.clearApps) body.allowedApps = [];
+  for (const key of ['accentLight', 'accentDark', 'appLink'] as const) {
+    const value = opts[key];
+    if (value === false) body[key] = null;
+    else if (value !== undefined) body[key] = value;
+  }
+  if (opts.recoveryCodes !== undefined) body.recoveryCodes = opts.recoveryCodes;
   if (opts.allowApp) body.allowedApps = await Promise.all(opts.allowApp.map(allowedApp));
   return body;
 }
@@ -127,6 +151,9 @@ function describe(s: Server): string {
     }`,
     `  timeouts        login ${p.loginTimeoutSeconds}s, transaction ${p.transactionTimeoutSeconds}s`,
     `  logo            ${s.logo === null ? '-' : s.logo.startsWith('data:') ? `inline image (${s.logo.length} characters)` : s.logo}`,
+    `  accent          ${s.accentLight ?? '-'} light, ${s.accentDark ?? '-'} dark`,
+    `  app link        ${s.appLink ?? '-'}`,
+    `  recovery codes  ${s.recoveryCodes ? 'on' : 'off'}`,
     `  allowed apps    ${s.allowedApps.length === 0 ? 'any app of this NS’s SFS' : s.allowedApps.map((a) => `${a.name} (${a.fingerprint})`).join(', ')}`,
   ];
   return `${lines.join('\n')}\n`;
@@ -196,13 +223,18 @@ export function registerServer(program: Command): void {
   withSettings(
     server
       .command('update')
-      .description('change display name, logo, PIN policy or allowed apps (only what is given)')
+      .description(
+        'change display name, logo, PIN policy, allowed apps, colours, app link or recovery codes (only what is given)',
+      )
       .argument('<name>')
       .option('--display-name <text>', 'shown on the phone and the login page'),
   )
     // After --logo: commander makes a --no-* option defined first default to true.
     .option('--no-logo', 'remove the logo')
     .option('--clear-apps', 'trust no listed app any more (any app of this NS’s SFS)')
+    .option('--no-accent-light', 'back to the page colour of light pages')
+    .option('--no-accent-dark', 'back to the page colour of dark pages')
+    .option('--no-app-link', 'remove the app link (the nextauth:// scheme only)')
     .action(async (name: string, opts: SettingOptions) => {
       const body = await settingsBody(opts);
       if (Object.keys(body).length === 0) throw new Error('nothing to change: give at least one option');

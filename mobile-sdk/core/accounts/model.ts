@@ -30,6 +30,11 @@ export const accountSchema = z
     accountKeyAlias: z.string().min(1).max(128),
     /** Thumbprint of the account key: what NS knows the account by. */
     accountKeyThumbprint: thumbprintSchema,
+    /**
+     * HEADLESS_UPGRADE in progress: the next account key, made before NS was asked to switch, so a retry
+     * after an interruption offers NS the same key (NS may have switched already).
+     */
+    pendingKeyAlias: z.string().min(1).max(128).optional(),
     createdAt: z.number().int(),
     lastLoginAt: z.number().int().nullable(),
   })

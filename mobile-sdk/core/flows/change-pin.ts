@@ -3,6 +3,7 @@ import type { Account } from '../accounts/model.js';
 import { SdkError } from '../errors.js';
 import type { FlowDeps } from './deps.js';
 import { Flow, type FlowOutcome } from './flow.js';
+import { pickAccount } from './pick-account.js';
 import { attemptsLeftOrThrow } from './second-factor.js';
 import type { ServerContext } from './types.js';
 
@@ -19,8 +20,6 @@ export interface ChangePinResult {
   account: Account;
 }
 
-const recency = (a: Account) => a.lastLoginAt ?? a.createdAt;
-
 export class ChangePinFlow extends Flow<ChangePinResult> {
   constructor(
     private readonly deps: FlowDeps,
@@ -34,7 +33,7 @@ export class ChangePinFlow extends Flow<ChangePinResult> {
   }
 
   protected async run(): Promise<ChangePinResult> {
-    const account = await this.pickAccount();
+    const account = await pickAccount(this.deps.accounts, this.options.accountId, 'a PIN change');
     this.subject.server = { id: account.server.id, name: account.server.name, nsUrl: account.server.nsUrl };
     this.subject.userid = account.userid;
     this.subject.accountId = account.id;
@@ -67,22 +66,5 @@ export class ChangePinFlow extends Flow<ChangePinResult> {
       oldPin = (await this.ask({ type: 'VERIFY_SECOND_FACTOR', server, attemptsLeft, purpose: 'change_old' }))
         .pin;
     }
-  }
-
-  private async pickAccount(): Promise<Account> {
-    const wanted = this.options.accountId;
-    const accounts = await this.deps.accounts.list();
-    const account =
-      wanted === undefined
-        ? accounts.sort((a, b) => recency(b) - recency(a))[0]
-        : accounts.find((a) => a.id === wanted);
-    if (!account)
-      throw new SdkError(
-        'account_not_found',
-        wanted === undefined
-          ? 'no account on this device: a PIN change is checked under the policy of an enrolled server'
-          : `no account ${wanted} on this device`,
-      );
-    return account;
   }
 }

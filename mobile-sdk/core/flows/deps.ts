@@ -4,10 +4,13 @@ import type { AccountStore } from '../accounts/store.js';
 import type { TransportFactory } from '../channels.js';
 import type { Clock } from '../clock.js';
 import type { SfsSession } from '../instance/sfs-session.js';
-import type { KeyStore } from '../ports.js';
+import type { Biometrics, KeyStore, Storage } from '../ports.js';
 
 export interface FlowDeps {
   keyStore: KeyStore;
+  /** Small documents (the biometric key's record). */
+  storage: Storage;
+  biometrics: Biometrics;
   accounts: AccountStore;
   transports: TransportFactory;
   clock: Clock;

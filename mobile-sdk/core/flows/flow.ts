@@ -39,6 +39,7 @@ export abstract class Flow<R> {
   private current: FlowSnapshot<R> = { state: 'PROCESSING' };
   private pending: PendingAnswer | null = null;
   private started = false;
+  private execution: Promise<void> = Promise.resolve();
   private readonly listeners = new Set<(snapshot: FlowSnapshot<R>) => void>();
   private readonly waiters: ((snapshot: FlowSnapshot<R>) => void)[] = [];
   private readonly cleanups: (() => unknown)[] = [];
@@ -66,8 +67,16 @@ export abstract class Flow<R> {
   start(): this {
     if (this.started) throw new SdkError('internal', 'flow already started');
     this.started = true;
-    void this.execute();
+    this.execution = this.execute();
     return this;
+  }
+
+  /**
+   * Resolves once the steps themselves have returned, which may be after the flow reached ERROR (a cancel
+   * while a step still tidies up, e.g. deletes a key it made): a process about to exit waits for it.
+   */
+  finished(): Promise<void> {
+    return this.execution;
   }
 
   /** The current snapshot unless PROCESSING; otherwise the next one that is not. */

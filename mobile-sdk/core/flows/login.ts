@@ -7,19 +7,25 @@ import { SdkError } from '../errors.js';
 import { openAccountChannel } from './account-channel.js';
 import type { FlowDeps } from './deps.js';
 import { Flow, type FlowOutcome } from './flow.js';
-import { attestWithPin } from './second-factor.js';
-import type { ServerContext } from './types.js';
+import { attestSecondFactor, type SecondFactorMode } from './second-factor.js';
+import type { BiometricFallback, ServerContext } from './types.js';
 
 export type LoginOutcome = 'approved' | 'declined' | 'not_me';
 
 export interface LoginResult {
   outcome: LoginOutcome;
   account: Account;
+  /** Approved only: what confirmed it (the attestation's method, which NS passes on as `amr`). */
+  method?: 'pin' | 'bio';
+  /** Approved with the PIN although biometrics were meant to be used: why (e.g. `bio_invalidated`). */
+  fallback?: BiometricFallback;
 }
 
 export interface LoginOptions {
   /** Which local account to use when several are enrolled at the server (default: the most recently used). */
   accountId?: string;
+  /** `auto` (default): biometrics where the device has a valid biometric key, else the PIN. */
+  secondFactor?: SecondFactorMode;
 }
 
 export function parseLogin(uri: string): LoginUriData {
@@ -84,12 +90,26 @@ export class LoginFlow extends Flow<LoginResult> {
       transcriptHash: ns.session.info.transcriptHash,
       purpose: 'login',
     });
-    const attestation = await attestWithPin({ ask: (i) => this.ask(i), sfs, server, challenge });
+    const confirmed = await attestSecondFactor({
+      ask: (i) => this.ask(i),
+      sfs,
+      server,
+      challenge,
+      mode: this.options.secondFactor ?? 'auto',
+      bio: { keyStore: this.deps.keyStore, storage: this.deps.storage, biometrics: this.deps.biometrics },
+      reason: `Log in as ${scan.userid} at ${server.displayName || server.name}`,
+      ensureActive: () => this.ensureActive(),
+    });
     this.ensureActive();
-    await ns.request('login.confirm', { login: scan.login, attestation });
+    await ns.request('login.confirm', { login: scan.login, attestation: confirmed.attestation });
     account = { ...account, lastLoginAt: this.deps.clock.now() };
     await this.deps.accounts.save(account);
-    return { outcome: 'approved', account };
+    return {
+      outcome: 'approved',
+      account,
+      method: confirmed.method,
+      ...(confirmed.fallback !== undefined ? { fallback: confirmed.fallback } : {}),
+    };
   }
 
   private async findAccount(data: LoginUriData): Promise<Account> {

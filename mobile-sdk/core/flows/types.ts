@@ -6,7 +6,21 @@ import type { SdkError } from '../errors.js';
 /** Where a flow is: waiting for the user, talking to servers, or finished one way or the other. */
 export type FlowState = 'WAIT_FOR_INPUT' | 'PROCESSING' | 'DONE' | 'ERROR';
 
-export type FlowKind = 'enrol' | 'login' | 'change_pin' | 'delete_account';
+export type FlowKind =
+  | 'enrol'
+  | 'login'
+  | 'change_pin'
+  | 'delete_account'
+  | 'add_biometrics'
+  | 'remove_biometrics'
+  | 'headless_upgrade';
+
+/**
+ * Why a login asks for the PIN although the device has a biometric key: the platform's biometric set changed
+ * and the key was deleted (`bio_invalidated`), the prompt did not match or was cancelled (`bio_failed`), or
+ * the server accepts only the PIN (`bio_not_allowed`).
+ */
+export type BiometricFallback = 'bio_invalidated' | 'bio_failed' | 'bio_not_allowed';
 
 /** The NS virtual server a flow talks to, as the user should see it. */
 export interface ServerContext {
@@ -51,8 +65,13 @@ export type Interaction =
       server: ServerContext;
       /** null on the first ask; after a wrong PIN the attempts the server still allows. */
       attemptsLeft: number | null;
-      /** `change_old`: the current PIN of a PIN change (absent: a PIN that confirms a login or enrolment). */
-      purpose?: 'change_old';
+      /**
+       * `change_old`: the current PIN of a PIN change; `bio_add`: the PIN that allows a biometric key (absent:
+       * a PIN that confirms a login or enrolment).
+       */
+      purpose?: 'change_old' | 'bio_add';
+      /** Set when biometrics were tried (or meant to be) and the PIN is asked instead: the app says why. */
+      fallback?: BiometricFallback;
     }
   | {
       type: 'SET_SECOND_FACTOR';

@@ -20,11 +20,24 @@ export const historyOutcomes = [
   'ABORTED',
   'PIN_CHANGED',
   'DELETED',
+  'BIO_ADDED',
+  /** `reason`: `not_registered` when neither the device nor the SFS had a biometric key. */
+  'BIO_REMOVED',
+  /** HEADLESS_UPGRADE: every account key rotated (`reason`: `partial` when some were not). */
+  'UPGRADED',
   'ERROR',
 ] as const;
 export type HistoryOutcome = (typeof historyOutcomes)[number];
 
-export const historyFlowKinds = ['enrol', 'login', 'change_pin', 'delete_account'] as const;
+export const historyFlowKinds = [
+  'enrol',
+  'login',
+  'change_pin',
+  'delete_account',
+  'add_biometrics',
+  'remove_biometrics',
+  'headless_upgrade',
+] as const;
 
 export const historyEntrySchema = z
   .object({

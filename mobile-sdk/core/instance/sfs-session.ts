@@ -1,7 +1,8 @@
 // The app instance at its SFS: instance key + device PIN key in the KeyStore, registration, PIN set, attestations.
 import { z } from 'zod';
+import { b64u } from '../../../protocol/encoding.js';
 import type { Channel } from '../../../protocol/index.js';
-import { publicKeyFromJwk } from '../../../protocol/keys.js';
+import { type PublicJwk, publicKeyFromJwk } from '../../../protocol/keys.js';
 import {
   type SfsMobileMessages,
   sfsIssuerFromEndpoint,
@@ -30,6 +31,11 @@ export type AttestOutcome =
   | { ok: false; error: 'pin_blocked' };
 
 export type ChangePinOutcome = { ok: true } | Exclude<AttestOutcome, { ok: true }>;
+
+/** A bio attestation's SFS refusals come as MessageErrors (`bio_*`, `pin_blocked`); this is the success. */
+export interface BioAttestation {
+  attestation: string;
+}
 
 export interface SfsSessionDeps {
   keyStore: KeyStore;
@@ -125,6 +131,47 @@ export class SfsSession {
       newPinProof: await this.proof(newPin),
     });
     return res.ok ? { ok: true } : res;
+  }
+
+  /**
+   * Registers the biometric public key after the SFS checked the PIN under `serverId`'s policy (a wrong PIN
+   * is an outcome with attempts left, counted like any PIN check).
+   */
+  async registerBioKey(serverId: string, pin: string, publicJwk: PublicJwk): Promise<ChangePinOutcome> {
+    const res = await this.channel.request('bio.register', {
+      serverId,
+      pinProof: await this.proof(pin),
+      publicJwk: { kty: 'EC', crv: 'P-256', x: publicJwk.x, y: publicJwk.y },
+    });
+    return res.ok ? { ok: true } : res;
+  }
+
+  /** Removes the instance's biometric key at the SFS; false when it had none. */
+  async removeBioKey(): Promise<boolean> {
+    return (await this.channel.request('bio.remove', {})).removed;
+  }
+
+  /** A one-time nonce for the next bio attestation. */
+  async bioChallenge(): Promise<string> {
+    return (await this.channel.request('bio.challenge', {})).nonce;
+  }
+
+  /** An attestation over `challenge` proven by the biometric key's signature (over bioSignedData). */
+  async attestBio(
+    serverId: string,
+    challenge: string,
+    nonce: string,
+    signature: Uint8Array,
+  ): Promise<AttestOutcome> {
+    const res = await this.channel.request('attest', {
+      serverId,
+      challenge,
+      method: 'bio',
+      nonce,
+      signature: b64u(signature),
+    });
+    if (res.ok) return { ok: true, attestation: res.attestation };
+    return res;
   }
 
   close(): Promise<void> {

@@ -69,6 +69,8 @@ export function cliAnswerer(flags: AnswerFlags, options: { enrol: boolean }): Fl
         throw needsTerminal('pass --pin');
       }
       const left = interaction.attemptsLeft;
+      if (interaction.fallback !== undefined && left === null)
+        process.stderr.write(`Biometrics not used (${interaction.fallback}): enter the PIN instead.\n`);
       return askHidden(
         left === null ? 'PIN: ' : `Wrong PIN, ${left} attempt${left === 1 ? '' : 's'} left. PIN: `,
       );

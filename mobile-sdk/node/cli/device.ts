@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { NextAuthSdk } from '../../core/sdk.js';
+import { FileBiometrics } from '../file-biometrics.js';
 import { FileKeyStore } from '../file-key-store.js';
 import { FileStorage } from '../file-storage.js';
 import { wsTransportFactory } from '../ws-transport.js';
@@ -34,6 +35,7 @@ export async function openDevice(options: GlobalOptions): Promise<NextAuthSdk> {
   const sdk = await NextAuthSdk.open({
     keyStore: new FileKeyStore({ home }),
     storage: new FileStorage(home),
+    biometrics: new FileBiometrics(home),
     transports: wsTransportFactory({ userAgent: CLIENT_VERSION }),
     deviceDescription: `nextauth-device on ${hostname()}`.slice(0, 100),
     clientVersion: CLIENT_VERSION,

@@ -1,20 +1,22 @@
 #!/usr/bin/env node
 // `nextauth-device`: a virtual phone on the command line — init, enrol, login, accounts, change-pin, delete,
-// history (DESIGN.md §5).
+// history, bio, upgrade (DESIGN.md §5).
 import { Command, CommanderError } from 'commander';
 import { SdkError } from '../../core/errors.js';
 import { registerAccounts } from './commands/accounts.js';
+import { registerBio } from './commands/bio.js';
 import { registerChangePin } from './commands/change-pin.js';
 import { registerDelete } from './commands/delete.js';
 import { registerEnrol } from './commands/enrol.js';
 import { registerHistory } from './commands/history.js';
 import { registerInit } from './commands/init.js';
 import { registerLogin } from './commands/login.js';
+import { registerUpgrade } from './commands/upgrade.js';
 import { type GlobalOptions, settleDevices } from './device.js';
 
 export function buildProgram(): Command {
   const program = new Command('nextauth-device')
-    .description('nextAuth virtual phone: enrol accounts and answer QR logins with a PIN')
+    .description('nextAuth virtual phone: enrol accounts and answer QR logins with a PIN or biometrics')
     .option('--home <dir>', 'device directory (default $NEXTAUTH_DEVICE_HOME or ~/.nextauth-device)')
     .option('--json', 'machine-readable output')
     .showHelpAfterError()
@@ -28,6 +30,8 @@ export function buildProgram(): Command {
   registerChangePin(program, global);
   registerDelete(program, global);
   registerHistory(program, global);
+  registerBio(program, global);
+  registerUpgrade(program, global);
   return program;
 }
 

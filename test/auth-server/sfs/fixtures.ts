@@ -11,7 +11,13 @@ import { createSfsApi, type SfsApi } from '../../../auth-server/sfs/service.js';
 export const pepper = 'test-pepper-0123456789abcdef';
 export const secretKey = 'test-secret-key-0123456789abcdef';
 export const publicUrl = 'https://idp.example';
-export const tables = ['sfs_pin_attempts', 'sfs_app_instances', 'sfs_ns_servers', 'sfs_signing_keys'];
+export const tables = [
+  'sfs_bio_keys',
+  'sfs_pin_attempts',
+  'sfs_app_instances',
+  'sfs_ns_servers',
+  'sfs_signing_keys',
+];
 
 /** A fresh P-256 public JWK, as an app instance would register it. */
 export async function devicePublicJwk(): Promise<JWK> {

@@ -110,6 +110,24 @@ describeEachDatabase('idp/oidc storage', (db) => {
       expect(await adapter('RefreshToken').find('r1')).to.equal(undefined);
     });
 
+    it('ReplayDetection: of 20 concurrent lookups of one jti exactly one finds nothing; an expired one is free again', async () => {
+      const { knex, dialect } = db();
+      const handles =
+        dialect === 'sqlite' ? [knex] : Array.from({ length: 4 }, () => db().open({ min: 5, max: 5 }));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          adapter('ReplayDetection', 'default', handles[i % handles.length]).find('j1'),
+        ),
+      );
+      expect(results.filter((r) => r === undefined)).to.have.length(1);
+      await adapter('ReplayDetection').upsert('j1', { jti: 'j1', iss: 'client' }, 300);
+      expect(await adapter('ReplayDetection').find('j1')).to.not.equal(undefined);
+      expect(await adapter('ReplayDetection', 'acme').find('j1')).to.equal(undefined);
+      clock.advance(300_000);
+      expect(await adapter('ReplayDetection').find('j1')).to.equal(undefined);
+      expect(await adapter('ReplayDetection').find('j1')).to.not.equal(undefined);
+    });
+
     it('revokeByGrantId removes the tokens of that grant on that server only', async () => {
       await adapter('AccessToken').upsert('a1', { jti: 'a1', grantId: 'g3' }, 600);
       await adapter('RefreshToken').upsert('r3', { jti: 'r3', grantId: 'g3' }, 600);

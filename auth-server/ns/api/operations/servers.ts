@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { newApiKeySchema } from '../../apikeys/admin.js';
 import { apiRoleSchema } from '../../apikeys/model.js';
+import { accentDarkSchema, accentLightSchema, appLinkSchema } from '../../servers/branding.js';
 import {
   allowedAppsSchema,
   displayNameSchema,
@@ -25,6 +26,13 @@ export const createServerBody = z.strictObject({
   logo: logoSchema.nullable().optional(),
   policy: policySchema.optional().describe('Omitted members get their defaults'),
   allowedApps: allowedAppsSchema.optional(),
+  accentLight: accentLightSchema.nullable().optional(),
+  accentDark: accentDarkSchema.nullable().optional(),
+  appLink: appLinkSchema.nullable().optional(),
+  recoveryCodes: z
+    .boolean()
+    .optional()
+    .describe('Users may generate one-time recovery codes (default false)'),
 });
 
 export const updateServerBody = z.strictObject({
@@ -32,6 +40,13 @@ export const updateServerBody = z.strictObject({
   logo: logoSchema.nullable().optional().describe('null removes the logo'),
   policy: policyPatchSchema.optional().describe('Merged into the current policy, then validated as a whole'),
   allowedApps: allowedAppsSchema.optional().describe('Replaces the whole list'),
+  accentLight: accentLightSchema.nullable().optional().describe('null: the page colour'),
+  accentDark: accentDarkSchema.nullable().optional().describe('null: the page colour'),
+  appLink: appLinkSchema.nullable().optional().describe('null: only the nextauth:// scheme'),
+  recoveryCodes: z
+    .boolean()
+    .optional()
+    .describe('Users may generate one-time recovery codes; false keeps stored codes but refuses their use'),
 });
 
 const publicJwkSchema = z.object({
@@ -62,6 +77,10 @@ export const virtualServerSchema = z.object({
       fingerprint: z.string().describe('RFC 7638 thumbprint: the kid of the SDK configurations it signs'),
     }),
   ),
+  accentLight: z.string().nullable().describe('#rrggbb accent of light login pages'),
+  accentDark: z.string().nullable().describe('#rrggbb accent of dark login pages'),
+  appLink: z.string().nullable().describe("The app's https link for app-to-app login"),
+  recoveryCodes: z.boolean().describe('Whether users may hold one-time recovery codes'),
   globalId: z.string().describe('{PUBLIC_URL}/ns/{name}: attestation audience and the name at the SFS'),
   createdAt: instant,
   updatedAt: instant,
@@ -125,7 +144,7 @@ export const serverOperations = {
     method: 'patch',
     path: '/api/v2/servers/{server}',
     operationId: 'updateServer',
-    summary: 'Change display name, logo, policy or allowed apps',
+    summary: 'Change display name, logo, policy, allowed apps, colours, app link or recovery-code policy',
     description: 'A PIN policy change reaches the SFS in the same step (or nothing changes: 503).',
     tag: 'servers',
     access: { roles: ['servers'] },

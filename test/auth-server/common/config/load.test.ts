@@ -169,6 +169,18 @@ describe('config: loadConfig', () => {
     }
   });
 
+  it('reads NEXTAUTH_OIDC_STORAGE (sql by default, or kv) and stops at anything else with one line', () => {
+    expect(loadConfig({}, embedded).oidcStorage).to.equal('sql');
+    expect(loadConfig({ NEXTAUTH_OIDC_STORAGE: 'kv' }, embedded).oidcStorage).to.equal('kv');
+    for (const bad of ['redis', 'SQL', 'memory', 'sql,kv']) {
+      const err = configError(() => loadConfig({ NEXTAUTH_OIDC_STORAGE: bad }, embedded));
+      expect(err.message, bad).to.equal(`NEXTAUTH_OIDC_STORAGE: expected sql or kv (got "${bad}")`);
+    }
+    // kv on the in-memory store is fine for a test, but production is told the tokens will not survive.
+    const production = loadConfig({ NEXTAUTH_ENV: 'production', NEXTAUTH_OIDC_STORAGE: 'kv' }, embedded);
+    expect(production.warnings.some((w) => w.startsWith('NEXTAUTH_OIDC_STORAGE=kv'))).to.equal(true);
+  });
+
   it('documents every setting in the generated table', () => {
     const table = configTableMarkdown();
     for (const s of Object.values(settings)) expect(table).to.contain(`\`${s.env}\``);

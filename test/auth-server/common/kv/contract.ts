@@ -311,6 +311,81 @@ export function kvContract(name: string, factory: (ctx: Context) => Promise<KvHa
       });
     });
 
+    describe('sets', () => {
+      it('collects members once each; a missing set has none', async () => {
+        expect(await kv.setMembers('s')).to.deep.equal([]);
+        await kv.setAdd('s', 'a');
+        await kv.setAdd('s', 'b');
+        await kv.setAdd('s', 'a');
+        await kv.setAdd('s', '');
+        expect((await kv.setMembers('s')).sort()).to.deep.equal(['', 'a', 'b']);
+        expect(await kv.del('s')).to.equal(true);
+        expect(await kv.setMembers('s')).to.deep.equal([]);
+      });
+
+      it('keeps every one of 50 concurrent additions from two clients', async () => {
+        const other = await client(prefix);
+        await Promise.all(
+          Array.from({ length: 50 }, (_, i) =>
+            (i % 2 === 0 ? kv : other).setAdd('s', `m${i}`, { ttlMs: 100 * h.ttlUnitMs }),
+          ),
+        );
+        expect(await kv.setMembers('s')).to.have.members(Array.from({ length: 50 }, (_, i) => `m${i}`));
+      });
+
+      it('the expiry only grows: a shorter ttlMs does not shorten it, a longer one extends it', async () => {
+        const start = h.now();
+        await kv.setAdd('s', 'a', { ttlMs: 3 * h.ttlUnitMs });
+        await kv.setAdd('s', 'b', { ttlMs: h.ttlUnitMs });
+        await h.elapse(2 * h.ttlUnitMs);
+        expect((await kv.setMembers('s')).sort()).to.deep.equal(['a', 'b']);
+        await kv.setAdd('s', 'c', { ttlMs: 4 * h.ttlUnitMs });
+        await h.elapse(2 * h.ttlUnitMs);
+        expect(await kv.setMembers('s')).to.have.length(3);
+        const gone = async () => {
+          const deadline = h.now() + 20 * h.ttlUnitMs;
+          while ((await kv.setMembers('s')).length > 0) {
+            if (h.now() > deadline) throw new Error('set did not expire');
+            await h.elapse(Math.max(1, Math.floor(h.ttlUnitMs / 10)));
+          }
+          return h.now();
+        };
+        expect(await gone()).to.be.at.least(start + 6 * h.ttlUnitMs);
+      });
+
+      it('an addition without ttlMs makes the set permanent, and later ttlMs do not bring expiry back', async () => {
+        await kv.setAdd('s', 'a', { ttlMs: h.ttlUnitMs });
+        await kv.setAdd('s', 'b');
+        await kv.setAdd('s', 'c', { ttlMs: h.ttlUnitMs });
+        await h.elapse(3 * h.ttlUnitMs);
+        expect((await kv.setMembers('s')).sort()).to.deep.equal(['a', 'b', 'c']);
+      });
+
+      it('value methods reject on a set, set methods on a value, changing nothing; set and del take either', async () => {
+        await kv.setAdd('s', 'a');
+        await kv.set('v', 'one');
+        await expectRejection(kv.get('s'));
+        await expectRejection(kv.getDel('s'));
+        await expectRejection(kv.compareAndSet('s', 'a', 'x'));
+        await expectRejection(kv.incr('s', { ttlMs: h.ttlUnitMs }));
+        await expectRejection(kv.setAdd('v', 'a'));
+        await expectRejection(kv.setMembers('v'));
+        expect(await kv.setMembers('s')).to.deep.equal(['a']);
+        expect(await kv.get('v')).to.equal('one');
+        expect(await kv.set('s', 'replaced', { ifAbsent: true })).to.equal(false);
+        expect(await kv.set('s', 'replaced')).to.equal(true);
+        expect(await kv.get('s')).to.equal('replaced');
+        await kv.setAdd('t', 'a');
+        expect(await kv.del('t')).to.equal(true);
+      });
+
+      it('rejects an invalid ttlMs and adds nothing', async () => {
+        await expectRejection(kv.setAdd('s', 'a', { ttlMs: 0 }));
+        await expectRejection(kv.setAdd('s', 'a', { ttlMs: 1.5 }));
+        expect(await kv.setMembers('s')).to.deep.equal([]);
+      });
+    });
+
     describe('pub/sub', () => {
       it('delivers to every subscriber, on this and on other clients', async () => {
         const other = await client(prefix);
@@ -445,6 +520,8 @@ export function kvContract(name: string, factory: (ctx: Context) => Promise<KvHa
         await expectRejection(kv.getDel('a'));
         await expectRejection(kv.compareAndSet('a', 'kept', 'x'));
         await expectRejection(kv.incr('n', { ttlMs: h.ttlUnitMs }));
+        await expectRejection(kv.setAdd('s', 'x'));
+        await expectRejection(kv.setMembers('s'));
         await expectRejection(kv.publish('ch', 'x'));
         await expectRejection(kv.subscribe('ch', () => {}));
         // Other clients still see the data untouched.

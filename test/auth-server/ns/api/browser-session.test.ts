@@ -141,7 +141,15 @@ describe('ns browser session endpoints', () => {
       const res = await fetch(`${base()}/acme/branding`);
       expect(res.status).to.equal(200);
       expect(res.headers.get('cache-control')).to.equal('public, max-age=60');
-      expect(await res.json()).to.deep.equal({ name: 'acme', displayName: 'ACME', logo: png });
+      expect(await res.json()).to.deep.equal({
+        name: 'acme',
+        displayName: 'ACME',
+        logo: png,
+        accentLight: null,
+        accentDark: null,
+        appLink: null,
+        recoveryCodes: false,
+      });
       expect(res.headers.get('set-cookie')).to.equal(null);
       expect(await h.knex('ns_sessions').select('*')).to.deep.equal([]);
     });
@@ -155,6 +163,10 @@ describe('ns browser session endpoints', () => {
         name: 'other',
         displayName: 'Other',
         logo: null,
+        accentLight: null,
+        accentDark: null,
+        appLink: null,
+        recoveryCodes: false,
       });
     });
 

@@ -26,6 +26,7 @@ import {
   createBusinessEvents,
   withBusinessEvents,
 } from '../../../../auth-server/ns/events/service.js';
+import { createRecoveryService } from '../../../../auth-server/ns/recovery/service.js';
 import { createServerAdminService } from '../../../../auth-server/ns/servers/admin.js';
 import { createServerIdentityService } from '../../../../auth-server/ns/servers/identity.js';
 import { createVirtualServerRepository } from '../../../../auth-server/ns/servers/repository.js';
@@ -167,6 +168,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     accountAdmin: createAccountAdminService({ db: knex, clock, audit }),
     audit,
     webhooks,
+    recovery: createRecoveryService({
+      db: knex,
+      kv,
+      clock,
+      random: systemRandom,
+      secretKey: harnessSecretKey,
+      audit,
+      accounts,
+    }),
     kv: countingKv,
     clock,
     logger,

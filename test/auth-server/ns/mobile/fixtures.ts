@@ -65,6 +65,8 @@ export interface FakeSfs {
     /** Epoch ms; default the fixture clock. */
     now?: number;
     lifetimeSeconds?: number;
+    /** Default `pin`. */
+    method?: 'pin' | 'bio';
   }): Promise<string>;
 }
 
@@ -89,7 +91,7 @@ export async function fakeSfs(clock: FixedClock): Promise<FakeSfs> {
         instanceId: input.sub,
         serverId: input.aud,
         challenge: input.challenge,
-        method: 'pin',
+        method: input.method ?? 'pin',
         now: input.now ?? clock.now(),
         ...(input.lifetimeSeconds !== undefined ? { lifetimeSeconds: input.lifetimeSeconds } : {}),
       });
@@ -161,7 +163,14 @@ export interface MobileFixture {
     channel: NsChannel,
     phone: Phone,
     purpose: AttestationPurpose,
-    overrides?: { aud?: string; sub?: string; now?: number; lifetimeSeconds?: number; thumbprint?: string },
+    overrides?: {
+      aud?: string;
+      sub?: string;
+      now?: number;
+      lifetimeSeconds?: number;
+      thumbprint?: string;
+      method?: 'pin' | 'bio';
+    },
   ): Promise<string>;
   /** Enrol link → enrolment channel → account; returns the phone and its account id. */
   enrol(userid: string, phone?: Phone): Promise<{ phone: Phone; accountId: string }>;
@@ -275,6 +284,7 @@ export async function mobileFixture(
         sub: overrides.sub ?? phone.instanceId,
         ...(overrides.now !== undefined ? { now: overrides.now } : {}),
         ...(overrides.lifetimeSeconds !== undefined ? { lifetimeSeconds: overrides.lifetimeSeconds } : {}),
+        ...(overrides.method !== undefined ? { method: overrides.method } : {}),
       });
     },
 

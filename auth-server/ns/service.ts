@@ -96,6 +96,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
     checkAttestation,
     audit,
     publicUrl,
+    kv: deps.kv,
   });
   const logins = createMobileLoginService({
     sessions,

@@ -24,6 +24,9 @@ export const fr: Messages = {
   notmeTitle: 'Connexion signalée',
   notmeText:
     'Le téléphone a indiqué que son propriétaire n’a pas lancé cette connexion. Elle a été arrêtée et enregistrée. Si c’était bien vous, recommencez.',
+  lockedTitle: 'Trop de codes PIN erronés',
+  lockedText:
+    'Le code PIN a été saisi trop souvent de façon erronée : le téléphone est bloqué pour l’instant et cette connexion est arrêtée. Patientez un moment ou utilisez un autre appareil, puis recommencez.',
   expiredTitle: 'Le code a expiré',
   expiredText:
     'Cette connexion a attendu trop longtemps le téléphone. Demandez un nouveau code pour réessayer.',
@@ -37,6 +40,7 @@ export const fr: Messages = {
   statusLoggedin: 'Connecté.',
   statusDeclined: 'La connexion a été refusée sur le téléphone.',
   statusNotme: 'La connexion a été signalée comme non lancée par vous.',
+  statusLocked: 'La connexion est arrêtée : le téléphone est bloqué après trop de codes PIN erronés.',
   statusExpired: 'Cette connexion a expiré.',
   statusLoggedout: 'Vous avez été déconnecté.',
   statusError: 'Une erreur s’est produite. Réessayez.',
@@ -118,4 +122,70 @@ export const fr: Messages = {
   recoverOff:
     'Ce serveur ne propose pas de codes de récupération. Demandez un nouveau lien d’enregistrement à votre administrateur.',
   recoverNoscript: 'Cette page nécessite JavaScript.',
+
+  // Enrol page and block (issue #7), then the OIDC consent and logout pages.
+  enrolPageTitle: 'Ajouter votre téléphone',
+  enrolTo: 'Ajouter votre téléphone à',
+  enrolFor: 'Pour : {info}',
+  enrolLoadingTitle: 'Préparation de votre enregistrement…',
+  enrolWaitingTitle: 'Scannez le code avec l’application nextAuth',
+  enrolWaitingText:
+    'Ouvrez l’application nextAuth sur votre téléphone, choisissez d’ajouter un compte et scannez ce code.',
+  enrolQrAlt: 'Code QR d’enregistrement pour l’application nextAuth',
+  enrolCountdown: 'Ce code est valable encore {time}',
+  enrolOpenApp: 'Ajouter dans l’application',
+  enrolKeyTitle: 'Vérifiez les images du serveur',
+  enrolKeyText:
+    'Après le scan, l’application affiche quatre images pour ce serveur. Ne continuez que si ce sont celles-ci :',
+  enrolKeyLabel: 'Images de la clé du serveur : {words}',
+  enrolAsTextHelp:
+    'Collez-le dans l’application (ou nextauth-device enrol). Gardez-le pour vous : il ajoute un téléphone à votre compte.',
+  enrolledTitle: 'Votre téléphone est prêt',
+  enrolledText: 'Vous pouvez maintenant vous connecter avec l’application nextAuth sur ce téléphone.',
+  enrolledDevice: 'Ajouté : {description}',
+  enrolExpiredTitle: 'Ce lien d’enregistrement a expiré',
+  enrolExpiredText: 'Demandez un nouveau lien là où vous avez obtenu celui-ci.',
+  enrolUsedTitle: 'Ce lien d’enregistrement a déjà été utilisé',
+  enrolUsedText:
+    'Un téléphone a déjà été ajouté avec ce lien. Si ce n’était pas vous, prévenez tout de suite votre administrateur.',
+  enrolClaimedTitle: 'Ce lien est ouvert dans un autre navigateur',
+  enrolClaimedText:
+    'Un lien d’enregistrement ne fonctionne que dans un seul navigateur. Continuez-y, ou demandez un nouveau lien.',
+  enrolInvalidTitle: 'Ce lien d’enregistrement n’est pas valide',
+  enrolInvalidText: 'Vérifiez que vous avez ouvert le lien complet, ou demandez-en un nouveau.',
+  enrolErrorText: 'La page d’enregistrement n’a pas pu être chargée. Réessayez dans un instant.',
+  enrolStatusLoading: 'Préparation de votre enregistrement…',
+  enrolStatusWaiting: 'En attente de votre téléphone.',
+  enrolStatusEnrolled: 'Votre téléphone a été ajouté.',
+  enrolStatusExpired: 'Ce lien d’enregistrement a expiré.',
+  enrolStatusUsed: 'Ce lien d’enregistrement a déjà été utilisé.',
+  enrolStatusClaimed: 'Ce lien d’enregistrement est ouvert dans un autre navigateur.',
+  enrolStatusInvalid: 'Ce lien d’enregistrement n’est pas valide.',
+  enrolNoscript: 'Cette page a besoin de JavaScript pour afficher le code et suivre votre téléphone.',
+  embedDemoEnrol: 'Bloc d’enregistrement',
+  embedDemoEnrolHint:
+    'Affiché quand cette page est ouverte avec #t=<view token> d’un lien d’enregistrement créé avec page: true.',
+  oidcLogoutTitle: 'Déconnexion',
+  oidcLogoutQuestion: 'Voulez-vous vous déconnecter de {server} ?',
+  oidcLogoutFrom: 'Vous quittez {client}.',
+  oidcLogoutYes: 'Oui, me déconnecter',
+  oidcLogoutNo: 'Non, rester connecté',
+  oidcLoggedOutTitle: 'Vous êtes déconnecté',
+  oidcLoggedOutText: 'Vous pouvez fermer cette page.',
+  oidcLoggedOutFrom: 'Vous vous êtes déconnecté de {client}.',
+  oidcConsentTitle: 'Autoriser l’accès',
+  oidcConsentQuestion: '{client} souhaite utiliser votre connexion {server}',
+  oidcConsentAs: 'Vous êtes connecté en tant que {user}.',
+  oidcConsentAsks: 'L’application demande à :',
+  oidcConsentAllow: 'Autoriser',
+  oidcConsentDeny: 'Refuser',
+  oidcConsentNote:
+    'N’autorisez que les applications en qui vous avez confiance. {client} n’est pas géré par {server}.',
+  oidcScopeOpenid: 'savoir qui vous êtes (votre identifiant)',
+  oidcScopeProfile: 'voir votre nom',
+  oidcScopeEmail: 'voir votre adresse e-mail',
+  oidcScopeGroups: 'voir les groupes dont vous faites partie',
+  oidcScopeOfflineAccess: 'garder l’accès quand vous ne l’utilisez pas',
+  oidcOtherScope: 'utiliser l’autorisation « {scope} »',
+  oidcClaim: 'voir votre « {claim} »',
 };

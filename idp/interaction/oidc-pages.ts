@@ -1,44 +1,27 @@
 // The OIDC pages besides the login: the consent page of third-party clients and the pages oidc-provider asks
 // us to render for RP-initiated logout, in the style of the login page (its stylesheet, no third-party
-// assets, the login page's CSP, no script). All texts are in `oidcPageTexts`, one place to translate them.
+// assets, the login page's CSP, no script). Texts come from the login pages' catalogues (idp/i18n), in the
+// locale the login page would choose: `ui_locales` of the request, else Accept-Language, else English.
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import { type Locale, type MessageKey, messages } from '../i18n/catalogue.js';
 import { escapeHtml, renderTemplate } from '../views.js';
-import { pageCsp } from './login-routes.js';
+import { pageCsp, pageLocale } from './login-routes.js';
 
-export const oidcPageTexts = {
-  logoutTitle: 'Log out',
-  logoutQuestion: 'Do you want to log out of {server}?',
-  logoutFrom: 'You are leaving {client}.',
-  logoutYes: 'Yes, log me out',
-  logoutNo: 'No, stay logged in',
-  loggedOutTitle: 'You are logged out',
-  loggedOutText: 'You can close this page.',
-  loggedOutFrom: 'You logged out of {client}.',
-  consentTitle: 'Allow access',
-  consentQuestion: '{client} wants to use your {server} login',
-  consentAs: 'You are logged in as {user}.',
-  consentAsks: 'It asks to:',
-  consentAllow: 'Allow',
-  consentDeny: 'Deny',
-  consentNote: 'Allow only applications you trust. {client} is not run by {server}.',
-  /** What each scope lets the client do, as the user reads it. */
-  scopes: {
-    openid: 'know who you are (your user id)',
-    profile: 'see your name',
-    email: 'see your email address',
-    groups: 'see the groups you belong to',
-    offline_access: 'keep access while you are not using it',
-  } as Record<string, string>,
-  otherScope: 'use the permission "{scope}"',
-  claim: 'see your "{claim}"',
-} as const;
+/** The catalogue key of each scope's plain-language description; other scopes get `oidcOtherScope`. */
+const scopeTexts: Record<string, MessageKey> = {
+  openid: 'oidcScopeOpenid',
+  profile: 'oidcScopeProfile',
+  email: 'oidcScopeEmail',
+  groups: 'oidcScopeGroups',
+  offline_access: 'oidcScopeOfflineAccess',
+};
 
 const fill = (text: string, values: Record<string, string>) =>
   text.replace(/\{(\w+)\}/g, (_, k: string) => values[k] ?? '');
 
-const page = (id: string, title: string, body: string) =>
+const page = (id: string, title: string, body: string, locale: Locale) =>
   `<!doctype html>
-<html lang="en">
+<html lang="${locale}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -81,7 +64,11 @@ function send(ctx: KoaContextWithOIDC, html: string, formTargets: (string | unde
   ctx.set('Cache-Control', 'no-store');
   ctx.type = 'html';
   ctx.body = html;
+  ctx.vary('Accept-Language');
 }
+
+/** RP-initiated logout accepts `ui_locales` (OIDC RP-Initiated Logout 1.0 §2); else the browser's languages. */
+const logoutLocale = (ctx: KoaContextWithOIDC): Locale => pageLocale(ctx, ctx.oidc.params?.ui_locales);
 
 const clientLabel = (ctx: KoaContextWithOIDC) => {
   const client = ctx.oidc.client;
@@ -96,20 +83,23 @@ const clientLabel = (ctx: KoaContextWithOIDC) => {
  */
 export function renderLogoutPage(ctx: KoaContextWithOIDC, form: string, server: string): void {
   const client = clientLabel(ctx);
-  const t = oidcPageTexts;
+  const locale = logoutLocale(ctx);
+  const t = messages(locale);
   const body = renderTemplate(
     `  <h1>{{question}}</h1>
 ${client ? '  <p id="logout-client">{{from}}</p>\n' : ''}  <p><button id="logout" type="submit" form="op.logoutForm" name="logout" value="yes" autofocus>{{yes}}</button></p>
   <p><button id="logout-no" type="submit" form="op.logoutForm">{{no}}</button></p>`,
     {
-      question: fill(t.logoutQuestion, { server }),
-      from: fill(t.logoutFrom, { client: client ?? '' }),
-      yes: t.logoutYes,
-      no: t.logoutNo,
+      question: fill(t.oidcLogoutQuestion, { server }),
+      from: fill(t.oidcLogoutFrom, { client: client ?? '' }),
+      yes: t.oidcLogoutYes,
+      no: t.oidcLogoutNo,
     },
   );
   const back = ctx.oidc.params?.post_logout_redirect_uri;
-  send(ctx, page('logout', t.logoutTitle, `${form}\n${body}`), [typeof back === 'string' ? back : undefined]);
+  send(ctx, page('logout', t.oidcLogoutTitle, `${form}\n${body}`, locale), [
+    typeof back === 'string' ? back : undefined,
+  ]);
 }
 
 /** The consent page of a third-party client: what it asks for, and a form that posts the decision. */
@@ -120,11 +110,15 @@ export function consentPage(values: {
   scopes: string[];
   claims: string[];
   action: string;
+  locale: Locale;
 }): string {
-  const t = oidcPageTexts;
+  const t = messages(values.locale);
   const items = [
-    ...values.scopes.map((scope) => t.scopes[scope] ?? fill(t.otherScope, { scope })),
-    ...values.claims.map((claim) => fill(t.claim, { claim })),
+    ...values.scopes.map((scope) => {
+      const key = Object.hasOwn(scopeTexts, scope) ? scopeTexts[scope] : undefined;
+      return key ? t[key] : fill(t.oidcOtherScope, { scope });
+    }),
+    ...values.claims.map((claim) => fill(t.oidcClaim, { claim })),
   ];
   const body = renderTemplate(
     `  <h1>{{question}}</h1>
@@ -132,9 +126,9 @@ export function consentPage(values: {
   <p>{{asks}}</p>
 `,
     {
-      question: fill(t.consentQuestion, { client: values.client, server: values.server }),
-      as: fill(t.consentAs, { user: values.user }),
-      asks: t.consentAsks,
+      question: fill(t.oidcConsentQuestion, { client: values.client, server: values.server }),
+      as: fill(t.oidcConsentAs, { user: values.user }),
+      asks: t.oidcConsentAsks,
     },
   );
   const list = `  <ul id="consent-scopes">\n${items.map((i) => `    <li>${escapeHtml(i)}</li>\n`).join('')}  </ul>\n`;
@@ -146,22 +140,27 @@ export function consentPage(values: {
   <p id="consent-note">{{note}}</p>`,
     {
       action: values.action,
-      allow: t.consentAllow,
-      deny: t.consentDeny,
-      note: fill(t.consentNote, { client: values.client, server: values.server }),
+      allow: t.oidcConsentAllow,
+      deny: t.oidcConsentDeny,
+      note: fill(t.oidcConsentNote, { client: values.client, server: values.server }),
     },
   );
-  return page('consent', t.consentTitle, `${body}${list}${form}`);
+  return page('consent', t.oidcConsentTitle, `${body}${list}${form}`, values.locale);
 }
 
 /** Shown after a logout when the client gave no (registered) `post_logout_redirect_uri`. */
 export function renderLoggedOutPage(ctx: KoaContextWithOIDC): void {
   const client = clientLabel(ctx);
-  const t = oidcPageTexts;
+  const locale = logoutLocale(ctx);
+  const t = messages(locale);
   const body = renderTemplate(
     `  <h1>{{title}}</h1>
 ${client ? '  <p id="logout-client">{{from}}</p>\n' : ''}  <p>{{text}}</p>`,
-    { title: t.loggedOutTitle, from: fill(t.loggedOutFrom, { client: client ?? '' }), text: t.loggedOutText },
+    {
+      title: t.oidcLoggedOutTitle,
+      from: fill(t.oidcLoggedOutFrom, { client: client ?? '' }),
+      text: t.oidcLoggedOutText,
+    },
   );
-  send(ctx, page('loggedout', t.loggedOutTitle, body));
+  send(ctx, page('loggedout', t.oidcLoggedOutTitle, body, locale));
 }

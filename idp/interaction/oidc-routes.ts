@@ -168,7 +168,10 @@ export function oidcInteractionRouter(deps: OidcInteractionDeps): Router {
         scopes: details.missingOIDCScope ?? [],
         claims: details.missingOIDCClaims ?? [],
         action: `${oidcInteractionPath(server, interaction.uid)}/consent`,
+        // The language the login page of this request chose: ui_locales, else the browser's.
+        locale: pageLocale(ctx, interaction.params.ui_locales),
       });
+      ctx.vary('Accept-Language');
       return;
     }
     if (interaction.prompt.name !== 'login') {

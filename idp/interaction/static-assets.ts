@@ -20,6 +20,10 @@ const files = [
   'devices.js',
   'devices-enrol.js',
   'recover.js',
+
+  'enrol.js',
+  'enrol-core.js',
+  'nextauth-enrol-block.js',
 ] as const;
 
 export function staticAssetsRouter(): Router {

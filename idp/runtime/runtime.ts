@@ -25,6 +25,7 @@ import { createNsService } from '../../auth-server/ns/service.js';
 import { createSfsService } from '../../auth-server/sfs/service.js';
 import { createIdpApiRouter } from '../api/router.js';
 import { devicePagesRouter } from '../interaction/device-pages.js';
+import { enrolRouter } from '../interaction/enrol-routes.js';
 import { loginRouter } from '../interaction/login-routes.js';
 import { staticAssetsRouter } from '../interaction/static-assets.js';
 import { createOidcFrontDoor, type OidcFrontDoor } from '../oidc/front-door.js';
@@ -143,6 +144,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       devicePagesRouter().routes(),
       staticAssetsRouter().routes(),
     );
+    root.use(enrolRouter().routes());
     // The OIDC front door reads NS login sessions in-process; an NS peer over HTTP (distributed) is to come.
     if (peers.ns && dbs.idp && config.secretKey !== undefined) {
       oidc = createOidcFrontDoor({

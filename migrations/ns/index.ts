@@ -13,6 +13,7 @@ import * as userContext from './0010_user_context.js';
 import * as sessionDeclineReason from './0011_session_decline_reason.js';
 import * as serverBranding from './0012_server_branding.js';
 import * as recoveryCodes from './0013_recovery_codes.js';
+import * as enrolViews from './0014_enrol_views.js';
 import * as sessionScanAccount from './0015_session_scan_account.js';
 
 export const migrations: readonly Migration[] = [
@@ -29,5 +30,6 @@ export const migrations: readonly Migration[] = [
   { name: '0011_session_decline_reason', up: sessionDeclineReason.up, down: sessionDeclineReason.down },
   { name: '0012_server_branding', up: serverBranding.up, down: serverBranding.down },
   { name: '0013_recovery_codes', up: recoveryCodes.up, down: recoveryCodes.down },
+  { name: '0014_enrol_views', up: enrolViews.up, down: enrolViews.down },
   { name: '0015_session_scan_account', up: sessionScanAccount.up, down: sessionScanAccount.down },
 ];

@@ -7,6 +7,10 @@ for (const type of [
   'nextauth:expired',
   'nextauth:error',
   'nextauth:loggedout',
+  'nextauth:enrolled',
+  'nextauth:enrol-expired',
+  'nextauth:enrol-refused',
+  'nextauth:enrol-error',
 ]) {
   document.addEventListener(type, (e) => {
     const item = document.createElement('li');
@@ -15,4 +19,14 @@ for (const type of [
     item.textContent = `${type} ${JSON.stringify(e.detail ?? {})}`;
     list.append(item);
   });
+}
+
+// An integrator's server would put the view token of the enrol link it made into its page; the demo takes it
+// from its own URL's fragment (`#t=…`), which no server sees.
+const viewToken = new URLSearchParams(location.hash.slice(1)).get('t');
+const enrolBlock = document.getElementById('enrol-block');
+if (viewToken && enrolBlock) {
+  history.replaceState(null, '', location.pathname + location.search);
+  enrolBlock.dataset.viewToken = viewToken;
+  enrolBlock.setAttribute('data-nextauth-enrol', '');
 }

@@ -4,7 +4,12 @@
 // here; what happens after a final state is the caller's (`onFinal`).
 
 /** The view of a LoginStatus: a decline the phone reported as "not me" has its own. */
-const viewOf = (s) => (s.state === 'declined' && s.declineReason === 'not_me' ? 'notme' : s.state);
+// A decline's reason picks its own view: "not me" from the phone, or the phone's PIN lockout.
+const declineViews = new Map([
+  ['not_me', 'notme'],
+  ['locked', 'locked'],
+]);
+const viewOf = (s) => (s.state === 'declined' && declineViews.get(s.declineReason)) || s.state;
 const pending = (view) => view === 'loading' || view === 'waiting' || view === 'scanned';
 
 /**

@@ -32,7 +32,8 @@ const login = mountLogin(
       return root.dataset.appLink;
     },
     onFinal(view) {
-      if (complete && (view === 'loggedin' || view === 'declined' || view === 'notme')) finish();
+      if (complete && (view === 'loggedin' || view === 'declined' || view === 'notme' || view === 'locked'))
+        finish();
       else if (view === 'loggedin')
         setTimeout(
           () =>

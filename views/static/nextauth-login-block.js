@@ -9,6 +9,7 @@ const finalEvents = {
   loggedin: 'nextauth:loggedin',
   declined: 'nextauth:declined',
   notme: 'nextauth:declined',
+  locked: 'nextauth:declined',
 };
 
 function emit(host, type, detail) {

@@ -12,6 +12,8 @@ export interface EnrolTokenRepository {
   find(tokenHash: string): Promise<EnrolToken | undefined>;
   /** True for exactly one of N concurrent callers, and only while unused and unexpired at `now`. */
   consume(tokenHash: string, serverId: string, now: number): Promise<boolean>;
+  /** Records the account a token created (in the transaction that consumed it). */
+  setAccount(tokenHash: string, accountId: string): Promise<void>;
   /** Deletes tokens that expired before `before` (used or not); returns how many. */
   deleteExpired(before: number): Promise<number>;
 }
@@ -24,6 +26,7 @@ interface Row {
   created_at: unknown;
   expires_at: unknown;
   used_at: unknown;
+  account_id?: string | null;
 }
 
 function toDomain(row: Row): EnrolToken {
@@ -36,6 +39,7 @@ function toDomain(row: Row): EnrolToken {
     createdAt: new Date(fromDbMillis(row.created_at)),
     expiresAt: new Date(fromDbMillis(row.expires_at)),
     usedAt: usedAt === null ? null : new Date(usedAt),
+    accountId: row.account_id ?? null,
   };
 }
 
@@ -67,6 +71,10 @@ export function createEnrolTokenRepository(knex: Knex): EnrolTokenRepository {
         now: new Date(now),
         extraWhere: { server_id: serverId },
       }),
+
+    async setAccount(tokenHash, accountId) {
+      await knex(table).where({ token_hash: tokenHash }).update({ account_id: accountId });
+    },
 
     deleteExpired: (before) =>
       deleteExpiredRows(knex, { table, keyColumn: 'token_hash', expiresAtColumn: 'expires_at' }, before),

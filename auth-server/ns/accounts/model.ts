@@ -40,6 +40,8 @@ export interface EnrolToken {
   createdAt: Date;
   expiresAt: Date;
   usedAt: Date | null;
+  /** The account a used token created (null for tokens used before it was recorded, or unused). */
+  accountId?: string | null;
 }
 
 /** What the phone may call itself at enrolment, and what an administrator may set later (column width). */

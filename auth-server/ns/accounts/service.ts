@@ -6,6 +6,7 @@ import { infoTextSchema } from '../../../protocol/mobile/common.js';
 import { enrolUri } from '../../../protocol/mobile/uris.js';
 import { type Clock, type Random, randomToken } from '../../common/clock.js';
 import { ConflictError, NotFoundError } from '../../common/db/errors.js';
+import type { Kv } from '../../common/kv/kv.js';
 import type { Logger } from '../../common/logging.js';
 import type { AttestationChecker } from '../attestation/check.js';
 import { type AuditContext, type AuditOrigin, systemContext, unknownOrigin } from '../audit/model.js';
@@ -15,6 +16,7 @@ import { createVirtualServerRepository } from '../servers/repository.js';
 import { sha256Hex } from '../sessions/secrets.js';
 import { checkAllowedApp, requireConfiguredSfs } from './allowed-app.js';
 import { createEnrolTokenRepository, type EnrolTokenRepository } from './enrol-tokens.js';
+import { createEnrolViewService, type EnrolViewService, enrolChannel } from './enrol-view-service.js';
 import { AccountError } from './errors.js';
 import {
   type Account,
@@ -36,6 +38,8 @@ export interface AccountServiceDeps {
   audit: AuditRecorder;
   /** NS public URL: goes into enrol URIs (the phone connects to `{ns}/ns/mobile`). */
   publicUrl: string;
+  /** The bus that tells enrol pages of an enrolment at once; without it they notice on their slow poll. */
+  kv?: Kv;
 }
 
 export interface EnrolLink {
@@ -43,6 +47,8 @@ export interface EnrolLink {
   expiresAt: Date;
   /** RFC 7638 thumbprint of the server key the phone will pin (and show as a visual hash). */
   keyFingerprint: string;
+  /** With `page: true`: the view token of the enrol page (`/enrol/{server}#t=…`), which ends with the link. */
+  pageToken?: string;
 }
 
 export interface EnrolPreview {
@@ -74,7 +80,7 @@ export interface AccountService {
    * an `enrol_link.created` audit event by `by` (default: NS itself).
    */
   createEnrolLink(
-    input: { server: string; userid: string; ttlSeconds?: number; announceInfo?: string },
+    input: { server: string; userid: string; ttlSeconds?: number; announceInfo?: string; page?: boolean },
     by?: AuditContext,
   ): Promise<EnrolLink>;
   /** Reads the token without using it; AccountError `enrol_token_*` when it cannot be used. */
@@ -107,6 +113,9 @@ export interface AccountService {
     next: { publicJwk: Account['publicJwk']; keyThumbprint: string },
     by: AuditContext,
   ): Promise<Account>;
+
+  /** The enrol pages of links made with `page: true`. */
+  enrolViews: EnrolViewService;
 }
 
 /** base64url of 32 bytes: anything else cannot be one of our tokens, so it is refused before any query. */
@@ -119,6 +128,15 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
   const tokens: EnrolTokenRepository = createEnrolTokenRepository(db);
   const servers = createVirtualServerRepository(db, clock, random);
   const publicUrl = deps.publicUrl.replace(/\/+$/, '');
+  const enrolViews = createEnrolViewService({
+    db,
+    clock,
+    random,
+    servers,
+    subscribe: deps.kv
+      ? (channel, handler) => (deps.kv as Kv).subscribe(channel, handler)
+      : async () => async () => {},
+  });
 
   /** Why a token cannot be used at `now`, or the token when it can. */
   const usableToken = async (server: ServerIdentity, token: string, now: number): Promise<EnrolToken> => {
@@ -140,6 +158,8 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
       const token = randomToken(random, tokenBytes);
       const now = clock.now();
       const expiresAt = new Date(now + ttlSeconds * 1000);
+      const uri = enrolUri({ v: 1, ns: publicUrl, s: server.name, fp: server.thumbprint, t: token });
+      let pageToken: string | undefined;
       await db.transaction(async (trx) => {
         await createEnrolTokenRepository(trx).save({
           tokenHash: sha256Hex(token),
@@ -155,13 +175,23 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
             server: { id: server.serverId, name: server.name },
             ...by,
             subject: { kind: 'user', id: userid },
-            details: { ttlSeconds, expiresAt: expiresAt.toISOString() },
+            details: {
+              ttlSeconds,
+              expiresAt: expiresAt.toISOString(),
+              ...(input.page ? { page: true } : {}),
+            },
           },
           trx,
         );
+        if (input.page)
+          pageToken = await enrolViews.create(trx, {
+            tokenHash: sha256Hex(token),
+            serverId: server.serverId,
+            uri,
+            expiresAt,
+          });
       });
-      const uri = enrolUri({ v: 1, ns: publicUrl, s: server.name, fp: server.thumbprint, t: token });
-      return { uri, expiresAt, keyFingerprint: server.thumbprint };
+      return { uri, expiresAt, keyFingerprint: server.thumbprint, ...(pageToken ? { pageToken } : {}) };
     },
 
     async beginEnrol(server, token) {
@@ -226,6 +256,7 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
           if (err instanceof ConflictError) throw new AccountError('account_key_exists');
           throw err;
         }
+        await trxTokens.setAccount(tokenHash, account.id);
         const origin = input.origin ?? unknownOrigin;
         await deps.audit.record(
           {
@@ -252,6 +283,10 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
         { event: 'account_enrolled', server: server.name, accountId: account.id, userid: account.userid },
         'account enrolled',
       );
+      // An enrol page following this token shows the success at once (it re-reads the status).
+      await deps.kv
+        ?.publish(enrolChannel(tokenHash), '{}')
+        .catch((err: unknown) => deps.logger.warn({ err }, 'enrol event not published'));
       return account;
     },
 
@@ -305,6 +340,8 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
         return account;
       });
     },
+
+    enrolViews,
 
     async loadAccount(accountId) {
       try {

@@ -53,6 +53,9 @@ export interface NsApiDeps {
       recoverPerUserHour: number;
       writesPerUserMinute: number;
     }>;
+
+    /** Enrol pages opened per client IP and minute (default 30). */
+    enrolViewsPerMinute?: number;
   };
   sse?: SseOptions;
 }

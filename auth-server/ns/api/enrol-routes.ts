@@ -15,6 +15,7 @@ import { createRateLimiter } from './rate-limit.js';
 
 export function registerEnrolRoutes(router: Router<NsState>, deps: NsApiDeps): void {
   const { servers, accounts } = deps;
+  const publicUrl = deps.publicUrl.replace(/\/+$/, '');
   const limiter = createRateLimiter(deps.kv, deps.clock, {
     name: 'ns:api-enrol-link',
     limit: deps.limits?.apiEnrolLinksPerMinute ?? 120,
@@ -38,6 +39,7 @@ export function registerEnrolRoutes(router: Router<NsState>, deps: NsApiDeps): v
         userid: body.userid,
         ...(body.ttlSeconds !== undefined ? { ttlSeconds: body.ttlSeconds } : {}),
         ...(body.announceInfo !== undefined ? { announceInfo: body.announceInfo } : {}),
+        ...(body.page ? { page: true } : {}),
       },
       auditContextOf(ctx),
     );
@@ -47,6 +49,16 @@ export function registerEnrolRoutes(router: Router<NsState>, deps: NsApiDeps): v
       expiresAt: link.expiresAt.toISOString(),
       keyFingerprint: link.keyFingerprint,
       visualHash: visualHash(link.keyFingerprint),
+      // The view token rides in the fragment: browsers send it to no server, log line or Referer.
+      ...(link.pageToken
+        ? {
+            page: {
+              url: `${publicUrl}/enrol/${encodeURIComponent(server.name)}#t=${link.pageToken}`,
+              viewToken: link.pageToken,
+              expiresAt: link.expiresAt.toISOString(),
+            },
+          }
+        : {}),
     };
   });
 }

@@ -7,6 +7,7 @@ import { registerBrowserRoutes } from './browser-routes.js';
 import type { NsApiDeps } from './context.js';
 import { registerDeviceRoutes } from './device-routes.js';
 import { registerEnrolRoutes } from './enrol-routes.js';
+import { registerEnrolViewRoutes } from './enrol-view-routes.js';
 import { registerOpenApiRoute } from './openapi-route.js';
 import { registerServerRoutes } from './server-routes.js';
 import { registerUserRoutes } from './user-routes.js';
@@ -27,5 +28,6 @@ export function createNsRouter(deps: NsApiDeps): Router<NsState> {
   registerDeviceRoutes(router, deps);
   registerAuditRoutes(router, deps);
   registerWebhookRoutes(router, deps);
+  registerEnrolViewRoutes(router, deps);
   return router;
 }

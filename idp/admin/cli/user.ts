@@ -17,6 +17,7 @@ const linkSchema = z.object({
   expiresAt: z.string(),
   keyFingerprint: z.string(),
   visualHash: z.object({ emoji: z.array(z.string()), text: z.string() }).loose(),
+  page: z.object({ url: z.string(), viewToken: z.string(), expiresAt: z.string() }).optional(),
 });
 
 interface EnrolLinkOptions {
@@ -24,6 +25,7 @@ interface EnrolLinkOptions {
   user: string;
   ttl?: number;
   info?: string;
+  page?: boolean;
   json?: boolean;
   url?: string;
 }
@@ -43,7 +45,14 @@ export function registerUser(program: Command): void {
       '--info <text>',
       'announceinfo: text the app shows and keeps with the account (e.g. the full name)',
     )
-    .option('--json', 'machine-readable output: {"uri", "expiresAt", "keyFingerprint", "visualHash"}')
+    .option(
+      '--page',
+      'also make an enrol page (QR, server key pictures, progress) and print its URL instead of the URI',
+    )
+    .option(
+      '--json',
+      'machine-readable output: {"uri", "expiresAt", "keyFingerprint", "visualHash"} (+ "page" with --page)',
+    )
     .option('--url <url>', 'public URL of the running system (default NEXTAUTH_PUBLIC_URL)')
     .action(async (opts: EnrolLinkOptions) => {
       const client = await restClient(opts);
@@ -55,12 +64,22 @@ export function registerUser(program: Command): void {
           userid: opts.user,
           ...(opts.ttl !== undefined ? { ttlSeconds: opts.ttl } : {}),
           ...(opts.info !== undefined ? { announceInfo: opts.info } : {}),
+          ...(opts.page ? { page: true } : {}),
         },
         schema: linkSchema,
         what: 'enrol link',
       });
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(link)}\n`);
+        return;
+      }
+      if (link.page) {
+        // The page URL alone on the first line; it is for the user's browser, so no QR here.
+        process.stdout.write(`${link.page.url}\n`);
+        if (process.stdout.isTTY)
+          process.stdout.write(
+            `Send this page to the user: it opens in one browser only, until ${link.page.expiresAt}.\n`,
+          );
         return;
       }
       // The URI alone on the first line, so scripts can `head -1`; the QR only for a person at a terminal.

@@ -72,6 +72,15 @@ describe('nextauth user enrol-link', function () {
     expect(token.announce_info).to.equal('Bob Jones');
   });
 
+  it('--page prints the enrol page URL alone on the first line (its view token in the fragment)', async () => {
+    const r = await enrolLink(['--server', 'acme', '--user', 'dora', '--page', '--url', h.url]);
+    expect(r.code, r.stderr).to.equal(0);
+    const lines = r.stdout.split('\n');
+    expect(lines).to.have.length(2);
+    expect(lines[0]).to.match(/^http:\/\/127\.0\.0\.1:3000\/enrol\/acme#t=[A-Za-z0-9_-]{43}$/);
+    expect(await h.knex('ns_enrol_views').select('*')).to.have.length(1);
+  });
+
   it('reads the key from <NEXTAUTH_DATA_DIR>/root-api-key and the URL from NEXTAUTH_PUBLIC_URL', async () => {
     const file = join(dataDir, 'root-api-key');
     await writeFile(file, `${rootKey}\n`);

@@ -79,6 +79,7 @@ describe('idp/interaction: login page accessibility (axe-core) and screenshots',
           ['scanned', async (_id: string) => {}],
           ['declined', (id: string) => r.sessions.markDeclined(id, { reason: 'declined' })],
           ['notme', (id: string) => r.sessions.markDeclined(id, { reason: 'not_me' })],
+          ['locked', (id: string) => r.sessions.markDeclined(id, { reason: 'locked' })],
         ] as const) {
           it(state, async () => {
             const page = await open(`/login/default?ui_locales=${lang}`, options);

@@ -159,6 +159,17 @@ describe('idp/interaction: login page in Chromium', function () {
       expect(await activeId(page)).to.equal('h-waiting');
     });
 
+    it('locked: the phone locked after wrong PINs ends the login in its own state, not a plain decline', async () => {
+      const { page } = await open('/login/default');
+      const id = await r.scan(page);
+      await r.sessions.markDeclined(id, { reason: 'locked' });
+      await page.waitForSelector('#status[data-state="locked"]');
+      expect(await page.isVisible('#h-locked')).to.equal(true);
+      expect(await page.isVisible('#h-declined')).to.equal(false);
+      expect(await page.textContent('#status')).to.match(/locked after too many wrong PINs/);
+      expect(await activeId(page)).to.equal('restart');
+    });
+
     it('expired: offers a new code, which starts a new login', async () => {
       const context = await browser.newContext();
       contexts.push(context);

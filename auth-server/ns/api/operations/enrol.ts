@@ -15,6 +15,12 @@ export const enrolLinkBody = z.strictObject({
     .describe(
       'nextAuth announceinfo: plain text the app shows when enrolling and keeps with the account (e.g. the full name)',
     ),
+  page: z
+    .boolean()
+    .optional()
+    .describe(
+      'Also return the URL of an enrol page (QR, server key pictures, progress) for the user: one browser, ends with the link',
+    ),
 });
 
 export const visualHashSchema = z
@@ -33,6 +39,18 @@ export const enrolLinkSchema = z.object({
   expiresAt: z.iso.datetime(),
   keyFingerprint: z.string().describe('RFC 7638 thumbprint of the server key the phone pins'),
   visualHash: visualHashSchema,
+  page: z
+    .object({
+      url: z
+        .string()
+        .describe(
+          '{PUBLIC_URL}/enrol/{server}#t=<view token>: send the user there, or give the token to the enrol block',
+        ),
+      viewToken: z.string().describe('The view token alone (the fragment of `url`), for the enrol block'),
+      expiresAt: z.iso.datetime(),
+    })
+    .optional()
+    .describe('Only with `page: true`. The first browser that opens it keeps it; others are refused'),
 });
 
 export const enrolOperations = {

@@ -141,6 +141,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     checkAttestation: createAttestationChecker({ sfs: undefined, kv, clock }),
     audit,
     publicUrl,
+    kv: countingKv,
   });
   const sfsRegistrations: Harness['sfsRegistrations'] = [];
   const sfs: SfsPeer = options.sfs ?? {

@@ -58,6 +58,48 @@ export interface NsPeer {
    * NS's virtual servers, which only the phone would otherwise learn. Ids NS does not know are ignored.
    */
   reportPinLockout(report: PinLockoutReport): Promise<void>;
+  /**
+   * Who an `X-apikey` presented to the IdP management API is, seen from virtual server `server`: NS checks
+   * the key as its own REST API does (root key in constant time, stored keys by hash). Undefined for a
+   * missing, unknown or revoked key.
+   */
+  authenticateApiKey(presented: string | undefined, server: string): Promise<NsKeyPrincipal | undefined>;
+  /**
+   * Appends an IdP administration event to NS's audit log (DESIGN.md §6: every admin action audited).
+   * Throws when it cannot be recorded, so the caller can roll its change back.
+   */
+  recordAdminEvent(event: IdpAdminEvent): Promise<void>;
+}
+
+/** An API key as the IdP management API sees it. */
+export interface NsKeyPrincipal {
+  /** `root` for the configured root key, else the stored key's id (for the audit log). */
+  keyId: string;
+  /** NS roles (`servers`, `root`, …); `root` holds every role. */
+  roles: string[];
+  /** The server exists and the key may act on it (root key: any server; stored key: its own). */
+  mayActOnServer: boolean;
+}
+
+/** The IdP's administrative changes that NS records. */
+export const idpAdminEventTypes = [
+  'oidc_client.created',
+  'oidc_client.updated',
+  'oidc_client.deleted',
+  'oidc_keys.rotated',
+] as const;
+
+export interface IdpAdminEvent {
+  type: (typeof idpAdminEventTypes)[number];
+  /** Virtual server name. */
+  server: string;
+  /** Key id of the API key that acted. */
+  actor: string;
+  subject: { kind: 'oidc_client' | 'server'; id: string };
+  ip: string | null;
+  userAgent: string | null;
+  /** Ids and names only, never a secret (NS refuses credential-like keys). */
+  details?: Record<string, string | number | boolean | null | string[]>;
 }
 
 /** An NS user's profile as front doors turn it into claims. */

@@ -1,12 +1,14 @@
 // NS as the IdP front doors see it (auth-server/common/peers.ts): virtual servers, the browser's login
 // session behind the login page's cookie (read, and ended by an OIDC logout), whether a user may still log
-// in, and the user's profile for claims.
+// in, the user's profile for claims, and for the IdP management API: who an API key is and the audit log.
 
 import { nsServerId } from '../../protocol/mobile/common.js';
 import type { Clock } from '../common/clock.js';
 import type { NsBrowserSession, NsPeer } from '../common/peers.js';
 import type { AccountRepository } from './accounts/repository.js';
 import { sessionCookieName } from './api/cookies.js';
+import { mayActOn } from './apikeys/model.js';
+import type { ApiKeyVerifier } from './apikeys/verify.js';
 import type { AuditRecorder } from './audit/service.js';
 import { serverNameSchema } from './servers/model.js';
 import type { VirtualServerRepository } from './servers/repository.js';
@@ -23,6 +25,8 @@ export interface NsPeerDeps {
   /** Decides the cookie name (`__Host-` prefix on https), as the NS browser endpoints do. */
   publicUrl: string;
   audit: AuditRecorder;
+  /** The verifier of NS's own REST API: one way to check a key. */
+  apiKeys: ApiKeyVerifier;
 }
 
 export function createNsPeer(deps: NsPeerDeps): NsPeer {
@@ -118,6 +122,31 @@ export function createNsPeer(deps: NsPeerDeps): NsPeer {
         // The browser that waits for this phone's confirmation learns it at once (`declined`, `locked`).
         await sessions.endScansOfLockedAccount(account.id);
       }
+    },
+
+    async authenticateApiKey(presented, server) {
+      const principal = await deps.apiKeys.verify(presented);
+      if (!principal) return undefined;
+      const found = await findServer(server);
+      return {
+        keyId: principal.keyId,
+        roles: [...principal.roles],
+        mayActOnServer: found !== undefined && mayActOn(principal, found.id),
+      };
+    },
+
+    async recordAdminEvent(event) {
+      // The IdP checked the server a moment ago; a server deleted since is recorded by name alone.
+      const found = await findServer(event.server);
+      await deps.audit.record({
+        type: event.type,
+        server: found ? { id: found.id, name: found.name } : null,
+        actor: { kind: 'apikey', id: event.actor },
+        subject: event.subject,
+        ip: event.ip,
+        userAgent: event.userAgent,
+        details: { ...(found ? {} : { server: event.server }), ...event.details },
+      });
     },
   };
 }

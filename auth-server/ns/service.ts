@@ -175,6 +175,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
         clock: deps.clock,
         publicUrl,
         audit,
+        apiKeys,
       }),
     },
     mobile: createNsMobileEndpoint({

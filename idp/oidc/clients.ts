@@ -1,12 +1,14 @@
-// OIDC clients per virtual server, registered by an administrator (`nextauth oidc client add`): a small
-// table read by oidc-provider through the `Client` adapter, so a client added or removed is seen at once.
+// OIDC clients per virtual server, registered by an administrator (IdP management API, `nextauth oidc
+// client`): a small table read by oidc-provider through the `Client` adapter, so a change is seen at once.
 import type { Knex } from 'knex';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { z } from 'zod';
 import { type Clock, type Random, randomToken } from '../../auth-server/common/clock.js';
 import { openString, seal } from '../../auth-server/common/crypto/secret-box.js';
 import { rethrowConflict } from '../../auth-server/common/db/errors.js';
+import { lockRows } from '../../auth-server/common/db/lock.js';
 import { fromDbMillis } from '../../auth-server/common/db/timestamps.js';
+import { markerCodec } from '../../auth-server/common/paging/marker.js';
 
 export const clientsTable = 'idp_oidc_clients';
 
@@ -15,7 +17,14 @@ export const clientGrantTypes = ['authorization_code', 'refresh_token', 'client_
 /** What `add` registers when no grant types are given: a web app that logs users in. */
 export const defaultGrantTypes = ['authorization_code', 'refresh_token'] as const;
 
-const serverName = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'not a virtual server name');
+export const serverName = z
+  .string()
+  .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'not a virtual server name');
+
+/** RFC 6749 §A.1 allows any printable ASCII; we keep to characters that need no escaping anywhere. */
+export const clientIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._~-]{1,255}$/, 'expected 1-255 characters of A-Z a-z 0-9 . _ ~ -');
 
 /** A redirect URI as RFC 6749 §3.1.2 wants it: absolute, no fragment; http(s) only in this slice. */
 const redirectUri = z
@@ -26,54 +35,117 @@ const redirectUri = z
     return url !== null && /^https?:$/.test(url.protocol) && url.hash === '' && !value.includes('#');
   }, 'expected an absolute http(s) URL without a fragment');
 
+/** Whether `sub` is the NS userid (`public`) or differs per sector (`pairwise`, OIDC Core §8.1). */
+export const subjectTypes = ['public', 'pairwise'] as const;
+
+const grantTypesSchema = z
+  .array(z.enum(clientGrantTypes))
+  .min(1)
+  .max(clientGrantTypes.length)
+  .refine((g) => new Set(g).size === g.length, 'a grant type is listed twice');
+
+/** What an administrator may set on a client, with or without defaults (registration vs. PATCH). */
+const settableFields = {
+  /** Required with authorization_code, refused without it (nothing would ever redirect there). */
+  redirectUris: z.array(redirectUri).max(50),
+  /** Where RP-initiated logout may send the browser afterwards; matched exactly. */
+  postLogoutRedirectUris: z.array(redirectUri).max(50),
+  grantTypes: grantTypesSchema,
+  /** Not the operator's own application: the user consents to what it asks for (DESIGN.md §5). */
+  thirdParty: z.boolean(),
+  subjectType: z.enum(subjectTypes),
+  /** RFC 9126 §5: authorization requests of this client must come through PAR. */
+  requirePar: z.boolean(),
+};
+
+const nameSchema = z.string().min(1).max(200);
+
+interface ClientRules {
+  public: boolean;
+  secret?: string | undefined;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  backchannelLogoutUri?: string | undefined;
+  grantTypes: readonly string[];
+  subjectType: (typeof subjectTypes)[number];
+  requirePar: boolean;
+}
+
+/** The rules between fields, for a new client and for a client after a PATCH alike. */
+function checkRules(c: ClientRules, ctx: z.RefinementCtx): void {
+  const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+  const code = c.grantTypes.includes('authorization_code');
+  if (c.public && c.secret !== undefined) issue('secret', 'a public client has no secret');
+  // Nothing authenticates a public client, so it cannot stand for itself (RFC 6749 §4.4).
+  if (c.public && c.grantTypes.includes('client_credentials'))
+    issue('grantTypes', 'client_credentials needs a confidential client');
+  // A refresh token is only ever issued with an authorization code.
+  if (c.grantTypes.includes('refresh_token') && !code)
+    issue('grantTypes', 'refresh_token needs authorization_code');
+  if (code && c.redirectUris.length === 0) issue('redirectUris', 'at least one redirect URI');
+  if (!code && c.redirectUris.length > 0) issue('redirectUris', 'redirect URIs need authorization_code');
+  if (!code && c.postLogoutRedirectUris.length > 0)
+    issue('postLogoutRedirectUris', 'post-logout redirect URIs need authorization_code');
+  // Only a user's session can end; a client that never logs users in has none to hear about.
+  if (!code && c.backchannelLogoutUri !== undefined)
+    issue('backchannelLogoutUri', 'back-channel logout needs authorization_code');
+  if (!code && c.requirePar) issue('requirePar', 'PAR needs authorization_code');
+  if (c.subjectType === 'pairwise') {
+    // A client without users has no subjects; client_credentials tokens carry the client as `sub`.
+    if (!code) issue('subjectType', 'pairwise subjects need authorization_code');
+    // OIDC Core §8.1: the sector is the redirect URIs' host; several hosts would need a
+    // sector_identifier_uri document, which this registry does not fetch.
+    else if (new Set(c.redirectUris.map((u) => new URL(u).host)).size > 1)
+      issue('subjectType', 'pairwise subjects need all redirect URIs on one host (the sector)');
+  }
+}
+
+/** A client as an administrator registers it; the server comes from where it is registered. */
+const registrationFields = {
+  clientId: clientIdSchema,
+  /** Absent for a confidential client: one is generated and returned once. */
+  secret: z.string().min(16, 'expected at least 16 characters').max(512).optional(),
+  public: z.boolean().default(false),
+  redirectUris: settableFields.redirectUris.default([]),
+  postLogoutRedirectUris: settableFields.postLogoutRedirectUris.default([]),
+  /**
+   * OIDC Back-Channel Logout 1.0: NS posts a logout token here when the user's IdP session ends. Reached
+   * through the allow-listed outbound client (public addresses and NEXTAUTH_OUTBOUND_ALLOW).
+   */
+  backchannelLogoutUri: redirectUri.optional(),
+  grantTypes: settableFields.grantTypes.default([...defaultGrantTypes]),
+  name: nameSchema.optional(),
+  thirdParty: settableFields.thirdParty.default(false),
+  subjectType: settableFields.subjectType.default('public'),
+  requirePar: settableFields.requirePar.default(false),
+};
+
+/** The body of `POST /idp/api/v1/servers/{server}/oidc/clients`. */
+export const clientRegistrationSchema = z.strictObject(registrationFields).superRefine(checkRules);
+
 export const newClientSchema = z
-  .strictObject({
-    server: serverName,
-    /** RFC 6749 §A.1 allows any printable ASCII; we keep to characters that need no escaping anywhere. */
-    clientId: z
-      .string()
-      .regex(/^[A-Za-z0-9._~-]{1,255}$/, 'expected 1-255 characters of A-Z a-z 0-9 . _ ~ -'),
-    /** Absent for a confidential client: one is generated and returned once. */
-    secret: z.string().min(16, 'expected at least 16 characters').max(512).optional(),
-    public: z.boolean().default(false),
-    /** Required with authorization_code, refused without it (nothing would ever redirect there). */
-    redirectUris: z.array(redirectUri).max(50).default([]),
-    /** Where RP-initiated logout may send the browser afterwards; matched exactly. */
-    postLogoutRedirectUris: z.array(redirectUri).max(50).default([]),
-    /**
-     * OIDC Back-Channel Logout 1.0: NS posts a logout token here when the user's IdP session ends. Reached
-     * through the allow-listed outbound client (public addresses and NEXTAUTH_OUTBOUND_ALLOW).
-     */
-    backchannelLogoutUri: redirectUri.optional(),
-    grantTypes: z
-      .array(z.enum(clientGrantTypes))
-      .min(1)
-      .max(clientGrantTypes.length)
-      .default([...defaultGrantTypes])
-      .refine((g) => new Set(g).size === g.length, 'a grant type is listed twice'),
-    name: z.string().min(1).max(200).optional(),
-    /** Not the operator's own application: the user consents to what it asks for (DESIGN.md §5). */
-    thirdParty: z.boolean().default(false),
-  })
-  .superRefine((c, ctx) => {
-    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
-    const code = c.grantTypes.includes('authorization_code');
-    if (c.public && c.secret !== undefined) issue('secret', 'a public client has no secret');
-    // Nothing authenticates a public client, so it cannot stand for itself (RFC 6749 §4.4).
-    if (c.public && c.grantTypes.includes('client_credentials'))
-      issue('grantTypes', 'client_credentials needs a confidential client');
-    // A refresh token is only ever issued with an authorization code.
-    if (c.grantTypes.includes('refresh_token') && !code)
-      issue('grantTypes', 'refresh_token needs authorization_code');
-    if (code && c.redirectUris.length === 0) issue('redirectUris', 'at least one redirect URI');
-    if (!code && c.redirectUris.length > 0) issue('redirectUris', 'redirect URIs need authorization_code');
-    if (!code && c.postLogoutRedirectUris.length > 0)
-      issue('postLogoutRedirectUris', 'post-logout redirect URIs need authorization_code');
-    // Only a user's session can end; a client that never logs users in has none to hear about.
-    if (!code && c.backchannelLogoutUri !== undefined)
-      issue('backchannelLogoutUri', 'back-channel logout needs authorization_code');
-  });
+  .strictObject({ server: serverName, ...registrationFields })
+  .superRefine(checkRules);
 export type NewClient = z.input<typeof newClientSchema>;
+
+/**
+ * A PATCH: members given replace the stored ones (`null` removes the back-channel URI or the name). The
+ * result is checked by the same rules as a new client. Secret and client type are fixed at registration:
+ * changing them is a new client.
+ */
+export const clientPatchSchema = z
+  .strictObject({
+    redirectUris: settableFields.redirectUris.optional(),
+    postLogoutRedirectUris: settableFields.postLogoutRedirectUris.optional(),
+    backchannelLogoutUri: redirectUri.nullable().optional(),
+    grantTypes: settableFields.grantTypes.optional(),
+    name: nameSchema.nullable().optional(),
+    thirdParty: settableFields.thirdParty.optional(),
+    subjectType: settableFields.subjectType.optional(),
+    requirePar: settableFields.requirePar.optional(),
+  })
+  .refine((p) => Object.keys(p).length > 0, 'nothing to change');
+export type ClientPatch = z.input<typeof clientPatchSchema>;
 
 export interface OidcClient {
   server: string;
@@ -85,7 +157,10 @@ export interface OidcClient {
   grantTypes: string[];
   name: string | null;
   thirdParty: boolean;
+  subjectType: (typeof subjectTypes)[number];
+  requirePar: boolean;
   createdAt: Date;
+  updatedAt: Date;
 }
 
 /** Client metadata of ours that oidc-provider carries (`extraClientMetadata`), read as `client[name]`. */
@@ -107,6 +182,8 @@ const storedMetadataSchema = z.looseObject({
   grant_types: z.array(z.string()),
   response_types: z.array(z.string()),
   client_name: z.string().optional(),
+  subject_type: z.enum(subjectTypes).optional(),
+  require_pushed_authorization_requests: z.boolean().optional(),
   [thirdPartyProperty]: z.boolean().optional(),
 });
 type StoredMetadata = z.output<typeof storedMetadataSchema>;
@@ -135,16 +212,80 @@ function toDomain(row: Row): OidcClient {
     grantTypes: m.grant_types,
     name: m.client_name ?? null,
     thirdParty: m[thirdPartyProperty] === true,
+    subjectType: m.subject_type ?? 'public',
+    requirePar: m.require_pushed_authorization_requests === true,
     createdAt: new Date(fromDbMillis(row.created_at)),
+    updatedAt: new Date(fromDbMillis(row.updated_at)),
   };
 }
 
+/** oidc-provider client metadata (RFC 7591 names) of a validated client, without the secret. */
+function toMetadata(c: z.output<typeof newClientSchema>): StoredMetadata {
+  return {
+    client_id: c.clientId,
+    token_endpoint_auth_method: c.public ? 'none' : 'client_secret_basic',
+    redirect_uris: c.redirectUris,
+    ...(c.postLogoutRedirectUris.length > 0 ? { post_logout_redirect_uris: c.postLogoutRedirectUris } : {}),
+    // With `sid` in the logout token the RP can end just the session of that browser.
+    ...(c.backchannelLogoutUri !== undefined
+      ? { backchannel_logout_uri: c.backchannelLogoutUri, backchannel_logout_session_required: true }
+      : {}),
+    grant_types: c.grantTypes,
+    // A client without authorization_code (client_credentials only) never uses the authorization endpoint.
+    response_types: c.grantTypes.includes('authorization_code') ? ['code'] : [],
+    ...(c.name !== undefined ? { client_name: c.name } : {}),
+    ...(c.subjectType === 'pairwise' ? { subject_type: 'pairwise' as const } : {}),
+    ...(c.requirePar ? { require_pushed_authorization_requests: true } : {}),
+    ...(c.thirdParty ? { [thirdPartyProperty]: true } : {}),
+  };
+}
+
+/** A stored client with a PATCH applied, as registration input (so the same rules check it). */
+function patched(current: OidcClient, patch: z.output<typeof clientPatchSchema>): NewClient {
+  const backchannel =
+    patch.backchannelLogoutUri === undefined ? current.backchannelLogoutUri : patch.backchannelLogoutUri;
+  const name = patch.name === undefined ? current.name : patch.name;
+  return {
+    server: current.server,
+    clientId: current.clientId,
+    public: current.public,
+    redirectUris: patch.redirectUris ?? current.redirectUris,
+    postLogoutRedirectUris: patch.postLogoutRedirectUris ?? current.postLogoutRedirectUris,
+    ...(backchannel !== null ? { backchannelLogoutUri: backchannel } : {}),
+    grantTypes: (patch.grantTypes ?? current.grantTypes) as NewClient['grantTypes'],
+    ...(name !== null ? { name } : {}),
+    thirdParty: patch.thirdParty ?? current.thirdParty,
+    subjectType: patch.subjectType ?? current.subjectType,
+    requirePar: patch.requirePar ?? current.requirePar,
+  };
+}
+
+export const maxClientPageSize = 100;
+/** The last client id of a page (ids are at most 255 characters). */
+const markers = markerCodec(z.strictObject({ v: z.literal(1), id: z.string().max(255) }), 400);
+export const maxClientMarkerLength = markers.maxLength;
+
+/** Runs inside the write's transaction, after the write: throwing rolls the write back (the audit record). */
+export type InsideWrite<T> = (result: T) => Promise<void>;
+
 export interface ClientRepository {
   /** Throws ConflictError when the id is taken on that server; returns a generated secret once. */
-  add(input: NewClient): Promise<{ client: OidcClient; secret?: string }>;
-  list(server?: string): Promise<OidcClient[]>;
+  add(input: NewClient, inside?: InsideWrite<OidcClient>): Promise<{ client: OidcClient; secret?: string }>;
+  get(server: string, clientId: string): Promise<OidcClient | undefined>;
+  /** One page of a server's clients by client id; `marker` is the previous page's `nextMarker`. */
+  page(
+    server: string,
+    options?: { limit?: number; marker?: string },
+  ): Promise<{ clients: OidcClient[]; nextMarker: string | null }>;
+  /** The changed client, or undefined when there is none. Throws ZodError when the result breaks a rule. */
+  update(
+    server: string,
+    clientId: string,
+    patch: ClientPatch,
+    inside?: InsideWrite<OidcClient>,
+  ): Promise<OidcClient | undefined>;
   /** True when a client was removed. */
-  remove(server: string, clientId: string): Promise<boolean>;
+  remove(server: string, clientId: string, inside?: InsideWrite<OidcClient>): Promise<boolean>;
   /** The metadata oidc-provider validates and uses, secret included (opened from the secret box). */
   providerMetadata(server: string, clientId: string): Promise<AdapterPayload | undefined>;
 }
@@ -156,61 +297,93 @@ export function createClientRepository(deps: {
   random: Random;
 }): ClientRepository {
   const { knex, secretKey, clock, random } = deps;
+  const find = async (db: Knex, server: string, clientId: string) =>
+    (await db<Row>(clientsTable).where({ server, client_id: clientId }).first()) as Row | undefined;
+
   return {
-    async add(input) {
+    async add(input, inside) {
       const c = newClientSchema.parse(input);
       const secret = c.public ? undefined : (c.secret ?? randomToken(random, 32));
-      const metadata: StoredMetadata = {
-        client_id: c.clientId,
-        token_endpoint_auth_method: c.public ? 'none' : 'client_secret_basic',
-        redirect_uris: c.redirectUris,
-        ...(c.postLogoutRedirectUris.length > 0
-          ? { post_logout_redirect_uris: c.postLogoutRedirectUris }
-          : {}),
-        // With `sid` in the logout token the RP can end just the session of that browser.
-        ...(c.backchannelLogoutUri !== undefined
-          ? { backchannel_logout_uri: c.backchannelLogoutUri, backchannel_logout_session_required: true }
-          : {}),
-        grant_types: c.grantTypes,
-        // A client without authorization_code (client_credentials only) never uses the authorization endpoint.
-        response_types: c.grantTypes.includes('authorization_code') ? ['code'] : [],
-        ...(c.name !== undefined ? { client_name: c.name } : {}),
-        ...(c.thirdParty ? { [thirdPartyProperty]: true } : {}),
-      };
       const now = clock.now();
       const row: Row = {
         server: c.server,
         client_id: c.clientId,
-        metadata: JSON.stringify(metadata),
+        metadata: JSON.stringify(toMetadata(c)),
         sealed_secret:
           secret === undefined ? null : seal(secretKey, sealContext(c.server, c.clientId), secret),
         created_at: now,
         updated_at: now,
       };
+      const client = toDomain(row);
       try {
-        await knex(clientsTable).insert(row);
+        await knex.transaction(async (trx) => {
+          await trx(clientsTable).insert(row);
+          await inside?.(client);
+        });
       } catch (err) {
         rethrowConflict(err, 'oidc client', `${c.server}/${c.clientId}`);
       }
       const generated = c.secret === undefined && secret !== undefined;
-      return { client: toDomain(row), ...(generated ? { secret } : {}) };
+      return { client, ...(generated ? { secret } : {}) };
     },
 
-    async list(server) {
-      const query = knex<Row>(clientsTable).orderBy(['server', 'client_id']);
-      const rows = (await (server === undefined ? query : query.where({ server }))) as Row[];
-      return rows.map(toDomain);
+    async get(server, clientId) {
+      const row = await find(knex, server, clientId);
+      return row ? toDomain(row) : undefined;
     },
 
-    async remove(server, clientId) {
-      const deleted = await knex(clientsTable).where({ server, client_id: clientId }).delete();
-      return Number(deleted) > 0;
+    async page(server, options = {}) {
+      const limit = options.limit ?? maxClientPageSize;
+      const after = options.marker !== undefined ? markers.decode(options.marker).id : undefined;
+      const query = knex<Row>(clientsTable)
+        .where({ server })
+        .orderBy('client_id')
+        .limit(limit + 1);
+      if (after !== undefined) query.andWhere('client_id', '>', after);
+      // One extra row tells whether another page exists.
+      const rows = (await query) as Row[];
+      const clients = rows.slice(0, limit).map(toDomain);
+      const last = clients.at(-1);
+      return {
+        clients,
+        nextMarker: rows.length > limit && last ? markers.encode({ v: 1, id: last.clientId }) : null,
+      };
+    },
+
+    async update(server, clientId, patch, inside) {
+      const changes = clientPatchSchema.parse(patch);
+      return knex.transaction(async (trx) => {
+        // Concurrent PATCHes of one client apply one after the other, each to the other's result.
+        if ((await lockRows(trx, clientsTable, { server, client_id: clientId }, 'updated_at')) === 0)
+          return undefined;
+        const row = await find(trx, server, clientId);
+        if (!row) return undefined;
+        const merged = newClientSchema.parse(patched(toDomain(row), changes));
+        const metadata = JSON.stringify(toMetadata(merged));
+        const updatedAt = Math.max(clock.now(), fromDbMillis(row.updated_at));
+        await trx(clientsTable)
+          .where({ server, client_id: clientId })
+          .update({ metadata, updated_at: updatedAt });
+        const client = toDomain({ ...row, metadata, updated_at: updatedAt });
+        await inside?.(client);
+        return client;
+      });
+    },
+
+    async remove(server, clientId, inside) {
+      return knex.transaction(async (trx) => {
+        const row = await find(trx, server, clientId);
+        if (!row) return false;
+        const deleted = await trx(clientsTable).where({ server, client_id: clientId }).delete();
+        // A concurrent removal won: only one of them is recorded.
+        if (Number(deleted) === 0) return false;
+        await inside?.(toDomain(row));
+        return true;
+      });
     },
 
     async providerMetadata(server, clientId) {
-      const row = (await knex<Row>(clientsTable).where({ server, client_id: clientId }).first()) as
-        | Row
-        | undefined;
+      const row = await find(knex, server, clientId);
       if (!row) return undefined;
       const metadata = storedMetadataSchema.parse(JSON.parse(row.metadata));
       const secret =
@@ -230,7 +403,7 @@ export function createClientRepository(deps: {
 /** oidc-provider's `Client` model read from the registry; registration through oidc-provider is off. */
 export function clientAdapter(clients: ClientRepository, server: string): Adapter {
   const readOnly = async (): Promise<never> => {
-    throw new Error('OIDC clients are managed with `nextauth oidc client`, not through oidc-provider');
+    throw new Error('OIDC clients are managed through /idp/api/v1, not through oidc-provider');
   };
   return {
     find: (id) => clients.providerMetadata(server, id),

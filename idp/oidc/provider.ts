@@ -1,6 +1,6 @@
 // One oidc-provider instance for one virtual server: issuer `{PUBLIC_URL}/oidc/{server}`, its own cookie
 // names and cookie keys, its signing keys, storage scoped to the server, and the features of this slice.
-import { hkdfSync } from 'node:crypto';
+import { createHmac, hkdfSync } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Configuration, KoaContextWithOIDC, default as Provider } from 'oidc-provider';
 import type { Clock } from '../../auth-server/common/clock.js';
@@ -60,6 +60,17 @@ export function oidcCookieKeys(secretKey: string, server: string): string[] {
 }
 
 /**
+ * Pairwise `sub` (OIDC Core §8.1): HMAC-SHA-256 over the sector identifier (the redirect URIs' host) and the
+ * userid, keyed by HKDF-SHA-256 of NEXTAUTH_SECRET_KEY (info = server name), never the raw secret. Stable
+ * across restarts and instances; one userid reads differently in every sector and on every server.
+ */
+export function pairwiseSubject(secretKey: string, server: string) {
+  const key = Buffer.from(hkdfSync('sha256', secretKey, 'nextauth-oidc-pairwise-v1', server, 32));
+  return (sector: string, userid: string): string =>
+    createHmac('sha256', key).update(`${sector}\n${userid}`).digest('base64url');
+}
+
+/**
  * Where codes, tokens, sessions, grants and interactions live (NEXTAUTH_OIDC_STORAGE): the IdP database
  * or the shared KV. Clients and signing keys are in the IdP database either way.
  */
@@ -110,6 +121,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       ),
     overrides: { Client: clientAdapter(deps.clients, server) },
   };
+  const pairwise = pairwiseSubject(deps.secretKey, server);
   const configuration: Configuration = {
     adapter:
       deps.storage.kind === 'kv'
@@ -157,8 +169,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       // a URI, through `fetch` (the allow-listed outbound client). Later slices switch the others on.
       backchannelLogout: { enabled: true },
       // PAR (RFC 9126): the request goes to the provider with client authentication first, the browser
-      // carries only a `request_uri` (60 s, one authorization). Not required: plain authorization requests
-      // stay as they are. A client cannot be registered with `require_pushed_authorization_requests` yet.
+      // carries only a `request_uri` (60 s, one authorization). Not required for everyone: a client
+      // registered with `requirePar` (`require_pushed_authorization_requests`) must use it.
       pushedAuthorizationRequests: {
         enabled: true,
         requirePushedAuthorizationRequests: false,
@@ -190,7 +202,10 @@ export function createProvider(deps: ProviderDeps): Provider {
     claims: Object.fromEntries(Object.entries(oidcClaims).map(([k, v]) => [k, [...v]])),
     extraParams: { [offlineAccessHook.param]: offlineAccessHook.restore },
     acrValues: [phonePinAcr],
-    subjectTypes: ['public'],
+    subjectTypes: ['public', 'pairwise'],
+    // oidc-provider derives the sector from the single redirect host the registry allows for pairwise.
+    pairwiseIdentifier: async (_ctx, accountId, client) =>
+      pairwise(String(client.sectorIdentifier), accountId),
     rotateRefreshToken: true,
     ttl: { ...oidcTtl },
     interactions: { url: (_ctx, interaction) => deps.interactionPath(interaction.uid) },

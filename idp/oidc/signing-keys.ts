@@ -97,8 +97,11 @@ async function newKeyRow(
 export interface SigningKeyStore {
   /** Creates whatever `current`/`next` key is missing; safe from many instances at once. */
   ensure(server: string): Promise<void>;
-  /** `current` → retired, `next` → `current`, a new `next`; drops keys retired beyond the keep window. */
-  rotate(server: string): Promise<SigningKeyInfo[]>;
+  /**
+   * `current` → retired, `next` → `current`, a new `next`; drops keys retired beyond the keep window.
+   * `inside` runs in the rotation's transaction (the audit record): throwing rolls the rotation back.
+   */
+  rotate(server: string, inside?: () => Promise<void>): Promise<SigningKeyInfo[]>;
   list(server: string): Promise<SigningKeyInfo[]>;
   /** The keys oidc-provider is built with (after `ensure`). */
   load(server: string): Promise<SigningKeySet>;
@@ -166,7 +169,7 @@ export function createSigningKeyStore(options: SigningKeyStoreOptions): SigningK
   return {
     ensure,
 
-    async rotate(server) {
+    async rotate(server, inside) {
       await ensure(server);
       // Generated outside the transaction: RSA key generation takes tens of milliseconds.
       const now = clock.now();
@@ -190,6 +193,7 @@ export function createSigningKeyStore(options: SigningKeyStoreOptions): SigningK
           .whereNull('slot')
           .andWhere('retired_at', '<=', now - keepMs)
           .delete();
+        await inside?.();
       });
       return (await visible(server)).map(info);
     },

@@ -24,6 +24,7 @@ import type { ServiceDeps, ServiceInstance } from '../../auth-server/common/serv
 import { createMcService } from '../../auth-server/mc/service.js';
 import { createNsService } from '../../auth-server/ns/service.js';
 import { createSfsService } from '../../auth-server/sfs/service.js';
+import { createIdpApiRouter } from '../api/router.js';
 import { createDemo, loopbackOriginFor } from '../demo/demo.js';
 import { devicePagesRouter } from '../interaction/device-pages.js';
 import { enrolRouter } from '../interaction/enrol-routes.js';
@@ -183,6 +184,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         });
         root.use(demo.routes());
       }
+      // The IdP management API (DESIGN.md §5): keys checked and changes audited by NS through the peer.
+      const idpApi = createIdpApiRouter({
+        publicUrl: config.publicUrl,
+        ns: peers.ns,
+        clients: oidc.registry.clients,
+        keys: oidc.registry.keys,
+      });
+      root.use(idpApi.routes(), idpApi.allowedMethods());
     } else {
       logger.warn('OIDC front door off: it needs NS in the same process and NEXTAUTH_SECRET_KEY');
     }

@@ -29,6 +29,11 @@ export const auditEventTypes = [
   'recovery_codes.generated',
   'recovery_code.used',
   'recovery_code.refused',
+  // IdP administration, recorded through NsPeer.recordAdminEvent (the IdP has no audit log of its own).
+  'oidc_client.created',
+  'oidc_client.updated',
+  'oidc_client.deleted',
+  'oidc_keys.rotated',
 ] as const;
 
 export const auditEventTypeSchema = z.enum(auditEventTypes);
@@ -37,7 +42,15 @@ export type AuditEventType = z.output<typeof auditEventTypeSchema>;
 /** Who acted: an API key (integrator, operator CLI), a phone's account key, a user, or NS itself. */
 export const actorKinds = ['apikey', 'account', 'user', 'system'] as const;
 /** What was acted on. */
-export const subjectKinds = ['session', 'account', 'user', 'apikey', 'server', 'webhook'] as const;
+export const subjectKinds = [
+  'session',
+  'account',
+  'user',
+  'apikey',
+  'server',
+  'webhook',
+  'oidc_client',
+] as const;
 
 export const actorKindSchema = z.enum(actorKinds);
 export const subjectKindSchema = z.enum(subjectKinds);

@@ -221,4 +221,62 @@ describe('ns peer (in-process)', () => {
       expect(await lockouts()).to.have.length(before);
     });
   });
+  describe('IdP management API', () => {
+    it('authenticateApiKey: a missing, oversized or unknown key is undefined', async () => {
+      expect(await peer.authenticateApiKey(undefined, 'default')).to.equal(undefined);
+      expect(await peer.authenticateApiKey('x'.repeat(600), 'default')).to.equal(undefined);
+      expect(await peer.authenticateApiKey('nak_unknown', 'default')).to.equal(undefined);
+    });
+
+    it('recordAdminEvent appends to the audit log; a secret-like detail is refused, nothing stored', async () => {
+      const count = async () => Number((await knex('ns_audit_events').count({ n: '*' }))[0]?.n);
+      await peer.recordAdminEvent({
+        type: 'oidc_client.created',
+        server: 'default',
+        actor: 'key-1',
+        subject: { kind: 'oidc_client', id: 'webapp' },
+        ip: '192.0.2.9',
+        userAgent: 'cli',
+        details: { grantTypes: ['authorization_code'] },
+      });
+      const row = await knex('ns_audit_events').where({ type: 'oidc_client.created' }).first();
+      expect(row).to.deep.include({
+        server_name: 'default',
+        actor_kind: 'apikey',
+        actor_id: 'key-1',
+        subject_kind: 'oidc_client',
+        subject_id: 'webapp',
+        ip: '192.0.2.9',
+      });
+      // A server deleted meanwhile is still named.
+      await peer.recordAdminEvent({
+        type: 'oidc_keys.rotated',
+        server: 'gone',
+        actor: 'root',
+        subject: { kind: 'server', id: 'gone' },
+        ip: null,
+        userAgent: null,
+      });
+      const gone = await knex('ns_audit_events').where({ type: 'oidc_keys.rotated' }).first();
+      expect(gone.server_id).to.equal(null);
+      expect(JSON.parse(gone.details)).to.deep.equal({ server: 'gone' });
+      const before = await count();
+      let refused: unknown;
+      await peer
+        .recordAdminEvent({
+          type: 'oidc_client.created',
+          server: 'default',
+          actor: 'key-1',
+          subject: { kind: 'oidc_client', id: 'x' },
+          ip: null,
+          userAgent: null,
+          details: { clientSecret: 'nope' },
+        })
+        .catch((err) => {
+          refused = err;
+        });
+      expect(refused).to.be.instanceOf(Error);
+      expect(await count()).to.equal(before);
+    });
+  });
 });

@@ -1,40 +1,30 @@
-// `nextauth oidc client add|list|remove` and `nextauth oidc rotate-keys` on an embedded IdP database, as
-// real child processes: output, --json, and one clear line with a non-zero exit for every refusal.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// `nextauth oidc client add|list|show|update|remove` and `nextauth oidc rotate-keys` as real child processes
+// against a started embedded runtime, through the IdP management API: output, --json, a secret shown once,
+// and one clear line with a non-zero exit (and nothing stored) for every refusal.
 import { expect } from 'chai';
 import { runCli } from '../../helpers/cli.js';
+import { type Embedded, rootApiKey, startEmbedded } from '../oidc/harness.js';
 
 const cli = 'idp/admin/cli/main.ts';
 
-describe('nextauth oidc', function () {
+describe('nextauth oidc (over /idp/api/v1)', function () {
   // Every case spawns `nextauth` through tsx (seconds each on a loaded machine).
   this.timeout(180_000);
-  let dataDir: string;
-  let env: Record<string, string>;
-  const run = (...args: string[]) => runCli(cli, ['oidc', ...args], env);
+  let e: Embedded;
+  const rows = async () => JSON.stringify(await e.runtime.dbs.idp?.('idp_oidc_clients').orderBy('client_id'));
+  const run = (...args: string[]) =>
+    runCli(cli, ['oidc', ...args, '--url', e.url], { NEXTAUTH_NS_ROOT_API_KEY: rootApiKey });
 
   before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'nextauth-oidc-cli-'));
-    env = { NEXTAUTH_DATA_DIR: dataDir, NEXTAUTH_PUBLIC_URL: 'https://id.example' };
+    e = await startEmbedded();
+    const res = await fetch(`${e.url}/ns/api/v2/servers`, {
+      method: 'POST',
+      headers: { 'x-apikey': rootApiKey, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'acme', displayName: 'Acme' }),
+    });
+    expect(res.status).to.equal(201);
   });
-  after(() => rm(dataDir, { recursive: true, force: true }));
-
-  it('needs the secret key of the data directory and a migrated database', async () => {
-    const noKey = await run('client', 'list');
-    expect(noKey.code).to.equal(1);
-    expect(noKey.stderr).to.match(
-      /^nextauth: NEXTAUTH_SECRET_KEY is not set and .*secret-key does not exist/,
-    );
-    await writeFile(join(dataDir, 'secret-key'), 'cli-test-secret-key-0123456789\n', { mode: 0o600 });
-    const unmigrated = await run('client', 'list');
-    expect(unmigrated.code).to.equal(1);
-    expect(unmigrated.stderr).to.match(
-      /^nextauth: idp database has \d+ pending migration\(s\); run `nextauth migrate`/,
-    );
-    expect((await runCli(cli, ['migrate', '--service', 'idp'], env)).code).to.equal(0);
-  });
+  after(() => e?.close());
 
   it('adds a confidential client with a generated secret shown once, and a public one', async () => {
     const added = await run(
@@ -54,7 +44,7 @@ describe('nextauth oidc', function () {
     expect(lines[0]).to.equal(
       'added default/webapp (confidential, client_secret_basic): https://app.example/cb https://app.example/cb2 [authorization_code, refresh_token]',
     );
-    expect(lines[1]).to.equal('issuer: https://id.example/oidc/default');
+    expect(lines[1]).to.equal(`issuer: ${e.url}/oidc/default`);
     expect(lines[2]).to.match(/^client secret \(shown once\): [A-Za-z0-9_-]{43}$/);
 
     const pub = await run(
@@ -69,6 +59,9 @@ describe('nextauth oidc', function () {
       'http://127.0.0.1:5173/cb',
       '--grant-types',
       'authorization_code',
+      '--subject-type',
+      'pairwise',
+      '--require-par',
       '--json',
     );
     expect(pub.code, pub.stderr).to.equal(0);
@@ -79,12 +72,14 @@ describe('nextauth oidc', function () {
       public: true,
       tokenEndpointAuthMethod: 'none',
       grantTypes: ['authorization_code'],
-      issuer: 'https://id.example/oidc/acme',
+      subjectType: 'pairwise',
+      requirePar: true,
+      issuer: `${e.url}/oidc/acme`,
     });
     expect(json).to.not.have.property('secret');
   });
 
-  it('adds a service client (client_credentials only) and one with post-logout redirect URIs', async () => {
+  it('adds a service client and one with logout URIs; a given secret is not echoed', async () => {
     const service = await run('client', 'add', '--id', 'service', '--grant-types', 'client_credentials');
     expect(service.code, service.stderr).to.equal(0);
     expect(service.stdout.split('\n')[0]).to.equal(
@@ -95,6 +90,8 @@ describe('nextauth oidc', function () {
       'add',
       '--id',
       'logout',
+      '--secret',
+      'a-given-secret-of-enough-length',
       '--redirect-uri',
       'https://l.example/cb',
       '--post-logout-redirect-uri',
@@ -107,6 +104,7 @@ describe('nextauth oidc', function () {
       '--json',
     );
     expect(logout.code, logout.stderr).to.equal(0);
+    expect(logout.stdout).to.not.contain('a-given-secret');
     expect(JSON.parse(logout.stdout)).to.deep.include({
       redirectUris: ['https://l.example/cb'],
       postLogoutRedirectUris: ['https://l.example/bye'],
@@ -114,133 +112,113 @@ describe('nextauth oidc', function () {
       grantTypes: ['authorization_code', 'client_credentials'],
       thirdParty: true,
     });
-    expect((await run('client', 'list', '--server', 'default')).stdout).to.contain(
-      'default/logout (confidential, client_secret_basic, third-party): https://l.example/cb logout: https://l.example/bye back-channel logout: https://l.example/backchannel [authorization_code, client_credentials]',
-    );
-    for (const id of ['service', 'logout'])
-      expect((await run('client', 'remove', '--id', id)).code).to.equal(0);
   });
 
-  it('a given secret is stored, not echoed', async () => {
-    const r = await run(
+  it('lists (paged), shows, updates and removes', async () => {
+    const list = await run('client', 'list');
+    expect(list.code, list.stderr).to.equal(0);
+    expect(list.stdout).to.contain(
+      'default/logout (confidential, client_secret_basic, third-party): https://l.example/cb logout: https://l.example/bye back-channel logout: https://l.example/backchannel [authorization_code, client_credentials]\n',
+    );
+    const paged = JSON.parse((await run('client', 'list', '--limit', '2', '--json')).stdout) as {
+      clients: { clientId: string }[];
+      next_marker: string;
+    };
+    expect(paged.clients.map((c) => c.clientId)).to.deep.equal(['logout', 'service']);
+    const rest = await run('client', 'list', '--limit', '2', '--marker', paged.next_marker);
+    expect(rest.stdout).to.match(/^default\/webapp /);
+    expect((await run('client', 'list', '--server', 'acme')).stdout).to.equal(
+      'acme/spa (public, PKCE, pairwise, PAR required): http://127.0.0.1:5173/cb [authorization_code]\n',
+    );
+
+    const shown = await run('client', 'show', '--id', 'webapp', '--json');
+    expect(JSON.parse(shown.stdout))
+      .to.deep.include({ clientId: 'webapp', name: 'Web app' })
+      .and.not.have.property('secret');
+
+    const updated = await run(
       'client',
-      'add',
+      'update',
       '--id',
-      'given',
-      '--secret',
-      'a-given-secret-of-enough-length',
+      'logout',
+      '--no-backchannel-logout',
+      '--first-party',
+      '--require-par',
       '--redirect-uri',
-      'https://g.example/cb',
+      'https://l.example/cb3',
     );
-    expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout).to.not.contain('a-given-secret');
+    expect(updated.code, updated.stderr).to.equal(0);
+    expect(updated.stdout).to.equal(
+      'updated default/logout (confidential, client_secret_basic, PAR required): https://l.example/cb3 logout: https://l.example/bye [authorization_code, client_credentials]\n',
+    );
+    const undone = await run('client', 'update', '--id', 'logout', '--no-require-par', '--json');
+    expect(JSON.parse(undone.stdout)).to.deep.include({ requirePar: false, thirdParty: false });
+
+    expect((await run('client', 'remove', '--id', 'service')).stdout).to.equal('removed default/service\n');
+    const again = await run('client', 'remove', '--id', 'service');
+    expect(again.code).to.equal(1);
+    expect(again.stderr).to.match(/^nextauth: oidc client remove refused: 404 No such OIDC client\n$/);
   });
 
-  it('refuses duplicates, bad redirect URIs, unknown grant types and a public client with a secret', async () => {
+  it('refusals: one clear line, exit 1, nothing stored', async () => {
+    const before = await rows();
     const cases: [string[], RegExp][] = [
       [
-        ['--id', 'webapp', '--redirect-uri', 'https://app.example/cb'],
-        /^nextauth: default\/webapp already exists\n$/,
+        ['add', '--id', 'webapp', '--redirect-uri', 'https://app.example/cb'],
+        /^nextauth: oidc client add refused: 409 That oidc client exists already\n$/,
       ],
       [
-        ['--id', 'x', '--redirect-uri', 'https://app.example/cb#f'],
-        /^nextauth: invalid client: redirectUris\.0: expected an absolute http\(s\) URL without a fragment\n$/,
+        ['add', '--id', 'x', '--redirect-uri', 'https://app.example/cb#f'],
+        /^nextauth: oidc client add refused: 400 .*\(redirectUris\.0: expected an absolute http\(s\) URL without a fragment\)\n$/,
       ],
-      [['--id', 'x'], /^nextauth: invalid client: redirectUris: at least one redirect URI\n$/],
+      [['add', '--id', 'x'], /refused: 400 .*\(redirectUris: at least one redirect URI\)/],
       [
-        ['--id', 'x', '--public', '--grant-types', 'client_credentials'],
-        /^nextauth: invalid client: grantTypes: client_credentials needs a confidential client\n$/,
-      ],
-      [
-        ['--id', 'x', '--grant-types', 'client_credentials,refresh_token'],
-        /^nextauth: invalid client: grantTypes: refresh_token needs authorization_code\n$/,
+        ['add', '--id', 'x', '--public', '--grant-types', 'client_credentials'],
+        /\(grantTypes: client_credentials needs a confidential client\)/,
       ],
       [
-        ['--id', 'x', '--grant-types', 'client_credentials', '--redirect-uri', 'https://a.example/cb'],
-        /^nextauth: invalid client: redirectUris: redirect URIs need authorization_code\n$/,
+        ['add', '--id', 'x', '--grant-types', 'password'],
+        /option '--grant-types <list>' argument 'password' is invalid/,
       ],
+      [['add', '--id', 'x', '--subject-type', 'secret'], /argument 'secret' is invalid/],
       [
         [
-          '--id',
-          'x',
-          '--grant-types',
-          'client_credentials',
-          '--post-logout-redirect-uri',
-          'https://a.example/',
-        ],
-        /^nextauth: invalid client: postLogoutRedirectUris: post-logout redirect URIs need authorization_code\n$/,
-      ],
-      [
-        [
-          '--id',
-          'x',
-          '--grant-types',
-          'client_credentials',
-          '--backchannel-logout-uri',
-          'https://a.example/bc',
-        ],
-        /^nextauth: invalid client: backchannelLogoutUri: back-channel logout needs authorization_code\n$/,
-      ],
-      [
-        [
+          'add',
           '--id',
           'x',
           '--redirect-uri',
           'https://a.example/cb',
-          '--backchannel-logout-uri',
-          'https://a.example/#f',
-        ],
-        /^nextauth: invalid client: backchannelLogoutUri: expected an absolute http\(s\) URL/,
-      ],
-      [
-        ['--id', 'x', '--redirect-uri', 'https://a.example/cb', '--post-logout-redirect-uri', 'javascript:x'],
-        /^nextauth: invalid client: postLogoutRedirectUris\.0: expected an absolute http\(s\) URL/,
-      ],
-      [
-        ['--id', 'x', '--redirect-uri', 'https://a.example/cb', '--grant-types', 'password'],
-        /^nextauth: invalid client: grantTypes\.0: /,
-      ],
-      [
-        [
-          '--id',
-          'x',
-          '--public',
-          '--secret',
-          'sixteen-chars-secret',
           '--redirect-uri',
-          'https://a.example/cb',
+          'https://b.example/cb',
+          '--subject-type',
+          'pairwise',
         ],
-        /^nextauth: invalid client: .*a public client has no secret/,
+        /\(subjectType: pairwise subjects need all redirect URIs on one host/,
       ],
-      [['--id', 'bad id', '--redirect-uri', 'https://a.example/cb'], /^nextauth: invalid client: clientId: /],
+      [['add', '--id', 'bad id', '--redirect-uri', 'https://a.example/cb'], /\(clientId: /],
+      [
+        ['add', '--server', 'nowhere', '--id', 'x', '--redirect-uri', 'https://a.example/cb'],
+        /refused: 404 No such virtual server/,
+      ],
+      [['update', '--id', 'webapp'], /^nextauth: nothing to change/],
+      [['update', '--id', 'webapp', '--grant-types', 'client_credentials'], /refused: 400 .*redirectUris/],
+      [['show', '--id', 'nobody'], /refused: 404 No such OIDC client/],
     ];
     for (const [args, stderr] of cases) {
-      const r = await run('client', 'add', ...args);
+      const r = await run('client', ...args);
       expect(r.code, args.join(' ')).to.equal(1);
       expect(r.stderr, args.join(' ')).to.match(stderr);
       expect(r.stdout).to.equal('');
     }
+    const wrongKey = await runCli(cli, ['oidc', 'client', 'list', '--url', e.url], {
+      NEXTAUTH_NS_ROOT_API_KEY: 'not-the-key',
+    });
+    expect(wrongKey.code).to.equal(1);
+    expect(wrongKey.stderr).to.match(/refused: 401 .*\(wrong API key\?\)/);
+    expect(await rows()).to.equal(before);
   });
 
-  it('lists, filters by server, and removes', async () => {
-    const all = JSON.parse((await run('client', 'list', '--json')).stdout) as {
-      server: string;
-      clientId: string;
-    }[];
-    expect(all.map((c) => `${c.server}/${c.clientId}`)).to.deep.equal([
-      'acme/spa',
-      'default/given',
-      'default/webapp',
-    ]);
-    const acme = await run('client', 'list', '--server', 'acme');
-    expect(acme.stdout).to.equal('acme/spa (public, PKCE): http://127.0.0.1:5173/cb [authorization_code]\n');
-    expect((await run('client', 'remove', '--id', 'given')).stdout).to.equal('removed default/given\n');
-    const again = await run('client', 'remove', '--id', 'given');
-    expect(again.code).to.equal(1);
-    expect(again.stderr).to.equal('nextauth: no client given on default\n');
-  });
-
-  it('rotate-keys creates the keys of a server on first use and rotates them after', async () => {
+  it('rotate-keys rotates the keys of a server', async () => {
     const first = await run('rotate-keys', '--server', 'acme', '--json');
     expect(first.code, first.stderr).to.equal(0);
     const keys = JSON.parse(first.stdout) as { alg: string; state: string }[];

@@ -62,7 +62,7 @@ describe('idp/demo: the /demo relying party', function () {
   }
 
   it('is registered at start-up as a first-party confidential client of `default`', async () => {
-    const demo = (await clients().list('default')).find((c) => c.clientId === 'demo');
+    const demo = await clients().get('default', 'demo');
     expect(demo).to.include({ public: false, thirdParty: false });
     expect(demo?.redirectUris).to.deep.equal([`${e.url}/demo/callback`]);
     expect(demo?.postLogoutRedirectUris).to.deep.equal([`${e.url}/demo`]);

@@ -1,6 +1,6 @@
-// Signing-key rotation on a running provider: `nextauth oidc rotate-keys` (a real child process on the same
-// data directory) promotes the key that the JWKS already published, the running provider picks the change
-// up at its next re-check, and ID tokens signed before the rotation still verify. A client registered with
+// Signing-key rotation on a running provider: `nextauth oidc rotate-keys` (a real child process, through
+// /idp/api/v1) promotes the key that the JWKS already published, the running provider picks the change up
+// at its next re-check, and ID tokens signed before the rotation still verify. A client registered with
 // `nextauth oidc client add` logs in without a restart.
 import { expect } from 'chai';
 import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
@@ -14,6 +14,7 @@ import {
   type Embedded,
   Phone,
   redirectUri,
+  rootApiKey,
   startEmbedded,
 } from './harness.js';
 
@@ -34,7 +35,7 @@ describe('idp/oidc: key rotation and CLI-registered clients on a running server'
   before(async () => {
     // The runtime's clock runs `offset` ms ahead, so the test can move past the provider's 30 s re-check.
     e = await startEmbedded({ clock: { now: () => Date.now() + offset } });
-    env = { NEXTAUTH_DATA_DIR: e.dataDir, NEXTAUTH_PUBLIC_URL: e.url };
+    env = { NEXTAUTH_PUBLIC_URL: e.url, NEXTAUTH_NS_ROOT_API_KEY: rootApiKey };
     alice = await Phone.open(e.url);
     await alice.enrol(e.url, 'alice');
   });

@@ -174,7 +174,7 @@ describeEachDatabase('idp/oidc storage', (db) => {
       expect(meta).to.deep.include({ token_endpoint_auth_method: 'none' });
       expect(meta).to.not.have.property('client_secret');
       expect(await clientAdapter(repo(), 'acme').find('spa')).to.equal(undefined);
-      expect((await repo().list()).map((c) => c.clientId)).to.deep.equal(['rp', 'spa']);
+      expect((await repo().page('default')).clients.map((c) => c.clientId)).to.deep.equal(['rp', 'spa']);
     });
 
     it('refuses a duplicate id, bad redirect URIs and a public client with a secret', async () => {
@@ -201,6 +201,51 @@ describeEachDatabase('idp/oidc storage', (db) => {
       expect(err).to.have.property('name', 'ZodError');
       expect(await repo().remove('default', 'dup')).to.equal(true);
       expect(await repo().remove('default', 'dup')).to.equal(false);
+    });
+
+    it('a failing `inside` step (the audit record) rolls add, update and remove back', async () => {
+      const fail = async () => {
+        throw new Error('audit unavailable');
+      };
+      const base = { server: 'default', clientId: 'tx', redirectUris: ['https://tx.example/cb'] };
+      expect(
+        await repo()
+          .add(base, fail)
+          .catch((e: Error) => e.message),
+      ).to.equal('audit unavailable');
+      expect(await repo().get('default', 'tx')).to.equal(undefined);
+      await repo().add(base);
+      await repo()
+        .update('default', 'tx', { name: 'changed', subjectType: 'pairwise' }, fail)
+        .catch(() => {});
+      expect(await repo().get('default', 'tx')).to.deep.include({ name: null, subjectType: 'public' });
+      await repo()
+        .remove('default', 'tx', fail)
+        .catch(() => {});
+      expect(await repo().get('default', 'tx')).to.not.equal(undefined);
+    });
+
+    it('concurrent updates of one client all apply, one after the other; pages by client id', async () => {
+      for (const clientId of ['tx', 'a', 'b'])
+        await repo().add({ server: 'default', clientId, redirectUris: ['https://tx.example/cb'] });
+      const names = Array.from({ length: 6 }, (_, i) => `name-${i}`);
+      const seen: string[] = [];
+      const results = await Promise.all(
+        names.map((name) =>
+          repo().update('default', 'tx', { name }, async (c) => {
+            seen.push(c.name ?? '');
+          }),
+        ),
+      );
+      expect(results.map((c) => c?.name)).to.deep.equal(names);
+      expect(seen.sort()).to.deep.equal(names);
+      expect(names).to.include((await repo().get('default', 'tx'))?.name);
+      expect(await repo().update('default', 'nobody', { name: 'x' })).to.equal(undefined);
+      const first = await repo().page('default', { limit: 1 });
+      expect(first.clients.map((c) => c.clientId)).to.deep.equal(['a']);
+      const rest = await repo().page('default', { limit: 5, marker: first.nextMarker ?? '' });
+      expect(rest.clients.map((c) => c.clientId)).to.deep.equal(['b', 'tx']);
+      expect(rest.nextMarker).to.equal(null);
     });
   });
 
@@ -289,6 +334,8 @@ describeEachDatabase('idp/oidc storage', (db) => {
       userProfile: async () => undefined,
       endBrowserSession: async () => false,
       reportPinLockout: async () => {},
+      authenticateApiKey: async () => undefined,
+      recordAdminEvent: async () => {},
     });
 
     it('one NS login makes exactly one IdP login, however many collect it at once', async () => {

@@ -7,8 +7,14 @@ import { problemDescriptions, problemSchema } from './problem.js';
 type Json = Record<string, unknown>;
 
 export interface OpenApiOptions {
-  /** `{PUBLIC_URL}`: the document's server is `{PUBLIC_URL}/ns`. */
+  /** `{PUBLIC_URL}`: the document's server is `{PUBLIC_URL}{serverPath}`. */
   publicUrl: string;
+  /** Default `/ns`; the IdP management API documents itself with `/idp`. */
+  serverPath?: string;
+  /** Default: the NS REST API's. */
+  info?: { title: string; description: string };
+  /** Whether authenticated operations take `X-su` (default true; the IdP management API does not). */
+  impersonation?: boolean;
   operations: readonly ApiOperation[];
   /** Response schemas worth a name (`VirtualServer`, `LoginStatus`, …): referenced, not repeated. */
   components?: Record<string, z.ZodType>;
@@ -100,7 +106,8 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
     }
     const headers: Json[] = [];
     if (op.nonce) headers.push({ $ref: '#/components/parameters/XNonce' });
-    if (!('public' in op.access)) headers.push({ $ref: '#/components/parameters/XSu' });
+    if (!('public' in op.access) && options.impersonation !== false)
+      headers.push({ $ref: '#/components/parameters/XSu' });
     const authenticated = !('public' in op.access);
     const pathItem = paths[op.path] ?? {};
     paths[op.path] = pathItem;
@@ -126,12 +133,13 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
   return {
     openapi: '3.1.0',
     info: {
-      title: 'nextAuth NS REST API',
+      title: options.info?.title ?? 'nextAuth NS REST API',
       version: options.version ?? '2',
       description:
+        options.info?.description ??
         'Sessions, QR login, enrol links, virtual servers, API keys and the audit log of the nextAuth Server (after nextAuth REST v2.2). Errors are RFC 9457 problem JSON; request bodies are JSON of at most 64 KiB.',
     },
-    servers: [{ url: `${options.publicUrl.replace(/\/+$/, '')}/ns` }],
+    servers: [{ url: `${options.publicUrl.replace(/\/+$/, '')}${options.serverPath ?? '/ns'}` }],
     paths,
     components: {
       schemas: { ...inputSchemas, ...outputSchemas },

@@ -23,12 +23,15 @@ export interface ResponseChecker {
 const pointer = (...parts: string[]) =>
   parts.map((p) => p.replaceAll('~', '~0').replaceAll('/', '~1')).join('/');
 
-export function openApiChecker(publicUrl = 'http://127.0.0.1:3000'): ResponseChecker {
-  const document = buildOpenApiDocument({
-    publicUrl,
-    operations: nsApiOperations,
-    components: nsApiComponents,
-  });
+/** Checks against the NS document, or against `given` (the IdP management API's). */
+export function openApiChecker(publicUrl = 'http://127.0.0.1:3000', given?: Json): ResponseChecker {
+  const document =
+    given ??
+    buildOpenApiDocument({
+      publicUrl,
+      operations: nsApiOperations,
+      components: nsApiComponents,
+    });
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   addFormats(ajv);
   ajv.addSchema(document, 'openapi');

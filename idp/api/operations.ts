@@ -1,0 +1,192 @@
+// The IdP management API (`/idp/api/v1`) as data: paths, access and the zod schemas the routes validate
+// with — the single source of the routes' input and of the OpenAPI document (as for NS REST v2).
+import { z } from 'zod';
+import type { ApiOperation } from '../../auth-server/ns/api/openapi/operation.js';
+import { pageQueryFields } from '../../auth-server/ns/api/operations/paging.js';
+import {
+  clientIdSchema,
+  clientPatchSchema,
+  clientRegistrationSchema,
+  maxClientMarkerLength,
+  maxClientPageSize,
+  serverName,
+  subjectTypes,
+} from '../oidc/clients.js';
+import { signingAlgs } from '../oidc/signing-keys.js';
+
+/**
+ * NS roles that may manage a server's IdP configuration: `servers` (the tenant's administrator role in NS
+ * REST too) and `root` (which holds every role).
+ */
+export const idpAdminRoles = ['servers'] as const;
+
+const instant = z.iso.datetime();
+
+export const serverParams = z.strictObject({ server: serverName.describe('Virtual server name') });
+export const clientParams = serverParams.extend({
+  clientId: clientIdSchema.describe('The client_id (URL-encoded)'),
+});
+
+export const oidcClientSchema = z.object({
+  server: z.string(),
+  clientId: z.string(),
+  issuer: z.string().describe('The OpenID Provider the client talks to: `{PUBLIC_URL}/oidc/{server}`'),
+  public: z.boolean().describe('No secret (`token_endpoint_auth_method: none`); PKCE with S256 required'),
+  tokenEndpointAuthMethod: z.enum(['none', 'client_secret_basic']),
+  redirectUris: z.array(z.string()),
+  postLogoutRedirectUris: z.array(z.string()),
+  backchannelLogoutUri: z.string().nullable(),
+  grantTypes: z.array(z.string()),
+  name: z.string().nullable(),
+  thirdParty: z.boolean().describe('Users are asked for consent'),
+  subjectType: z.enum(subjectTypes).describe('`pairwise`: `sub` differs per sector (redirect URI host)'),
+  requirePar: z.boolean().describe('`require_pushed_authorization_requests` (RFC 9126)'),
+  createdAt: instant,
+  updatedAt: instant,
+});
+
+export const createdClientSchema = oidcClientSchema.extend({
+  secret: z
+    .string()
+    .optional()
+    .describe('The generated client secret: only in this answer, and only when none was given'),
+});
+
+export const clientPageSchema = z.object({
+  clients: z.array(oidcClientSchema),
+  next_marker: z.string().nullable().describe('null on the last page'),
+});
+
+export const signingKeySchema = z.object({
+  kid: z.string().describe('RFC 7638 thumbprint; the JWS `kid`'),
+  alg: z.enum(signingAlgs),
+  state: z
+    .enum(['current', 'next', 'retired'])
+    .describe(
+      '`current` signs; `next` is published and signs after the next rotation; `retired` verifies only',
+    ),
+  createdAt: instant,
+  activatedAt: instant.nullable(),
+  retiredAt: instant.nullable(),
+});
+
+export const signingKeyListSchema = z.object({ keys: z.array(signingKeySchema) });
+
+const access = { roles: idpAdminRoles };
+
+export const clientOperations = {
+  list: {
+    method: 'get',
+    path: '/api/v1/servers/{server}/oidc/clients',
+    operationId: 'listOidcClients',
+    summary: "The server's OIDC clients by client_id, one page at a time (never their secrets)",
+    tag: 'oidc-clients',
+    access,
+    params: serverParams,
+    query: z.strictObject(pageQueryFields(maxClientPageSize, maxClientMarkerLength)),
+    responses: { 200: { description: 'One page of clients', schema: clientPageSchema } },
+    problems: [400, 401, 403, 404],
+  },
+  create: {
+    method: 'post',
+    path: '/api/v1/servers/{server}/oidc/clients',
+    operationId: 'createOidcClient',
+    summary: 'Register a client; a generated secret is returned once',
+    description:
+      'Without `secret` and `public` a secret is generated. `authorization_code` needs redirect URIs; `pairwise` needs them on one host.',
+    tag: 'oidc-clients',
+    access,
+    params: serverParams,
+    body: clientRegistrationSchema,
+    responses: { 201: { description: 'The client (and a generated secret)', schema: createdClientSchema } },
+    problems: [400, 401, 403, 404, 409, 413, 415],
+  },
+  get: {
+    method: 'get',
+    path: '/api/v1/servers/{server}/oidc/clients/{clientId}',
+    operationId: 'getOidcClient',
+    summary: 'One client (never its secret)',
+    tag: 'oidc-clients',
+    access,
+    params: clientParams,
+    responses: { 200: { description: 'The client', schema: oidcClientSchema } },
+    problems: [401, 403, 404],
+  },
+  update: {
+    method: 'patch',
+    path: '/api/v1/servers/{server}/oidc/clients/{clientId}',
+    operationId: 'updateOidcClient',
+    summary: 'Change a client: members given replace the stored ones, `null` removes an optional one',
+    description:
+      'The result must satisfy the same rules as a new client. Secret and client type (public or confidential) are fixed at registration.',
+    tag: 'oidc-clients',
+    access,
+    params: clientParams,
+    body: clientPatchSchema,
+    responses: { 200: { description: 'The changed client', schema: oidcClientSchema } },
+    problems: [400, 401, 403, 404, 413, 415],
+  },
+  delete: {
+    method: 'delete',
+    path: '/api/v1/servers/{server}/oidc/clients/{clientId}',
+    operationId: 'deleteOidcClient',
+    summary: 'Remove a client; its tokens stop working at their next use',
+    tag: 'oidc-clients',
+    access,
+    params: clientParams,
+    responses: { 204: { description: 'Removed' } },
+    problems: [401, 403, 404],
+  },
+} satisfies Record<string, ApiOperation>;
+
+export const keyOperations = {
+  list: {
+    method: 'get',
+    path: '/api/v1/servers/{server}/oidc/keys',
+    operationId: 'listOidcSigningKeys',
+    summary: "The server's signing keys (public information only), created on first use",
+    tag: 'oidc-keys',
+    access,
+    params: serverParams,
+    responses: { 200: { description: 'Current, next and retired keys', schema: signingKeyListSchema } },
+    problems: [401, 403, 404],
+  },
+  rotate: {
+    method: 'post',
+    path: '/api/v1/servers/{server}/oidc/keys/rotate',
+    operationId: 'rotateOidcSigningKeys',
+    summary: 'Rotate: the published `next` keys start signing, `current` ones retire, new `next` keys appear',
+    description:
+      'Running providers pick the new keys up within 30 s; tokens signed by a retired key still verify for 7 days.',
+    tag: 'oidc-keys',
+    access,
+    params: serverParams,
+    responses: { 200: { description: 'The keys after the rotation', schema: signingKeyListSchema } },
+    problems: [401, 403, 404],
+  },
+} satisfies Record<string, ApiOperation>;
+
+export const idpOpenApiOperation = {
+  method: 'get',
+  path: '/api/v1/openapi.json',
+  operationId: 'getIdpOpenApiDocument',
+  summary: 'This OpenAPI 3.1 document',
+  tag: 'meta',
+  access: { public: true },
+  responses: { 200: { description: 'The document', schema: z.looseObject({ openapi: z.string() }) } },
+  problems: [],
+} satisfies ApiOperation;
+
+export const idpApiOperations: readonly ApiOperation[] = [
+  ...Object.values(clientOperations),
+  ...Object.values(keyOperations),
+  idpOpenApiOperation,
+];
+
+export const idpApiComponents = {
+  OidcClient: oidcClientSchema,
+  CreatedOidcClient: createdClientSchema,
+  OidcClientPage: clientPageSchema,
+  SigningKey: signingKeySchema,
+  SigningKeyList: signingKeyListSchema,
+};

@@ -1,0 +1,174 @@
+// The IdP management API (`{PUBLIC_URL}/idp/api/v1`): OIDC clients and signing keys of each virtual server,
+// with the root key or a server's API key (DESIGN.md §5). Thin steps; the rules live in idp/oidc/clients.ts
+// and the audit in service.ts.
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { z } from 'zod';
+import { problems } from '../../auth-server/common/errors.js';
+import { readJson } from '../../auth-server/common/http/body.js';
+import { readQuery } from '../../auth-server/common/http/query.js';
+import type { NsPeer } from '../../auth-server/common/peers.js';
+import { buildOpenApiDocument } from '../../auth-server/ns/api/openapi/document.js';
+import { koaPath } from '../../auth-server/ns/api/openapi/operation.js';
+import { mapDomainErrors } from '../../auth-server/ns/api/problems.js';
+import type { ClientRepository, OidcClient } from '../oidc/clients.js';
+import { issuerFor } from '../oidc/provider.js';
+import type { SigningKeyInfo, SigningKeyStore } from '../oidc/signing-keys.js';
+import { type IdpApiState, keyOf, requireServerKey } from './auth.js';
+import {
+  clientOperations as clientOps,
+  type createdClientSchema,
+  idpAdminRoles,
+  idpApiComponents,
+  idpApiOperations,
+  idpOpenApiOperation,
+  keyOperations as keyOps,
+  type oidcClientSchema,
+  type signingKeySchema,
+} from './operations.js';
+import { type AdminActor, createIdpAdminService } from './service.js';
+
+export interface IdpApiDeps {
+  publicUrl: string;
+  ns: NsPeer;
+  clients: ClientRepository;
+  keys: SigningKeyStore;
+}
+
+type Ctx = Context & { state: IdpApiState; params: Record<string, string> };
+
+export function toClientWire(c: OidcClient, publicUrl: string): z.output<typeof oidcClientSchema> {
+  return {
+    server: c.server,
+    clientId: c.clientId,
+    issuer: issuerFor(publicUrl, c.server),
+    public: c.public,
+    tokenEndpointAuthMethod: c.public ? 'none' : 'client_secret_basic',
+    redirectUris: c.redirectUris,
+    postLogoutRedirectUris: c.postLogoutRedirectUris,
+    backchannelLogoutUri: c.backchannelLogoutUri,
+    grantTypes: c.grantTypes,
+    name: c.name,
+    thirdParty: c.thirdParty,
+    subjectType: c.subjectType,
+    requirePar: c.requirePar,
+    createdAt: c.createdAt.toISOString(),
+    updatedAt: c.updatedAt.toISOString(),
+  };
+}
+
+function toKeyWire(k: SigningKeyInfo): z.output<typeof signingKeySchema> {
+  return {
+    kid: k.kid,
+    alg: k.alg,
+    state: k.state,
+    createdAt: k.createdAt.toISOString(),
+    activatedAt: k.activatedAt?.toISOString() ?? null,
+    retiredAt: k.retiredAt?.toISOString() ?? null,
+  };
+}
+
+/** Path parameters through the operation's schema; a malformed one names nothing that exists. */
+function paramsOf<S extends z.ZodObject>(ctx: Ctx, schema: S): z.output<S> {
+  const parsed = schema.safeParse(ctx.params);
+  if (!parsed.success) throw problems.notFound('No such OIDC client');
+  return parsed.data;
+}
+
+function actorOf(ctx: Ctx): AdminActor {
+  return { keyId: keyOf(ctx.state).keyId, ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null };
+}
+
+export function createIdpApiRouter(deps: IdpApiDeps): Router<IdpApiState> {
+  const { clients, keys, publicUrl } = deps;
+  const admin = createIdpAdminService(deps);
+  const router = new Router<IdpApiState>({ prefix: '/idp' });
+  const steps = [
+    async (ctx: Ctx, next: () => Promise<unknown>) => {
+      // Answers name clients, keys and (once) a secret: never cached by a browser or proxy.
+      ctx.set('Cache-Control', 'no-store');
+      await next();
+    },
+    requireServerKey(deps.ns, idpAdminRoles),
+    mapDomainErrors(),
+  ] as const;
+
+  router.get(koaPath(clientOps.list), ...steps, async (ctx) => {
+    const { server } = paramsOf(ctx, clientOps.list.params);
+    const query = readQuery(ctx, clientOps.list.query);
+    const page = await clients.page(server, {
+      ...(query.limit !== undefined ? { limit: query.limit } : {}),
+      ...(query.marker !== undefined ? { marker: query.marker } : {}),
+    });
+    ctx.body = { clients: page.clients.map((c) => toClientWire(c, publicUrl)), next_marker: page.nextMarker };
+  });
+
+  router.post(koaPath(clientOps.create), ...steps, async (ctx) => {
+    const { server } = paramsOf(ctx, clientOps.create.params);
+    const body = await readJson(ctx, clientOps.create.body);
+    const { client, secret } = await admin.createClient(server, body, actorOf(ctx));
+    ctx.status = 201;
+    ctx.body = {
+      ...toClientWire(client, publicUrl),
+      ...(secret !== undefined ? { secret } : {}),
+    } satisfies z.output<typeof createdClientSchema>;
+  });
+
+  router.get(koaPath(clientOps.get), ...steps, async (ctx) => {
+    const { server, clientId } = paramsOf(ctx, clientOps.get.params);
+    const client = await clients.get(server, clientId);
+    if (!client) throw problems.notFound('No such OIDC client');
+    ctx.body = toClientWire(client, publicUrl);
+  });
+
+  router.patch(koaPath(clientOps.update), ...steps, async (ctx) => {
+    const { server, clientId } = paramsOf(ctx, clientOps.update.params);
+    const patch = await readJson(ctx, clientOps.update.body);
+    const client = await admin.updateClient(server, clientId, patch, actorOf(ctx));
+    if (!client) throw problems.notFound('No such OIDC client');
+    ctx.body = toClientWire(client, publicUrl);
+  });
+
+  router.delete(koaPath(clientOps.delete), ...steps, async (ctx) => {
+    const { server, clientId } = paramsOf(ctx, clientOps.delete.params);
+    if (!(await admin.deleteClient(server, clientId, actorOf(ctx))))
+      throw problems.notFound('No such OIDC client');
+    ctx.status = 204;
+  });
+
+  router.get(koaPath(keyOps.list), ...steps, async (ctx) => {
+    const { server } = paramsOf(ctx, keyOps.list.params);
+    // The keys the provider would publish, also before its first request.
+    await keys.ensure(server);
+    ctx.body = { keys: (await keys.list(server)).map(toKeyWire) };
+  });
+
+  router.post(koaPath(keyOps.rotate), ...steps, async (ctx) => {
+    const { server } = paramsOf(ctx, keyOps.rotate.params);
+    ctx.body = { keys: (await admin.rotateKeys(server, actorOf(ctx))).map(toKeyWire) };
+  });
+
+  let document: string | undefined;
+  router.get(koaPath(idpOpenApiOperation), async (ctx) => {
+    document ??= JSON.stringify(
+      buildOpenApiDocument({
+        publicUrl,
+        serverPath: '/idp',
+        version: '1',
+        impersonation: false,
+        info: {
+          title: 'nextAuth IdP management API',
+          description:
+            "OIDC clients and signing keys of each virtual server's OpenID Provider. Authenticated with `X-apikey`: the root key, or an API key of that virtual server with the role `servers` (or `root`). Errors are RFC 9457 problem JSON; request bodies are JSON of at most 64 KiB. Every change is recorded in the NS audit log.",
+        },
+        operations: idpApiOperations,
+        components: idpApiComponents,
+      }),
+    );
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.type = 'application/json';
+    ctx.body = document;
+  });
+
+  return router;
+}

@@ -1,0 +1,105 @@
+// The IdP's administrative changes (OIDC clients, signing-key rotation), each recorded in NS's audit log
+// inside the change's own transaction: an event that cannot be recorded rolls the change back (DESIGN.md §6).
+import type { IdpAdminEvent, NsPeer } from '../../auth-server/common/peers.js';
+import type { ClientPatch, ClientRepository, NewClient, OidcClient } from '../oidc/clients.js';
+import type { SigningKeyInfo, SigningKeyStore } from '../oidc/signing-keys.js';
+
+/** Who acts, from where: the API key and the request's origin. */
+export interface AdminActor {
+  keyId: string;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface IdpAdminService {
+  createClient(
+    server: string,
+    input: Omit<NewClient, 'server'>,
+    actor: AdminActor,
+  ): Promise<{ client: OidcClient; secret?: string }>;
+  /** Undefined when the server has no such client. */
+  updateClient(
+    server: string,
+    clientId: string,
+    patch: ClientPatch,
+    actor: AdminActor,
+  ): Promise<OidcClient | undefined>;
+  /** False when the server has no such client. */
+  deleteClient(server: string, clientId: string, actor: AdminActor): Promise<boolean>;
+  rotateKeys(server: string, actor: AdminActor): Promise<SigningKeyInfo[]>;
+}
+
+/** What a client's audit event says about it: its shape, never its secret. */
+const clientDetails = (c: OidcClient) => ({
+  public: c.public,
+  grantTypes: c.grantTypes,
+  thirdParty: c.thirdParty,
+  subjectType: c.subjectType,
+  requirePar: c.requirePar,
+});
+
+export function createIdpAdminService(deps: {
+  clients: ClientRepository;
+  keys: SigningKeyStore;
+  ns: NsPeer;
+}): IdpAdminService {
+  const { clients, keys, ns } = deps;
+  const record = (
+    type: IdpAdminEvent['type'],
+    server: string,
+    actor: AdminActor,
+    subject: IdpAdminEvent['subject'],
+    details: IdpAdminEvent['details'] = {},
+  ) =>
+    ns.recordAdminEvent({
+      type,
+      server,
+      actor: actor.keyId,
+      subject,
+      ip: actor.ip,
+      userAgent: actor.userAgent,
+      details,
+    });
+
+  return {
+    createClient(server, input, actor) {
+      return clients.add({ ...input, server }, (client) =>
+        record(
+          'oidc_client.created',
+          server,
+          actor,
+          { kind: 'oidc_client', id: client.clientId },
+          {
+            ...clientDetails(client),
+            // Whether the caller chose the secret or it was generated; the secret itself never.
+            secretGenerated: !client.public && input.secret === undefined,
+          },
+        ),
+      );
+    },
+
+    updateClient(server, clientId, patch, actor) {
+      return clients.update(server, clientId, patch, (client) =>
+        record(
+          'oidc_client.updated',
+          server,
+          actor,
+          { kind: 'oidc_client', id: clientId },
+          { changed: Object.keys(patch).sort(), ...clientDetails(client) },
+        ),
+      );
+    },
+
+    deleteClient(server, clientId, actor) {
+      return clients.remove(server, clientId, () =>
+        record('oidc_client.deleted', server, actor, { kind: 'oidc_client', id: clientId }),
+      );
+    },
+
+    async rotateKeys(server, actor) {
+      return keys.rotate(server, () =>
+        record('oidc_keys.rotated', server, actor, { kind: 'server', id: server }),
+      );
+    },
+  };
+}

@@ -139,9 +139,9 @@ export class KvAdapter implements Adapter {
   }
 
   async destroy(id: string): Promise<void> {
-    // Index entries go with their TTL; lookups through them check what they find.
+    // Index entries go with their TTL; lookups through them check what they find. The consumed marker
+    // stays until its own TTL (see revokeGrantTokens).
     await this.#kv.del(this.#keys.payload(this.#model, id));
-    await this.#kv.del(this.#keys.consumed(this.#model, id));
   }
 
   /**
@@ -175,6 +175,8 @@ export class KvAdapter implements Adapter {
 /**
  * Deletes every token of the grant. The membership set itself is left to expire: a token saved while
  * this runs is still in it for the next revocation (oidc-provider revokes per model, several times).
+ * Consumed markers are never deleted (they expire with what they marked): a consume that read the payload
+ * just before this deleted it would otherwise find no marker and win a second time.
  */
 async function revokeGrantTokens(kv: Kv, keys: ReturnType<typeof oidcKvKeys>, grantId: string) {
   const members = await kv.setMembers(keys.grant(grantId));
@@ -183,7 +185,6 @@ async function revokeGrantTokens(kv: Kv, keys: ReturnType<typeof oidcKvKeys>, gr
       const colon = member.indexOf(':');
       const [model, id] = [member.slice(0, colon), member.slice(colon + 1)];
       await kv.del(keys.payload(model, id));
-      await kv.del(keys.consumed(model, id));
     }),
   );
 }

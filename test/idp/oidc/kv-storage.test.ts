@@ -12,7 +12,7 @@ import type { Kv } from '../../../auth-server/common/kv/kv.js';
 import { MemoryKv, MemoryStore } from '../../../auth-server/common/kv/memory.js';
 import { RedisKv } from '../../../auth-server/common/kv/redis.js';
 import { payloadsTable } from '../../../idp/oidc/adapter.js';
-import { KvAdapter, oidcKvKeys } from '../../../idp/oidc/kv-adapter.js';
+import { KvAdapter, oidcKvKeys, revokeKvGrant } from '../../../idp/oidc/kv-adapter.js';
 import { deleteKeys, probeRedis } from '../../auth-server/common/kv/redis-service.js';
 import { requireService } from '../../helpers/services.js';
 import {
@@ -117,6 +117,33 @@ function adapterContract(name: string, open: (ctx: Context, clock: FixedClock) =
       expect(await adapter('Grant').find('g1')).to.equal(undefined);
       expect(await adapter('AccessToken').find('at1')).to.equal(undefined);
       expect(await codes.find('c1')).to.equal(undefined);
+    });
+
+    it('a consume that read the code just before a revocation deleted it still loses (the marker stays)', async () => {
+      const codes = adapter('AuthorizationCode');
+      await adapter('Grant').upsert('g9', { jti: 'g9', accountId: 'alice' }, 600);
+      await codes.upsert('c9', { jti: 'c9', grantId: 'g9' }, 60);
+      const payloadKey = oidcKvKeys('default').payload('AuthorizationCode', 'c9');
+      const [kv] = pair.clients;
+      const snapshot = await kv.get(payloadKey);
+      await codes.consume('c9');
+      // Another request lost meanwhile and revoked the grant, deleting the code's payload.
+      await revokeKvGrant(kv, 'default', 'g9');
+      // A third request read the payload before that delete: it must not find the way to a second win.
+      const stale = new Proxy(kv, {
+        get(target, prop) {
+          if (prop === 'get') return async (key: string) => (key === payloadKey ? snapshot : target.get(key));
+          const value: unknown = Reflect.get(target, prop, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const late = new KvAdapter('AuthorizationCode', {
+        kv: stale,
+        server: 'default',
+        clock,
+        alreadyConsumed: () => new AlreadyConsumed('AuthorizationCode'),
+      });
+      expect(await late.consume('c9').catch((err: unknown) => err)).to.be.instanceOf(AlreadyConsumed);
     });
 
     it('consume of an unknown or expired payload loses without touching anything else', async () => {

@@ -65,6 +65,12 @@ function hintedSubject(interaction: Interaction): string | undefined {
   }
 }
 
+/** The `sub` this client sees for the user (pairwise clients see their own form of it). */
+async function subjectFor(entry: OidcEntry, clientId: string, userid: string): Promise<string> {
+  const client = await entry.provider.Client.find(clientId);
+  return client ? entry.subjectFor(client, userid) : userid;
+}
+
 /** Same CSRF defence as the NS browser session: a cross-site form cannot send JSON without a preflight. */
 const completeBody = z.strictObject({});
 
@@ -212,7 +218,7 @@ export function oidcInteractionRouter(deps: OidcInteractionDeps): Router {
     } else if (outcome.kind === 'declined') {
       logger.info({ event: 'oidc_login_declined', server, clientId }, 'login declined on the phone');
       result = { error: 'access_denied', error_description: 'The login was declined on the phone' };
-    } else if (hinted !== undefined && hinted !== outcome.userid) {
+    } else if (hinted !== undefined && hinted !== (await subjectFor(entry, clientId, outcome.userid))) {
       // OIDC Core §3.1.2.1: the RP asked for the user of its ID token; a code for whoever scanned instead
       // would log that person into the RP's session of someone else.
       logger.info(

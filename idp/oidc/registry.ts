@@ -10,7 +10,7 @@ import type { Logger } from '../../auth-server/common/logging.js';
 import type { NsPeer } from '../../auth-server/common/peers.js';
 import { type ClientRepository, createClientRepository } from './clients.js';
 import { loadOidcProvider } from './internals.js';
-import { createProvider, type OidcStorage, type ProviderDeps } from './provider.js';
+import { createProvider, type OidcStorage, type ProviderDeps, pairwiseSubject } from './provider.js';
 import { createSigningKeyStore, type SigningKeyStore } from './signing-keys.js';
 
 export interface OidcEntry {
@@ -18,6 +18,8 @@ export interface OidcEntry {
   provider: Provider;
   /** The provider's node handler (its own koa context and cookie keys). */
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** The `sub` a client sees for a userid: the userid, or its pairwise form for a pairwise client. */
+  subjectFor(client: { subjectType?: string; sectorIdentifier?: string }, userid: string): string;
 }
 
 export interface OidcRegistryDeps {
@@ -89,12 +91,15 @@ export function createOidcRegistry(deps: OidcRegistryDeps): OidcRegistry {
       renderError: deps.renderError,
     });
     const handler = provider.callback();
+    const pairwise = pairwiseSubject(deps.secretKey, server);
     const entry: OidcEntry = {
       server,
       provider,
       handle: async (req, res) => {
         await handler(req, res);
       },
+      subjectFor: (client, userid) =>
+        client.subjectType === 'pairwise' ? pairwise(String(client.sectorIdentifier), userid) : userid,
     };
     deps.logger.debug({ server, keys: keySet.version }, 'oidc provider ready');
     return { entry, version: keySet.version, checkedAt: deps.clock.now() };

@@ -59,6 +59,22 @@ describe('idp/oidc: pairwise subjects and per-client PAR', function () {
     expect(config.serverMetadata().subject_types_supported).to.have.members(['public', 'pairwise']);
   });
 
+  it("id_token_hint of a pairwise client: the hinted user's new login passes, another user's is login_required", async () => {
+    const config = await register({
+      clientId: 'pw-hint',
+      redirectUris: [redirectUri],
+      subjectType: 'pairwise',
+    });
+    const hint = (await login(config)).id_token ?? '';
+    const again = await login(config, { id_token_hint: hint });
+    expect(again.claims()?.sub).to.not.equal('alice');
+    const bob = await Phone.open(e.url);
+    await bob.enrol(e.url, 'bob');
+    const request = await authRequest(config, { id_token_hint: hint });
+    const callback = await authorize(new Browser(e.url), request, bob);
+    expect(callback.searchParams.get('error')).to.equal('login_required');
+  });
+
   it('a pairwise client gets a sub per sector, never the userid; userinfo agrees', async () => {
     const one = await register({ clientId: 'pw-one', redirectUris: [redirectUri], subjectType: 'pairwise' });
     const two = await register({ clientId: 'pw-two', redirectUris: [redirectUri], subjectType: 'pairwise' });

@@ -93,4 +93,22 @@ describeEachDeployment('e2e: QR login in Chromium with nextauth-device', (deploy
     expect(await page.getAttribute('#status', 'data-state')).to.not.equal('loggedin');
     await page.close();
   });
+
+  // Last: it locks this device's PIN at the SFS.
+  it('wrong PINs until the lockout: the page that waits for that phone shows the locked state', async () => {
+    let last: { page: Page; stderr: string } | undefined;
+    for (let i = 0; i < 6; i++) {
+      await last?.page.close();
+      const { page, qrUri } = await loginPage();
+      const r = await runCli(device, ['login', qrUri, '--pin', '0000', '--approve', '--home', home]);
+      expect(r.code).to.not.equal(0);
+      last = { page, stderr: r.stderr };
+      if (/pin_locked/.test(r.stderr)) break;
+    }
+    expect(last?.stderr).to.match(/pin_locked/);
+    await last?.page.waitForSelector('#status[data-state="locked"]');
+    expect(await last?.page.isVisible('#h-locked')).to.equal(true);
+    expect(await last?.page.isVisible('#restart')).to.equal(true);
+    await last?.page.close();
+  });
 });

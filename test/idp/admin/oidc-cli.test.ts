@@ -124,9 +124,10 @@ describe('nextauth oidc (over /idp/api/v1)', function () {
       clients: { clientId: string }[];
       next_marker: string;
     };
-    expect(paged.clients.map((c) => c.clientId)).to.deep.equal(['logout', 'service']);
+    // `demo` is the embedded runtime's own demo relying party (/demo).
+    expect(paged.clients.map((c) => c.clientId)).to.deep.equal(['demo', 'logout']);
     const rest = await run('client', 'list', '--limit', '2', '--marker', paged.next_marker);
-    expect(rest.stdout).to.match(/^default\/webapp /);
+    expect(rest.stdout).to.match(/^default\/service .*\ndefault\/webapp /);
     expect((await run('client', 'list', '--server', 'acme')).stdout).to.equal(
       'acme/spa (public, PKCE, pairwise, PAR required): http://127.0.0.1:5173/cb [authorization_code]\n',
     );

@@ -62,11 +62,16 @@ describe('idp/api: OIDC clients', function () {
   });
 
   it('lists by client_id one page at a time', async () => {
-    const first = await json(await f.call('GET', `${clients}?limit=2`, f.keys.servers), 200);
-    expect((first.clients as { clientId: string }[]).map((c) => c.clientId)).to.deep.equal(['given', 'spa']);
+    // `demo` is the embedded runtime's own demo relying party (/demo).
+    const first = await json(await f.call('GET', `${clients}?limit=3`, f.keys.servers), 200);
+    expect((first.clients as { clientId: string }[]).map((c) => c.clientId)).to.deep.equal([
+      'demo',
+      'given',
+      'spa',
+    ]);
     expect(first.next_marker).to.be.a('string');
     const second = await json(
-      await f.call('GET', `${clients}?limit=2&marker=${first.next_marker}`, f.keys.servers),
+      await f.call('GET', `${clients}?limit=3&marker=${first.next_marker}`, f.keys.servers),
       200,
     );
     expect((second.clients as { clientId: string }[]).map((c) => c.clientId)).to.deep.equal(['webapp']);

@@ -1,7 +1,6 @@
 // The enrol page's browser endpoints (no API key): open the view with the view token from the page URL's
 // fragment (the first browser claims it and gets an httpOnly cookie), then follow it over SSE with that cookie.
 
-import { PassThrough } from 'node:stream';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
@@ -20,6 +19,7 @@ import type { NsApiDeps } from './context.js';
 import { noStore } from './no-store.js';
 import { qrImageDataUrl } from './qr-image.js';
 import { createRateLimiter } from './rate-limit.js';
+import { streamStates } from './sse.js';
 
 /** JSON only, like the login's browser session: a cross-site form cannot claim a view for its own browser. */
 const openBody = z.strictObject({ token: z.string().min(1).max(64) });
@@ -131,56 +131,15 @@ export function registerEnrolViewRoutes(router: Router<NsState>, deps: NsApiDeps
     const server = serverName(ctx);
     const { tokenHash } = await requireClaim(ctx);
     const secret = ctx.cookies.get(enrolViewCookieName(server, secure)) ?? '';
-    const stream = new PassThrough();
-    let closed = false;
-    let last = '';
-    let queue: Promise<void> = Promise.resolve();
-    const timers: NodeJS.Timeout[] = [];
-    let unsubscribe: (() => Promise<void>) | undefined;
-    const finish = () => {
-      if (closed) return;
-      closed = true;
-      for (const t of timers) clearInterval(t);
-      unsubscribe?.().catch((err: unknown) => deps.logger.warn({ err }, 'sse unsubscribe failed'));
-      stream.end();
-    };
-    // Storage is the truth: a bus message is only a cue to re-read it, in order.
-    const refresh = () => {
-      queue = queue.then(async () => {
-        if (closed) return;
-        try {
-          const found = await accounts.enrolViews.status(server, secret);
-          if (!found) return finish();
-          const json = JSON.stringify(found.status);
-          if (json !== last) {
-            last = json;
-            stream.write(`event: state\ndata: ${json}\n\n`);
-          }
-          if (finalStates.includes(found.status.state)) finish();
-        } catch (err) {
-          deps.logger.warn({ err }, 'enrol view sse refresh failed');
-          finish();
-        }
-      });
-    };
-    ctx.req.socket.setTimeout(0);
-    ctx.req.socket.setNoDelay(true);
-    ctx.res.on('close', finish);
-    ctx.set('Content-Type', 'text/event-stream; charset=utf-8');
-    ctx.set('Cache-Control', 'no-store');
-    ctx.set('X-Accel-Buffering', 'no');
-    ctx.status = 200;
-    ctx.body = stream;
-    // Subscribe before the first read, so an enrolment between the two is not missed.
-    unsubscribe = await accounts.enrolViews.subscribe(tokenHash, refresh);
-    if (closed) await unsubscribe();
-    stream.write('retry: 3000\n\n');
-    refresh();
-    timers.push(setInterval(refresh, deps.sse?.pollIntervalMs ?? 5000));
-    timers.push(
-      setInterval(() => {
-        if (!closed) stream.write(': keep-alive\n\n');
-      }, deps.sse?.heartbeatMs ?? 15_000),
+    await streamStates(
+      ctx,
+      {
+        read: async () => (await accounts.enrolViews.status(server, secret))?.status,
+        subscribe: (cue) => accounts.enrolViews.subscribe(tokenHash, () => cue()),
+        isFinal: (status) => finalStates.includes(status.state),
+        logger: deps.logger,
+      },
+      deps.sse,
     );
   });
 }

@@ -11,12 +11,14 @@ import { type NsMobileHandler, requireAccount } from './handler.js';
 export const accountRotate: NsMobileHandler<'account.rotate'> = async (body, ctx, services) => {
   const accountId = requireAccount(ctx);
   const account = await services.accounts.loadAccount(accountId);
+  // Another channel of this phone rotated the key meanwhile: the key behind this channel is gone.
+  if (account.keyThumbprint !== ctx.keyThumbprint) throw new AccountError('account_unknown');
   const newRaw = publicKeyFromJwk(body.newKey);
   const newThumbprint = await thumbprint(newRaw);
   if (newThumbprint === account.keyThumbprint) throw new AccountError('account_key_exists');
   // Bound to this channel's transcript: a rotation seen elsewhere cannot be replayed here.
   const data = accountRotationSignedData(ctx.transcriptHash, newThumbprint);
-  // The old key is the account's key as stored, which is the key that authenticated this channel.
+  // The old key is the account's key as stored, which (checked above) authenticated this channel.
   const oldOk = await verifyRotationSignature(publicKeyFromJwk(account.publicJwk), body.oldSignature, data);
   const newOk = oldOk && (await verifyRotationSignature(newRaw, body.newSignature, data));
   if (!newOk) throw new AccountError('bad_signature');

@@ -12,6 +12,8 @@ export interface NsChannelContext {
   kind: ChannelKind;
   /** The account whose key authenticated the channel (null on an enrolment channel). */
   accountId: string | null;
+  /** RFC 7638 thumbprint of that key (null on an enrolment channel). */
+  keyThumbprint: string | null;
   /** The phone's address and user agent (WebSocket upgrade request), for the audit log. */
   origin: AuditOrigin;
   /** TH8: what attestations on this channel must be bound to. */

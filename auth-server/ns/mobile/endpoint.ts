@@ -54,7 +54,7 @@ export function createNsMobileEndpoint(options: NsMobileOptions): MobileEndpoint
 async function serveChannel(transport: Transport, info: MobileConnectionInfo, options: NsMobileOptions) {
   const { logger } = options;
   // Filled in by the handshake callbacks: the server the client named and the account its key belongs to.
-  const resolved: { server?: ServerIdentity; accountId?: string } = {};
+  const resolved: { server?: ServerIdentity; accountId?: string; keyThumbprint?: string } = {};
   let session: Awaited<ReturnType<typeof accept>>;
   try {
     session = await accept(transport, {
@@ -73,6 +73,7 @@ async function serveChannel(transport: Transport, info: MobileConnectionInfo, op
         const account = await options.accounts.findAccountByThumbprint(server.serverId, client.thumbprint);
         if (!account || account.blockedAt !== null) return false;
         resolved.accountId = account.id;
+        resolved.keyThumbprint = client.thumbprint;
         return true;
       },
       ...(options.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: options.handshakeTimeoutMs } : {}),
@@ -83,7 +84,7 @@ async function serveChannel(transport: Transport, info: MobileConnectionInfo, op
     logger.debug({ code, ip: info.ip }, 'ns channel handshake failed');
     return;
   }
-  const { server, accountId = null } = resolved;
+  const { server, accountId = null, keyThumbprint = null } = resolved;
   if (!server) {
     await session.abort('internal', 'no server identity');
     return;
@@ -92,6 +93,7 @@ async function serveChannel(transport: Transport, info: MobileConnectionInfo, op
     server,
     kind: accountId === null ? 'enrol' : 'login',
     accountId,
+    keyThumbprint,
     origin: { ip: info.ip ?? null, userAgent: info.userAgent ?? null },
     transcriptHash: session.info.transcriptHash,
     logins: new Map(),

@@ -134,6 +134,18 @@ describeEachDatabase('ns mobile endpoint: account.rotate', (db) => {
     expect([na.thumbprint, nb.thumbprint]).to.include(row.key_thumbprint);
   });
 
+  it("a second channel of the phone rotating after the first has: account_unknown, the first's key stays", async () => {
+    const alice = await f.enrol('alice');
+    const a = await f.open({ phone: alice.phone });
+    const b = await f.open({ phone: alice.phone });
+    const [na, nb] = [await newPhone(alice.phone.instanceId), await newPhone(alice.phone.instanceId)];
+    const late = await rotation(b, alice.phone, nb);
+    await a.request('account.rotate', await rotation(a, alice.phone, na));
+    expectMessageError(await rejection(b.request('account.rotate', late)), 'account_unknown');
+    const row = await knex('ns_accounts').where({ id: alice.accountId }).first();
+    expect(row.key_thumbprint).to.equal(na.thumbprint);
+  });
+
   it('is refused on an enrolment (anonymous) channel', async () => {
     const channel = await f.open({});
     const next = await newPhone();

@@ -1,0 +1,70 @@
+// The IdP session (DESIGN.md §4 Front doors): one per browser and virtual server, made from an NS login and
+// shared by OIDC, SAML and forward-auth, so SSO works across protocols and one logout ends all of them.
+// This file is the contract the front doors code against; `idp/session/` implements it.
+import type { Context } from 'koa';
+
+/** The facts of one NS login (see `idp/interaction/ns-login.ts`), the stuff an IdP session is made of. */
+export interface IdpLogin {
+  userid: string;
+  accountId: string;
+  /** Seconds since the epoch: when the user confirmed on the phone. */
+  authTime: number;
+  /** RFC 8176, e.g. `["swk","pin"]`. */
+  amr: string[];
+  acr: string;
+}
+
+export interface IdpSession extends IdpLogin {
+  /** Opaque id (not the cookie value: the cookie holds a secret, stored hashed). */
+  id: string;
+  server: string;
+  /** Seconds since the epoch. */
+  createdAt: number;
+  /** Seconds since the epoch; the earlier of the idle and the absolute timeout. */
+  expiresAt: number;
+}
+
+/** A relying party that learned about the session and must hear when it ends. */
+export type IdpParticipant =
+  /** An oidc-provider session of this browser (its uid), which knows its clients for back-channel logout. */
+  | { protocol: 'oidc'; sessionUid: string }
+  /** A SAML SP that got an assertion: what its LogoutRequest will name and what ours must name. */
+  | { protocol: 'saml'; spEntityId: string; nameId: string; nameIdFormat: string; sessionIndex: string };
+
+/** Why a session ended (audit and logs). */
+export type IdpEndCause = 'logout' | 'oidc_logout' | 'saml_logout' | 'ns_logout' | 'account_removed';
+
+/**
+ * Told when a session ends, once per participant of its protocol, wherever the logout started.
+ * OIDC registers one that ends the oidc-provider session and sends back-channel logout tokens; SAML one that
+ * records the SPs still to be sent a front-channel LogoutRequest.
+ */
+export type IdpEndHandler = (
+  session: IdpSession,
+  participant: IdpParticipant,
+  cause: IdpEndCause,
+) => Promise<void>;
+
+export interface IdpSessions {
+  /** Cookie name of the IdP session of `server` (named per server, DESIGN.md §6). */
+  cookieName(server: string): string;
+  /** Creates a session for the browser of `ctx` (replacing the one it had for this server) and sets its cookie. */
+  establish(ctx: Context, server: string, login: IdpLogin): Promise<IdpSession>;
+  /** The live session the browser of `ctx` holds for `server`; touches its idle timeout. */
+  current(ctx: Context, server: string): Promise<IdpSession | undefined>;
+  /** Records a participant (idempotent). */
+  join(session: IdpSession, participant: IdpParticipant): Promise<void>;
+  /** The participants recorded so far. */
+  participants(session: IdpSession): Promise<IdpParticipant[]>;
+  /**
+   * Ends the session (atomically: of concurrent ends exactly one runs the handlers), clears the cookie when
+   * `ctx` is given, runs the end handlers for every participant except `except` (the one that started the
+   * logout), and returns the participants.
+   */
+  end(
+    session: IdpSession,
+    cause: IdpEndCause,
+    options?: { ctx?: Context; except?: IdpParticipant },
+  ): Promise<IdpParticipant[]>;
+  onEnd(protocol: IdpParticipant['protocol'], handler: IdpEndHandler): void;
+}

@@ -6,6 +6,7 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Clock } from '../../auth-server/common/clock.js';
 import { isUniqueViolation } from '../../auth-server/common/db/errors.js';
 import { fromDbMillisOrNull } from '../../auth-server/common/db/timestamps.js';
+import { createFindBatcher, type FindBatcher } from './find-batcher.js';
 
 export const payloadsTable = 'idp_oidc_payloads';
 
@@ -55,6 +56,22 @@ interface Row {
   consumed_at: unknown;
 }
 
+type KeyedRow = Row & { model: string; id: string };
+
+/** One batcher per server: finds of all its models made together share a query. */
+function payloadBatcher(knex: Knex, server: string): FindBatcher<KeyedRow> {
+  return createFindBatcher<KeyedRow>(
+    async (keys) =>
+      (await knex(payloadsTable)
+        .select('model', 'id', 'payload', 'expires_at', 'consumed_at')
+        .where({ server })
+        .whereIn(
+          ['model', 'id'],
+          keys.map((k) => [k.model, k.id]),
+        )) as KeyedRow[],
+  );
+}
+
 const optionalString = (value: unknown): string | null =>
   typeof value === 'string' && value.length > 0 ? value : null;
 
@@ -65,9 +82,11 @@ export class KnexAdapter implements Adapter {
   readonly #model: string;
   readonly #clock: Clock;
   readonly #alreadyConsumed: (model: string) => Error;
+  readonly #batcher: FindBatcher<KeyedRow>;
 
-  constructor(model: string, options: KnexAdapterOptions) {
+  constructor(model: string, options: KnexAdapterOptions, batcher?: FindBatcher<KeyedRow>) {
     this.#knex = options.knex;
+    this.#batcher = batcher ?? payloadBatcher(options.knex, options.server);
     this.#server = options.server;
     this.#model = model;
     this.#clock = options.clock;
@@ -115,7 +134,7 @@ export class KnexAdapter implements Adapter {
 
   async find(id: string): Promise<AdapterPayload | undefined> {
     if (this.#model === replayModel) return this.#claimOnce(id);
-    return this.#toPayload((await this.#rows().where({ id }).first()) as Row | undefined);
+    return this.#toPayload(await this.#batcher.find(this.#model, id));
   }
 
   /** See `replayModel`: the primary key picks the one claimer; a conditional UPDATE reclaims expired rows. */
@@ -184,7 +203,8 @@ export async function revokeGrant(knex: Knex, server: string, grantId: string): 
 
 /** The `adapter` option of oidc-provider: a factory called once per model name. */
 export function knexAdapterFactory(options: KnexAdapterOptions): (model: string) => Adapter {
-  return (model) => options.overrides?.[model] ?? new KnexAdapter(model, options);
+  const batcher = payloadBatcher(options.knex, options.server);
+  return (model) => options.overrides?.[model] ?? new KnexAdapter(model, options, batcher);
 }
 
 /** Deletes rows that expired before `now`; returns how many went (oidc-provider never reads them again). */

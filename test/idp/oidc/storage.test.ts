@@ -7,8 +7,14 @@ import { ConflictError } from '../../../auth-server/common/db/errors.js';
 import { migrateLatest } from '../../../auth-server/common/db/migrate.js';
 import type { NsBrowserSession, NsPeer } from '../../../auth-server/common/peers.js';
 import { createNsLoginCollector, phonePinAcr } from '../../../idp/interaction/ns-login.js';
-import { KnexAdapter, payloadsTable, sweepExpiredPayloads } from '../../../idp/oidc/adapter.js';
-import { clientAdapter, createClientRepository } from '../../../idp/oidc/clients.js';
+import {
+  KnexAdapter,
+  knexAdapterFactory,
+  payloadsTable,
+  sweepExpiredPayloads,
+} from '../../../idp/oidc/adapter.js';
+import { clientAdapter, clientMetadataTtlMs, createClientRepository } from '../../../idp/oidc/clients.js';
+import { maxBatchKeys } from '../../../idp/oidc/find-batcher.js';
 import { createSigningKeyStore } from '../../../idp/oidc/signing-keys.js';
 import { describeEachDatabase } from '../../auth-server/common/db/databases.js';
 
@@ -128,6 +134,57 @@ describeEachDatabase('idp/oidc storage', (db) => {
       expect(await adapter('ReplayDetection').find('j1')).to.not.equal(undefined);
     });
 
+    it('finds made together go out as one query and each gets its own row, model and server', async () => {
+      const factory = (server: string) =>
+        knexAdapterFactory({
+          knex: db().knex,
+          server,
+          clock,
+          alreadyConsumed: (model) => new AlreadyConsumed(model),
+        });
+      const ours = factory('default');
+      await ours('AccessToken').upsert('t1', { jti: 't1', kind: 'AccessToken' }, 60);
+      await ours('RefreshToken').upsert('t2', { jti: 't2', kind: 'RefreshToken' }, 60);
+      await ours('Grant').upsert('t1', { jti: 't1', kind: 'Grant' }, 60);
+      await factory('acme')('AccessToken').upsert('t3', { jti: 't3', kind: 'AccessToken' }, 60);
+      const queries: string[] = [];
+      const count = (q: { sql: string }) => queries.push(q.sql);
+      db().knex.on('query', count);
+      try {
+        // What introspection does: the presented value under every model it could be, at once.
+        const found = await Promise.all([
+          ours('AccessToken').find('t1'),
+          ours('ClientCredentials').find('t1'),
+          ours('RefreshToken').find('t1'),
+          ours('Grant').find('t1'),
+          ours('AccessToken').find('t1'),
+          ours('RefreshToken').find('t2'),
+          ours('AccessToken').find('t3'),
+        ]);
+        expect(found.map((p) => p?.kind)).to.deep.equal([
+          'AccessToken',
+          undefined,
+          undefined,
+          'Grant',
+          'AccessToken',
+          'RefreshToken',
+          undefined,
+        ]);
+        expect(queries).to.have.length(1);
+        // Past the cap they are split, and still all answered.
+        queries.length = 0;
+        const many = await Promise.all(
+          Array.from({ length: maxBatchKeys + 5 }, (_, i) =>
+            ours('AccessToken').find(i === 0 ? 't1' : `x${i}`),
+          ),
+        );
+        expect(many.filter(Boolean)).to.have.length(1);
+        expect(queries).to.have.length(2);
+      } finally {
+        db().knex.off('query', count);
+      }
+    });
+
     it('revokeByGrantId removes the tokens of that grant on that server only', async () => {
       await adapter('AccessToken').upsert('a1', { jti: 'a1', grantId: 'g3' }, 600);
       await adapter('RefreshToken').upsert('r3', { jti: 'r3', grantId: 'g3' }, 600);
@@ -223,6 +280,28 @@ describeEachDatabase('idp/oidc storage', (db) => {
         .remove('default', 'tx', fail)
         .catch(() => {});
       expect(await repo().get('default', 'tx')).to.not.equal(undefined);
+    });
+
+    it("oidc-provider's view of a client is cached briefly; changes through the repository show at once", async () => {
+      const clients = repo();
+      const view = clientAdapter(clients, 'default');
+      expect(await view.find('cached')).to.equal(undefined);
+      // Unknown a moment ago, known once added here.
+      await clients.add({ server: 'default', clientId: 'cached', redirectUris: ['https://c.example/cb'] });
+      const first = await view.find('cached');
+      expect(first).to.deep.include({ client_id: 'cached' });
+      // What the caller does with its copy does not reach the next caller.
+      (first as { redirect_uris: string[] }).redirect_uris.push('https://evil.example/cb');
+      expect(await view.find('cached')).to.deep.include({ redirect_uris: ['https://c.example/cb'] });
+      await clients.update('default', 'cached', { name: 'Renamed' });
+      expect(await view.find('cached')).to.deep.include({ client_name: 'Renamed' });
+      // A change made elsewhere (another instance) shows once the cached view is older than the TTL.
+      await repo().update('default', 'cached', { name: 'Elsewhere' });
+      expect(await view.find('cached')).to.deep.include({ client_name: 'Renamed' });
+      clock.advance(clientMetadataTtlMs);
+      expect(await view.find('cached')).to.deep.include({ client_name: 'Elsewhere' });
+      await clients.remove('default', 'cached');
+      expect(await view.find('cached')).to.equal(undefined);
     });
 
     it('concurrent updates of one client all apply, one after the other; pages by client id', async () => {

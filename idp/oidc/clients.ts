@@ -290,6 +290,16 @@ export interface ClientRepository {
   providerMetadata(server: string, clientId: string): Promise<AdapterPayload | undefined>;
 }
 
+/**
+ * How long oidc-provider's view of a client may be reused without reading the registry: every token,
+ * introspection and authorization request names its client, and reading and opening the sealed secret each
+ * time cost as much as the token lookup itself. A change made through this process is seen at once; one made
+ * through another instance within this time (the providers themselves re-check keys every 30 s).
+ */
+export const clientMetadataTtlMs = 5000;
+/** Bound on cached clients (unknown ids are cached too, so a flood of made-up ids cannot grow it). */
+const maxCachedClients = 10_000;
+
 export function createClientRepository(deps: {
   knex: Knex;
   secretKey: string;
@@ -299,6 +309,27 @@ export function createClientRepository(deps: {
   const { knex, secretKey, clock, random } = deps;
   const find = async (db: Knex, server: string, clientId: string) =>
     (await db<Row>(clientsTable).where({ server, client_id: clientId }).first()) as Row | undefined;
+
+  // A promise per client, so concurrent requests of one client share one read.
+  const metadataCache = new Map<string, { until: number; value: Promise<AdapterPayload | undefined> }>();
+  const cacheKey = (server: string, clientId: string) => `${server}\0${clientId}`;
+  const forget = (server: string, clientId: string) => metadataCache.delete(cacheKey(server, clientId));
+
+  const loadMetadata = async (server: string, clientId: string): Promise<AdapterPayload | undefined> => {
+    const row = await find(knex, server, clientId);
+    if (!row) return undefined;
+    const metadata = storedMetadataSchema.parse(JSON.parse(row.metadata));
+    const secret =
+      row.sealed_secret === null
+        ? undefined
+        : openString(secretKey, sealContext(server, clientId), row.sealed_secret);
+    return {
+      ...metadata,
+      // Every client gets `auth_time` in its ID tokens (RPs check it against max_age).
+      require_auth_time: true,
+      ...(secret !== undefined ? { client_secret: secret } : {}),
+    } as AdapterPayload;
+  };
 
   return {
     async add(input, inside) {
@@ -323,6 +354,7 @@ export function createClientRepository(deps: {
       } catch (err) {
         rethrowConflict(err, 'oidc client', `${c.server}/${c.clientId}`);
       }
+      forget(c.server, c.clientId);
       const generated = c.secret === undefined && secret !== undefined;
       return { client, ...(generated ? { secret } : {}) };
     },
@@ -352,7 +384,7 @@ export function createClientRepository(deps: {
 
     async update(server, clientId, patch, inside) {
       const changes = clientPatchSchema.parse(patch);
-      return knex.transaction(async (trx) => {
+      const updated = await knex.transaction(async (trx) => {
         // Concurrent PATCHes of one client apply one after the other, each to the other's result.
         if ((await lockRows(trx, clientsTable, { server, client_id: clientId }, 'updated_at')) === 0)
           return undefined;
@@ -368,10 +400,12 @@ export function createClientRepository(deps: {
         await inside?.(client);
         return client;
       });
+      forget(server, clientId);
+      return updated;
     },
 
     async remove(server, clientId, inside) {
-      return knex.transaction(async (trx) => {
+      const removed = await knex.transaction(async (trx) => {
         const row = await find(trx, server, clientId);
         if (!row) return false;
         const deleted = await trx(clientsTable).where({ server, client_id: clientId }).delete();
@@ -380,22 +414,24 @@ export function createClientRepository(deps: {
         await inside?.(toDomain(row));
         return true;
       });
+      forget(server, clientId);
+      return removed;
     },
 
     async providerMetadata(server, clientId) {
-      const row = await find(knex, server, clientId);
-      if (!row) return undefined;
-      const metadata = storedMetadataSchema.parse(JSON.parse(row.metadata));
-      const secret =
-        row.sealed_secret === null
-          ? undefined
-          : openString(secretKey, sealContext(server, clientId), row.sealed_secret);
-      return {
-        ...metadata,
-        // Every client gets `auth_time` in its ID tokens (RPs check it against max_age).
-        require_auth_time: true,
-        ...(secret !== undefined ? { client_secret: secret } : {}),
-      } as AdapterPayload;
+      const key = cacheKey(server, clientId);
+      const now = clock.now();
+      let entry = metadataCache.get(key);
+      if (!entry || entry.until <= now) {
+        if (metadataCache.size >= maxCachedClients) metadataCache.clear();
+        const value = loadMetadata(server, clientId);
+        entry = { until: now + clientMetadataTtlMs, value };
+        metadataCache.set(key, entry);
+        // A failed read is not kept: the next request tries again.
+        value.catch(() => forget(server, clientId));
+      }
+      // oidc-provider must not change what the next request gets.
+      return entry.value.then((m) => (m ? structuredClone(m) : undefined));
     },
   };
 }

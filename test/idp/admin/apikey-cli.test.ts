@@ -8,7 +8,8 @@ import { runCli } from '../../helpers/cli.js';
 const cli = 'idp/admin/cli/main.ts';
 
 describe('nextauth apikey', function () {
-  this.timeout(60_000);
+  // Each case spawns the CLI (tsx compiles on start): generous on a loaded 2-core machine.
+  this.timeout(180_000);
   let h: Harness;
   before(async () => {
     h = await startHarness();

@@ -12,7 +12,8 @@ const cli = 'idp/admin/cli/main.ts';
 const env = { NEXTAUTH_NS_ROOT_API_KEY: rootKey };
 
 describe('nextauth audit', function () {
-  this.timeout(60_000);
+  // Each case spawns the CLI (tsx compiles on start): generous on a loaded 2-core machine.
+  this.timeout(180_000);
   let h: Harness;
   let acme: { id: string; name: string };
   let other: { id: string; name: string };

@@ -16,7 +16,8 @@ import { inCi } from '../../helpers/services.js';
 const cli = 'idp/admin/cli/main.ts';
 
 describe('nextauth user enrol-link', function () {
-  this.timeout(60_000);
+  // Each case spawns the CLI (tsx compiles on start): generous on a loaded 2-core machine.
+  this.timeout(180_000);
   let h: Harness;
   let dataDir: string;
 

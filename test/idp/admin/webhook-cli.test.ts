@@ -9,7 +9,8 @@ import { runCli } from '../../helpers/cli.js';
 const cli = 'idp/admin/cli/main.ts';
 
 describe('nextauth webhook', function () {
-  this.timeout(60_000);
+  // Each case spawns the CLI (tsx compiles on start): generous on a loaded 2-core machine.
+  this.timeout(180_000);
   let h: Harness;
   before(async () => {
     // The receiver is never called: deliveries are only queued here (no dispatcher runs).

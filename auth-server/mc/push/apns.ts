@@ -20,6 +20,9 @@ export interface ApnsSenderOptions {
 /** Localisation key of the alert the app ships (`Localizable.strings`); iOS shows it before the extension runs. */
 export const apnsAlertLocKey = 'NEXTAUTH_MC_MESSAGE';
 
+/** APNs device tokens are hex strings (32 bytes today; Apple says the length may change). */
+const deviceTokenPattern = /^[0-9a-fA-F]{1,512}$/;
+
 /** Reasons after which the token will not work again for this app (Apple's "Handling notification responses"). */
 const invalidTokenReasons = new Set(['BadDeviceToken', 'Unregistered', 'DeviceTokenNotForTopic']);
 /** 403 ExpiredProviderToken: node-apn has already made a new provider token, so the next try uses it. */
@@ -57,6 +60,9 @@ export function createApnsSender(options: ApnsSenderOptions): PushSender {
   return {
     provider: 'apns',
     async send(token, notice) {
+      // node-apn puts the token into the request path as is: anything but hex could reach another path.
+      if (!deviceTokenPattern.test(token))
+        return { ok: false, kind: 'invalid_token', reason: 'BadDeviceToken' };
       const sealed = inlineSealed(notice);
       const note = new Notification();
       note.topic = options.topic;

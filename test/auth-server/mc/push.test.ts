@@ -351,6 +351,14 @@ for (const backend of backends) {
         });
       }
 
+      it('never puts a token that is not hex into the request path: cleared without a request', async () => {
+        const { instanceId } = await instance({ provider: 'apns', token: '00ff/../../1/apps/x' });
+        const { id } = await post(instanceId);
+        expect(apns.received).to.deep.equal([]);
+        expect(await api.instances.pushRegistration(instanceId)).to.deep.equal({ provider: 'none' });
+        await stillPullable(instanceId, id);
+      });
+
       it('retries 503 and 429 and then delivers', async () => {
         const { instanceId } = await instance({ provider: 'apns', token: 'beef01' });
         apns.failNext(

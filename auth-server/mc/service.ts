@@ -12,6 +12,9 @@ import { createMailboxService, type MailboxLimits, type MailboxService } from '.
 import { createMcSweeper } from './mailbox/sweeper.js';
 import { createMcMobileEndpoint } from './mobile/endpoint.js';
 import { createMcPeer } from './peer.js';
+import { createPushDispatcher, type PushDispatcher } from './push/dispatcher.js';
+import { createMcPushMetrics } from './push/metrics.js';
+import { createPushSenders } from './push/senders.js';
 
 /** What `/mc/mobile` and the MC peer call; each part validates its own input and throws McError. */
 export interface McApi {
@@ -21,6 +24,8 @@ export interface McApi {
   readonly channelId: Promise<string>;
   readonly instances: McInstanceRepository;
   readonly mailbox: MailboxService;
+  /** Pushes for stored messages (FCM / APNs); absent when the MC runs without one (unit tests). */
+  readonly push?: PushDispatcher;
   /** The channel identity (imported once, then cached); its public key goes into the SDK configuration. */
   identity(): Promise<McIdentity>;
 }
@@ -33,6 +38,8 @@ export interface McApiOptions {
   publicUrl: string;
   secretKey: string;
   limits?: Partial<MailboxLimits>;
+  /** Builds the push dispatcher over this API's instance repository (it clears refused tokens there). */
+  push?: (instances: McInstanceRepository) => PushDispatcher;
 }
 
 export function createMcApi(options: McApiOptions): McApi {
@@ -40,6 +47,7 @@ export function createMcApi(options: McApiOptions): McApi {
   const baseUrl = `${options.publicUrl.replace(/\/+$/, '')}/mc`;
   const instances = createMcInstanceRepository(db, clock, random, secretKey);
   let identity: Promise<McIdentity> | undefined;
+  const push = options.push?.(instances);
   return {
     baseUrl,
     channelId: mcTargetId(baseUrl),
@@ -50,7 +58,9 @@ export function createMcApi(options: McApiOptions): McApi {
       kv,
       clock,
       ...(options.limits ? { limits: options.limits } : {}),
+      ...(push ? { onStored: (message) => push.notify(message) } : {}),
     }),
+    ...(push ? { push } : {}),
     identity() {
       // Memoised, but a failed load (database down at start) is retried on the next call.
       identity ??= loadOrCreateMcIdentity(db, secretKey, clock).catch((err: unknown) => {
@@ -77,6 +87,14 @@ export function createMcService(deps: ServiceDeps): McServiceInstance {
     random: deps.random,
     publicUrl: deps.config.publicUrl,
     secretKey,
+    push: (instances) =>
+      createPushDispatcher({
+        instances,
+        senders: createPushSenders(deps.config.mcPush, deps.clock),
+        clock: deps.clock,
+        logger: deps.logger,
+        metrics: createMcPushMetrics(deps.metrics.registry),
+      }),
   });
   const sweeper = createMcSweeper({
     mailbox: api.mailbox,
@@ -96,6 +114,7 @@ export function createMcService(deps: ServiceDeps): McServiceInstance {
     },
     async close() {
       sweeper.stop();
+      await api.push?.close();
     },
   };
 }

@@ -44,8 +44,37 @@ export interface Config {
   /** GeoIP2/GeoLite2 City or Country `.mmdb` (absolute path); opened by the runtime when NS runs. */
   geoipDb: string | undefined;
   shutdownTimeoutMs: number;
+  /** MC push providers; a provider left out sends nothing (its instances rely on pull). */
+  mcPush: McPushConfig;
   /** Loud warnings for a production start that relies on defaults that must change. */
   warnings: string[];
+}
+
+/** Test-only redirection of a push provider's connections to a local fake. */
+export interface PushEndpointOverride {
+  host: string;
+  port: number;
+  ca?: string;
+}
+
+export interface McPushConfig {
+  fcm?: {
+    serviceAccount: {
+      project_id: string;
+      client_email: string;
+      private_key: string;
+      private_key_id?: string;
+    };
+    endpoint?: PushEndpointOverride;
+  };
+  apns?: {
+    key: string;
+    keyId: string;
+    teamId: string;
+    topic: string;
+    production: boolean;
+    endpoint?: PushEndpointOverride;
+  };
 }
 
 /** A configuration problem; its message is the one line printed before exiting. */
@@ -152,6 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadOptions): Config
     trustProxy: raw.trustProxy ?? false,
     geoipDb: raw.geoipDb === undefined ? undefined : resolve(raw.geoipDb),
     shutdownTimeoutMs: raw.shutdownTimeoutMs ?? 10000,
+    mcPush: mcPushConfig(raw, production),
     warnings: [],
   };
   if (config.port === config.adminPort) {
@@ -163,6 +193,66 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadOptions): Config
   }
   config.warnings = productionWarnings(config, raw);
   return config;
+}
+
+/** FCM and APNs settings, checked together: APNs needs all four parts; test endpoints never in production. */
+function mcPushConfig(raw: Raw, production: boolean): McPushConfig {
+  const apnsParts = [
+    [settings.mcApnsKey.env, raw.mcApnsKey],
+    [settings.mcApnsKeyId.env, raw.mcApnsKeyId],
+    [settings.mcApnsTeamId.env, raw.mcApnsTeamId],
+    [settings.mcApnsTopic.env, raw.mcApnsTopic],
+  ] as const;
+  const given = apnsParts.filter(([, v]) => v !== undefined);
+  if (given.length > 0 && given.length < apnsParts.length) {
+    const missing = apnsParts.find(([, v]) => v === undefined)?.[0] ?? '';
+    throw new ConfigError(
+      missing,
+      `required with ${given.map(([env]) => env).join(', ')} (APNs needs the key, key id, team id and topic)`,
+    );
+  }
+  const testOnly = [
+    [settings.mcFcmTestEndpoint.env, raw.mcFcmTestEndpoint],
+    [settings.mcApnsTestEndpoint.env, raw.mcApnsTestEndpoint],
+    [settings.mcPushTestCa.env, raw.mcPushTestCa],
+  ] as const;
+  for (const [env, value] of testOnly)
+    if (value !== undefined && production) throw new ConfigError(env, 'test only: not allowed in production');
+  if (raw.mcFcmTestEndpoint && !raw.mcFcmCredentials)
+    throw new ConfigError(settings.mcFcmTestEndpoint.env, `needs ${settings.mcFcmCredentials.env}`);
+  if (raw.mcApnsTestEndpoint && !raw.mcApnsKey)
+    throw new ConfigError(
+      settings.mcApnsTestEndpoint.env,
+      `needs ${settings.mcApnsKey.env} and the other APNs settings`,
+    );
+  const override = (e: { host: string; port: number } | undefined): { endpoint?: PushEndpointOverride } =>
+    e ? { endpoint: { ...e, ...(raw.mcPushTestCa ? { ca: raw.mcPushTestCa } : {}) } } : {};
+  const out: McPushConfig = {};
+  if (raw.mcFcmCredentials) {
+    const { project_id, client_email, private_key, private_key_id } = raw.mcFcmCredentials;
+    out.fcm = {
+      serviceAccount: {
+        project_id,
+        client_email,
+        private_key,
+        ...(private_key_id ? { private_key_id } : {}),
+      },
+      ...override(raw.mcFcmTestEndpoint),
+    };
+  }
+  if (raw.mcApnsKey && raw.mcApnsKeyId && raw.mcApnsTeamId && raw.mcApnsTopic) {
+    out.apns = {
+      key: raw.mcApnsKey,
+      keyId: raw.mcApnsKeyId,
+      teamId: raw.mcApnsTeamId,
+      topic: raw.mcApnsTopic,
+      // A sandbox token sent to production APNs comes back BadDeviceToken and would be cleared: follow the
+      // deployment kind unless told.
+      production: raw.mcApnsProduction ?? production,
+      ...override(raw.mcApnsTestEndpoint),
+    };
+  }
+  return out;
 }
 
 /** `NEXTAUTH_OIDC_RESOURCES`: each entry an absolute http(s) URI without a fragment (RFC 8707 §2). */

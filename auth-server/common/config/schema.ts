@@ -1,5 +1,6 @@
 // Every NEXTAUTH_* setting in one documented place: name, default, description and validation side by side.
 // The README's configuration table is generated from this list (`nextauth config --markdown`).
+import { createPrivateKey } from 'node:crypto';
 import { z } from 'zod';
 
 const portString = z
@@ -39,6 +40,57 @@ const kvUri = z
 const positiveMs = z.coerce.number({ error: 'expected a number of milliseconds' }).int().min(0);
 
 const secret = z.string().min(16, 'expected at least 16 characters');
+
+/** The service-account JSON a Firebase project hands out (only the fields the FCM sender uses are checked). */
+const serviceAccountJson = z
+  .string()
+  .max(16 * 1024, 'expected a service-account JSON file of at most 16 KiB')
+  .transform((value, ctx) => {
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'expected the JSON of a Firebase service-account key file' });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z.object(
+      {
+        type: z.literal('service_account', { error: 'expected "type": "service_account"' }).optional(),
+        project_id: z.string({ error: 'project_id is missing' }).min(1, 'project_id is empty'),
+        client_email: z.string({ error: 'client_email is missing' }).min(1, 'client_email is empty'),
+        private_key: z
+          .string({ error: 'private_key is missing' })
+          .regex(/-----BEGIN PRIVATE KEY-----/, 'private_key is not a PEM private key'),
+        private_key_id: z.string().optional(),
+      },
+      { error: 'expected the JSON of a Firebase service-account key file' },
+    ),
+  );
+
+/** An APNs auth key (.p8): PKCS#8 PEM of an EC P-256 key. */
+const apnsKey = z.string().refine(
+  (pem) => {
+    try {
+      const key = createPrivateKey(pem);
+      return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1';
+    } catch {
+      return false;
+    }
+  },
+  { error: 'expected the .p8 APNs auth key (PEM, EC P-256)' },
+);
+
+const appleId = z.string().regex(/^[A-Z0-9]{10}$/, 'expected 10 upper-case letters or digits');
+
+/** host:port of a test-only fake. */
+const endpoint = z
+  .string()
+  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port')
+  .transform((value) => {
+    const at = value.lastIndexOf(':');
+    return { host: value.slice(0, at), port: Number(value.slice(at + 1)) };
+  });
 
 export interface SettingSpec<T extends z.ZodType = z.ZodType> {
   env: string;
@@ -242,6 +294,59 @@ export const settings = {
     schema: z.string().min(1),
     description:
       'MaxMind City or Country database (`.mmdb`, e.g. GeoLite2-City), read at start: the browser location the phone shows at login. Unset: only "local network" for private addresses.',
+  }),
+  mcFcmCredentials: setting({
+    env: 'NEXTAUTH_MC_FCM_CREDENTIALS',
+    schema: serviceAccountJson,
+    secret: true,
+    description:
+      'MC push over FCM: the Firebase service-account key JSON (best as `_FILE`). Unset: instances registered with FCM get no push and rely on pull.',
+  }),
+  mcApnsKey: setting({
+    env: 'NEXTAUTH_MC_APNS_KEY',
+    schema: apnsKey,
+    secret: true,
+    description:
+      'MC push over APNs: the `.p8` auth key (token-based auth; best as `_FILE`). Needs the key id, team id and topic too. Unset: instances registered with APNs get no push and rely on pull.',
+  }),
+  mcApnsKeyId: setting({
+    env: 'NEXTAUTH_MC_APNS_KEY_ID',
+    schema: appleId,
+    description: 'Key id of the APNs auth key (10 characters, from the Apple developer account).',
+  }),
+  mcApnsTeamId: setting({
+    env: 'NEXTAUTH_MC_APNS_TEAM_ID',
+    schema: appleId,
+    description: 'Apple developer team id that issued the APNs auth key.',
+  }),
+  mcApnsTopic: setting({
+    env: 'NEXTAUTH_MC_APNS_TOPIC',
+    schema: z.string().regex(/^[A-Za-z0-9.-]{1,255}$/, 'expected the app bundle id, e.g. org.example.app'),
+    description: 'APNs topic: the bundle id of the app.',
+  }),
+  mcApnsProduction: setting({
+    env: 'NEXTAUTH_MC_APNS_PRODUCTION',
+    schema: bool,
+    description:
+      'Production APNs (`true`) or the sandbox (`false`, development builds of the app). Default: true when NEXTAUTH_ENV is production.',
+  }),
+  mcFcmTestEndpoint: setting({
+    env: 'NEXTAUTH_MC_FCM_TEST_ENDPOINT',
+    schema: endpoint,
+    description:
+      'Test only (refused in production): `host:port` that every FCM and Google OAuth connection goes to instead (a local fake).',
+  }),
+  mcApnsTestEndpoint: setting({
+    env: 'NEXTAUTH_MC_APNS_TEST_ENDPOINT',
+    schema: endpoint,
+    description: 'Test only (refused in production): `host:port` of an APNs stand-in.',
+  }),
+  mcPushTestCa: setting({
+    env: 'NEXTAUTH_MC_PUSH_TEST_CA',
+    schema: z.string().regex(/-----BEGIN CERTIFICATE-----/, 'expected a PEM certificate'),
+    secret: true,
+    description:
+      "Test only (refused in production): PEM of the CA that signed the test endpoints' certificates.",
   }),
   shutdownTimeoutMs: setting({
     env: 'NEXTAUTH_SHUTDOWN_TIMEOUT_MS',

@@ -49,8 +49,13 @@ export interface McInstanceRepository {
   register(input: RegisterInput): Promise<McInstance>;
   find(id: string): Promise<McInstance | undefined>;
   findByThumbprint(thumbprint: string): Promise<McInstance | undefined>;
-  /** The push registration with the token opened, for the senders (next slice); undefined: unknown id. */
+  /** The push registration with the token opened, for the senders; undefined: unknown id. */
   pushRegistration(id: string): Promise<PushRegistration | undefined>;
+  /**
+   * Drops the push registration (provider `none`) if it still holds `token`: a token the app registered
+   * while the refused push was in flight stays. True when it cleared one.
+   */
+  clearPushToken(id: string, token: string): Promise<boolean>;
 }
 
 function toDomain(row: Row): McInstance {
@@ -128,6 +133,16 @@ export function createMcInstanceRepository(
       if (row.push_provider === 'none' || row.sealed_push_token === null) return { provider: 'none' };
       const token = openString(secretKey, tokenContext(id), row.sealed_push_token);
       return { provider: row.push_provider as 'fcm' | 'apns', token };
+    },
+    async clearPushToken(id, token) {
+      const row = await findRow({ id });
+      if (!row || row.sealed_push_token === null) return false;
+      if (openString(secretKey, tokenContext(id), row.sealed_push_token) !== token) return false;
+      // Compare-and-set on the sealed value: a concurrent re-registration (a fresh seal) wins.
+      const updated = await knex(mcInstancesTable)
+        .where({ id, sealed_push_token: row.sealed_push_token })
+        .update({ push_provider: 'none', sealed_push_token: null, updated_at: clock.now() });
+      return updated === 1;
     },
   };
 }

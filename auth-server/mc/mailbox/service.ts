@@ -7,6 +7,7 @@ import type { Clock } from '../../common/clock.js';
 import type { Kv, Unsubscribe } from '../../common/kv/kv.js';
 import { McError } from '../errors.js';
 import type { McInstanceRepository } from '../instances/repository.js';
+import type { StoredMessage } from '../push/dispatcher.js';
 import { publishMessage, subscribeMailbox } from './bus.js';
 import type { MailboxRepository } from './repository.js';
 
@@ -54,6 +55,8 @@ export function createMailboxService(deps: {
   kv: Kv;
   clock: Clock;
   limits?: Partial<MailboxLimits>;
+  /** Told of each stored message (the push dispatcher); must return at once and never throw. */
+  onStored?: (message: StoredMessage) => void;
 }): MailboxService {
   const { repository, instances, kv, clock } = deps;
   const limits = { ...defaultMailboxLimits, ...deps.limits };
@@ -88,7 +91,16 @@ export function createMailboxService(deps: {
         instance.maxPending ?? limits.maxPending,
         now,
       );
-      // Stored first, announced second: a subscriber that misses the announcement still pulls it.
+      // Stored first, announced second: a subscriber that misses the announcement still pulls it. The push
+      // starts before the bus publish, so a KV outage does not cost the push too.
+      deps.onStored?.({
+        id: stored.id,
+        instanceId: instance.id,
+        sealed: stored.sealed,
+        collapseId: input.collapseId ?? null,
+        createdAt: stored.createdAt,
+        expiresAt: stored.expiresAt,
+      });
       await publishMessage(kv, instance.id, stored);
       return stored;
     },

@@ -129,6 +129,16 @@ describeEachDatabase('idp/session service', (db) => {
     });
   });
 
+  it('end with the request of a browser whose cookie names another session leaves that cookie alone', async () => {
+    const sessions = service();
+    const old = await sessions.establish(fakeBrowser().ctx(), 'default', alice);
+    const browser = fakeBrowser();
+    await sessions.establish(browser.ctx(), 'default', bob);
+    await sessions.end(old, 'saml_logout', { ctx: browser.ctx() });
+    expect(browser.setCookies).to.have.length(1);
+    expect(await sessions.current(browser.ctx(), 'default')).to.deep.include({ userid: 'bob' });
+  });
+
   describe('timeouts (fake clock)', () => {
     it('ends an unused session after the idle timeout; use within it moves the expiry', async () => {
       const sessions = service();

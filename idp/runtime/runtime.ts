@@ -29,8 +29,12 @@ import { createDemo, loopbackOriginFor } from '../demo/demo.js';
 import { devicePagesRouter } from '../interaction/device-pages.js';
 import { enrolRouter } from '../interaction/enrol-routes.js';
 import { loginRouter } from '../interaction/login-routes.js';
+import { logoutRouter } from '../interaction/logout-routes.js';
+import { createNsLoginCollector } from '../interaction/ns-login.js';
 import { staticAssetsRouter } from '../interaction/static-assets.js';
 import { createOidcFrontDoor, type OidcFrontDoor } from '../oidc/front-door.js';
+import { returnToPolicy } from '../session/return-to.js';
+import { createIdpSessionService, type IdpSessionService } from '../session/service.js';
 import { homeRouter } from './home.js';
 import { embeddedSdkConfig, sdkConfigRouter } from './sdk-config-route.js';
 
@@ -59,6 +63,8 @@ export interface Runtime {
   dbs: Partial<Record<ServiceName, Knex>>;
   /** What the hosted services offer each other in-process (e.g. the MC peer that NS posts through). */
   peers: Peers;
+  /** The IdP sessions shared by the front doors (DESIGN.md §4), when the IdP runs here. */
+  idpSessions?: IdpSessionService;
   /** Graceful stop: readiness goes false, in-flight requests finish, then pools close. */
   close(): Promise<void>;
 }
@@ -145,13 +151,53 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   if (config.mode === 'embedded') root.use(homeRouter(config).routes());
   if (sdkConfig) root.use(sdkConfigRouter(sdkConfig).routes());
   let oidc: OidcFrontDoor | undefined;
+  // The one IdP session per browser and server that every front door (OIDC, SAML, forward-auth) shares.
+  const idpSessions = dbs.idp
+    ? createIdpSessionService({
+        knex: dbs.idp,
+        clock,
+        random,
+        logger,
+        publicUrl: config.publicUrl,
+        cookieDomain: config.cookieDomain,
+        idleSeconds: config.idpSession.idleSeconds,
+        maxSeconds: config.idpSession.maxSeconds,
+        afterEnd: async (session, cause, ctx) => {
+          // The browser's NS login session ends with it, so the phone's app is told (not when NS itself
+          // ended it, nor when a new login of this browser replaced the session). Only the browser that
+          // asked holds the NS cookie; an end without it (another front door's back channel) cannot.
+          const ns = peers.ns;
+          if (!ns || !ctx || cause === 'ns_logout' || cause === 'replaced') return;
+          const nonce = ctx.cookies.get(ns.browserSessionCookieName(session.server), { signed: false });
+          if (nonce) await ns.endBrowserSession(session.server, nonce, 'idp-session');
+        },
+      })
+    : undefined;
+  const idpSessionSweep = idpSessions
+    ? setInterval(() => {
+        idpSessions.sweep().catch((err: unknown) => logger.warn({ err }, 'IdP session sweep failed'));
+      }, 600_000).unref()
+    : undefined;
   if (options.services.includes('idp')) {
+    // Log in, then go back: the login page of the front doors that are not OIDC (SAML, forward-auth).
+    const frontDoor =
+      idpSessions && peers.ns && dbs.idp
+        ? {
+            idpSessions,
+            collector: createNsLoginCollector({ ns: peers.ns, knex: dbs.idp, clock }),
+            ns: peers.ns,
+            returnTo: returnToPolicy({ publicUrl: config.publicUrl }),
+            clock,
+            logger,
+          }
+        : undefined;
     root.use(
-      loginRouter({ defaultServer: 'default' }).routes(),
+      loginRouter({ defaultServer: 'default', frontDoor }).routes(),
       devicePagesRouter().routes(),
       staticAssetsRouter().routes(),
     );
     root.use(enrolRouter().routes());
+    if (idpSessions) root.use(logoutRouter({ idpSessions, publicUrl: config.publicUrl, logger }).routes());
     // The OIDC front door reads NS login sessions in-process; an NS peer over HTTP (distributed) is to come.
     if (peers.ns && dbs.idp && config.secretKey !== undefined) {
       oidc = createOidcFrontDoor({
@@ -163,6 +209,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         ns: peers.ns,
         outbound: configuredOutboundClient(config.outboundAllow),
         resources: config.oidcResources,
+        ...(idpSessions ? { idpSessions } : {}),
         clock,
         random,
         logger,
@@ -243,9 +290,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     kv,
     dbs,
     peers,
+    idpSessions,
     close() {
       closed ??= (async () => {
         accepting = false;
+        clearInterval(idpSessionSweep);
         logger.info({ inFlight: publicListener.inFlight() }, 'shutting down');
         // Phones reconnect to another instance; their channels cannot be drained like HTTP requests.
         await mobileSockets.close();

@@ -35,6 +35,8 @@ export interface Config {
   secretKey: string | undefined;
   pinPepper: string | undefined;
   cookieDomain: string | undefined;
+  /** Forward-auth rules file (absolute path); unset: every route needs a login. */
+  forwardAuthRules: string | undefined;
   outboundAllow: string[];
   /** Resource servers (absolute URIs, no fragment) whose access tokens are RFC 9068 JWTs. */
   oidcResources: string[];
@@ -143,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadOptions): Config
     secretKey: raw.secretKey,
     pinPepper: raw.pinPepper,
     cookieDomain: raw.cookieDomain,
+    forwardAuthRules: raw.forwardAuthRules === undefined ? undefined : resolve(raw.forwardAuthRules),
     outboundAllow: (raw.outboundAllow ?? '')
       .split(',')
       .map((s) => s.trim())

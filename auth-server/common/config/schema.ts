@@ -209,6 +209,12 @@ export const settings = {
     schema: z.string().regex(/^\.?[a-z0-9.-]+$/i, 'expected a domain name'),
     description: 'Widen the forward-auth session cookie to this domain (default: host-only).',
   }),
+  forwardAuthRules: setting({
+    env: 'NEXTAUTH_FORWARD_AUTH_RULES',
+    schema: z.string().min(1).max(4096),
+    description:
+      'YAML file of forward-auth access rules and identity headers (docs/forward-auth.md), validated at start and reloaded on change. Unset: every route needs a login.',
+  }),
   outboundAllow: setting({
     env: 'NEXTAUTH_OUTBOUND_ALLOW',
     schema: z.string(),

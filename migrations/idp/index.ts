@@ -1,5 +1,9 @@
 // IDP migrations in the order they run; append only, never rename or reorder a released entry.
 import type { Migration } from '../../auth-server/common/db/migration.js';
 import * as oidc from './0001_oidc.js';
+import * as idpSessions from './0002_idp_sessions.js';
 
-export const migrations: readonly Migration[] = [{ name: '0001_oidc', up: oidc.up, down: oidc.down }];
+export const migrations: readonly Migration[] = [
+  { name: '0001_oidc', up: oidc.up, down: oidc.down },
+  { name: '0002_idp_sessions', up: idpSessions.up, down: idpSessions.down },
+];

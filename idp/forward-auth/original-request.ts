@@ -47,17 +47,44 @@ export function originalRequest(
   headers: IncomingHttpHeaders,
   fallbackMethod: string,
 ): OriginalRequest | OriginalRequestProblem {
-  const originalUrl = single(headers['x-original-url']);
-  if (originalUrl !== undefined) {
-    if (originalUrl.length > maxUrl) return { problem: 'X-Original-URL too long' };
-    const url = URL.parse(originalUrl);
-    if (!url || !/^https?:$/.test(url.protocol) || !/^https?:\/\//i.test(originalUrl)) {
-      return { problem: 'X-Original-URL is not an absolute http(s) URL' };
+  const nginx = fromOriginalUrl(headers, fallbackMethod);
+  if (nginx === undefined) return fromForwarded(headers, fallbackMethod);
+  // Traefik and Caddy pass the client's own headers on: a client-sent X-Original-URL must not override the
+  // X-Forwarded-Uri the proxy wrote (that would let it pick the rule). Both present: they must agree.
+  if (!('problem' in nginx) && headers['x-forwarded-uri'] !== undefined) {
+    const forwarded = fromForwarded(headers, fallbackMethod);
+    if ('problem' in forwarded) return forwarded;
+    if (
+      forwarded.url.host !== nginx.url.host ||
+      forwarded.url.pathname + forwarded.url.search !== nginx.url.pathname + nginx.url.search ||
+      (headers['x-forwarded-method'] !== undefined && forwarded.method !== nginx.method)
+    ) {
+      return { problem: 'X-Original-URL and X-Forwarded-Host/-Uri name different requests' };
     }
-    if (url.username || url.password) return { problem: 'X-Original-URL carries credentials' };
-    const method = (single(headers['x-original-method']) ?? fallbackMethod).toUpperCase();
-    return finish(url, method, true);
   }
+  return nginx;
+}
+
+function fromOriginalUrl(
+  headers: IncomingHttpHeaders,
+  fallbackMethod: string,
+): OriginalRequest | OriginalRequestProblem | undefined {
+  const originalUrl = single(headers['x-original-url']);
+  if (originalUrl === undefined) return undefined;
+  if (originalUrl.length > maxUrl) return { problem: 'X-Original-URL too long' };
+  const url = URL.parse(originalUrl);
+  if (!url || !/^https?:$/.test(url.protocol) || !/^https?:\/\//i.test(originalUrl)) {
+    return { problem: 'X-Original-URL is not an absolute http(s) URL' };
+  }
+  if (url.username || url.password) return { problem: 'X-Original-URL carries credentials' };
+  const method = (single(headers['x-original-method']) ?? fallbackMethod).toUpperCase();
+  return finish(url, method, true);
+}
+
+function fromForwarded(
+  headers: IncomingHttpHeaders,
+  fallbackMethod: string,
+): OriginalRequest | OriginalRequestProblem {
   const proto = (single(headers['x-forwarded-proto']) ?? '').toLowerCase();
   const host = single(headers['x-forwarded-host']);
   const uri = single(headers['x-forwarded-uri']) ?? '/';

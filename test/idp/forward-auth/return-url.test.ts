@@ -97,6 +97,29 @@ describe('forward-auth: the original request from proxy headers', () => {
     expect(r.path).to.equal('/admin');
   });
 
+  it('a client-sent X-Original-URL cannot override what Traefik or Caddy forwarded', () => {
+    const forwarded = {
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'app.test',
+      'x-forwarded-uri': '/admin',
+      'x-forwarded-method': 'DELETE',
+    };
+    expect(
+      originalRequest({ ...forwarded, 'x-original-url': 'https://app.test/public' }, 'GET'),
+    ).to.have.property('problem');
+    expect(
+      originalRequest(
+        { ...forwarded, 'x-original-url': 'https://app.test/admin', 'x-original-method': 'GET' },
+        'GET',
+      ),
+    ).to.have.property('problem');
+    const same = originalRequest(
+      { ...forwarded, 'x-original-url': 'https://app.test/admin', 'x-original-method': 'DELETE' },
+      'GET',
+    );
+    expect(same).to.include({ path: '/admin', method: 'DELETE' });
+  });
+
   const bad: [string, Record<string, string>][] = [
     ['no forwarded headers at all', {}],
     [

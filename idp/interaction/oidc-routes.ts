@@ -7,12 +7,7 @@ import { decodeJwt } from 'jose';
 import type { Context } from 'koa';
 import type { Interaction } from 'oidc-provider';
 import { z } from 'zod';
-import {
-  HttpProblem,
-  type ProblemCode,
-  type ProblemDetails,
-  problems,
-} from '../../auth-server/common/errors.js';
+import { problems } from '../../auth-server/common/errors.js';
 import { readJson, readRawBody } from '../../auth-server/common/http/body.js';
 import type { Logger } from '../../auth-server/common/logging.js';
 import type { NsPeer } from '../../auth-server/common/peers.js';
@@ -20,35 +15,16 @@ import { isThirdParty } from '../oidc/clients.js';
 import { endSessionForAccountSwitch } from '../oidc/internals.js';
 import type { OidcEntry } from '../oidc/registry.js';
 import { renderErrorPage } from './error-page.js';
+import { InteractionProblem, refusedProblem } from './login-problems.js';
 import { loginPage, pageLocale, serverName, setPageHeaders } from './login-routes.js';
-import type { NsLoginCollector, NsLoginRefusal } from './ns-login.js';
+import type { NsLoginCollector } from './ns-login.js';
 import { consentPage, formPageCsp } from './oidc-pages.js';
+
+export { InteractionProblem } from './login-problems.js';
 
 export function oidcInteractionPath(server: string, uid: string): string {
   return `/oidc/${server}/interaction/${uid}`;
 }
-
-/** 409 with a `reason` the page branches on (start a fresh login, keep waiting, or give up). */
-export class InteractionProblem extends HttpProblem {
-  constructor(
-    status: number,
-    code: ProblemCode,
-    readonly reason: NsLoginRefusal | 'interaction_expired',
-    detail: string,
-  ) {
-    super(status, code, detail);
-  }
-  override toJSON(): ProblemDetails & { reason: string } {
-    return { ...super.toJSON(), reason: this.reason };
-  }
-}
-
-const refusalText: Record<NsLoginRefusal, string> = {
-  no_login_session: 'This browser has no login session for this server',
-  login_pending: 'The phone has not approved this login yet',
-  login_stale: 'This login was approved before the authorization request began',
-  login_used: 'This login has already been used',
-};
 
 /**
  * The subject an `id_token_hint` names. oidc-provider verified the hint's signature when it accepted the
@@ -214,7 +190,7 @@ export function oidcInteractionRouter(deps: OidcInteractionDeps): Router {
     const hinted = hintedSubject(interaction);
     let result: Parameters<OidcEntry['provider']['interactionResult']>[2];
     if (outcome.kind === 'refused') {
-      throw new InteractionProblem(409, 'conflict', outcome.reason, refusalText[outcome.reason]);
+      throw refusedProblem(outcome.reason);
     } else if (outcome.kind === 'declined') {
       logger.info({ event: 'oidc_login_declined', server, clientId }, 'login declined on the phone');
       result = { error: 'access_denied', error_description: 'The login was declined on the phone' };

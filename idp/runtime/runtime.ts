@@ -31,8 +31,10 @@ import { fixedRules, loadRulesFile, type RulesSource } from '../forward-auth/rul
 import { devicePagesRouter } from '../interaction/device-pages.js';
 import { enrolRouter } from '../interaction/enrol-routes.js';
 import { loginRouter } from '../interaction/login-routes.js';
+import { createNsLoginCollector } from '../interaction/ns-login.js';
 import { staticAssetsRouter } from '../interaction/static-assets.js';
 import { createOidcFrontDoor, type OidcFrontDoor } from '../oidc/front-door.js';
+import { returnToPolicy } from '../session/return-to.js';
 import { createIdpSessionService, type IdpSessionService } from '../session/service.js';
 import { homeRouter } from './home.js';
 import { embeddedSdkConfig, sdkConfigRouter } from './sdk-config-route.js';
@@ -175,8 +177,20 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       }, 600_000).unref()
     : undefined;
   if (options.services.includes('idp')) {
+    // Log in, then go back: the login page of the front doors that are not OIDC (SAML, forward-auth).
+    const frontDoor =
+      idpSessions && peers.ns && dbs.idp
+        ? {
+            idpSessions,
+            collector: createNsLoginCollector({ ns: peers.ns, knex: dbs.idp, clock }),
+            ns: peers.ns,
+            returnTo: returnToPolicy({ publicUrl: config.publicUrl }),
+            clock,
+            logger,
+          }
+        : undefined;
     root.use(
-      loginRouter({ defaultServer: 'default' }).routes(),
+      loginRouter({ defaultServer: 'default', frontDoor }).routes(),
       devicePagesRouter().routes(),
       staticAssetsRouter().routes(),
     );

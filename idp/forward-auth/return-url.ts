@@ -35,7 +35,10 @@ export function safeReturnUrl(raw: string, scope: ReturnUrlScope): string | unde
   return url.href;
 }
 
-/** The policy function the generic login page (`/login/{server}?return_to=`) is given for forward-auth. */
-export function returnUrlPolicy(scope: ReturnUrlScope): (raw: string) => boolean {
-  return (raw) => safeReturnUrl(raw, scope) !== undefined;
+/**
+ * The hosts the generic login page (`/login/{server}?return_to=`, idp/session/return-to.ts `allowHost`) may
+ * send the browser back to for forward-auth: the same scope, https only behind an https public URL.
+ */
+export function forwardAuthHosts(scope: ReturnUrlScope): (url: URL) => boolean {
+  return (url) => safeReturnUrl(url.href, scope) !== undefined;
 }

@@ -113,17 +113,18 @@ export function forwardAuthRouter(deps: ForwardAuthDeps): Router {
     toLogin(ctx, server, original.url.href, original.nginx, maxAge);
   });
 
-  const loginUrl = (server: string, target: string, maxAge: number | undefined): string => {
-    const url = new URL(`${deps.publicUrl}/login/${encodeURIComponent(server)}`);
-    const returnTo = safeReturnUrl(target, deps);
-    if (returnTo !== undefined) url.searchParams.set('return_to', returnTo);
-    else
-      logger.warn({ server }, 'forward-auth: the protected host is outside the cookie domain, no return_to');
-    if (maxAge !== undefined) url.searchParams.set('max_age', String(maxAge));
-    return url.href;
-  };
-
   const toLogin = (ctx: Context, server: string, target: string, nginx: boolean, maxAge?: number) => {
+    const returnTo = safeReturnUrl(target, deps);
+    if (returnTo === undefined) {
+      // The IdP session cookie never reaches this host, so a login could not help (and must not become an
+      // open redirect): a set-up error, told to the browser and to the operator.
+      logger.warn(
+        { server, host: new URL(target).host },
+        'forward-auth: protected host outside NEXTAUTH_PUBLIC_URL host and NEXTAUTH_COOKIE_DOMAIN',
+      );
+      outOfScope(ctx);
+      return;
+    }
     if (!acceptsHtml(ctx)) {
       ctx.status = 401;
       ctx.set('WWW-Authenticate', 'Cookie realm="nextauth"');
@@ -131,7 +132,10 @@ export function forwardAuthRouter(deps: ForwardAuthDeps): Router {
       ctx.type = 'application/problem+json';
       return;
     }
-    const location = loginUrl(server, target, maxAge);
+    const login = new URL(`${deps.publicUrl}/login/${encodeURIComponent(server)}`);
+    login.searchParams.set('return_to', returnTo);
+    if (maxAge !== undefined) login.searchParams.set('max_age', String(maxAge));
+    const location = login.href;
     ctx.set('Location', location);
     // nginx turns a redirect from auth_request into a 500; its `error_page 401` follows our Location.
     ctx.status = nginx ? 401 : 302;
@@ -145,6 +149,22 @@ export function forwardAuthRouter(deps: ForwardAuthDeps): Router {
 /** DESIGN.md §5: a browser is a request whose Accept names text/html. */
 function acceptsHtml(ctx: Context): boolean {
   return /(^|,)\s*text\/html\s*(;|,|$)/i.test(ctx.get('Accept'));
+}
+
+function outOfScope(ctx: Context): void {
+  const detail =
+    'This site is not under the domain of the login cookie; the administrator must fix the set-up';
+  if (acceptsHtml(ctx)) {
+    renderErrorPage(ctx, 403, {
+      error: 'misconfigured',
+      title: 'Login not possible here',
+      description: detail,
+    });
+    return;
+  }
+  ctx.status = 403;
+  ctx.body = problems.forbidden(detail).toJSON();
+  ctx.type = 'application/problem+json';
 }
 
 function forbidden(ctx: Context): void {

@@ -26,6 +26,7 @@ import { createNsService } from '../../auth-server/ns/service.js';
 import { createSfsService } from '../../auth-server/sfs/service.js';
 import { createIdpApiRouter } from '../api/router.js';
 import { createDemo, loopbackOriginFor } from '../demo/demo.js';
+import { forwardAuthHosts } from '../forward-auth/return-url.js';
 import { forwardAuthRouter } from '../forward-auth/router.js';
 import { fixedRules, loadRulesFile, type RulesSource } from '../forward-auth/rules-file.js';
 import { devicePagesRouter } from '../interaction/device-pages.js';
@@ -184,7 +185,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
             idpSessions,
             collector: createNsLoginCollector({ ns: peers.ns, knex: dbs.idp, clock }),
             ns: peers.ns,
-            returnTo: returnToPolicy({ publicUrl: config.publicUrl }),
+            // Forward-auth sends browsers back to the protected hosts under the cookie domain.
+            returnTo: returnToPolicy({
+              publicUrl: config.publicUrl,
+              allowHost: forwardAuthHosts({ publicUrl: config.publicUrl, cookieDomain: config.cookieDomain }),
+            }),
             clock,
             logger,
           }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { originalRequest } from '../../../idp/forward-auth/original-request.js';
-import { returnUrlPolicy, safeReturnUrl } from '../../../idp/forward-auth/return-url.js';
+import { forwardAuthHosts, safeReturnUrl } from '../../../idp/forward-auth/return-url.js';
 
 describe('forward-auth: return URL safety (no open redirect)', () => {
   const scope = { publicUrl: 'https://auth.example.com', cookieDomain: '.example.com' };
@@ -37,7 +37,10 @@ describe('forward-auth: return URL safety (no open redirect)', () => {
   for (const [what, url] of attempts) {
     it(`refuses ${what}`, () => {
       expect(safeReturnUrl(url, scope)).to.equal(undefined);
-      expect(returnUrlPolicy(scope)(url)).to.equal(false);
+      const parsed = URL.parse(url);
+      // The login page refuses whitespace and backslashes before it parses (idp/session/return-to.ts).
+      if (parsed && !/[\s\\]/.test(url))
+        expect(forwardAuthHosts(scope)(parsed), 'as the login page asks').to.equal(false);
     });
   }
 

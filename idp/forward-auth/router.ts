@@ -82,20 +82,23 @@ export function forwardAuthRouter(deps: ForwardAuthDeps): Router {
     const ruleSet = deps.rules.current();
     const profile = session ? await profileOf(server, session) : undefined;
     const decision = decide(ruleSet, original, session, profile, Math.floor(clock.now() / 1000));
-    // Host, method and path only: the query and the cookies may carry secrets.
-    ctx.state.log?.debug(
-      {
-        server,
-        host: original.host,
-        method: original.method,
-        path: original.path,
-        decision: decision.kind,
-        reason: 'reason' in decision ? decision.reason : undefined,
-        rule: decision.rule,
-        userid: session?.userid,
-      },
-      'forward-auth',
-    );
+    // Host, method and path only: the query and the cookies may carry secrets. Built only when debug is
+    // on: this runs for every request of every protected app.
+    const log = ctx.state.log as Logger | undefined;
+    if (log?.isLevelEnabled('debug'))
+      log.debug(
+        {
+          server,
+          host: original.host,
+          method: original.method,
+          path: original.path,
+          decision: decision.kind,
+          reason: 'reason' in decision ? decision.reason : undefined,
+          rule: decision.rule,
+          userid: session?.userid,
+        },
+        'forward-auth',
+      );
     if (decision.kind === 'allow' && session) {
       count('allow');
       ctx.set(identityHeaders(ruleSet.headers, session, profile));

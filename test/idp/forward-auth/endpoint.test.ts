@@ -1,4 +1,6 @@
+import { Writable } from 'node:stream';
 import { expect } from 'chai';
+import { createLogger } from '../../../auth-server/common/logging.js';
 import { type FakeIdp, startFakeIdp } from './harness.js';
 
 const rules = [
@@ -177,6 +179,43 @@ describe('forward-auth endpoint', () => {
       expect(text).to.match(
         new RegExp(`nextauth_forward_auth_decisions_total\\{decision="${decision}"\\} [1-9]`),
       );
+    }
+  });
+});
+
+describe('forward-auth logs', () => {
+  it('name host, path, decision and user, never the cookie or the query', async () => {
+    let written = '';
+    const destination = new Writable({
+      write(chunk, _enc, done) {
+        written += String(chunk);
+        done();
+      },
+    });
+    const idp = await startFakeIdp({
+      publicUrl: 'https://auth.example.com',
+      cookieDomain: 'example.com',
+      logger: createLogger({ level: 'debug', format: 'json', destination }),
+    });
+    try {
+      const { cookie } = idp.sessions.add('default', { userid: 'alice' });
+      const secret = cookie.split('=')[1] ?? '';
+      for (const withCookie of [true, false]) {
+        await fetch(`${idp.url}/forward-auth/default`, {
+          headers: {
+            ...traefik('app.example.com', '/cb?code=top-secret-code&token=top-secret-token'),
+            ...html,
+            ...(withCookie ? { Cookie: cookie } : {}),
+          },
+          redirect: 'manual',
+        });
+      }
+      expect(written).to.contain('"decision":"allow"').and.to.contain('"userid":"alice"');
+      expect(written).to.contain('"decision":"login"').and.to.contain('"path":"/cb"');
+      expect(written).to.not.contain(secret);
+      expect(written).to.not.contain('top-secret');
+    } finally {
+      await idp.close();
     }
   });
 });

@@ -2,7 +2,7 @@
 // tests and the proxy system tests.
 import { FixedClock } from '../../../auth-server/common/clock.js';
 import { createHttpApp } from '../../../auth-server/common/http/app.js';
-import { createLogger } from '../../../auth-server/common/logging.js';
+import { createLogger, type Logger } from '../../../auth-server/common/logging.js';
 import { createMetrics, type Metrics } from '../../../auth-server/common/metrics.js';
 import type { NsUserProfile } from '../../../auth-server/common/peers.js';
 import { forwardAuthRouter } from '../../../idp/forward-auth/router.js';
@@ -21,14 +21,21 @@ export interface FakeIdp {
 }
 
 export async function startFakeIdp(
-  options: { rules?: string; publicUrl?: string; cookieDomain?: string; rulesSource?: RulesSource } = {},
+  options: {
+    rules?: string;
+    publicUrl?: string;
+    cookieDomain?: string;
+    rulesSource?: RulesSource;
+    logger?: Logger;
+  } = {},
 ): Promise<FakeIdp> {
   const sessions = new FakeSessions();
   const clock = new FixedClock(Date.UTC(2026, 0, 1));
   sessions.now = () => Math.floor(clock.now() / 1000);
   const users = new Map<string, NsUserProfile>();
   const metrics = createMetrics({ defaults: false });
-  const logger = createLogger({ level: process.env.NEXTAUTH_TEST_LOG ?? 'silent', format: 'json' });
+  const logger =
+    options.logger ?? createLogger({ level: process.env.NEXTAUTH_TEST_LOG ?? 'silent', format: 'json' });
   const app = createHttpApp({ logger, metrics });
   let url = '';
   const router = forwardAuthRouter({

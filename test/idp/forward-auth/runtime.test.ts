@@ -47,6 +47,9 @@ describe('forward-auth in the runtime', function () {
         `${e.url}/login/default?return_to=${encodeURIComponent('http://127.0.0.1:8443/anything')}`,
       );
       expect((await fetch(`${e.url}/forward-auth/nope`)).status).to.equal(404);
+      const metrics = await (await fetch(`http://127.0.0.1:${e.runtime.adminListener.port}/metrics`)).text();
+      expect(metrics).to.match(/nextauth_forward_auth_decisions_total\{decision="login"\} 1/);
+      expect(metrics).to.match(/nextauth_forward_auth_decisions_total\{decision="unknown_server"\} 1/);
     } finally {
       await e.close();
     }

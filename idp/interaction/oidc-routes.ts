@@ -14,6 +14,7 @@ import type { NsPeer } from '../../auth-server/common/peers.js';
 import { isThirdParty } from '../oidc/clients.js';
 import { endSessionForAccountSwitch } from '../oidc/internals.js';
 import type { OidcEntry } from '../oidc/registry.js';
+import type { IdpSession, IdpSessions } from '../session/types.js';
 import { renderErrorPage } from './error-page.js';
 import { InteractionProblem, refusedProblem } from './login-problems.js';
 import { loginPage, pageLocale, serverName, setPageHeaders } from './login-routes.js';
@@ -62,6 +63,8 @@ export interface OidcInteractionDeps {
   ns: NsPeer;
   collector: NsLoginCollector;
   logger: Logger;
+  /** The IdP sessions shared with the other front doors: a login makes one, and one of them spares the QR. */
+  idpSessions?: IdpSessions;
 }
 
 type Loaded = { entry: OidcEntry; interaction: Interaction; server: string };
@@ -92,6 +95,32 @@ async function grantMissing(entry: OidcEntry, interaction: Interaction, ctx: Con
   const grantId = await grant.save();
   return entry.provider.interactionResult(ctx.req, ctx.res, { consent: { grantId } });
 }
+
+/** `max_age` of the authorization request in seconds, if it has one. */
+function requestMaxAge(interaction: Interaction): number | undefined {
+  const raw = interaction.params.max_age;
+  const value = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw) : Number.NaN;
+  return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+}
+
+/**
+ * Whether the browser's IdP session (made by any front door) may finish this login without a QR: not when
+ * the request demands a fresh login (prompt=login), a younger one (max_age), or another user (id_token_hint).
+ */
+async function ssoAllowed(entry: OidcEntry, interaction: Interaction, idp: IdpSession): Promise<boolean> {
+  const prompts = String(interaction.params.prompt ?? '').split(' ');
+  if (prompts.includes('login')) return false;
+  const maxAge = requestMaxAge(interaction);
+  if (maxAge !== undefined && Math.floor(Date.now() / 1000) - idp.authTime > maxAge) return false;
+  const hinted = hintedSubject(interaction);
+  const clientId = String(interaction.params.client_id ?? '');
+  return hinted === undefined || hinted === (await subjectFor(entry, clientId, idp.userid));
+}
+
+/** oidc-provider's login result for the facts of an IdP login. */
+const loginResult = (login: { userid: string; acr: string; amr: string[]; authTime: number }) => ({
+  login: { accountId: login.userid, acr: login.acr, amr: login.amr, ts: login.authTime, remember: true },
+});
 
 export function oidcInteractionRouter(deps: OidcInteractionDeps): Router {
   const { ns, collector, logger } = deps;
@@ -160,6 +189,24 @@ export function oidcInteractionRouter(deps: OidcInteractionDeps): Router {
       renderErrorPage(ctx, 400, { error: 'interaction_required', description: 'Unsupported interaction.' });
       return;
     }
+    // SSO across front doors: the browser's IdP session (from SAML, forward-auth or an earlier OIDC login)
+    // logs it in without a QR.
+    const idp = await deps.idpSessions?.current(ctx, server);
+    if (idp && (await ssoAllowed(entry, interaction, idp))) {
+      if (interaction.session?.accountId !== undefined && interaction.session.accountId !== idp.userid)
+        await endSessionForAccountSwitch(entry.provider, interaction, Math.floor(Date.now() / 1000));
+      logger.info(
+        { event: 'oidc_login_sso', server, clientId: interaction.params.client_id, userid: idp.userid },
+        'OIDC login from the IdP session',
+      );
+      const location = await entry.provider.interactionResult(ctx.req, ctx.res, loginResult(idp), {
+        mergeWithLastSubmission: false,
+      });
+      ctx.set('Cache-Control', 'no-store');
+      ctx.redirect(location);
+      ctx.status = 303;
+      return;
+    }
     const hint = interaction.params.login_hint;
     setPageHeaders(ctx);
     ctx.body = loginPage({
@@ -206,21 +253,16 @@ export function oidcInteractionRouter(deps: OidcInteractionDeps): Router {
         error_description: 'Another user logged in than the one id_token_hint names',
       };
     } else {
+      // The IdP session first: replacing another user's ends that user's oidc-provider session with its
+      // back-channel logout tokens, which the account switch below would otherwise delete unsent.
+      await deps.idpSessions?.establish(ctx, server, outcome);
       if (interaction.session?.accountId !== undefined && interaction.session.accountId !== outcome.userid)
         await endSessionForAccountSwitch(entry.provider, interaction, Math.floor(Date.now() / 1000));
       logger.info(
         { event: 'oidc_login', server, clientId, userid: outcome.userid, accountId: outcome.accountId },
         'IdP session from NS login',
       );
-      result = {
-        login: {
-          accountId: outcome.userid,
-          acr: outcome.acr,
-          amr: outcome.amr,
-          ts: outcome.authTime,
-          remember: true,
-        },
-      };
+      result = loginResult(outcome);
     }
     const location = await entry.provider.interactionResult(ctx.req, ctx.res, result, {
       mergeWithLastSubmission: false,

@@ -170,6 +170,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         cookieDomain: config.cookieDomain,
         idleSeconds: config.idpSession.idleSeconds,
         maxSeconds: config.idpSession.maxSeconds,
+        afterEnd: async (session, cause, ctx) => {
+          // The browser's NS login session ends with it, so the phone's app is told (not when NS itself
+          // ended it, nor when a new login of this browser replaced the session). Only the browser that
+          // asked holds the NS cookie; an end without it (another front door's back channel) cannot.
+          const ns = peers.ns;
+          if (!ns || !ctx || cause === 'ns_logout' || cause === 'replaced') return;
+          const nonce = ctx.cookies.get(ns.browserSessionCookieName(session.server), { signed: false });
+          if (nonce) await ns.endBrowserSession(session.server, nonce, 'idp-session');
+        },
       })
     : undefined;
   const idpSessionSweep = idpSessions
@@ -226,6 +235,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         ns: peers.ns,
         outbound: configuredOutboundClient(config.outboundAllow),
         resources: config.oidcResources,
+        ...(idpSessions ? { idpSessions } : {}),
         clock,
         random,
         logger,

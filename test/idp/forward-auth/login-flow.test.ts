@@ -1,7 +1,7 @@
 // End to end: the embedded runtime behind real Caddy and nginx (the shipped configurations), a browser that
 // is a plain HTTP client with a cookie jar, and the real mobile SDK as the phone. Anonymous → login page →
 // QR login → back to the app, which sees Remote-*; groups 403; step-up with a fresh phone confirmation;
-// logout ends access.
+// logout and the idle timeout end access.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,6 +118,18 @@ describe('forward-auth end to end: phone login behind real proxies', function ()
           headers: { cookie: replay, accept: 'application/json' },
         });
         expect(after.status).to.equal(401);
+      });
+
+      it('an IdP session left idle past NEXTAUTH_IDP_SESSION_IDLE (1 h) no longer opens the app', async () => {
+        const b = new Browser(e.url);
+        const first = await b.fetch(`${proxy.url}/docs`, { headers: html });
+        const back = await login(b, first.headers.get('location') ?? '');
+        expect((await b.fetch(back, { headers: html })).status).to.equal(200);
+        offset += 61 * 60_000;
+        const idle = await b.fetch(back, { headers: html });
+        expect(idle.status).to.equal(302);
+        expect(idle.headers.get('location')).to.match(/\/login\/default\?return_to=/);
+        expect((await b.fetch(back, { headers: { accept: 'application/json' } })).status).to.equal(401);
       });
     });
   }

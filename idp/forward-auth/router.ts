@@ -46,11 +46,12 @@ export function forwardAuthRouter(deps: ForwardAuthDeps): Router {
   const profiles = new TtlCache<NsUserProfile | undefined>(deps.profileTtlMs ?? 10_000, 10_000, clock);
   const servers = new TtlCache<boolean>(30_000, 1_000, clock);
 
+  // Only servers that exist are remembered: made-up names cannot crowd them out, and a new server answers
+  // at once.
   const serverExists = async (server: string): Promise<boolean> => {
-    const known = servers.get(server);
-    if (known !== undefined) return known;
+    if (servers.has(server)) return true;
     const exists = (await ns.findServer(server)) !== undefined;
-    servers.set(server, exists);
+    if (exists) servers.set(server, true);
     return exists;
   };
 

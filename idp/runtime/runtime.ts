@@ -223,6 +223,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           metrics,
         }).routes(),
       );
+    } else {
+      logger.warn('forward-auth off: it needs NS in the same process and the IdP database');
     }
     // The OIDC front door reads NS login sessions in-process; an NS peer over HTTP (distributed) is to come.
     if (peers.ns && dbs.idp && config.secretKey !== undefined) {

@@ -29,6 +29,7 @@ import { createDemo, loopbackOriginFor } from '../demo/demo.js';
 import { devicePagesRouter } from '../interaction/device-pages.js';
 import { enrolRouter } from '../interaction/enrol-routes.js';
 import { loginRouter } from '../interaction/login-routes.js';
+import { logoutRouter } from '../interaction/logout-routes.js';
 import { createNsLoginCollector } from '../interaction/ns-login.js';
 import { staticAssetsRouter } from '../interaction/static-assets.js';
 import { createOidcFrontDoor, type OidcFrontDoor } from '../oidc/front-door.js';
@@ -196,6 +197,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       staticAssetsRouter().routes(),
     );
     root.use(enrolRouter().routes());
+    if (idpSessions) root.use(logoutRouter({ idpSessions, publicUrl: config.publicUrl, logger }).routes());
     // The OIDC front door reads NS login sessions in-process; an NS peer over HTTP (distributed) is to come.
     if (peers.ns && dbs.idp && config.secretKey !== undefined) {
       oidc = createOidcFrontDoor({

@@ -32,6 +32,7 @@ import { fixedRules, loadRulesFile, type RulesSource } from '../forward-auth/rul
 import { devicePagesRouter } from '../interaction/device-pages.js';
 import { enrolRouter } from '../interaction/enrol-routes.js';
 import { loginRouter } from '../interaction/login-routes.js';
+import { logoutRouter } from '../interaction/logout-routes.js';
 import { createNsLoginCollector } from '../interaction/ns-login.js';
 import { staticAssetsRouter } from '../interaction/static-assets.js';
 import { createOidcFrontDoor, type OidcFrontDoor } from '../oidc/front-door.js';
@@ -209,6 +210,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       staticAssetsRouter().routes(),
     );
     root.use(enrolRouter().routes());
+    if (idpSessions) root.use(logoutRouter({ idpSessions, publicUrl: config.publicUrl, logger }).routes());
     // Forward-auth (DESIGN.md §5) reads the IdP session and the NS user; NS in-process, as for OIDC.
     if (peers.ns && idpSessions && forwardAuthRules) {
       root.use(

@@ -51,6 +51,8 @@ export interface IdpSessionServiceDeps {
 export interface IdpSessionService extends IdpSessions {
   /** The live sessions `participant` has joined (e.g. the one an OIDC session belongs to at its logout). */
   sessionsOf(server: string, participant: IdpParticipant): Promise<IdpSession[]>;
+  /** Clears the browser's cookie for `server` (e.g. one that names no live session any more). */
+  clearCookie(ctx: Context, server: string): void;
   /** Deletes sessions that ended or expired before `now` minus a grace period; returns how many. */
   sweep(): Promise<number>;
 }
@@ -226,6 +228,10 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
         });
       }
       return participants;
+    },
+
+    clearCookie(ctx, server) {
+      ctx.append('Set-Cookie', clearIdpCookie(idpCookieName(server), cookieOptions));
     },
 
     async sessionsOf(server, participant) {

@@ -208,4 +208,70 @@ describe('idp/session: OIDC on the IdP session', function () {
     expect(callback.searchParams.get('error')).to.equal('login_required');
     expect(await landing(b)).to.equal('qr');
   });
+
+  describe('GET|POST /logout', () => {
+    const post = (
+      b: Browser,
+      origin: string | undefined = e.url,
+      type = 'application/x-www-form-urlencoded',
+    ) =>
+      b.fetch('/logout', {
+        method: 'POST',
+        headers: { 'content-type': type, ...(origin ? { origin } : {}) },
+        body: 'logout=yes',
+      });
+
+    it('GET asks first (the #logout button posts the form), or says logged out when there is no session', async () => {
+      const none = await new Browser(e.url).fetch('/logout');
+      expect(none.status).to.equal(200);
+      expect(await none.text()).to.contain('id="loggedout"');
+      const b = await frontDoorLogin();
+      const page = await b.fetch('/logout', { headers: { 'accept-language': 'nl' } });
+      expect(page.status).to.equal(200);
+      expect(page.headers.get('content-security-policy')).to.contain("form-action 'self'");
+      const html = await page.text();
+      expect(html).to.match(/<form id="logout-form" method="post" action="\/logout">/);
+      expect(html).to.match(/<button id="logout" type="submit"/);
+      expect(html).to.contain('Wil je uitloggen?');
+      // Asking changed nothing.
+      expect(await sessions().current(asContext(b), 'default')).to.not.equal(undefined);
+    });
+
+    it('POST from another origin, without Origin, or not as a form changes nothing', async () => {
+      const b = await frontDoorLogin();
+      expect((await post(b, 'https://evil.example')).status).to.equal(403);
+      expect((await post(b, '')).status).to.equal(403);
+      expect((await post(b, e.url, 'application/json')).status).to.equal(415);
+      expect(await sessions().current(asContext(b), 'default')).to.deep.include({ userid: 'alice' });
+    });
+
+    it('POST ends the IdP session and OIDC with it (back-channel token); the replayed cookie gets nothing', async () => {
+      const b = await frontDoorLogin();
+      const tokens = await codeFlow(b);
+      const secret = String(b.cookie(cookie));
+      // A cookie of a server the browser no longer has a session at is cleared too.
+      b.cookies.push({ name: 'nextauth_idp_acme', value: 'stale', path: '/' });
+      const res = await post(b);
+      expect(res.status).to.equal(200);
+      expect(await res.text()).to.contain('id="loggedout"');
+      expect(b.cookie(cookie)).to.equal(undefined);
+      expect(b.cookie('nextauth_idp_acme')).to.equal(undefined);
+      expect(rp.tokens).to.have.length(1);
+      expect(decodeJwt(rp.tokens[0] ?? '')).to.deep.include({ sub: 'alice', aud: 'webapp' });
+      const userinfo = await fetch(webapp.serverMetadata().userinfo_endpoint ?? '', {
+        headers: { authorization: `Bearer ${tokens.access_token}` },
+      });
+      expect(userinfo.status).to.equal(401);
+      // The browser's NS login session ended with it (the phone's app is told).
+      const ns = (await (await b.fetch('/ns/servers/default/session')).json()) as { state: string };
+      expect(ns.state).to.equal('loggedout');
+      // Replayed: no session for the front doors, and OIDC wants a login.
+      const replay = new Browser(e.url);
+      replay.cookies.push({ name: cookie, value: secret, path: '/' });
+      expect(await sessions().current(asContext(replay), 'default')).to.equal(undefined);
+      expect((await replay.fetch('/login/default?return_to=%2Fdemo')).status).to.equal(200);
+      const request = await authRequest(webapp, { prompt: 'none' });
+      expect((await authorize(b, request)).searchParams.get('error')).to.equal('login_required');
+    });
+  });
 });

@@ -26,6 +26,9 @@ import { createNsService } from '../../auth-server/ns/service.js';
 import { createSfsService } from '../../auth-server/sfs/service.js';
 import { createIdpApiRouter } from '../api/router.js';
 import { createDemo, loopbackOriginFor } from '../demo/demo.js';
+import { forwardAuthHosts } from '../forward-auth/return-url.js';
+import { forwardAuthRouter } from '../forward-auth/router.js';
+import { fixedRules, loadRulesFile, type RulesSource } from '../forward-auth/rules-file.js';
 import { devicePagesRouter } from '../interaction/device-pages.js';
 import { enrolRouter } from '../interaction/enrol-routes.js';
 import { loginRouter } from '../interaction/login-routes.js';
@@ -90,6 +93,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   if (config.mode === 'embedded') await ensureGeneratedSecrets(config, random);
   // Read once, before anything connects: a missing or damaged file stops start-up naming NEXTAUTH_GEOIP_DB.
   const geoip = options.services.includes('ns') ? openGeoIp(config.geoipDb, { logger }) : undefined;
+  // Read before anything connects: a bad rules file stops start-up naming NEXTAUTH_FORWARD_AUTH_RULES.
+  const forwardAuthRules: RulesSource | undefined = options.services.includes('idp')
+    ? config.forwardAuthRules
+      ? loadRulesFile(config.forwardAuthRules, { logger })
+      : fixedRules()
+    : undefined;
   const metrics = createMetrics();
   const kv = createKv(config.kvUri, {
     clock,
@@ -186,7 +195,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
             idpSessions,
             collector: createNsLoginCollector({ ns: peers.ns, knex: dbs.idp, clock }),
             ns: peers.ns,
-            returnTo: returnToPolicy({ publicUrl: config.publicUrl }),
+            // Forward-auth sends browsers back to the protected hosts under the cookie domain.
+            returnTo: returnToPolicy({
+              publicUrl: config.publicUrl,
+              allowHost: forwardAuthHosts({ publicUrl: config.publicUrl, cookieDomain: config.cookieDomain }),
+            }),
             clock,
             logger,
           }
@@ -198,6 +211,23 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     );
     root.use(enrolRouter().routes());
     if (idpSessions) root.use(logoutRouter({ idpSessions, publicUrl: config.publicUrl, logger }).routes());
+    // Forward-auth (DESIGN.md §5) reads the IdP session and the NS user; NS in-process, as for OIDC.
+    if (peers.ns && idpSessions && forwardAuthRules) {
+      root.use(
+        forwardAuthRouter({
+          publicUrl: config.publicUrl,
+          cookieDomain: config.cookieDomain,
+          sessions: idpSessions,
+          ns: peers.ns,
+          rules: forwardAuthRules,
+          clock,
+          logger,
+          metrics,
+        }).routes(),
+      );
+    } else {
+      logger.warn('forward-auth off: it needs NS in the same process and the IdP database');
+    }
     // The OIDC front door reads NS login sessions in-process; an NS peer over HTTP (distributed) is to come.
     if (peers.ns && dbs.idp && config.secretKey !== undefined) {
       oidc = createOidcFrontDoor({
@@ -295,6 +325,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       closed ??= (async () => {
         accepting = false;
         clearInterval(idpSessionSweep);
+        forwardAuthRules?.close();
         logger.info({ inFlight: publicListener.inFlight() }, 'shutting down');
         // Phones reconnect to another instance; their channels cannot be drained like HTTP requests.
         await mobileSockets.close();

@@ -38,6 +38,8 @@ export interface Config {
   cookieDomain: string | undefined;
   /** IdP session timeouts in seconds. */
   idpSession: { idleSeconds: number; maxSeconds: number };
+  /** Forward-auth rules file (absolute path); unset: every route needs a login. */
+  forwardAuthRules: string | undefined;
   outboundAllow: string[];
   /** Resource servers (absolute URIs, no fragment) whose access tokens are RFC 9068 JWTs. */
   oidcResources: string[];
@@ -176,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadOptions): Config
     pinPepper: raw.pinPepper,
     cookieDomain: raw.cookieDomain,
     idpSession: { idleSeconds: raw.idpSessionIdle ?? 3600, maxSeconds: raw.idpSessionMax ?? 43200 },
+    forwardAuthRules: raw.forwardAuthRules === undefined ? undefined : resolve(raw.forwardAuthRules),
     outboundAllow: (raw.outboundAllow ?? '')
       .split(',')
       .map((s) => s.trim())

@@ -309,6 +309,12 @@ export const settings = {
     description:
       'An IdP session ends this long after the login that made it, however busy (same format; at least the idle timeout).',
   }),
+  forwardAuthRules: setting({
+    env: 'NEXTAUTH_FORWARD_AUTH_RULES',
+    schema: z.string().min(1).max(4096),
+    description:
+      'YAML file of forward-auth access rules and identity headers (docs/forward-auth.md), validated at start and reloaded on change. Unset: every route needs a login.',
+  }),
   outboundAllow: setting({
     env: 'NEXTAUTH_OUTBOUND_ALLOW',
     schema: z.string(),

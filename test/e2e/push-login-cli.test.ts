@@ -178,6 +178,35 @@ describe('e2e: push login with nextauth-device (pending, approve, deny, not-me, 
     expect(JSON.parse(line.payload)).to.include({ type: 'login', userid: 'dave' });
     ok(await phone('approve', line.id, '--match', String(match), '--pin', '1234'));
     expect(await status(b.cookie)).to.deep.include({ loggedin: true, userid: 'dave' });
+
+    // The logout notice through the subscription: printed, recorded as LOGGED_OUT, acknowledged.
+    const count = async () =>
+      (JSON.parse(ok(await phone('history', '--json')).stdout) as { outcome: string }[]).filter(
+        (h) => h.outcome === 'LOGGED_OUT',
+      ).length;
+    const loggedOutBefore = await count();
+    const second = spawnCli(device, ['listen', '--json', '--count', '1', '--home', home], {});
+    let out2 = '';
+    let err2 = '';
+    second.stdout?.on('data', (d: Buffer) => {
+      out2 += d.toString();
+    });
+    const listening = new Promise<void>((resolve) => {
+      second.stderr?.on('data', (d: Buffer) => {
+        err2 += d.toString();
+        if (err2.includes('listening')) resolve();
+      });
+    });
+    await Promise.race([listening, exited(second)]);
+    const out = await fetch(`${url}/ns/api/v2/logout`, {
+      method: 'POST',
+      headers: { 'x-apikey': rootKey, 'x-nonce': b.nonce },
+    });
+    expect(out.status).to.equal(200);
+    expect(await exited(second), err2).to.equal(0);
+    const notice = JSON.parse(out2.trim()) as { payload: string };
+    expect(JSON.parse(notice.payload)).to.include({ type: 'logout', userid: 'dave' });
+    expect(await count()).to.equal(loggedOutBefore + 1);
   });
 
   it('a replayed request is refused by the device and, redeemed again, by NS', async () => {

@@ -19,6 +19,7 @@ import { createMobileLoginService } from './logins/service.js';
 import { createSweeper } from './maintenance/sweeper.js';
 import { createNsMobileEndpoint } from './mobile/endpoint.js';
 import { createNsPeer } from './peer.js';
+import { createReturningUserCookies } from './push/returning-user.js';
 import { createPushService, type PushService } from './push/service.js';
 import { createRecoveryService } from './recovery/service.js';
 import { createServerAdminService } from './servers/admin.js';
@@ -176,6 +177,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
       accounts,
     }),
     push,
+    returningUsers: createReturningUserCookies(secretKey),
     kv: deps.kv,
     clock: deps.clock,
     logger: deps.logger,

@@ -277,6 +277,32 @@ describe('e2e: push login with nextauth-device (pending, approve, deny, not-me, 
     expect(await pushRows()).to.deep.equal(before);
   });
 
+  it('the login page pushes only for a browser with the returning-user cookie of a past login', async () => {
+    const first = await browser();
+    ok(await phone('login', first.qrUri, '--pin', '1234', '--approve'));
+    const loggedIn = await fetch(`${url}/ns/servers/default/session`, { headers: { cookie: first.cookie } });
+    const known = (loggedIn.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    expect(known).to.match(/^nextauth_ns_default_known=v1\./);
+    const b = await browser();
+    const pagePush = (cookie: string) =>
+      fetch(`${url}/ns/servers/default/session/push`, { method: 'POST', headers: { cookie } });
+    const before = await pushRows();
+    // Without the cookie, or with a forged one (another account id under the same tag): refused, nothing stored.
+    expect((await pagePush(b.cookie)).status).to.equal(403);
+    const forged = known.replace(/v1\.[^.]+\./, 'v1.someone-else.');
+    expect((await pagePush(`${b.cookie}; ${forged}`)).status).to.equal(403);
+    const offered = await fetch(`${url}/ns/servers/default/push`, { headers: { cookie: b.cookie } });
+    expect(await offered.json()).to.deep.equal({ available: false });
+    expect(await pushRows()).to.deep.equal(before);
+    // With it: the number for the page, the request on the phone.
+    const res = await pagePush(`${b.cookie}; ${known}`);
+    expect(res.status, await res.clone().text()).to.equal(200);
+    const { match } = (await res.json()) as { match: number };
+    const [request] = await pending();
+    ok(await phone('approve', request?.id ?? '', '--match', String(match), '--pin', '1234'));
+    expect(await status(b.cookie)).to.deep.include({ loggedin: true, userid: 'dave' });
+  });
+
   it('push bombing: racing pushes past the open-request limit get 429 and store nothing more', async () => {
     const b = await Promise.all([1, 2, 3, 4, 5, 6].map(() => browser()));
     // Answer what is open first, so the limit counts only this race.

@@ -7,6 +7,7 @@ import type { AccountService } from '../accounts/service.js';
 import type { ApiKeyAdminService } from '../apikeys/admin.js';
 import type { ApiKeyVerifier } from '../apikeys/verify.js';
 import type { AuditService } from '../audit/service.js';
+import type { ReturningUserCookies } from '../push/returning-user.js';
 import type { PushService } from '../push/service.js';
 import type { RecoveryService } from '../recovery/service.js';
 import type { ServerAdminService } from '../servers/admin.js';
@@ -37,6 +38,8 @@ export interface NsApiDeps {
   recovery?: RecoveryService;
   /** Push login (`provokeLogin`, the login page's "send a push"); absent: those routes are not mounted. */
   push?: PushService;
+  /** The login page's "send a push" cookie (set at a successful browser login); with `push`. */
+  returningUsers?: ReturningUserCookies;
   kv: Kv;
   clock: Clock;
   logger: Logger;

@@ -1,5 +1,6 @@
 // NS as a service instance: owns virtual servers, accounts, login sessions and API keys, and `/ns/mobile`.
 import { ConfigError, settings } from '../common/config/index.js';
+import { noGeoIp } from '../common/geoip/index.js';
 import { configuredOutboundClient } from '../common/http/outbound-config.js';
 import type { ServiceDeps, ServiceInstance } from '../common/service.js';
 import { createAccountAdminService } from './accounts/admin.js';
@@ -18,6 +19,8 @@ import { createMobileLoginService } from './logins/service.js';
 import { createSweeper } from './maintenance/sweeper.js';
 import { createNsMobileEndpoint } from './mobile/endpoint.js';
 import { createNsPeer } from './peer.js';
+import { createReturningUserCookies } from './push/returning-user.js';
+import { createPushService, type PushService } from './push/service.js';
 import { createRecoveryService } from './recovery/service.js';
 import { createServerAdminService } from './servers/admin.js';
 import { createServerIdentityService, type ServerIdentityService } from './servers/identity.js';
@@ -45,6 +48,8 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
   if (secretKey === undefined)
     throw new ConfigError(settings.secretKey.env, 'required by NS (it seals the server keys)');
   const servers = createVirtualServerRepository(deps.db, deps.clock, deps.random);
+  // Created below (it needs the session service); a logout reaches it only once requests flow.
+  let push: PushService | undefined;
   const sessions = createSessionService({
     db: deps.db,
     kv: deps.kv,
@@ -53,6 +58,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
     logger: deps.logger,
     servers,
     publicUrl,
+    onLoggedOut: async (session) => push?.notifyLogout(session),
   });
   const identities = createServerIdentityService({ db: deps.db, clock: deps.clock, secretKey, publicUrl });
   const checkAttestation = createAttestationChecker({ sfs: deps.peers.sfs, kv: deps.kv, clock: deps.clock });
@@ -97,6 +103,21 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
     audit,
     publicUrl,
     kv: deps.kv,
+  });
+  push = createPushService({
+    db: deps.db,
+    kv: deps.kv,
+    clock: deps.clock,
+    random: deps.random,
+    logger: deps.logger,
+    mc: deps.peers.mc,
+    accounts: createAccountRepository(deps.db),
+    servers,
+    identities,
+    sessions: () => sessions,
+    audit,
+    geoip: deps.geoip ?? noGeoIp,
+    publicUrl,
   });
   const logins = createMobileLoginService({
     sessions,
@@ -155,6 +176,8 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
       audit,
       accounts,
     }),
+    push,
+    returningUsers: createReturningUserCookies(secretKey),
     kv: deps.kv,
     clock: deps.clock,
     logger: deps.logger,
@@ -183,6 +206,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
       accounts,
       accountAdmin,
       logins,
+      push,
       kv: deps.kv,
       clock: deps.clock,
       random: deps.random,

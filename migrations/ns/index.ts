@@ -15,6 +15,7 @@ import * as serverBranding from './0012_server_branding.js';
 import * as recoveryCodes from './0013_recovery_codes.js';
 import * as enrolViews from './0014_enrol_views.js';
 import * as sessionScanAccount from './0015_session_scan_account.js';
+import * as pushLogin from './0016_push_login.js';
 
 export const migrations: readonly Migration[] = [
   { name: '0001_virtual_servers', up: virtualServers.up, down: virtualServers.down },
@@ -32,4 +33,5 @@ export const migrations: readonly Migration[] = [
   { name: '0013_recovery_codes', up: recoveryCodes.up, down: recoveryCodes.down },
   { name: '0014_enrol_views', up: enrolViews.up, down: enrolViews.down },
   { name: '0015_session_scan_account', up: sessionScanAccount.up, down: sessionScanAccount.down },
+  { name: '0016_push_login', up: pushLogin.up, down: pushLogin.down },
 ];

@@ -3,6 +3,7 @@ import { decodeProtectedHeader } from 'jose';
 import { z } from 'zod';
 import type { PublicJwk } from '../../protocol/keys.js';
 import { publicJwkSchema } from '../../protocol/mobile/common.js';
+import type { LogoutPayload, PushLoginPayload } from '../../protocol/mobile/mc-payloads.js';
 import type { Account } from './accounts/model.js';
 import { type AccountStore, createAccountStore } from './accounts/store.js';
 import { bioKeyState } from './biometrics/bio-key.js';
@@ -198,7 +199,39 @@ export class NextAuthSdk {
   async openInbox(options: { push?: PushTokenSource } = {}): Promise<Inbox> {
     if (!this.config) throw this.configProblem ?? new SdkError('not_initialised', 'no SDK configuration yet');
     const { keyStore, storage, transports } = this.options;
-    return Inbox.open({ keyStore, storage, transports, mc: this.config.mc, clock: this.clock, ...options });
+    return Inbox.open({
+      keyStore,
+      storage,
+      transports,
+      mc: this.config.mc,
+      clock: this.clock,
+      onLogout: (notice) => this.recordLogout(notice),
+      ...options,
+    });
+  }
+
+  /** Answers a push login from the inbox (`Inbox.take`): as a QR login from the challenge on. */
+  startPushLogin(request: PushLoginPayload, options: LoginOptions = {}): LoginFlow {
+    return this.begin(new LoginFlow(this.flowDeps(), request, options));
+  }
+
+  /** A login of one of this device's accounts ended at its server: `LOGGED_OUT` in the history. */
+  private async recordLogout(notice: LogoutPayload): Promise<void> {
+    const local = (await this.accountStore.findByServer(notice.server.nsUrl, notice.server.name)).find(
+      (a) => a.nsAccountId === notice.account,
+    );
+    if (!local) return;
+    const entry: HistoryEntry = {
+      at: notice.at,
+      flow: 'login',
+      outcome: 'LOGGED_OUT',
+      server: { id: local.server.id, name: local.server.name, nsUrl: local.server.nsUrl },
+      userid: local.userid,
+      accountId: local.id,
+    };
+    const now = this.clock.now();
+    this.historyWrites = this.historyWrites.then(() => this.historyStore.add(entry, now)).catch(() => {});
+    await this.historyWrites;
   }
 
   /** The flow that is still running, if any. */

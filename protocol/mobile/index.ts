@@ -2,6 +2,7 @@
 export * from './account-rotation.js';
 export * from './common.js';
 export * from './mc.js';
+export * from './mc-payloads.js';
 export * from './mc-seal.js';
 export * from './ns.js';
 export * from './sfs.js';

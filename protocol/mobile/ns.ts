@@ -3,7 +3,8 @@
 // runs on a channel authenticated with the account key.
 import { z } from 'zod';
 import { defineMessages } from '../messages.js';
-import { infoTextSchema, publicJwkSchema, serverIdSchema } from './common.js';
+import { b64u32, infoTextSchema, publicJwkSchema, serverIdSchema } from './common.js';
+import { matchNumberSchema } from './mc-payloads.js';
 
 const serverInfo = z.object({
   /** Global id (`{NS URL}/ns/{name}`): attestation audience and the server's name at the SFS. */
@@ -44,6 +45,8 @@ export const nsMobileMessages = defineMessages({
             .string()
             .max(16 * 1024)
             .optional(),
+          /** RFC 7638 thumbprint of the app-instance key that registers at the MC: where pushes go. */
+          pushKey: b64u32.optional(),
         })
         .strict(),
       response: z.object({ accountId: z.string(), userid: z.string(), server: serverInfo }),
@@ -66,9 +69,42 @@ export const nsMobileMessages = defineMessages({
         expiresAt: z.number().int(),
       }),
     },
+    /**
+     * A push login the app received through the MC: redeems the message's one-time code (as `login.scan`
+     * redeems a login code) and answers the same. `match` is the number the user typed from the browser;
+     * without it the login can only be declined. A wrong number is refused (`wrong_match`) and changes nothing.
+     */
+    'login.push': {
+      request: z
+        .object({
+          request: z.string().regex(/^[A-Za-z0-9_-]{22}$/),
+          code: z.string().regex(/^[A-Za-z0-9_-]{22}$/),
+          match: matchNumberSchema.optional(),
+        })
+        .strict(),
+      response: z.object({
+        login: z.string(),
+        server: serverInfo,
+        userid: z.string(),
+        info: infoTextSchema.nullable().optional(),
+        browser: z.object({
+          userAgent: z.string().max(512).nullable(),
+          ip: z.string().max(64).nullable(),
+          location: z.string().max(120).nullable(),
+        }),
+        expiresAt: z.number().int(),
+      }),
+    },
     /** Approves with an SFS attestation (purpose `login`) bound to this channel and the account key. */
     'login.confirm': {
-      request: z.object({ login: z.string().max(128), attestation: z.string().max(4096) }).strict(),
+      request: z
+        .object({
+          login: z.string().max(128),
+          attestation: z.string().max(4096),
+          /** As in `enrol.complete`: refreshes where this account's pushes go. */
+          pushKey: b64u32.optional(),
+        })
+        .strict(),
       response: z.object({ status: z.literal('loggedin') }),
     },
     /** Declines; `not_me` means the user did not start this login (recorded, may block the account). */

@@ -4,6 +4,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { problems } from '../../common/errors.js';
 import { readJson } from '../../common/http/body.js';
+import { returningUserCookieName, returningUserMaxAgeSeconds } from '../push/returning-user.js';
 import { serverNameSchema } from '../servers/model.js';
 import { loggedInSessionMs } from '../sessions/lifetimes.js';
 import { effectiveState, pendingStates, type Session, toLoginStatus } from '../sessions/model.js';
@@ -109,7 +110,18 @@ export function registerBrowserRoutes(router: Router<NsState>, deps: NsApiDeps):
 
   router.get('/servers/:server/session', noStore, errors, async (ctx) => {
     const { session } = await requireCookieSession(ctx);
-    ctx.body = toLoginStatus(session, clock.now());
+    const status = toLoginStatus(session, clock.now());
+    // A successful login makes this browser a returning user of that account (push login, push-routes.ts).
+    if (status.loggedin && session.accountId !== null && deps.push && deps.returningUsers)
+      ctx.append(
+        'Set-Cookie',
+        serializeSessionCookie(
+          returningUserCookieName(session.serverName, secure),
+          deps.returningUsers.issue(session.serverName, session.accountId),
+          { secure, maxAgeSeconds: returningUserMaxAgeSeconds },
+        ),
+      );
+    ctx.body = status;
   });
 
   router.get('/servers/:server/session/qr', noStore, errors, async (ctx) => {

@@ -7,6 +7,8 @@ import type { AccountService } from '../accounts/service.js';
 import type { ApiKeyAdminService } from '../apikeys/admin.js';
 import type { ApiKeyVerifier } from '../apikeys/verify.js';
 import type { AuditService } from '../audit/service.js';
+import type { ReturningUserCookies } from '../push/returning-user.js';
+import type { PushService } from '../push/service.js';
 import type { RecoveryService } from '../recovery/service.js';
 import type { ServerAdminService } from '../servers/admin.js';
 import type { VirtualServerRepository } from '../servers/repository.js';
@@ -34,6 +36,10 @@ export interface NsApiDeps {
   webhooks: WebhookService;
   /** Recovery codes (the devices page and `/ns/servers/{server}/recovery`); absent: no server offers them. */
   recovery?: RecoveryService;
+  /** Push login (`provokeLogin`, the login page's "send a push"); absent: those routes are not mounted. */
+  push?: PushService;
+  /** The login page's "send a push" cookie (set at a successful browser login); with `push`. */
+  returningUsers?: ReturningUserCookies;
   kv: Kv;
   clock: Clock;
   logger: Logger;

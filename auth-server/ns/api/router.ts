@@ -9,6 +9,7 @@ import { registerDeviceRoutes } from './device-routes.js';
 import { registerEnrolRoutes } from './enrol-routes.js';
 import { registerEnrolViewRoutes } from './enrol-view-routes.js';
 import { registerOpenApiRoute } from './openapi-route.js';
+import { registerPushRoutes } from './push-routes.js';
 import { registerServerRoutes } from './server-routes.js';
 import { registerUserRoutes } from './user-routes.js';
 import { registerV2Routes } from './v2-routes.js';
@@ -29,5 +30,6 @@ export function createNsRouter(deps: NsApiDeps): Router<NsState> {
   registerAuditRoutes(router, deps);
   registerWebhookRoutes(router, deps);
   registerEnrolViewRoutes(router, deps);
+  registerPushRoutes(router, deps);
   return router;
 }

@@ -24,6 +24,8 @@ export interface NsChannelContext {
    * is still decided by the guarded UPDATE in storage, never by this copy.
    */
   logins: Map<string, Session>;
+  /** Handles of push logins opened without the browser's number: they may only be declined. */
+  unmatched: Set<string>;
   /** Counts one operation against the per-channel and per-IP limits; throws MessageError `rate_limited`. */
   limit(operation: 'enrol' | 'scan'): Promise<void>;
 }

@@ -10,6 +10,7 @@ import type { Logger } from '../../common/logging.js';
 import type { AccountAdminService } from '../accounts/admin.js';
 import type { AccountService } from '../accounts/service.js';
 import type { MobileLoginService } from '../logins/service.js';
+import type { PushService } from '../push/service.js';
 import type { ServerIdentity, ServerIdentityService } from '../servers/identity.js';
 import { accountDelete } from './account-delete.js';
 import { accountRotate } from './account-rotate.js';
@@ -21,6 +22,7 @@ import type { NsMobileHandler, NsMobileServices } from './handler.js';
 import { channelLimiter, type MobileLimits } from './limits.js';
 import { loginConfirm } from './login-confirm.js';
 import { loginDecline } from './login-decline.js';
+import { loginPush } from './login-push.js';
 import { loginScan } from './login-scan.js';
 
 export interface NsMobileOptions {
@@ -29,6 +31,7 @@ export interface NsMobileOptions {
   /** `account.delete` deletes through it (one place for the audit event and the locking). */
   accountAdmin: AccountAdminService;
   logins: MobileLoginService;
+  push: PushService;
   kv: Kv;
   clock: Clock;
   random: Random;
@@ -97,12 +100,14 @@ async function serveChannel(transport: Transport, info: MobileConnectionInfo, op
     origin: { ip: info.ip ?? null, userAgent: info.userAgent ?? null },
     transcriptHash: session.info.transcriptHash,
     logins: new Map(),
+    unmatched: new Set(),
     limit: channelLimiter(options.kv, options.clock, session.info.transcriptHash, info.ip, options.limits),
   };
   const services: NsMobileServices = {
     accounts: options.accounts,
     accountAdmin: options.accountAdmin,
     logins: options.logins,
+    push: options.push,
     random: options.random,
     geoip: options.geoip ?? noGeoIp,
   };
@@ -135,6 +140,7 @@ async function serveChannel(transport: Transport, info: MobileConnectionInfo, op
     }
     throw new MessageError('no_account', 'this phone has no account on this server; enrol first');
   });
+  install('login.push', 'login', loginPush);
   install('login.confirm', 'login', loginConfirm);
   install('login.decline', 'login', loginDecline);
   install('account.delete', 'login', accountDelete);

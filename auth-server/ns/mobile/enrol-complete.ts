@@ -16,5 +16,6 @@ export const enrolComplete: NsMobileHandler<'enrol.complete'> = async (body, ctx
     sdkConfig: body.sdkConfig,
     origin: ctx.origin,
   });
+  if (body.pushKey !== undefined) await services.push.setPushKey(account.id, body.pushKey);
   return { accountId: account.id, userid: account.userid, server: serverInfo(ctx.server) };
 };

@@ -4,6 +4,7 @@ import { MessageError } from '../../../protocol/index.js';
 import { AttestationError } from '../../common/attestation/format.js';
 import type { Logger } from '../../common/logging.js';
 import { AccountError } from '../accounts/errors.js';
+import { PushError } from '../push/errors.js';
 import { SessionError } from '../sessions/errors.js';
 
 /**
@@ -13,7 +14,12 @@ import { SessionError } from '../sessions/errors.js';
  */
 export function toMessageError(err: unknown, logger: Logger, type: string): MessageError {
   if (err instanceof MessageError) return err;
-  if (err instanceof SessionError || err instanceof AccountError || err instanceof AttestationError)
+  if (
+    err instanceof SessionError ||
+    err instanceof AccountError ||
+    err instanceof AttestationError ||
+    err instanceof PushError
+  )
     return new MessageError(err.code, err.message);
   if (err instanceof ZodError) return new MessageError('bad_request', err.issues[0]?.message);
   logger.error({ err, type }, 'ns channel request failed');

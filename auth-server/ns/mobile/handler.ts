@@ -7,6 +7,7 @@ import type { GeoIp } from '../../common/geoip/index.js';
 import type { AccountAdminService } from '../accounts/admin.js';
 import type { AccountService } from '../accounts/service.js';
 import type { MobileLoginService } from '../logins/service.js';
+import type { PushService } from '../push/service.js';
 import type { Session } from '../sessions/model.js';
 import type { NsChannelContext } from './context.js';
 
@@ -15,6 +16,8 @@ export interface NsMobileServices {
   /** Deletes an account with its audit event (the REST API's service). */
   accountAdmin: AccountAdminService;
   logins: MobileLoginService;
+  /** Push logins (`login.push`), push keys and the "not me" policy. */
+  push: PushService;
   random: Random;
   /** The browser's coarse location for the login challenge. */
   geoip: GeoIp;

@@ -1,8 +1,11 @@
 // `login.confirm`: approves a scanned login with an SFS attestation bound to this channel and account.
+import { MessageError } from '../../../protocol/index.js';
 import { type NsMobileHandler, requireAccount, sessionOfHandle } from './handler.js';
 
 export const loginConfirm: NsMobileHandler<'login.confirm'> = async (body, ctx, services) => {
   const scanned = sessionOfHandle(ctx, body.login);
+  if (ctx.unmatched.has(body.login))
+    throw new MessageError('match_required', 'type the number shown in the browser');
   await services.logins.confirm({
     server: ctx.server,
     accountId: requireAccount(ctx),
@@ -13,5 +16,6 @@ export const loginConfirm: NsMobileHandler<'login.confirm'> = async (body, ctx, 
     origin: ctx.origin,
   });
   ctx.logins.delete(body.login);
+  if (body.pushKey !== undefined) await services.push.setPushKey(requireAccount(ctx), body.pushKey);
   return { status: 'loggedin' as const };
 };

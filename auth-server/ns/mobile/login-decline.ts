@@ -12,5 +12,10 @@ export const loginDecline: NsMobileHandler<'login.decline'> = async (body, ctx, 
     origin: ctx.origin,
   });
   ctx.logins.delete(body.login);
+  ctx.unmatched.delete(body.login);
+  if (body.reason === 'not_me') {
+    const account = await services.accounts.loadAccount(requireAccount(ctx));
+    await services.push.applyNotMePolicy(ctx.server, account, ctx.origin);
+  }
   return { status: 'declined' as const };
 };

@@ -20,6 +20,11 @@ const lockoutSeconds = z.number().int().min(1).max(days30);
 const blockAfterLockouts = z.number().int().min(0).max(100);
 const loginTimeoutSeconds = z.number().int().min(10).max(3600);
 const transactionTimeoutSeconds = z.number().int().min(30).max(3600);
+const pushesPerMinute = z.number().int().min(1).max(60);
+const maxOpenPushes = z.number().int().min(1).max(20);
+export const notMePolicies = ['block_push', 'block_account', 'none'] as const;
+const notMePolicy = z.enum(notMePolicies);
+const notMeBlockSeconds = z.number().int().min(60).max(days30);
 
 const policyShape = {
   /** Wrong PINs in a row before the app instance is locked out (enforced by SFS). */
@@ -38,6 +43,20 @@ const policyShape = {
   transactionTimeoutSeconds: transactionTimeoutSeconds
     .default(300)
     .describe('How long a transaction to sign waits for the phone (and its PIN).'),
+  pushesPerMinute: pushesPerMinute
+    .default(5)
+    .describe('Push logins sent to one account per minute (push bombing); more get 429.'),
+  maxOpenPushes: maxOpenPushes
+    .default(3)
+    .describe('Push logins one account may have open (unanswered, unexpired) at once; more get 429.'),
+  notMe: notMePolicy
+    .default('block_push')
+    .describe(
+      'What a "not me" answer does besides cancelling the login: `block_push` stops pushes to that account for notMeBlockSeconds, `block_account` blocks the account, `none` only records it.',
+    ),
+  notMeBlockSeconds: notMeBlockSeconds
+    .default(3600)
+    .describe('How long `block_push` stops pushes to the account.'),
 };
 
 const ceilingAboveFirst = (p: { lockoutSeconds?: number; maxLockoutSeconds?: number }) =>
@@ -66,6 +85,10 @@ export const policyPatchSchema = z.strictObject({
   blockAfterLockouts: blockAfterLockouts.optional(),
   loginTimeoutSeconds: loginTimeoutSeconds.optional(),
   transactionTimeoutSeconds: transactionTimeoutSeconds.optional(),
+  pushesPerMinute: pushesPerMinute.optional(),
+  maxOpenPushes: maxOpenPushes.optional(),
+  notMe: notMePolicy.optional(),
+  notMeBlockSeconds: notMeBlockSeconds.optional(),
 });
 
 export type Policy = z.output<typeof policySchema>;

@@ -35,6 +35,11 @@ export interface SessionServiceDeps {
   servers: VirtualServerRepository;
   /** Public base URL of the NS (goes into the QR so the app knows where to connect). */
   publicUrl: string;
+  /**
+   * Called after a logout ended a `loggedin` session (the app is told, best effort): must not throw, and
+   * is not awaited by the logout's answer beyond its own bookkeeping.
+   */
+  onLoggedOut?: (session: Session) => Promise<void>;
 }
 
 export interface CreateSessionInput {
@@ -97,6 +102,16 @@ export interface SessionService {
   ): Promise<Session>;
   /** Ends the session (`loggedout`); idempotent for sessions that already ended. */
   logout(nonce: string): Promise<LoginStatus>;
+  /**
+   * Phone side of a push login: in one transaction `consume(trx, now)` uses the push request up (throwing
+   * leaves everything as it was) and the session moves `waiting → scanned` for `accountId`, as a scan
+   * would; a session that cannot move rolls the consumption back.
+   */
+  scanWith(
+    sessionId: string,
+    accountId: string,
+    consume: (trx: Knex.Transaction, now: number) => Promise<void>,
+  ): Promise<Session>;
 }
 
 export interface TransitionOptions {
@@ -348,18 +363,46 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
       return decide(session, { state: 'declined', declineReason }, clock.now(), options);
     },
 
+    async scanWith(sessionId, accountId, consume) {
+      const now = clock.now();
+      const session = await db.transaction(async (trx) => {
+        await consume(trx, now);
+        const trxSessions = createSessionRepository(trx);
+        const patch: TransitionPatch = { state: 'scanned', scanAccountId: accountId };
+        if (!(await trxSessions.transition(sessionId, ['waiting'], patch, now, now))) {
+          let current: Session;
+          try {
+            current = await trxSessions.load(sessionId);
+          } catch (err) {
+            if (err instanceof NotFoundError) throw new SessionError('unknown_session');
+            throw err;
+          }
+          throw effectiveState(current, now) === 'expired'
+            ? new SessionError('session_expired')
+            : new SessionError('invalid_state', `The login session is ${current.state}`);
+        }
+        return trxSessions.load(sessionId);
+      });
+      return changed(session, now);
+    },
+
     async logout(nonce) {
       const session = await requireByNonce(nonce);
       const now = clock.now();
-      const ended = await sessions.transition(
+      // A logged-in session first, on its own guarded move: only the caller that ended a login tells the app.
+      const endedLogin = await sessions.transition(
         session.id,
-        ['waiting', 'scanned', 'loggedin'],
+        ['loggedin'],
         { state: 'loggedout' },
         now,
         now,
       );
+      const ended =
+        endedLogin ||
+        (await sessions.transition(session.id, ['waiting', 'scanned'], { state: 'loggedout' }, now, now));
       // Read back: a logout may end a session that became `loggedin` after `session` was read.
       const current = ended ? await changed(await loadById(session.id), now) : await loadById(session.id);
+      if (endedLogin && deps.onLoggedOut) await deps.onLoggedOut(current);
       return toLoginStatus(current, now);
     },
   };

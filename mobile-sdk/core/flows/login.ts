@@ -2,8 +2,10 @@
 import { attestationChallenge } from '../../../protocol/attestation-binding.js';
 import { thumbprint } from '../../../protocol/keys.js';
 import { type LoginUriData, parseLoginUri } from '../../../protocol/mobile/index.js';
+import type { PushLoginPayload } from '../../../protocol/mobile/mc-payloads.js';
 import type { Account } from '../accounts/model.js';
 import { SdkError } from '../errors.js';
+import { pushKeyThumbprint } from '../mc/push-key.js';
 import { openAccountChannel } from './account-channel.js';
 import type { FlowDeps } from './deps.js';
 import { Flow, type FlowOutcome } from './flow.js';
@@ -26,6 +28,8 @@ export interface LoginOptions {
   accountId?: string;
   /** `auto` (default): biometrics where the device has a valid biometric key, else the PIN. */
   secondFactor?: SecondFactorMode;
+  /** Push login: the number the browser shows, as the user typed it (needed to approve). */
+  match?: number;
 }
 
 export function parseLogin(uri: string): LoginUriData {
@@ -39,7 +43,8 @@ export function parseLogin(uri: string): LoginUriData {
 export class LoginFlow extends Flow<LoginResult> {
   constructor(
     private readonly deps: FlowDeps,
-    private readonly uri: string,
+    /** A scanned `nextauth://login?...` URI, or a push login opened from the MC inbox. */
+    private readonly source: string | PushLoginPayload,
     private readonly options: LoginOptions = {},
   ) {
     super('login');
@@ -52,8 +57,12 @@ export class LoginFlow extends Flow<LoginResult> {
   }
 
   protected async run(): Promise<LoginResult> {
-    const data = parseLogin(this.uri);
-    let account = await this.findAccount(data);
+    const push = typeof this.source === 'string' ? undefined : this.source;
+    const data: LoginUriData =
+      push === undefined
+        ? parseLogin(this.source as string)
+        : { v: 1, ns: push.server.nsUrl, s: push.server.name, c: push.code };
+    let account = await this.findAccount(data, push?.account);
     this.subject.server = { id: account.server.id, name: account.server.name, nsUrl: account.server.nsUrl };
     this.subject.userid = account.userid;
     this.subject.accountId = account.id;
@@ -63,7 +72,15 @@ export class LoginFlow extends Flow<LoginResult> {
     account = opened.account;
     const signer = opened.signer;
 
-    const scan = await ns.request('login.scan', { code: data.c });
+    const { match } = this.options;
+    const scan =
+      push === undefined
+        ? await ns.request('login.scan', { code: data.c })
+        : await ns.request('login.push', {
+            request: push.id,
+            code: push.code,
+            ...(match !== undefined ? { match } : {}),
+          });
     const server: ServerContext = { ...scan.server, nsUrl: account.server.nsUrl };
     const confirm = await this.ask({
       type: 'CONFIRM',
@@ -101,7 +118,12 @@ export class LoginFlow extends Flow<LoginResult> {
       ensureActive: () => this.ensureActive(),
     });
     this.ensureActive();
-    await ns.request('login.confirm', { login: scan.login, attestation: confirmed.attestation });
+    const pushKey = await pushKeyThumbprint(this.deps.keyStore);
+    await ns.request('login.confirm', {
+      login: scan.login,
+      attestation: confirmed.attestation,
+      ...(pushKey ? { pushKey } : {}),
+    });
     account = { ...account, lastLoginAt: this.deps.clock.now() };
     await this.deps.accounts.save(account);
     return {
@@ -112,10 +134,15 @@ export class LoginFlow extends Flow<LoginResult> {
     };
   }
 
-  private async findAccount(data: LoginUriData): Promise<Account> {
+  private async findAccount(data: LoginUriData, nsAccountId?: string): Promise<Account> {
     const candidates = await this.deps.accounts.findByServer(data.ns, data.s);
     const wanted = this.options.accountId;
-    const account = wanted === undefined ? candidates[0] : candidates.find((a) => a.id === wanted);
+    const account =
+      nsAccountId !== undefined
+        ? candidates.find((a) => a.nsAccountId === nsAccountId)
+        : wanted === undefined
+          ? candidates[0]
+          : candidates.find((a) => a.id === wanted);
     if (!account)
       throw new SdkError(
         'account_not_found',

@@ -1,11 +1,16 @@
 // The device's MC inbox: opens the mailbox session, decrypts, hands every message to the app exactly once
 // (de-duplicated by id across pull and subscription), and acknowledges only after it was handled.
 import type { McMessage } from '../../../protocol/mobile/mc.js';
+import {
+  type LogoutPayload,
+  type PushLoginPayload,
+  parseAppMessage,
+} from '../../../protocol/mobile/mc-payloads.js';
 import { SealError } from '../../../protocol/mobile/mc-seal.js';
 import type { TransportFactory } from '../channels.js';
 import type { Clock } from '../clock.js';
 import type { SdkEndpoint } from '../config/index.js';
-import { toSdkError } from '../errors.js';
+import { SdkError, toSdkError } from '../errors.js';
 import type { KeyStore, Storage } from '../ports.js';
 import { noPush, type PushTokenSource } from './push.js';
 import { createSeenStore, type SeenStore } from './seen.js';
@@ -19,6 +24,15 @@ export interface InboxDeps {
   clock: Clock;
   /** The platform's push registration (default: none). */
   push?: PushTokenSource;
+  /** A notice (a login of an account here ended) arrived: the SDK records it in the history. */
+  onLogout?: (notice: LogoutPayload) => Promise<void>;
+}
+
+/** A push login waiting in the mailbox, opened: what `pending` lists and `approve`/`deny` answer. */
+export interface PendingRequest {
+  message: McMessage;
+  opened: OpenedMessage;
+  request: PushLoginPayload;
 }
 
 /** What happened to one delivery. */
@@ -79,6 +93,54 @@ export class Inbox {
       }
     }
     return out;
+  }
+
+  /**
+   * The push logins waiting in the mailbox (not acknowledged: they stay until answered or expired). Notices
+   * found on the way (logouts) are handled and acknowledged, as a pull delivers them; expired, answered and
+   * unreadable messages are dropped; others are left alone.
+   */
+  async requests(): Promise<PendingRequest[]> {
+    const out: PendingRequest[] = [];
+    const now = this.deps.clock.now();
+    for (const message of await this.pullAll()) {
+      if (message.expiresAt <= now || (await this.seen.has(message.id))) {
+        await this.deliver(message, () => {});
+        continue;
+      }
+      let opened: OpenedMessage;
+      try {
+        opened = await this.session.open(message, now);
+      } catch {
+        await this.deliver(message, () => {});
+        continue;
+      }
+      const payload = parseAppMessage(opened.payload);
+      if (payload?.type === 'login' && payload.id === message.id)
+        out.push({ message, opened, request: payload });
+      // Notices are handled as a pull delivers them; messages this SDK does not know stay for `listen`.
+      else if (payload?.type === 'logout') await this.deliver(message, () => {});
+    }
+    return out;
+  }
+
+  /**
+   * The request `id` to answer now: refused when this device already answered it (`replayed`: its id is
+   * remembered until it expires), when it expired, or when the mailbox does not hold it.
+   */
+  async take(id: string): Promise<PendingRequest> {
+    if (await this.seen.has(id))
+      throw new SdkError('rejected', 'this request was already answered', { reason: 'replayed' });
+    const found = (await this.requests()).find((r) => r.message.id === id);
+    if (!found) throw new SdkError('rejected', 'no such pending request', { reason: 'unknown_request' });
+    if (found.request.expiresAt <= this.deps.clock.now()) throw new SdkError('expired');
+    return found;
+  }
+
+  /** The request was answered (or failed for good): remembered as seen and acknowledged at the MC. */
+  async answered(request: PendingRequest): Promise<void> {
+    await this.seen.add(request.message.id, request.message.expiresAt, this.deps.clock.now());
+    await this.session.ack([request.message.id]);
   }
 
   /** Pulls what is pending and delivers each message (see `deliver`); returns the outcomes in order. */
@@ -147,6 +209,13 @@ export class Inbox {
       await this.session.ack([message.id]);
       return err.code === 'expired' ? 'expired' : 'unreadable';
     }
+    const notice = parseAppMessage(opened.payload);
+    if (notice?.type === 'login') {
+      // A request is shown, not consumed: it stays in the mailbox until answered (`take`, `answered`).
+      await handler(opened);
+      return 'handled';
+    }
+    if (notice?.type === 'logout') await this.deps.onLogout?.(notice);
     await handler(opened);
     await this.seen.add(message.id, message.expiresAt, now);
     await this.session.ack([message.id]);

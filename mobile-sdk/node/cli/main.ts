@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander';
 import { SdkError } from '../../core/errors.js';
 import { registerAccounts } from './commands/accounts.js';
+import { registerAnswers } from './commands/answer.js';
 import { registerBio } from './commands/bio.js';
 import { registerChangePin } from './commands/change-pin.js';
 import { registerDelete } from './commands/delete.js';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerUpgrade(program, global);
   registerPending(program, global);
   registerListen(program, global);
+  registerAnswers(program, global);
   return program;
 }
 

@@ -11,6 +11,7 @@ import {
 import { auditOperations } from './audit.js';
 import { enrolOperations } from './enrol.js';
 import { openApiOperations } from './openapi.js';
+import { pushOperations } from './push.js';
 import {
   apiKeyListSchema,
   apiKeySchema,
@@ -38,6 +39,7 @@ export const nsApiOperations: readonly ApiOperation[] = [
   ...Object.values(auditOperations),
   ...Object.values(webhookOperations),
   ...Object.values(openApiOperations),
+  ...Object.values(pushOperations),
 ];
 
 export const nsApiComponents = {

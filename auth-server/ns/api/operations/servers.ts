@@ -63,6 +63,10 @@ const storedPolicySchema = z.object({
   blockAfterLockouts: z.number().int(),
   loginTimeoutSeconds: z.number().int(),
   transactionTimeoutSeconds: z.number().int(),
+  pushesPerMinute: z.number().int(),
+  maxOpenPushes: z.number().int(),
+  notMe: z.enum(['block_push', 'block_account', 'none']),
+  notMeBlockSeconds: z.number().int(),
 });
 
 export const virtualServerSchema = z.object({

@@ -1,10 +1,10 @@
-// `nextauth-device pending`: what the MC mailbox holds for this device, decrypted (raw payloads for now; push
-// login will turn them into approvable requests).
+// `nextauth-device pending`: the requests waiting in this device's MC mailbox (push logins), decrypted, in
+// the DESIGN §5 shape; notices found on the way (logouts) are recorded in the history and acknowledged.
 import type { Command } from 'commander';
-import type { PendingMessage } from '../../../core/mc/inbox.js';
+import type { PendingMessage, PendingRequest } from '../../../core/mc/inbox.js';
 import { type GlobalOptions, openDevice, output } from '../device.js';
 
-/** One message for scripts: the payload exactly as the sender sealed it, or why it does not open. */
+/** One raw message for `listen --json`: the payload exactly as the sender sealed it, or why it does not open. */
 export function messageJson(m: PendingMessage) {
   return {
     id: m.id,
@@ -18,24 +18,62 @@ export function messageLine(m: PendingMessage): string {
   return `${new Date(m.createdAt).toISOString()}  ${m.id}  ${'payload' in m ? m.payload : `(${m.error})`}`;
 }
 
-async function pending(global: GlobalOptions): Promise<void> {
+/** `{id, type, server, binding_message, display, expires_at}` (DESIGN.md §5). */
+export function requestJson(r: PendingRequest) {
+  const { request } = r;
+  return {
+    id: r.message.id,
+    type: request.type,
+    server: request.server.name,
+    binding_message: request.info,
+    display: {
+      userid: request.userid,
+      server: request.server.displayName || request.server.name,
+      ns: request.server.nsUrl,
+      browser: request.browser.userAgent,
+      ip: request.browser.ip,
+      location: request.browser.location,
+    },
+    expires_at: new Date(request.expiresAt).toISOString(),
+  };
+}
+
+function requestLine(r: PendingRequest, show: boolean): string {
+  const { request } = r;
+  const head = `${r.message.id}  ${request.type}  ${request.userid} at ${request.server.displayName || request.server.name}  until ${new Date(request.expiresAt).toISOString()}`;
+  if (!show) return head;
+  const b = request.browser;
+  const from = [b.userAgent, b.ip && b.location ? `${b.ip} (${b.location})` : (b.ip ?? b.location)]
+    .filter(Boolean)
+    .join(', ');
+  return [head, request.info ? `    "${request.info}"` : '', from ? `    from ${from}` : '']
+    .filter(Boolean)
+    .join('\n');
+}
+
+async function pending(global: GlobalOptions, options: { show?: boolean }): Promise<void> {
   const sdk = await openDevice(global);
   const inbox = await sdk.openInbox();
   try {
-    const list = await inbox.pending();
+    const list = await inbox.requests();
     output(
       global,
-      list.map(messageJson),
-      list.length > 0 ? list.map(messageLine).join('\n') : 'No messages.',
+      list.map(requestJson),
+      list.length > 0
+        ? list.map((r) => requestLine(r, options.show === true)).join('\n')
+        : 'No pending requests.',
     );
   } finally {
+    await inbox.settled();
     await inbox.close().catch(() => {});
+    await sdk.idle();
   }
 }
 
 export function registerPending(program: Command, global: () => GlobalOptions): void {
   program
     .command('pending')
-    .description('list the messages waiting in this device’s MC mailbox (not acknowledged)')
-    .action(() => pending(global()));
+    .description('list the push logins waiting for this device (answer with approve, deny or not-me)')
+    .option('--show', 'also show what the login is about: the browser, its address and place')
+    .action((options: { show?: boolean }) => pending(global(), options));
 }

@@ -7,13 +7,15 @@ import type { Knex } from 'knex';
 import { FixedClock, systemRandom } from '../../../../auth-server/common/clock.js';
 import { openDb } from '../../../../auth-server/common/db/connect.js';
 import { migrateLatest } from '../../../../auth-server/common/db/migrate.js';
+import { noGeoIp } from '../../../../auth-server/common/geoip/index.js';
 import { createHttpApp } from '../../../../auth-server/common/http/app.js';
 import { createOutboundClient, type Resolver } from '../../../../auth-server/common/http/outbound.js';
 import type { Kv } from '../../../../auth-server/common/kv/kv.js';
 import { MemoryKv } from '../../../../auth-server/common/kv/memory.js';
 import { createLogger } from '../../../../auth-server/common/logging.js';
-import type { SfsPeer } from '../../../../auth-server/common/peers.js';
+import type { McPeer, SfsPeer } from '../../../../auth-server/common/peers.js';
 import { createAccountAdminService } from '../../../../auth-server/ns/accounts/admin.js';
+import { createAccountRepository } from '../../../../auth-server/ns/accounts/repository.js';
 import { createAccountService } from '../../../../auth-server/ns/accounts/service.js';
 import { createNsRouter, type NsApiDeps } from '../../../../auth-server/ns/api/router.js';
 import { createApiKeyAdminService } from '../../../../auth-server/ns/apikeys/admin.js';
@@ -26,9 +28,13 @@ import {
   createBusinessEvents,
   withBusinessEvents,
 } from '../../../../auth-server/ns/events/service.js';
+import { createPushService } from '../../../../auth-server/ns/push/service.js';
 import { createRecoveryService } from '../../../../auth-server/ns/recovery/service.js';
 import { createServerAdminService } from '../../../../auth-server/ns/servers/admin.js';
-import { createServerIdentityService } from '../../../../auth-server/ns/servers/identity.js';
+import {
+  createServerIdentityService,
+  createServerIdentityService as identityService,
+} from '../../../../auth-server/ns/servers/identity.js';
 import { createVirtualServerRepository } from '../../../../auth-server/ns/servers/repository.js';
 import { createSessionService, type SessionService } from '../../../../auth-server/ns/sessions/service.js';
 import { createUserService } from '../../../../auth-server/ns/users/service.js';
@@ -58,6 +64,8 @@ export interface Harness {
   servers: ReturnType<typeof createVirtualServerRepository>;
   /** What the server routes registered at the (fake) SFS, in order. */
   sfsRegistrations: Parameters<SfsPeer['registerServer']>[0][];
+  /** What push login posted to the (fake) MC, in order: every account with a push key has an instance. */
+  mcPosts: Parameters<McPeer['post']>[0][];
   /** Bus subscriptions the router currently holds (SSE streams must release theirs). */
   activeSubscriptions(): number;
   close(): Promise<void>;
@@ -151,7 +159,43 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       sfsRegistrations.push(input);
     },
   };
+  const mcPosts: Harness['mcPosts'] = [];
+  const mailboxKey = (await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, true, [
+    'deriveBits',
+  ])) as CryptoKeyPair;
+  const encryptionKey = (await crypto.subtle.exportKey('jwk', mailboxKey.publicKey)) as {
+    kty: 'EC';
+    crv: 'P-256';
+    x: string;
+    y: string;
+  };
+  const mc: McPeer = {
+    recipient: async (ref) =>
+      'instanceKeyThumbprint' in ref
+        ? { instanceId: `mc-${ref.instanceKeyThumbprint.slice(0, 8)}`, encryptionKey }
+        : undefined,
+    post: async (input) => {
+      mcPosts.push(input);
+      return { id: input.sealed.slice(0, 22), expiresAt: 0 };
+    },
+  };
+  const push = createPushService({
+    db: knex,
+    kv,
+    clock,
+    random: systemRandom,
+    logger,
+    mc,
+    accounts: createAccountRepository(knex),
+    servers,
+    identities: identityService({ db: knex, clock, secretKey: harnessSecretKey, publicUrl }),
+    sessions: () => sessions,
+    audit,
+    geoip: noGeoIp,
+    publicUrl,
+  });
   const router = createNsRouter({
+    push,
     sessions,
     accounts,
     servers,
@@ -210,6 +254,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       }),
     servers,
     sfsRegistrations,
+    mcPosts,
     activeSubscriptions: () => subscriptions,
     async close() {
       await listener.close(100);

@@ -56,6 +56,13 @@ const fixtures: Record<string, Fixture> = {
   logout: async (w) => ({ nonce: await w.nonce() }),
   getQrLogin: async (w) => ({ nonce: await w.nonce() }),
   getQrLoginPng: async (w) => ({ nonce: await w.nonce() }),
+  // A fresh account with a push key each time: the per-account push limits never bite here.
+  provokeLogin: async (w) => ({
+    nonce: await w.nonce(),
+    body: {
+      accountid: await insertAccount(w.h, 'alice', 'acme', { push_key_thumbprint: 'k'.repeat(43) }),
+    },
+  }),
   // enrol links
   createEnrolLink: () => ({ body: { server: 'acme', userid: 'alice' } }),
   // servers and API keys

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { Knex } from 'knex';
 import { FixedClock, systemRandom } from '../../../../auth-server/common/clock.js';
-import type { GeoIp } from '../../../../auth-server/common/geoip/index.js';
+import { type GeoIp, noGeoIp } from '../../../../auth-server/common/geoip/index.js';
 import type { MobileEndpoint } from '../../../../auth-server/common/http/mobile-sockets.js';
 import { MemoryKv } from '../../../../auth-server/common/kv/memory.js';
 import { createLogger, type Logger } from '../../../../auth-server/common/logging.js';
@@ -14,6 +14,7 @@ import {
   type AccountAdminService,
   createAccountAdminService,
 } from '../../../../auth-server/ns/accounts/admin.js';
+import { createAccountRepository } from '../../../../auth-server/ns/accounts/repository.js';
 import { type AccountService, createAccountService } from '../../../../auth-server/ns/accounts/service.js';
 import { createAttestationChecker } from '../../../../auth-server/ns/attestation/check.js';
 import { type AuditService, createAuditService } from '../../../../auth-server/ns/audit/service.js';
@@ -23,6 +24,7 @@ import {
 } from '../../../../auth-server/ns/logins/service.js';
 import { createNsMobileEndpoint } from '../../../../auth-server/ns/mobile/endpoint.js';
 import type { MobileLimits } from '../../../../auth-server/ns/mobile/limits.js';
+import { createPushService } from '../../../../auth-server/ns/push/service.js';
 import {
   createServerIdentityService,
   type ServerIdentityService,
@@ -225,11 +227,28 @@ export async function mobileFixture(
   });
   const logins = createMobileLoginService({ sessions, accounts, checkAttestation, audit, logger });
   const accountAdmin = createAccountAdminService({ db: knex, clock, audit });
+  // No MC here: push logins are tested end to end (test/e2e/push-login-cli.test.ts).
+  const push = createPushService({
+    db: knex,
+    kv,
+    clock,
+    random: systemRandom,
+    logger,
+    mc: undefined,
+    accounts: createAccountRepository(knex),
+    servers,
+    identities,
+    sessions: () => sessions,
+    audit,
+    geoip: options.geoip ?? noGeoIp,
+    publicUrl,
+  });
   const endpoint = createNsMobileEndpoint({
     identities,
     accounts,
     accountAdmin,
     logins,
+    push,
     kv,
     clock,
     random: systemRandom,

@@ -19,6 +19,10 @@ const defaultPolicy = {
   blockAfterLockouts: 5,
   loginTimeoutSeconds: 120,
   transactionTimeoutSeconds: 300,
+  pushesPerMinute: 5,
+  maxOpenPushes: 3,
+  notMe: 'block_push',
+  notMeBlockSeconds: 3600,
 };
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {

@@ -31,6 +31,7 @@ import { enrolRouter } from '../interaction/enrol-routes.js';
 import { loginRouter } from '../interaction/login-routes.js';
 import { staticAssetsRouter } from '../interaction/static-assets.js';
 import { createOidcFrontDoor, type OidcFrontDoor } from '../oidc/front-door.js';
+import { createIdpSessionService, type IdpSessionService } from '../session/service.js';
 import { homeRouter } from './home.js';
 import { embeddedSdkConfig, sdkConfigRouter } from './sdk-config-route.js';
 
@@ -59,6 +60,8 @@ export interface Runtime {
   dbs: Partial<Record<ServiceName, Knex>>;
   /** What the hosted services offer each other in-process (e.g. the MC peer that NS posts through). */
   peers: Peers;
+  /** The IdP sessions shared by the front doors (DESIGN.md §4), when the IdP runs here. */
+  idpSessions?: IdpSessionService;
   /** Graceful stop: readiness goes false, in-flight requests finish, then pools close. */
   close(): Promise<void>;
 }
@@ -145,6 +148,24 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   if (config.mode === 'embedded') root.use(homeRouter(config).routes());
   if (sdkConfig) root.use(sdkConfigRouter(sdkConfig).routes());
   let oidc: OidcFrontDoor | undefined;
+  // The one IdP session per browser and server that every front door (OIDC, SAML, forward-auth) shares.
+  const idpSessions = dbs.idp
+    ? createIdpSessionService({
+        knex: dbs.idp,
+        clock,
+        random,
+        logger,
+        publicUrl: config.publicUrl,
+        cookieDomain: config.cookieDomain,
+        idleSeconds: config.idpSession.idleSeconds,
+        maxSeconds: config.idpSession.maxSeconds,
+      })
+    : undefined;
+  const idpSessionSweep = idpSessions
+    ? setInterval(() => {
+        idpSessions.sweep().catch((err: unknown) => logger.warn({ err }, 'IdP session sweep failed'));
+      }, 600_000).unref()
+    : undefined;
   if (options.services.includes('idp')) {
     root.use(
       loginRouter({ defaultServer: 'default' }).routes(),
@@ -243,9 +264,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     kv,
     dbs,
     peers,
+    idpSessions,
     close() {
       closed ??= (async () => {
         accepting = false;
+        clearInterval(idpSessionSweep);
         logger.info({ inFlight: publicListener.inFlight() }, 'shutting down');
         // Phones reconnect to another instance; their channels cannot be drained like HTTP requests.
         await mobileSockets.close();

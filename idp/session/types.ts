@@ -31,8 +31,17 @@ export type IdpParticipant =
   /** A SAML SP that got an assertion: what its LogoutRequest will name and what ours must name. */
   | { protocol: 'saml'; spEntityId: string; nameId: string; nameIdFormat: string; sessionIndex: string };
 
-/** Why a session ended (audit and logs). */
-export type IdpEndCause = 'logout' | 'oidc_logout' | 'saml_logout' | 'ns_logout' | 'account_removed';
+/**
+ * Why a session ended (audit and logs). `replaced`: a login of another user on the same browser and server
+ * (a same-user login keeps the participants in the new session instead).
+ */
+export type IdpEndCause =
+  | 'logout'
+  | 'oidc_logout'
+  | 'saml_logout'
+  | 'ns_logout'
+  | 'account_removed'
+  | 'replaced';
 
 /**
  * Told when a session ends, once per participant of its protocol, wherever the logout started.
@@ -48,9 +57,13 @@ export type IdpEndHandler = (
 export interface IdpSessions {
   /** Cookie name of the IdP session of `server` (named per server, DESIGN.md §6). */
   cookieName(server: string): string;
-  /** Creates a session for the browser of `ctx` (replacing the one it had for this server) and sets its cookie. */
+  /**
+   * Creates a session for the browser of `ctx` and sets its cookie. A live session the browser had for this
+   * server is replaced: of the same user (userid and account), its participants move to the new session; of
+   * another user, it ends with cause `replaced` (its handlers run).
+   */
   establish(ctx: Context, server: string, login: IdpLogin): Promise<IdpSession>;
-  /** The live session the browser of `ctx` holds for `server`; touches its idle timeout. */
+  /** The live session the browser of `ctx` holds for `server`; touches its idle timeout (at most once a minute). */
   current(ctx: Context, server: string): Promise<IdpSession | undefined>;
   /** Records a participant (idempotent). */
   join(session: IdpSession, participant: IdpParticipant): Promise<void>;
@@ -59,7 +72,8 @@ export interface IdpSessions {
   /**
    * Ends the session (atomically: of concurrent ends exactly one runs the handlers), clears the cookie when
    * `ctx` is given, runs the end handlers for every participant except `except` (the one that started the
-   * logout), and returns the participants.
+   * logout), and returns the participants (all of them, `except` included). A caller that lost the race
+   * (the session had ended already) gets `[]` and no handler runs; the cookie is still cleared.
    */
   end(
     session: IdpSession,

@@ -34,7 +34,10 @@ export interface Config {
   nsRootApiKey: string | undefined;
   secretKey: string | undefined;
   pinPepper: string | undefined;
+  /** Domain of the IdP session cookie (no leading dot); undefined: host-only. */
   cookieDomain: string | undefined;
+  /** IdP session timeouts in seconds. */
+  idpSession: { idleSeconds: number; maxSeconds: number };
   outboundAllow: string[];
   /** Resource servers (absolute URIs, no fragment) whose access tokens are RFC 9068 JWTs. */
   oidcResources: string[];
@@ -143,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadOptions): Config
     secretKey: raw.secretKey,
     pinPepper: raw.pinPepper,
     cookieDomain: raw.cookieDomain,
+    idpSession: { idleSeconds: raw.idpSessionIdle ?? 3600, maxSeconds: raw.idpSessionMax ?? 43200 },
     outboundAllow: (raw.outboundAllow ?? '')
       .split(',')
       .map((s) => s.trim())
@@ -160,6 +164,22 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadOptions): Config
   if (!embedded && config.kvUri === undefined) {
     // A service instance alone cannot share memory with its siblings.
     throw new ConfigError(settings.kvUri.env, 'required for `serve` (distributed mode): set a redis:// URI');
+  }
+  if (config.idpSession.maxSeconds < config.idpSession.idleSeconds) {
+    throw new ConfigError(
+      settings.idpSessionMax.env,
+      `must not be shorter than NEXTAUTH_IDP_SESSION_IDLE (${config.idpSession.idleSeconds}s)`,
+    );
+  }
+  if (config.cookieDomain !== undefined) {
+    const host = new URL(config.publicUrl).hostname.toLowerCase();
+    if (host !== config.cookieDomain && !host.endsWith(`.${config.cookieDomain}`)) {
+      // A browser drops a cookie whose Domain does not cover the host that sets it.
+      throw new ConfigError(
+        settings.cookieDomain.env,
+        `must be the host of NEXTAUTH_PUBLIC_URL (${host}) or a parent domain of it`,
+      );
+    }
   }
   config.warnings = productionWarnings(config, raw);
   return config;

@@ -40,6 +40,39 @@ const positiveMs = z.coerce.number({ error: 'expected a number of milliseconds' 
 
 const secret = z.string().min(16, 'expected at least 16 characters');
 
+/** `90s`, `30m`, `1h`, `1d` or plain seconds, to whole seconds; at least a minute, at most 400 days. */
+const duration = z
+  .string()
+  .regex(/^\d{1,9}[smhd]?$/, 'expected a duration such as 90s, 30m, 1h, 1d or seconds')
+  .transform((v) => {
+    const unit = { s: 1, m: 60, h: 3600, d: 86400 }[v.at(-1) as string];
+    return unit === undefined ? Number(v) : Number(v.slice(0, -1)) * unit;
+  })
+  .pipe(
+    z
+      .number()
+      .min(60, 'expected at least 1 minute')
+      .max(400 * 86400, 'expected at most 400 days (browsers cap cookies there)'),
+  );
+
+/**
+ * A cookie Domain: a registrable-looking host name (letters, digits, hyphens, dots between labels, at least
+ * two labels), lower-cased, without the leading dot that RFC 6265 ignores anyway. No IP address: browsers
+ * never widen a cookie across addresses.
+ */
+const cookieDomain = z
+  .string()
+  .transform((v) => v.toLowerCase().replace(/^\./, ''))
+  .pipe(
+    z
+      .string()
+      .max(253, 'expected a domain name of at most 253 characters')
+      .regex(
+        /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
+        'expected a domain name with at least two labels, such as example.com (no scheme, port, path or IP address)',
+      ),
+  );
+
 export interface SettingSpec<T extends z.ZodType = z.ZodType> {
   env: string;
   schema: T;
@@ -206,8 +239,23 @@ export const settings = {
   }),
   cookieDomain: setting({
     env: 'NEXTAUTH_COOKIE_DOMAIN',
-    schema: z.string().regex(/^\.?[a-z0-9.-]+$/i, 'expected a domain name'),
-    description: 'Widen the forward-auth session cookie to this domain (default: host-only).',
+    schema: cookieDomain,
+    description:
+      "Widen the IdP session cookie (OIDC, SAML and forward-auth share it) to this domain and its subdomains, e.g. `example.com`; it must be the public URL's host or a parent of it (default: host-only).",
+  }),
+  idpSessionIdle: setting({
+    env: 'NEXTAUTH_IDP_SESSION_IDLE',
+    schema: duration,
+    default: '1h',
+    description:
+      'An IdP session unused this long ends (`90s`, `30m`, `1h`, `1d` or plain seconds; at least 1 minute).',
+  }),
+  idpSessionMax: setting({
+    env: 'NEXTAUTH_IDP_SESSION_MAX',
+    schema: duration,
+    default: '12h',
+    description:
+      'An IdP session ends this long after the login that made it, however busy (same format; at least the idle timeout).',
   }),
   outboundAllow: setting({
     env: 'NEXTAUTH_OUTBOUND_ALLOW',

@@ -181,6 +181,54 @@ describe('config: loadConfig', () => {
     expect(production.warnings.some((w) => w.startsWith('NEXTAUTH_OIDC_STORAGE=kv'))).to.equal(true);
   });
 
+  it('reads NEXTAUTH_COOKIE_DOMAIN as a parent domain of the public host, refusing anything else with one line', () => {
+    const base = { NEXTAUTH_PUBLIC_URL: 'https://idp.example.com' };
+    expect(loadConfig(base, embedded).cookieDomain).to.equal(undefined);
+    expect(loadConfig({ ...base, NEXTAUTH_COOKIE_DOMAIN: '.Example.COM' }, embedded).cookieDomain).to.equal(
+      'example.com',
+    );
+    expect(
+      loadConfig({ ...base, NEXTAUTH_COOKIE_DOMAIN: 'idp.example.com' }, embedded).cookieDomain,
+    ).to.equal('idp.example.com');
+    for (const bad of [
+      'https://example.com',
+      'example.com:443',
+      'example.com/x',
+      'com',
+      '10.0.0.1',
+      'a..b',
+      '-a.com',
+    ]) {
+      const err = configError(() => loadConfig({ ...base, NEXTAUTH_COOKIE_DOMAIN: bad }, embedded));
+      expect(err.variable, bad).to.equal('NEXTAUTH_COOKIE_DOMAIN');
+      expect(err.message, bad).to.contain('expected a domain name');
+    }
+    for (const foreign of ['other.com', 'ample.com', 'sub.idp.example.com']) {
+      const err = configError(() => loadConfig({ ...base, NEXTAUTH_COOKIE_DOMAIN: foreign }, embedded));
+      expect(err.message, foreign).to.equal(
+        'NEXTAUTH_COOKIE_DOMAIN: must be the host of NEXTAUTH_PUBLIC_URL (idp.example.com) or a parent domain of it',
+      );
+    }
+  });
+
+  it('reads the IdP session timeouts as durations (1h idle, 12h at most by default)', () => {
+    expect(loadConfig({}, embedded).idpSession).to.deep.equal({ idleSeconds: 3600, maxSeconds: 43200 });
+    expect(
+      loadConfig({ NEXTAUTH_IDP_SESSION_IDLE: '30m', NEXTAUTH_IDP_SESSION_MAX: '1d' }, embedded).idpSession,
+    ).to.deep.equal({ idleSeconds: 1800, maxSeconds: 86400 });
+    expect(loadConfig({ NEXTAUTH_IDP_SESSION_IDLE: '900' }, embedded).idpSession.idleSeconds).to.equal(900);
+    for (const bad of ['1w', '-1h', '1.5h', 'h', '30s']) {
+      const err = configError(() => loadConfig({ NEXTAUTH_IDP_SESSION_IDLE: bad }, embedded));
+      expect(err.variable, bad).to.equal('NEXTAUTH_IDP_SESSION_IDLE');
+    }
+    const shorter = configError(() =>
+      loadConfig({ NEXTAUTH_IDP_SESSION_IDLE: '2h', NEXTAUTH_IDP_SESSION_MAX: '1h' }, embedded),
+    );
+    expect(shorter.message).to.equal(
+      'NEXTAUTH_IDP_SESSION_MAX: must not be shorter than NEXTAUTH_IDP_SESSION_IDLE (7200s)',
+    );
+  });
+
   it('documents every setting in the generated table', () => {
     const table = configTableMarkdown();
     for (const s of Object.values(settings)) expect(table).to.contain(`\`${s.env}\``);

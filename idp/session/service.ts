@@ -1,0 +1,240 @@
+// The IdP session service (the `IdpSessions` contract of types.ts): sessions made from an NS login, kept in
+// the IdP database behind a cookie that holds only a random secret (its SHA-256 is stored), with idle and
+// absolute timeouts, participants that hear when the session ends, and an `end` that runs their handlers
+// exactly once however many instances race to end it (DESIGN.md §4, §6).
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { type Clock, type Random, randomToken } from '../../auth-server/common/clock.js';
+import type { Logger } from '../../auth-server/common/logging.js';
+import {
+  clearIdpCookie,
+  cookieSecretPattern,
+  type IdpCookieOptions,
+  idpCookieName,
+  serializeIdpCookie,
+} from './cookie.js';
+import { createIdpSessionRepository, type SessionRecord } from './repository.js';
+import type {
+  IdpEndCause,
+  IdpEndHandler,
+  IdpLogin,
+  IdpParticipant,
+  IdpSession,
+  IdpSessions,
+} from './types.js';
+
+/** `current` writes the new idle expiry at most this often: no database write per request. */
+export const touchIntervalMs = 60_000;
+
+export interface IdpSessionServiceDeps {
+  knex: Knex;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  /** `NEXTAUTH_PUBLIC_URL`: https makes the cookie `Secure`. */
+  publicUrl: string;
+  /** `NEXTAUTH_COOKIE_DOMAIN`: undefined keeps the cookie host-only. */
+  cookieDomain?: string;
+  /** An unused session ends after this long. */
+  idleSeconds: number;
+  /** Any session ends this long after its login. */
+  maxSeconds: number;
+  /**
+   * Runs once after the handlers of the winning `end` (e.g. ending the browser's NS login session); its
+   * errors are logged like a handler's.
+   */
+  afterEnd?: (session: IdpSession, cause: IdpEndCause, ctx: Context | undefined) => Promise<void>;
+}
+
+export interface IdpSessionService extends IdpSessions {
+  /** Deletes sessions that ended or expired before `now` minus a grace period; returns how many. */
+  sweep(): Promise<number>;
+}
+
+const sha256Hex = (value: string) => createHash('sha256').update(value).digest('hex');
+
+const participantSchema: z.ZodType<IdpParticipant> = z.union([
+  z.object({ protocol: z.literal('oidc'), sessionUid: z.string() }),
+  z.object({
+    protocol: z.literal('saml'),
+    spEntityId: z.string(),
+    nameId: z.string(),
+    nameIdFormat: z.string(),
+    sessionIndex: z.string(),
+  }),
+]);
+
+/** What makes two participants the same one (a re-join is a no-op): not the SAML NameID, which may change. */
+export function participantKey(p: IdpParticipant): string {
+  const identity = p.protocol === 'oidc' ? ['oidc', p.sessionUid] : ['saml', p.spEntityId, p.sessionIndex];
+  return sha256Hex(JSON.stringify(identity));
+}
+
+export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSessionService {
+  const { clock, random } = deps;
+  const repository = createIdpSessionRepository(deps.knex);
+  const logger = deps.logger.child({ component: 'idp-session' });
+  const cookieOptions: IdpCookieOptions = {
+    secure: deps.publicUrl.startsWith('https://'),
+    domain: deps.cookieDomain,
+  };
+  const idleMs = deps.idleSeconds * 1000;
+  const maxMs = deps.maxSeconds * 1000;
+  const handlers = new Map<IdpParticipant['protocol'], IdpEndHandler[]>();
+
+  const toSession = (r: SessionRecord): IdpSession => ({
+    id: r.id,
+    server: r.server,
+    userid: r.userid,
+    accountId: r.accountId,
+    authTime: Math.floor(r.authTime / 1000),
+    amr: r.amr,
+    acr: r.acr,
+    createdAt: Math.floor(r.createdAt / 1000),
+    expiresAt: Math.floor(Math.min(r.idleExpiresAt, r.absoluteExpiresAt) / 1000),
+  });
+
+  const live = (r: SessionRecord, now: number) =>
+    r.endedAt === null && now < r.idleExpiresAt && now < r.absoluteExpiresAt;
+
+  /** The stored session the browser's cookie for `server` names, live or not. */
+  const cookieRecord = async (ctx: Context, server: string): Promise<SessionRecord | undefined> => {
+    const secret = ctx.cookies.get(idpCookieName(server));
+    if (secret === undefined || !cookieSecretPattern.test(secret)) return undefined;
+    const record = await repository.findBySecretHash(sha256Hex(secret));
+    return record?.server === server ? record : undefined;
+  };
+
+  const runHandlers = async (
+    session: IdpSession,
+    participants: IdpParticipant[],
+    cause: IdpEndCause,
+    except: string | undefined,
+  ) => {
+    const jobs = participants
+      .filter((p) => participantKey(p) !== except)
+      .flatMap((p) => (handlers.get(p.protocol) ?? []).map((handler) => ({ p, handler })));
+    const results = await Promise.allSettled(jobs.map(({ p, handler }) => handler(session, p, cause)));
+    results.forEach((result, i) => {
+      if (result.status === 'rejected') {
+        // One relying party that cannot be told must not keep the others logged in.
+        logger.error(
+          { err: result.reason, session: session.id, protocol: jobs[i]?.p.protocol, cause },
+          'IdP session end handler failed',
+        );
+      }
+    });
+  };
+
+  const service: IdpSessionService = {
+    cookieName: idpCookieName,
+
+    async establish(ctx, server, login: IdpLogin) {
+      const previous = await cookieRecord(ctx, server);
+      const now = clock.now();
+      const secret = randomToken(random, 32);
+      const absoluteExpiresAt = now + maxMs;
+      const record = {
+        id: randomToken(random, 16),
+        server,
+        secretHash: sha256Hex(secret),
+        userid: login.userid,
+        accountId: login.accountId,
+        amr: [...login.amr],
+        acr: login.acr,
+        authTime: login.authTime * 1000,
+        createdAt: now,
+        lastSeenAt: now,
+        idleExpiresAt: Math.min(now + idleMs, absoluteExpiresAt),
+        absoluteExpiresAt,
+      };
+      await repository.insert(record);
+      ctx.append(
+        'Set-Cookie',
+        serializeIdpCookie(idpCookieName(server), secret, deps.maxSeconds, cookieOptions),
+      );
+      const session = toSession({ ...record, endedAt: null, endCause: null });
+      if (previous && live(previous, now)) {
+        if (previous.userid === login.userid && previous.accountId === login.accountId) {
+          // A fresh login of the same user (step-up, prompt=login): the relying parties stay with it.
+          if (await repository.markEnded(previous.id, now, 'replaced'))
+            await repository.moveParticipants(previous.id, record.id);
+        } else {
+          // Another user on this browser: whoever knew the previous one must hear that it ended.
+          await service.end(toSession(previous), 'replaced');
+        }
+      }
+      logger.info({ session: record.id, server, userid: login.userid }, 'IdP session established');
+      return session;
+    },
+
+    async current(ctx, server) {
+      const record = await cookieRecord(ctx, server);
+      const now = clock.now();
+      if (!record || !live(record, now)) return undefined;
+      if (now - record.lastSeenAt >= touchIntervalMs) {
+        const idleExpiresAt = Math.min(now + idleMs, record.absoluteExpiresAt);
+        if (!(await repository.touch(record.id, now, idleExpiresAt))) return undefined;
+        record.lastSeenAt = now;
+        record.idleExpiresAt = idleExpiresAt;
+      }
+      return toSession(record);
+    },
+
+    async join(session, participant) {
+      const parsed = participantSchema.parse(participant);
+      await repository.addParticipant(
+        session.id,
+        { key: participantKey(parsed), protocol: parsed.protocol, data: JSON.stringify(parsed) },
+        clock.now(),
+      );
+    },
+
+    async participants(session) {
+      const rows = await repository.participants(session.id);
+      return rows.flatMap((row) => {
+        try {
+          const parsed = participantSchema.safeParse(JSON.parse(row.data));
+          return parsed.success ? [parsed.data] : [];
+        } catch {
+          return [];
+        }
+      });
+    },
+
+    async end(session, cause, options = {}) {
+      const { ctx, except } = options;
+      const won = await repository.markEnded(session.id, clock.now(), cause);
+      if (ctx) {
+        // Clear the cookie only when it names this session: a newer login of the browser must survive.
+        const held = await cookieRecord(ctx, session.server);
+        if (held?.id === session.id)
+          ctx.append('Set-Cookie', clearIdpCookie(idpCookieName(session.server), cookieOptions));
+      }
+      if (!won) return [];
+      logger.info({ session: session.id, server: session.server, cause }, 'IdP session ended');
+      const participants = await service.participants(session);
+      await runHandlers(session, participants, cause, except ? participantKey(except) : undefined);
+      if (deps.afterEnd) {
+        await deps.afterEnd(session, cause, ctx).catch((err: unknown) => {
+          logger.error({ err, session: session.id, cause }, 'IdP session after-end step failed');
+        });
+      }
+      return participants;
+    },
+
+    onEnd(protocol, handler) {
+      const list = handlers.get(protocol) ?? [];
+      list.push(handler);
+      handlers.set(protocol, list);
+    },
+
+    async sweep() {
+      // A day of grace: an ended row still tells a replayed cookie apart from a forged one in the logs.
+      return repository.sweep(clock.now() - 86_400_000);
+    },
+  };
+  return service;
+}

@@ -1,0 +1,332 @@
+// The IdP session service on every database: cookie, timeouts (fake clock), participants, the atomic end
+// (of concurrent ends exactly one runs the handlers) and replacement by a later login.
+import { createHash } from 'node:crypto';
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import { FixedClock, systemRandom } from '../../../auth-server/common/clock.js';
+import { migrateLatest } from '../../../auth-server/common/db/migrate.js';
+import { createLogger } from '../../../auth-server/common/logging.js';
+import { participantsTable, sessionsTable } from '../../../idp/session/repository.js';
+import {
+  createIdpSessionService,
+  type IdpSessionServiceDeps,
+  touchIntervalMs,
+} from '../../../idp/session/service.js';
+import type { IdpEndCause, IdpLogin, IdpParticipant, IdpSession } from '../../../idp/session/types.js';
+import { describeEachDatabase } from '../../auth-server/common/db/databases.js';
+import { fakeBrowser } from './fake-context.js';
+
+const logger = createLogger({ level: 'silent', format: 'json' });
+const alice: IdpLogin = {
+  userid: 'alice',
+  accountId: 'acc-alice',
+  authTime: Date.UTC(2026, 0, 1) / 1000,
+  amr: ['swk', 'pin'],
+  acr: 'urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract',
+};
+const bob: IdpLogin = { ...alice, userid: 'bob', accountId: 'acc-bob' };
+const oidcA: IdpParticipant = { protocol: 'oidc', sessionUid: 'uid-a' };
+const samlB: IdpParticipant = {
+  protocol: 'saml',
+  spEntityId: 'https://sp.example/metadata',
+  nameId: 'alice',
+  nameIdFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified',
+  sessionIndex: '_s1',
+};
+
+describeEachDatabase('idp/session service', (db) => {
+  let clock: FixedClock;
+  const service = (overrides: Partial<IdpSessionServiceDeps> = {}, knex: Knex = db().knex) =>
+    createIdpSessionService({
+      knex,
+      clock,
+      random: systemRandom,
+      logger,
+      publicUrl: 'http://127.0.0.1:3000',
+      idleSeconds: 3600,
+      maxSeconds: 12 * 3600,
+      ...overrides,
+    });
+  const row = async (id: string) => db().knex(sessionsTable).where({ id }).first();
+
+  before(async () => {
+    await migrateLatest(db().knex, 'idp');
+  });
+  beforeEach(async () => {
+    clock = new FixedClock(Date.UTC(2026, 0, 1, 9));
+    await db().knex(participantsTable).delete();
+    await db().knex(sessionsTable).delete();
+  });
+
+  it('establishes a session behind a 256-bit cookie secret of which only the SHA-256 is stored', async () => {
+    const sessions = service();
+    const browser = fakeBrowser();
+    const made = await sessions.establish(browser.ctx(), 'default', alice);
+    expect(made).to.deep.include({ server: 'default', userid: 'alice', accountId: 'acc-alice' });
+    expect(made.amr).to.deep.equal(['swk', 'pin']);
+    expect(made.authTime).to.equal(alice.authTime);
+    expect(made.expiresAt).to.equal(clock.now() / 1000 + 3600);
+    const secret = browser.jar.get('nextauth_idp_default');
+    expect(secret).to.match(/^[A-Za-z0-9_-]{43}$/);
+    const stored = await row(made.id);
+    expect(stored.secret_hash).to.equal(createHash('sha256').update(String(secret)).digest('hex'));
+    expect(JSON.stringify(stored)).not.to.contain(String(secret));
+    expect(made.id).not.to.equal(secret);
+    const found = await sessions.current(browser.ctx(), 'default');
+    expect(found).to.deep.equal(made);
+  });
+
+  it('finds nothing for no cookie, a malformed or unknown secret, or the cookie of another server', async () => {
+    const sessions = service();
+    const browser = fakeBrowser();
+    expect(await sessions.current(browser.ctx(), 'default')).to.equal(undefined);
+    for (const bad of ['short', `${'a'.repeat(43)}`, `${'a'.repeat(42)}!`, 'x'.repeat(5000)]) {
+      browser.jar.set('nextauth_idp_default', bad);
+      expect(await sessions.current(browser.ctx(), 'default'), bad.slice(0, 10)).to.equal(undefined);
+    }
+    browser.jar.clear();
+    await sessions.establish(browser.ctx(), 'acme', alice);
+    expect(await sessions.current(browser.ctx(), 'default')).to.equal(undefined);
+    // The secret of server acme presented under the cookie name of server default.
+    browser.jar.set('nextauth_idp_default', String(browser.jar.get('nextauth_idp_acme')));
+    expect(await sessions.current(browser.ctx(), 'default')).to.equal(undefined);
+    expect(await sessions.current(browser.ctx(), 'acme')).to.deep.include({ userid: 'alice' });
+  });
+
+  describe('cookie', () => {
+    it('is HttpOnly, SameSite=Lax, Path=/, host-only and not Secure on an http public URL', async () => {
+      const browser = fakeBrowser();
+      await service().establish(browser.ctx(), 'default', alice);
+      const [header] = browser.setCookies;
+      const attributes = String(header).split('; ').slice(1);
+      expect(attributes).to.have.members(['Path=/', `Max-Age=${12 * 3600}`, 'HttpOnly', 'SameSite=Lax']);
+    });
+
+    it('is Secure on an https public URL and carries Domain only when configured', async () => {
+      const browser = fakeBrowser();
+      await service({ publicUrl: 'https://idp.example.com' }).establish(browser.ctx(), 'default', alice);
+      expect(String(browser.setCookies[0]).split('; '))
+        .to.include('Secure')
+        .and.not.include.members(['Domain=example.com']);
+      const wide = fakeBrowser();
+      await service({ publicUrl: 'https://idp.example.com', cookieDomain: 'example.com' }).establish(
+        wide.ctx(),
+        'default',
+        alice,
+      );
+      expect(String(wide.setCookies[0]).split('; ')).to.include.members(['Domain=example.com', 'Secure']);
+    });
+
+    it('is cleared by end with the same Domain and Path', async () => {
+      const sessions = service({ publicUrl: 'https://idp.example.com', cookieDomain: 'example.com' });
+      const browser = fakeBrowser();
+      const made = await sessions.establish(browser.ctx(), 'default', alice);
+      await sessions.end(made, 'logout', { ctx: browser.ctx() });
+      const cleared = String(browser.setCookies[1]).split('; ');
+      expect(cleared[0]).to.equal('nextauth_idp_default=');
+      expect(cleared).to.include.members(['Path=/', 'Max-Age=0', 'Domain=example.com', 'Secure']);
+      expect(browser.jar.has('nextauth_idp_default')).to.equal(false);
+    });
+  });
+
+  describe('timeouts (fake clock)', () => {
+    it('ends an unused session after the idle timeout; use within it moves the expiry', async () => {
+      const sessions = service();
+      const browser = fakeBrowser();
+      await sessions.establish(browser.ctx(), 'default', alice);
+      clock.advance(3599_000);
+      const touched = await sessions.current(browser.ctx(), 'default');
+      expect(touched?.expiresAt).to.equal(clock.now() / 1000 + 3600);
+      clock.advance(3599_000);
+      expect(await sessions.current(browser.ctx(), 'default')).to.deep.include({ userid: 'alice' });
+      clock.advance(3600_000);
+      expect(await sessions.current(browser.ctx(), 'default')).to.equal(undefined);
+    });
+
+    it('writes last-seen at most once a minute', async () => {
+      const sessions = service();
+      const browser = fakeBrowser();
+      const made = await sessions.establish(browser.ctx(), 'default', alice);
+      const created = Number((await row(made.id)).last_seen_at);
+      clock.advance(touchIntervalMs - 1);
+      await sessions.current(browser.ctx(), 'default');
+      expect(Number((await row(made.id)).last_seen_at)).to.equal(created);
+      clock.advance(1);
+      await sessions.current(browser.ctx(), 'default');
+      expect(Number((await row(made.id)).last_seen_at)).to.equal(created + touchIntervalMs);
+    });
+
+    it('ends a busy session at the absolute timeout', async () => {
+      const sessions = service({ idleSeconds: 3600, maxSeconds: 2 * 3600 });
+      const browser = fakeBrowser();
+      await sessions.establish(browser.ctx(), 'default', alice);
+      for (let i = 0; i < 3; i++) {
+        clock.advance(30 * 60_000);
+        expect(await sessions.current(browser.ctx(), 'default'), `step ${i}`).to.not.equal(undefined);
+      }
+      clock.advance(30 * 60_000 - 1000);
+      // The idle expiry never goes past the absolute one.
+      expect((await sessions.current(browser.ctx(), 'default'))?.expiresAt).to.equal(
+        Date.UTC(2026, 0, 1, 11) / 1000,
+      );
+      clock.advance(1000);
+      expect(await sessions.current(browser.ctx(), 'default')).to.equal(undefined);
+    });
+  });
+
+  describe('participants and end', () => {
+    it('join is idempotent and participants come back as joined', async () => {
+      const sessions = service();
+      const made = await sessions.establish(fakeBrowser().ctx(), 'default', alice);
+      await sessions.join(made, oidcA);
+      await sessions.join(made, oidcA);
+      await sessions.join(made, samlB);
+      await sessions.join(made, { ...samlB, nameId: 'changed' });
+      expect(await sessions.participants(made)).to.have.deep.members([oidcA, samlB]);
+    });
+
+    it('refuses a malformed participant and stores nothing', async () => {
+      const sessions = service();
+      const made = await sessions.establish(fakeBrowser().ctx(), 'default', alice);
+      let failed: unknown;
+      await sessions.join(made, { protocol: 'oidc' } as unknown as IdpParticipant).catch((err) => {
+        failed = err;
+      });
+      expect(failed).to.be.instanceOf(Error);
+      expect(await sessions.participants(made)).to.deep.equal([]);
+    });
+
+    it('end runs the handler of each participant except the one that started it; a replayed cookie finds nothing', async () => {
+      const sessions = service();
+      const calls: string[] = [];
+      sessions.onEnd('oidc', async (s, p, cause) => {
+        calls.push(`oidc:${p.protocol === 'oidc' ? p.sessionUid : ''}:${cause}:${s.userid}`);
+      });
+      sessions.onEnd('saml', async (_s, p, cause) => {
+        calls.push(`saml:${p.protocol === 'saml' ? p.sessionIndex : ''}:${cause}`);
+      });
+      const browser = fakeBrowser();
+      const made = await sessions.establish(browser.ctx(), 'default', alice);
+      const secret = String(browser.jar.get('nextauth_idp_default'));
+      await sessions.join(made, oidcA);
+      await sessions.join(made, samlB);
+      const returned = await sessions.end(made, 'saml_logout', { ctx: browser.ctx(), except: samlB });
+      expect(returned).to.have.deep.members([oidcA, samlB]);
+      expect(calls).to.deep.equal(['oidc:uid-a:saml_logout:alice']);
+      expect(await row(made.id)).to.deep.include({ end_cause: 'saml_logout' });
+      browser.jar.set('nextauth_idp_default', secret);
+      expect(await sessions.current(browser.ctx(), 'default')).to.equal(undefined);
+      // Ending it again does nothing.
+      expect(await sessions.end(made, 'logout')).to.deep.equal([]);
+      expect(calls).to.have.length(1);
+    });
+
+    it('a throwing handler does not stop the others, and after-end still runs', async () => {
+      const after: IdpEndCause[] = [];
+      const sessions = service({
+        afterEnd: async (_s, cause) => {
+          after.push(cause);
+        },
+      });
+      const told: string[] = [];
+      sessions.onEnd('oidc', async (_s, p) => {
+        if (p.protocol === 'oidc' && p.sessionUid === 'uid-a') throw new Error('RP unreachable');
+        told.push(p.protocol === 'oidc' ? p.sessionUid : '');
+      });
+      sessions.onEnd('saml', async () => {
+        told.push('saml');
+      });
+      const made = await sessions.establish(fakeBrowser().ctx(), 'default', alice);
+      await sessions.join(made, oidcA);
+      await sessions.join(made, { protocol: 'oidc', sessionUid: 'uid-b' });
+      await sessions.join(made, samlB);
+      await sessions.end(made, 'logout');
+      expect(told).to.have.members(['uid-b', 'saml']);
+      expect(after).to.deep.equal(['logout']);
+    });
+
+    it('of 20 concurrent ends exactly one runs the handlers (handles with their own pools on servers)', async () => {
+      const { knex, dialect } = db();
+      const handles =
+        dialect === 'sqlite' ? [knex] : Array.from({ length: 4 }, () => db().open({ min: 5, max: 5 }));
+      let handled = 0;
+      let afterEnds = 0;
+      const instances = handles.map((h) => {
+        const s = service({ afterEnd: async () => void afterEnds++ }, h);
+        s.onEnd('oidc', async () => void handled++);
+        return s;
+      });
+      const nth = (i: number) => {
+        const instance = instances[i % instances.length];
+        if (!instance) throw new Error('no instance');
+        return instance;
+      };
+      const made = await nth(0).establish(fakeBrowser().ctx(), 'default', alice);
+      await nth(0).join(made, oidcA);
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => nth(i).end(made, 'logout')));
+      expect(results.filter((r) => r.length > 0)).to.have.length(1);
+      expect(handled).to.equal(1);
+      expect(afterEnds).to.equal(1);
+    });
+  });
+
+  describe('a later login on the same browser', () => {
+    it('of the same user replaces the session and keeps its participants; the old cookie is dead', async () => {
+      const sessions = service();
+      const ended: string[] = [];
+      sessions.onEnd('oidc', async (s) => void ended.push(s.id));
+      const browser = fakeBrowser();
+      const first = await sessions.establish(browser.ctx(), 'default', alice);
+      const oldSecret = String(browser.jar.get('nextauth_idp_default'));
+      await sessions.join(first, oidcA);
+      clock.advance(600_000);
+      const second = await sessions.establish(browser.ctx(), 'default', {
+        ...alice,
+        authTime: alice.authTime + 600,
+      });
+      expect(second.id).not.to.equal(first.id);
+      expect(second.authTime).to.equal(alice.authTime + 600);
+      expect(await sessions.participants(second)).to.deep.equal([oidcA]);
+      expect(ended).to.deep.equal([]);
+      expect(await row(first.id)).to.deep.include({ end_cause: 'replaced' });
+      const other = fakeBrowser();
+      other.jar.set('nextauth_idp_default', oldSecret);
+      expect(await sessions.current(other.ctx(), 'default')).to.equal(undefined);
+      expect(await sessions.current(browser.ctx(), 'default')).to.deep.include({ id: second.id });
+    });
+
+    it('of another user ends the previous session (its handlers hear `replaced`) and starts afresh', async () => {
+      const sessions = service();
+      const ended: Array<[IdpSession, IdpEndCause]> = [];
+      sessions.onEnd('oidc', async (s, _p, cause) => void ended.push([s, cause]));
+      const browser = fakeBrowser();
+      const first = await sessions.establish(browser.ctx(), 'default', alice);
+      await sessions.join(first, oidcA);
+      const second = await sessions.establish(browser.ctx(), 'default', bob);
+      expect(ended.map(([s, cause]) => [s.userid, cause])).to.deep.equal([['alice', 'replaced']]);
+      expect(await sessions.participants(second)).to.deep.equal([]);
+      expect(await sessions.current(browser.ctx(), 'default')).to.deep.include({ userid: 'bob' });
+    });
+  });
+
+  it('sweep deletes sessions a day after they ended or expired, with their participants', async () => {
+    const sessions = service();
+    const ended = await sessions.establish(fakeBrowser().ctx(), 'default', alice);
+    await sessions.join(ended, oidcA);
+    await sessions.end(ended, 'logout');
+    const kept = await sessions.establish(fakeBrowser().ctx(), 'default', bob);
+    clock.advance(86_400_000 - 1000);
+    expect(await sessions.sweep()).to.equal(0);
+    clock.advance(2000);
+    expect(await sessions.sweep()).to.equal(1);
+    expect(await row(ended.id)).to.equal(undefined);
+    expect(await row(kept.id)).to.not.equal(undefined);
+    // The other one a day after its idle timeout.
+    clock.advance(3600_000);
+    expect(await sessions.sweep()).to.equal(1);
+    expect(await row(kept.id)).to.equal(undefined);
+    expect(await db().knex(participantsTable).count({ n: '*' }).first()).to.satisfy(
+      (r: { n: unknown }) => Number(r.n) === 0,
+    );
+  });
+});

@@ -31,6 +31,8 @@ import { enrolRouter } from '../interaction/enrol-routes.js';
 import { loginRouter } from '../interaction/login-routes.js';
 import { staticAssetsRouter } from '../interaction/static-assets.js';
 import { createOidcFrontDoor, type OidcFrontDoor } from '../oidc/front-door.js';
+import { createSamlFrontDoor, type SamlFrontDoor } from '../saml/front-door.js';
+import { metadataOutboundClient } from '../saml/metadata-fetch.js';
 import { createIdpSessionService, type IdpSessionService } from '../session/service.js';
 import { homeRouter } from './home.js';
 import { embeddedSdkConfig, sdkConfigRouter } from './sdk-config-route.js';
@@ -148,6 +150,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   if (config.mode === 'embedded') root.use(homeRouter(config).routes());
   if (sdkConfig) root.use(sdkConfigRouter(sdkConfig).routes());
   let oidc: OidcFrontDoor | undefined;
+  let saml: SamlFrontDoor | undefined;
   // The one IdP session per browser and server that every front door (OIDC, SAML, forward-auth) shares.
   const idpSessions = dbs.idp
     ? createIdpSessionService({
@@ -200,10 +203,25 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           loopbackOrigin: () => loopbackOrigin,
         }).catch(async (err) => {
           await oidc?.close();
+          await saml?.close();
           await cleanup();
           throw err;
         });
         root.use(demo.routes());
+      }
+      // The SAML front door shares the IdP session (SSO with OIDC) and the QR login page.
+      if (idpSessions) {
+        saml = createSamlFrontDoor({
+          publicUrl: config.publicUrl,
+          secretKey: config.secretKey,
+          knex: dbs.idp,
+          ns: peers.ns,
+          sessions: idpSessions,
+          clock,
+          random,
+          logger,
+        });
+        root.use(saml.router.routes());
       }
       // The IdP management API (DESIGN.md §5): keys checked and changes audited by NS through the peer.
       const idpApi = createIdpApiRouter({
@@ -211,6 +229,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         ns: peers.ns,
         clients: oidc.registry.clients,
         keys: oidc.registry.keys,
+        ...(saml && {
+          sps: saml.sps,
+          metadataFetch: metadataOutboundClient(config.outboundAllow),
+        }),
       });
       root.use(idpApi.routes(), idpApi.allowedMethods());
     } else {
@@ -233,6 +255,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const admin = createAdminApp({ logger, metrics, checks, accepting: () => accepting });
   const publicListener = await listen(app.callback(), config.port, config.host).catch(async (err) => {
     await oidc?.close();
+    await saml?.close();
     await cleanup();
     throw err;
   });
@@ -275,6 +298,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         await publicListener.close(config.shutdownTimeoutMs);
         await adminListener.close(1000);
         await oidc?.close();
+        await saml?.close();
         await cleanup();
         logger.info('stopped');
       })();

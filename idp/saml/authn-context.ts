@@ -1,6 +1,8 @@
 // Whether a RequestedAuthnContext (saml-core §3.3.2.2.1) can be met by our one method, a phone + PIN (or
-// biometric) login: MobileTwoFactorContract (DESIGN.md §5). Classes weaker than it count for `minimum` and
-// `better`; anything else (another class, a declaration reference) is NoAuthnContext.
+// biometric) login: MobileTwoFactorContract (DESIGN.md §5). Password-level classes are met by it for every
+// comparison but `better` against our own class — also for `exact`, which many SPs send by default
+// (node-saml: PasswordProtectedTransport, exact) and which Keycloak, Okta and Entra treat the same way;
+// anything else (a class we cannot vouch for, a declaration reference) is NoAuthnContext.
 import { phonePinAcr } from '../interaction/ns-login.js';
 
 export const authnContextClassRef = phonePinAcr;
@@ -19,7 +21,6 @@ export function satisfiable(requested: { comparison: string; classRefs: string[]
   switch (comparison) {
     case 'exact':
     case 'maximum':
-      return listed;
     case 'minimum':
       return listed || classRefs.some((c) => weaker.has(c));
     case 'better':

@@ -17,7 +17,8 @@ export const bindings = {
 
 /** SP metadata documents larger than this are refused (a URL could otherwise stream anything). */
 export const maxMetadataBytes = 256 * 1024;
-export const maxEntityIdLength = 512;
+/** SAML allows 1024; 255 keeps it an audit subject id (and short enough for every index). */
+export const maxEntityIdLength = 255;
 
 export interface Endpoint {
   binding: string;

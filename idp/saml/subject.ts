@@ -24,17 +24,16 @@ export function persistentNameId(secretKey: string, server: string) {
     createHmac('sha256', key).update(`${spEntityId}\n${userid}`).digest('base64url');
 }
 
-/** The format of the Response: what the request asked for, else the SP metadata's first we support. */
+/**
+ * The format of the Response: what the request asked for (`unspecified` too: the userid); for none the SP
+ * metadata's first we support, else persistent. Undefined: not supported (InvalidNameIDPolicy).
+ */
 export function chooseNameIdFormat(
   requested: string | undefined,
   spFormats: readonly string[],
 ): string | undefined {
-  if (requested !== undefined && requested !== nameIdFormats.unspecified)
-    return supportedNameIdFormats.includes(requested) ? requested : undefined;
-  return (
-    spFormats.find((f) => supportedNameIdFormats.includes(f) && f !== nameIdFormats.unspecified) ??
-    nameIdFormats.persistent
-  );
+  if (requested !== undefined) return supportedNameIdFormats.includes(requested) ? requested : undefined;
+  return spFormats.find((f) => supportedNameIdFormats.includes(f)) ?? nameIdFormats.persistent;
 }
 
 export interface NameIdInput {

@@ -254,7 +254,7 @@ export function createIdpApiRouter(deps: IdpApiDeps): Router<IdpApiState> {
         info: {
           title: 'nextAuth IdP management API',
           description:
-            "OIDC clients and signing keys of each virtual server's OpenID Provider. Authenticated with `X-apikey`: the root key, or an API key of that virtual server with the role `servers` (or `root`). Errors are RFC 9457 problem JSON; request bodies are JSON of at most 64 KiB. Every change is recorded in the NS audit log.",
+            "OIDC clients and signing keys of each virtual server's OpenID Provider, and the SAML service providers of its SAML IdP. Authenticated with `X-apikey`: the root key, or an API key of that virtual server with the role `servers` (or `root`). Errors are RFC 9457 problem JSON; request bodies are JSON of at most 64 KiB. Every change is recorded in the NS audit log.",
         },
         operations: idpApiOperations,
         components: idpApiComponents,

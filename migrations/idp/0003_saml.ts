@@ -24,7 +24,7 @@ export async function up(knex: Knex): Promise<void> {
 
   await knex.schema.createTable('idp_saml_sps', (t) => {
     exactString(knex, t, 'server', 63).notNullable();
-    // At most 512 characters (SAML allows 1024; the key must fit MySQL's index limit).
+    // At most 255 characters are accepted (idp/saml/sp-metadata.ts); the column leaves room.
     exactString(knex, t, 'entity_id', 512).notNullable();
     // The SP's metadata as registered: ACS URLs, certificates, AuthnRequestsSigned.
     longText(knex, t, 'metadata').notNullable();

@@ -68,14 +68,27 @@ export function defaultAcs(sp: SamlSp): string {
   return chosen.location;
 }
 
-export async function readAuthnRequest(
+export interface CheckedMessage {
+  sp: SamlSp;
+  /** The message element to read from: the signed content when the message was signed. */
+  el: Element;
+  id: string;
+  signed: boolean;
+}
+
+/**
+ * The checks every request from an SP shares (AuthnRequest, LogoutRequest): schema-valid, a registered
+ * Issuer, its signature when there is one or the SP must sign, Destination, IssueInstant window, ID.
+ */
+export async function checkSpMessage(
   message: RedirectMessage | PostMessage,
-  deps: { ssoUrl: string; clock: Clock; findSp(entityId: string): Promise<SamlSp | undefined> },
-): Promise<AuthnRequestInfo> {
+  expected: { localName: 'AuthnRequest' | 'LogoutRequest'; endpoint: string },
+  deps: { clock: Clock; findSp(entityId: string): Promise<SamlSp | undefined> },
+): Promise<CheckedMessage> {
   const doc = await parseSamlMessage(message.xml);
   const root = doc.documentElement;
-  if (!root || root.namespaceURI !== samlNs.protocol || root.localName !== 'AuthnRequest')
-    throw new SamlError('malformed', 'Expected an AuthnRequest');
+  if (!root || root.namespaceURI !== samlNs.protocol || root.localName !== expected.localName)
+    throw new SamlError('malformed', `Expected a ${expected.localName}`);
   const issuer = text(childElements(root, samlNs.assertion, 'Issuer')[0]);
   const sp = issuer ? await deps.findSp(issuer) : undefined;
   if (!sp) throw new SamlError('unknown_sp', 'The Issuer is not a registered service provider');
@@ -96,13 +109,14 @@ export async function readAuthnRequest(
     if (text(childElements(el, samlNs.assertion, 'Issuer')[0]) !== issuer)
       throw new SamlError('bad_signature', 'The signed Issuer is another one');
   }
+  // DESIGN.md §5: AuthnRequestsSigned="true" covers AuthnRequest and LogoutRequest.
   if (!signed && sp.metadata.authnRequestsSigned)
-    throw new SamlError('bad_signature', 'This SP must sign its AuthnRequests');
+    throw new SamlError('bad_signature', 'This SP must sign its requests');
 
   const destination = el.getAttribute('Destination');
   // saml-bindings §3.4.5.2, §3.5.5.2: a signed message must name its Destination, and it must be us.
-  if ((signed && !destination) || (destination && destination !== deps.ssoUrl))
-    throw new SamlError('wrong_destination', 'Destination is not this IdP’s SSO endpoint');
+  if ((signed && !destination) || (destination && destination !== expected.endpoint))
+    throw new SamlError('wrong_destination', 'Destination is not this IdP’s endpoint');
   const issueInstant = Date.parse(el.getAttribute('IssueInstant') ?? '');
   const now = deps.clock.now();
   if (
@@ -114,6 +128,19 @@ export async function readAuthnRequest(
   const id = el.getAttribute('ID') ?? '';
   if (id.length === 0 || id.length > 256)
     throw new SamlError('malformed', 'ID must have 1 to 256 characters');
+  return { sp, el, id, signed };
+}
+
+export async function readAuthnRequest(
+  message: RedirectMessage | PostMessage,
+  deps: { ssoUrl: string; clock: Clock; findSp(entityId: string): Promise<SamlSp | undefined> },
+): Promise<AuthnRequestInfo> {
+  const { sp, el, id } = await checkSpMessage(
+    message,
+    { localName: 'AuthnRequest', endpoint: deps.ssoUrl },
+    deps,
+  );
+  const issueInstant = Date.parse(el.getAttribute('IssueInstant') ?? '');
   const acs = chooseAcs(sp, el);
 
   const policy = childElements(el, samlNs.protocol, 'NameIDPolicy')[0];

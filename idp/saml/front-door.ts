@@ -9,6 +9,7 @@ import { createNsLoginCollector } from '../interaction/ns-login.js';
 import type { IdpSessions } from '../session/types.js';
 import { createSamlKeyStore, type SamlKeyStore } from './keys.js';
 import { samlRouter } from './routes.js';
+import { createSlo } from './slo-service.js';
 import { createSpRepository, type SpRepository } from './sps.js';
 import { createSso, samlUrls } from './sso.js';
 import { createSamlStore } from './store.js';
@@ -56,8 +57,29 @@ export function createSamlFrontDoor(deps: SamlFrontDoorDeps): SamlFrontDoor {
     random: deps.random,
     logger,
   });
+  const slo = createSlo({
+    urls,
+    secretKey: deps.secretKey,
+    sps,
+    keys,
+    store,
+    sessions: deps.sessions,
+    clock: deps.clock,
+    random: deps.random,
+    logger,
+  });
+  // Another front door (or /logout) ended a session this SP had joined: front-channel LogoutRequests to
+  // the SPs are not sent yet (docs/saml.md), so the SP's own session stays until it expires; logged.
+  deps.sessions.onEnd('saml', async (session, participant, cause) => {
+    if (participant.protocol !== 'saml') return;
+    logger.info(
+      { event: 'saml_participant_ended', server: session.server, sp: participant.spEntityId, cause },
+      'IdP session ended; SAML SP not notified (front-channel SLO to SPs not implemented)',
+    );
+  });
   const router = samlRouter({
     urls,
+    slo,
     sso,
     sps,
     keys,

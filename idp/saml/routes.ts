@@ -20,6 +20,7 @@ import type { SamlKeyStore } from './keys.js';
 import { renderPostPage } from './post-page.js';
 import { decodePost, decodeRedirect, maxRelayStateBytes } from './request-decode.js';
 import { idpMetadataXml } from './samlify.js';
+import type { Slo } from './slo-service.js';
 import type { SamlSp, SpRepository } from './sps.js';
 import type { SamlUrls, Sso, SsoOutcome } from './sso.js';
 import { supportedNameIdFormats } from './subject.js';
@@ -27,6 +28,7 @@ import { maxPostBytes } from './xml.js';
 
 export interface SamlRoutesDeps {
   urls: SamlUrls;
+  slo: Slo;
   sso: Sso;
   sps: SpRepository;
   keys: SamlKeyStore;
@@ -234,6 +236,57 @@ export function samlRouter(deps: SamlRoutesDeps): Router {
     const outcome = pendingIdPattern.test(id) ? await sso.collect(ctx, name, id) : undefined;
     if (!outcome) return expired(ctx);
     send(ctx, outcome);
+  });
+
+  // Single logout started by an SP (HTTP-Redirect or HTTP-POST): checked, its ID used up, then — like SSO —
+  // continued by a top-level GET of ours, where the SameSite=Lax IdP session cookie is sent.
+  const startLogout = async (ctx: Ctx, message: Parameters<Slo['start']>[1]) => {
+    const name = String(ctx.params.server);
+    ctx.redirect(await deps.slo.start(name, message));
+    ctx.status = 303;
+    ctx.set('Cache-Control', 'no-store');
+  };
+
+  router.get('/saml/:server/slo', server, untrusted, async (ctx) => {
+    if (new URLSearchParams(ctx.querystring).has('SAMLResponse'))
+      throw new SamlError('unsupported', 'This IdP sends no LogoutRequests yet');
+    await startLogout(ctx, decodeRedirect(ctx.querystring, 'SAMLRequest'));
+  });
+
+  router.post('/saml/:server/slo', server, untrusted, async (ctx) => {
+    if (!ctx.is('application/x-www-form-urlencoded'))
+      throw new SamlError('malformed', 'Expected an HTML form (application/x-www-form-urlencoded)');
+    let raw: Buffer;
+    try {
+      raw = await readRawBody(ctx, maxPostBytes);
+    } catch (err) {
+      if ((err as { status?: number }).status === 413)
+        throw new SamlError('too_large', 'The form is larger than 1 MiB');
+      throw err;
+    }
+    const form = Object.fromEntries(new URLSearchParams(raw.toString('utf8')));
+    if (form.SAMLResponse !== undefined)
+      throw new SamlError('unsupported', 'This IdP sends no LogoutRequests yet');
+    await startLogout(ctx, decodePost(form, 'SAMLRequest'));
+  });
+
+  router.get('/saml/:server/slo/done', server, untrusted, async (ctx) => {
+    const name = String(ctx.params.server);
+    const ticket = typeof ctx.query.t === 'string' ? ctx.query.t : '';
+    const out = await deps.slo.finish(ctx, name, ticket);
+    if (!out) return expired(ctx);
+    if (out.kind === 'redirect') {
+      ctx.redirect(out.location);
+      ctx.status = 303;
+      ctx.set('Cache-Control', 'no-store');
+      return;
+    }
+    renderPostPage(ctx, {
+      action: out.action,
+      param: 'SAMLResponse',
+      value: out.value,
+      relayState: out.relayState,
+    });
   });
 
   return router;

@@ -151,6 +151,8 @@ export const en = {
   embedDemoEnrol: 'Enrol block',
   embedDemoEnrolHint:
     'Shown when this page is opened with #t=<view token> of an enrol link made with page: true.',
+  idpLogoutQuestion: 'Do you want to log out?',
+  idpLogoutText: 'This ends your login in this browser for every application that uses it.',
   oidcLogoutTitle: 'Log out',
   oidcLogoutQuestion: 'Do you want to log out of {server}?',
   oidcLogoutFrom: 'You are leaving {client}.',

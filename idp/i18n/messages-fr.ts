@@ -165,6 +165,9 @@ export const fr: Messages = {
   embedDemoEnrol: 'Bloc d’enregistrement',
   embedDemoEnrolHint:
     'Affiché quand cette page est ouverte avec #t=<view token> d’un lien d’enregistrement créé avec page: true.',
+  idpLogoutQuestion: 'Voulez-vous vous déconnecter ?',
+  idpLogoutText:
+    'Cela met fin à votre connexion dans ce navigateur pour toutes les applications qui l’utilisent.',
   oidcLogoutTitle: 'Déconnexion',
   oidcLogoutQuestion: 'Voulez-vous vous déconnecter de {server} ?',
   oidcLogoutFrom: 'Vous quittez {client}.',

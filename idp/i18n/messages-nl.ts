@@ -160,6 +160,8 @@ export const nl: Messages = {
   embedDemoEnrol: 'Registratieblok',
   embedDemoEnrolHint:
     'Verschijnt als deze pagina wordt geopend met #t=<view token> van een registratielink gemaakt met page: true.',
+  idpLogoutQuestion: 'Wil je uitloggen?',
+  idpLogoutText: 'Dit beëindigt je login in deze browser voor elke applicatie die hem gebruikt.',
   oidcLogoutTitle: 'Uitloggen',
   oidcLogoutQuestion: 'Wil je uitloggen bij {server}?',
   oidcLogoutFrom: 'Je verlaat {client}.',

@@ -6,6 +6,7 @@ import type { Context } from 'koa';
 import { format, type Locale, messages } from '../i18n/catalogue.js';
 import { chooseLocale } from '../i18n/negotiate.js';
 import { renderTemplate, viewPath } from '../views.js';
+import { type FrontDoorLoginDeps, frontDoorLogin } from './front-door-login.js';
 
 // Same rule as NS server names: the name is put into the page and into URLs.
 export const serverName = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -29,6 +30,13 @@ export interface LoginPageValues {
   /** Displayed only; empty for none. */
   loginHint: string;
   locale: Locale;
+  /**
+   * A login for a front door other than OIDC (see front-door-login.ts): sent back to `complete` with the
+   * login, which answers where to go. Empty for none.
+   */
+  returnTo?: string;
+  /** Step-up: the login must be younger than this many seconds (decimal string; empty for none). */
+  maxAge?: string;
 }
 
 /** The QR login page of a server in `locale`. */
@@ -44,6 +52,8 @@ export function loginPage(values: LoginPageValues): string {
       loginHint: values.loginHint,
       loginHintText: values.loginHint ? format(text.loginAs, { name: values.loginHint }) : '',
       appLink: '',
+      returnTo: values.returnTo ?? '',
+      maxAge: values.maxAge ?? '',
     },
     text,
   );
@@ -90,8 +100,9 @@ export function setPageHeaders(ctx: Pick<Context, 'set' | 'vary' | 'type'>): voi
   ctx.type = 'html';
 }
 
-export function loginRouter(options: { defaultServer: string }): Router {
+export function loginRouter(options: { defaultServer: string; frontDoor?: FrontDoorLoginDeps }): Router {
   const router = new Router();
+  const frontDoor = options.frontDoor ? frontDoorLogin(options.frontDoor) : undefined;
   const page = (ctx: Context, render: (server: string, locale: Locale) => string) => {
     const server = String(ctx.params.server);
     if (!serverName.test(server)) return;
@@ -103,9 +114,15 @@ export function loginRouter(options: { defaultServer: string }): Router {
     const ui = typeof ctx.query.ui_locales === 'string' ? ctx.query.ui_locales.slice(0, 64) : '';
     ctx.redirect(`/login/${options.defaultServer}${ui ? `?ui_locales=${encodeURIComponent(ui)}` : ''}`);
   });
-  router.get('/login/:server', (ctx) =>
-    page(ctx, (server, locale) => loginPage({ server, locale, complete: '', loginHint: '' })),
-  );
+  router.get('/login/:server', async (ctx) => {
+    // `?return_to=` (and step-up's `?max_age=`): a front door other than OIDC sent the browser to log in.
+    if (frontDoor && (ctx.query.return_to !== undefined || ctx.query.max_age !== undefined)) {
+      await frontDoor.page(ctx);
+      return;
+    }
+    page(ctx, (server, locale) => loginPage({ server, locale, complete: '', loginHint: '' }));
+  });
+  if (frontDoor) router.post('/login/:server/complete', frontDoor.complete);
   router.get('/login/:server/done', (ctx) => page(ctx, (server, locale) => loggedInPage({ server, locale })));
   // A fragment fetched by the block's script on a same-origin host page: same headers as a page.
   router.get('/login/:server/block', (ctx) => page(ctx, (server, locale) => loginBlock({ server, locale })));

@@ -7,48 +7,25 @@ import { decodeJwt } from 'jose';
 import type { Context } from 'koa';
 import type { Interaction } from 'oidc-provider';
 import { z } from 'zod';
-import {
-  HttpProblem,
-  type ProblemCode,
-  type ProblemDetails,
-  problems,
-} from '../../auth-server/common/errors.js';
+import { problems } from '../../auth-server/common/errors.js';
 import { readJson, readRawBody } from '../../auth-server/common/http/body.js';
 import type { Logger } from '../../auth-server/common/logging.js';
 import type { NsPeer } from '../../auth-server/common/peers.js';
 import { isThirdParty } from '../oidc/clients.js';
 import { endSessionForAccountSwitch } from '../oidc/internals.js';
 import type { OidcEntry } from '../oidc/registry.js';
+import type { IdpSession, IdpSessions } from '../session/types.js';
 import { renderErrorPage } from './error-page.js';
+import { InteractionProblem, refusedProblem } from './login-problems.js';
 import { loginPage, pageLocale, serverName, setPageHeaders } from './login-routes.js';
-import type { NsLoginCollector, NsLoginRefusal } from './ns-login.js';
+import type { NsLoginCollector } from './ns-login.js';
 import { consentPage, formPageCsp } from './oidc-pages.js';
+
+export { InteractionProblem } from './login-problems.js';
 
 export function oidcInteractionPath(server: string, uid: string): string {
   return `/oidc/${server}/interaction/${uid}`;
 }
-
-/** 409 with a `reason` the page branches on (start a fresh login, keep waiting, or give up). */
-export class InteractionProblem extends HttpProblem {
-  constructor(
-    status: number,
-    code: ProblemCode,
-    readonly reason: NsLoginRefusal | 'interaction_expired',
-    detail: string,
-  ) {
-    super(status, code, detail);
-  }
-  override toJSON(): ProblemDetails & { reason: string } {
-    return { ...super.toJSON(), reason: this.reason };
-  }
-}
-
-const refusalText: Record<NsLoginRefusal, string> = {
-  no_login_session: 'This browser has no login session for this server',
-  login_pending: 'The phone has not approved this login yet',
-  login_stale: 'This login was approved before the authorization request began',
-  login_used: 'This login has already been used',
-};
 
 /**
  * The subject an `id_token_hint` names. oidc-provider verified the hint's signature when it accepted the
@@ -86,6 +63,8 @@ export interface OidcInteractionDeps {
   ns: NsPeer;
   collector: NsLoginCollector;
   logger: Logger;
+  /** The IdP sessions shared with the other front doors: a login makes one, and one of them spares the QR. */
+  idpSessions?: IdpSessions;
 }
 
 type Loaded = { entry: OidcEntry; interaction: Interaction; server: string };
@@ -116,6 +95,32 @@ async function grantMissing(entry: OidcEntry, interaction: Interaction, ctx: Con
   const grantId = await grant.save();
   return entry.provider.interactionResult(ctx.req, ctx.res, { consent: { grantId } });
 }
+
+/** `max_age` of the authorization request in seconds, if it has one. */
+function requestMaxAge(interaction: Interaction): number | undefined {
+  const raw = interaction.params.max_age;
+  const value = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw) : Number.NaN;
+  return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+}
+
+/**
+ * Whether the browser's IdP session (made by any front door) may finish this login without a QR: not when
+ * the request demands a fresh login (prompt=login), a younger one (max_age), or another user (id_token_hint).
+ */
+async function ssoAllowed(entry: OidcEntry, interaction: Interaction, idp: IdpSession): Promise<boolean> {
+  const prompts = String(interaction.params.prompt ?? '').split(' ');
+  if (prompts.includes('login')) return false;
+  const maxAge = requestMaxAge(interaction);
+  if (maxAge !== undefined && Math.floor(Date.now() / 1000) - idp.authTime > maxAge) return false;
+  const hinted = hintedSubject(interaction);
+  const clientId = String(interaction.params.client_id ?? '');
+  return hinted === undefined || hinted === (await subjectFor(entry, clientId, idp.userid));
+}
+
+/** oidc-provider's login result for the facts of an IdP login. */
+const loginResult = (login: { userid: string; acr: string; amr: string[]; authTime: number }) => ({
+  login: { accountId: login.userid, acr: login.acr, amr: login.amr, ts: login.authTime, remember: true },
+});
 
 export function oidcInteractionRouter(deps: OidcInteractionDeps): Router {
   const { ns, collector, logger } = deps;
@@ -184,6 +189,24 @@ export function oidcInteractionRouter(deps: OidcInteractionDeps): Router {
       renderErrorPage(ctx, 400, { error: 'interaction_required', description: 'Unsupported interaction.' });
       return;
     }
+    // SSO across front doors: the browser's IdP session (from SAML, forward-auth or an earlier OIDC login)
+    // logs it in without a QR.
+    const idp = await deps.idpSessions?.current(ctx, server);
+    if (idp && (await ssoAllowed(entry, interaction, idp))) {
+      if (interaction.session?.accountId !== undefined && interaction.session.accountId !== idp.userid)
+        await endSessionForAccountSwitch(entry.provider, interaction, Math.floor(Date.now() / 1000));
+      logger.info(
+        { event: 'oidc_login_sso', server, clientId: interaction.params.client_id, userid: idp.userid },
+        'OIDC login from the IdP session',
+      );
+      const location = await entry.provider.interactionResult(ctx.req, ctx.res, loginResult(idp), {
+        mergeWithLastSubmission: false,
+      });
+      ctx.set('Cache-Control', 'no-store');
+      ctx.redirect(location);
+      ctx.status = 303;
+      return;
+    }
     const hint = interaction.params.login_hint;
     setPageHeaders(ctx);
     ctx.body = loginPage({
@@ -214,7 +237,7 @@ export function oidcInteractionRouter(deps: OidcInteractionDeps): Router {
     const hinted = hintedSubject(interaction);
     let result: Parameters<OidcEntry['provider']['interactionResult']>[2];
     if (outcome.kind === 'refused') {
-      throw new InteractionProblem(409, 'conflict', outcome.reason, refusalText[outcome.reason]);
+      throw refusedProblem(outcome.reason);
     } else if (outcome.kind === 'declined') {
       logger.info({ event: 'oidc_login_declined', server, clientId }, 'login declined on the phone');
       result = { error: 'access_denied', error_description: 'The login was declined on the phone' };
@@ -230,21 +253,16 @@ export function oidcInteractionRouter(deps: OidcInteractionDeps): Router {
         error_description: 'Another user logged in than the one id_token_hint names',
       };
     } else {
+      // The IdP session first: replacing another user's ends that user's oidc-provider session with its
+      // back-channel logout tokens, which the account switch below would otherwise delete unsent.
+      await deps.idpSessions?.establish(ctx, server, outcome);
       if (interaction.session?.accountId !== undefined && interaction.session.accountId !== outcome.userid)
         await endSessionForAccountSwitch(entry.provider, interaction, Math.floor(Date.now() / 1000));
       logger.info(
         { event: 'oidc_login', server, clientId, userid: outcome.userid, accountId: outcome.accountId },
         'IdP session from NS login',
       );
-      result = {
-        login: {
-          accountId: outcome.userid,
-          acr: outcome.acr,
-          amr: outcome.amr,
-          ts: outcome.authTime,
-          remember: true,
-        },
-      };
+      result = loginResult(outcome);
     }
     const location = await entry.provider.interactionResult(ctx.req, ctx.res, result, {
       mergeWithLastSubmission: false,

@@ -11,8 +11,9 @@ import { renderErrorPage } from '../interaction/error-page.js';
 import { serverName } from '../interaction/login-routes.js';
 import { createNsLoginCollector, nsLoginClaimsTable } from '../interaction/ns-login.js';
 import { oidcInteractionPath, oidcInteractionRouter } from '../interaction/oidc-routes.js';
+import type { IdpSessionService } from '../session/service.js';
 import { sweepExpiredPayloads } from './adapter.js';
-import { handOver } from './internals.js';
+import { endOidcSessionByUid, handOver } from './internals.js';
 import { outboundFetch } from './outbound-fetch.js';
 import type { OidcStorage } from './provider.js';
 import { createOidcRegistry, type OidcRegistry } from './registry.js';
@@ -38,6 +39,8 @@ export interface OidcFrontDoorDeps {
   refreshMs?: number;
   /** Deletion of expired rows; default every 10 minutes, 0 = never. */
   sweepEveryMs?: number;
+  /** The IdP sessions shared by the front doors (DESIGN.md §4). */
+  idpSessions?: IdpSessionService;
 }
 
 export interface OidcFrontDoor {
@@ -66,6 +69,7 @@ export function createOidcFrontDoor(deps: OidcFrontDoorDeps): OidcFrontDoor {
     ns: deps.ns,
     fetch: outboundFetch(deps.outbound),
     ...(deps.refreshMs !== undefined ? { refreshMs: deps.refreshMs } : {}),
+    ...(deps.idpSessions ? { idpSessions: deps.idpSessions } : {}),
     interactionPath: oidcInteractionPath,
     // Errors shown to the browser (e.g. an unregistered redirect_uri): a page, never a redirect.
     renderError: (ctx, out) =>
@@ -79,6 +83,19 @@ export function createOidcFrontDoor(deps: OidcFrontDoorDeps): OidcFrontDoor {
     ns: deps.ns,
     collector: createNsLoginCollector({ ns: deps.ns, knex: deps.knex, clock: deps.clock }),
     logger,
+    ...(deps.idpSessions ? { idpSessions: deps.idpSessions } : {}),
+  });
+  // The IdP session ended elsewhere (`/logout`, SAML, another user's login): the oidc-provider session that
+  // joined it ends as a confirmed RP-initiated logout would, back-channel logout tokens included.
+  deps.idpSessions?.onEnd('oidc', async (session, participant, cause) => {
+    if (participant.protocol !== 'oidc') return;
+    const entry = await registry.get(session.server);
+    if (!entry) return;
+    if (await endOidcSessionByUid(entry.provider, participant.sessionUid))
+      logger.info(
+        { event: 'oidc_session_ended', server: session.server, cause },
+        'OIDC session ended with the IdP session',
+      );
   });
 
   const middleware: Middleware = async (ctx, next) => {

@@ -117,3 +117,53 @@ export const offlineAccessHook = {
     params.scope = [...scopes].join(' ');
   },
 };
+
+/**
+ * Ends an oidc-provider session from outside a request (its IdP session ended through another front door or
+ * `/logout`): what a confirmed RP-initiated "log me out" does (oidc-provider's actions/end_session.js
+ * `confirm`), without the browser — a logout token to each client that registered a back-channel logout
+ * URI, its grants revoked (unless they persist logout, as for offline_access there), the session deleted.
+ * oidc-provider has no API for this; `Client#backchannelLogout` works without a request context.
+ */
+export async function endOidcSessionByUid(
+  provider: import('oidc-provider').default,
+  uid: string,
+): Promise<boolean> {
+  const session = await provider.Session.findByUid(uid);
+  if (!session) return false;
+  const accountId = session.accountId;
+  const authorizations = Object.entries(
+    (session.authorizations ?? {}) as Record<string, { grantId?: string; persistsLogout?: boolean }>,
+  );
+  const events = provider as unknown as NodeJS.EventEmitter;
+  await Promise.all(
+    authorizations.map(async ([clientId]) => {
+      const client = await provider.Client.find(clientId);
+      if (!client?.backchannelLogoutUri || !accountId) return;
+      const sid = session.sidFor(clientId);
+      // Missing from oidc-provider's typings.
+      const logout = (client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> })
+        .backchannelLogout;
+      await logout.call(client, accountId, sid ?? '').then(
+        () => events.emit('backchannel.success', undefined, client, accountId, sid),
+        (err: unknown) => events.emit('backchannel.error', undefined, err, client, accountId, sid),
+      );
+    }),
+  );
+  await Promise.all(
+    authorizations.map(async ([, { grantId, persistsLogout }]) => {
+      if (!grantId || persistsLogout) return;
+      await Promise.all([
+        provider.AccessToken.revokeByGrantId(grantId),
+        provider.RefreshToken.revokeByGrantId(grantId),
+        provider.AuthorizationCode.revokeByGrantId(grantId),
+        provider.BackchannelAuthenticationRequest.revokeByGrantId(grantId),
+        provider.DeviceCode.revokeByGrantId(grantId),
+      ]);
+      const grant = await provider.Grant.find(grantId);
+      await grant?.destroy();
+    }),
+  );
+  await session.destroy();
+  return true;
+}

@@ -9,6 +9,7 @@ import type { Logger } from '../../auth-server/common/logging.js';
 import type { NsPeer } from '../../auth-server/common/peers.js';
 import { phonePinAcr } from '../interaction/ns-login.js';
 import { renderLoggedOutPage, renderLogoutPage } from '../interaction/oidc-pages.js';
+import type { IdpSessionService } from '../session/service.js';
 import { type AdapterOptions, knexAdapterFactory } from './adapter.js';
 import { claimsFromProfile, oidcClaims } from './claims.js';
 import { type ClientRepository, clientAdapter, isThirdParty, thirdPartyProperty } from './clients.js';
@@ -105,6 +106,8 @@ export interface ProviderDeps {
   logger: Logger;
   /** Path of the interaction page for an interaction uid (under `/oidc/{server}`). */
   interactionPath(uid: string): string;
+  /** The IdP sessions shared with the other front doors; without them OIDC keeps only its own session. */
+  idpSessions?: IdpSessionService;
   /** Renders an error page for the browser (never a redirect). */
   renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string | undefined }): void;
 }
@@ -208,7 +211,10 @@ export function createProvider(deps: ProviderDeps): Provider {
       pairwise(String(client.sectorIdentifier), accountId),
     rotateRefreshToken: true,
     ttl: { ...oidcTtl },
-    interactions: { url: (_ctx, interaction) => deps.interactionPath(interaction.uid) },
+    interactions: {
+      url: (_ctx, interaction) => deps.interactionPath(interaction.uid),
+      ...(deps.idpSessions ? { policy: idpSessionPolicy(oidc, server, deps.idpSessions) } : {}),
+    },
     // `sub` is the NS userid (public subject per server); a user without an unblocked account at this
     // server has no account here, so tokens issued to them stop working. The profile is read when claims
     // are asked for (ID token, userinfo), so a change in NS shows in the next token.
@@ -249,9 +255,32 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.use(async (ctx, next) => {
     await next();
     if (ctx.oidc?.route !== 'end_session_confirm' || ctx.status !== 303 || !ctx.oidc.params?.logout) return;
+    // The IdP session this oidc-provider session belonged to ends too, and with it every other front door
+    // of the browser (SAML SPs, forward-auth); this session's clients oidc-provider has just told itself.
+    const uid = ctx.oidc.session?.uid;
+    if (deps.idpSessions && uid) {
+      const participant = { protocol: 'oidc', sessionUid: uid } as const;
+      for (const idp of await deps.idpSessions.sessionsOf(server, participant))
+        await deps.idpSessions.end(idp, 'oidc_logout', { ctx, except: participant });
+    }
     const nonce = ctx.cookies.get(ns.browserSessionCookieName(server), { signed: false });
     if (nonce) await ns.endBrowserSession(server, nonce, 'idp-oidc');
   });
+  // An oidc-provider session that logged a user in joins the browser's IdP session of that user, so that
+  // the end of the IdP session (wherever it starts) ends this one too.
+  if (deps.idpSessions) {
+    const idpSessions = deps.idpSessions;
+    provider.use(async (ctx, next) => {
+      await next();
+      const route = ctx.oidc?.route;
+      if (route !== 'authorization' && route !== 'resume') return;
+      const session = ctx.oidc?.session;
+      if (!session?.accountId || session.destroyed || ctx.status >= 400) return;
+      const idp = await idpSessions.current(ctx, server);
+      if (idp && idp.userid === session.accountId)
+        await idpSessions.join(idp, { protocol: 'oidc', sessionUid: session.uid });
+    });
+  }
   const log = deps.logger.child({ server });
   provider.on('server_error', (_ctx: unknown, err: Error) =>
     log.error({ err: { name: err.name, message: err.message } }, 'oidc-provider server error'),
@@ -285,4 +314,24 @@ export function createProvider(deps: ProviderDeps): Provider {
     ),
   );
   return provider;
+}
+
+/**
+ * oidc-provider's interaction policy plus one check: a browser whose oidc-provider session outlived its IdP
+ * session (ended by `/logout`, SAML or its timeouts) or whose IdP session now belongs to someone else must
+ * log in again (`login_required` for prompt=none), so OIDC never keeps a user logged in that the other front
+ * doors consider gone.
+ */
+function idpSessionPolicy(oidc: OidcProviderModule, server: string, idpSessions: IdpSessionService) {
+  const { base, Check } = oidc.interactionPolicy;
+  const policy = base();
+  policy.get('login')?.checks.add(
+    new Check('idp_session_ended', 'the IdP session ended', 'login_required', async (ctx) => {
+      const accountId = ctx.oidc.session?.accountId;
+      if (!accountId) return false;
+      const idp = await idpSessions.current(ctx, server);
+      return idp?.userid !== accountId;
+    }),
+  );
+  return policy;
 }

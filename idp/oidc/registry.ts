@@ -40,6 +40,7 @@ export interface OidcRegistryDeps {
   refreshMs?: number;
   interactionPath(server: string, uid: string): string;
   renderError: ProviderDeps['renderError'];
+  idpSessions?: ProviderDeps['idpSessions'];
 }
 
 export interface OidcRegistry {
@@ -89,6 +90,7 @@ export function createOidcRegistry(deps: OidcRegistryDeps): OidcRegistry {
       logger: deps.logger,
       interactionPath: (uid) => deps.interactionPath(server, uid),
       renderError: deps.renderError,
+      ...(deps.idpSessions ? { idpSessions: deps.idpSessions } : {}),
     });
     const handler = provider.callback();
     const pairwise = pairwiseSubject(deps.secretKey, server);

@@ -29,10 +29,13 @@ import { createDemo, loopbackOriginFor } from '../demo/demo.js';
 import { devicePagesRouter } from '../interaction/device-pages.js';
 import { enrolRouter } from '../interaction/enrol-routes.js';
 import { loginRouter } from '../interaction/login-routes.js';
+import { logoutRouter } from '../interaction/logout-routes.js';
+import { createNsLoginCollector } from '../interaction/ns-login.js';
 import { staticAssetsRouter } from '../interaction/static-assets.js';
 import { createOidcFrontDoor, type OidcFrontDoor } from '../oidc/front-door.js';
 import { createSamlFrontDoor, type SamlFrontDoor } from '../saml/front-door.js';
 import { metadataOutboundClient } from '../saml/metadata-fetch.js';
+import { returnToPolicy } from '../session/return-to.js';
 import { createIdpSessionService, type IdpSessionService } from '../session/service.js';
 import { homeRouter } from './home.js';
 import { embeddedSdkConfig, sdkConfigRouter } from './sdk-config-route.js';
@@ -162,6 +165,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         cookieDomain: config.cookieDomain,
         idleSeconds: config.idpSession.idleSeconds,
         maxSeconds: config.idpSession.maxSeconds,
+        afterEnd: async (session, cause, ctx) => {
+          // The browser's NS login session ends with it, so the phone's app is told (not when NS itself
+          // ended it, nor when a new login of this browser replaced the session). Only the browser that
+          // asked holds the NS cookie; an end without it (another front door's back channel) cannot.
+          const ns = peers.ns;
+          if (!ns || !ctx || cause === 'ns_logout' || cause === 'replaced') return;
+          const nonce = ctx.cookies.get(ns.browserSessionCookieName(session.server), { signed: false });
+          if (nonce) await ns.endBrowserSession(session.server, nonce, 'idp-session');
+        },
       })
     : undefined;
   const idpSessionSweep = idpSessions
@@ -170,12 +182,25 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       }, 600_000).unref()
     : undefined;
   if (options.services.includes('idp')) {
+    // Log in, then go back: the login page of the front doors that are not OIDC (SAML, forward-auth).
+    const frontDoor =
+      idpSessions && peers.ns && dbs.idp
+        ? {
+            idpSessions,
+            collector: createNsLoginCollector({ ns: peers.ns, knex: dbs.idp, clock }),
+            ns: peers.ns,
+            returnTo: returnToPolicy({ publicUrl: config.publicUrl }),
+            clock,
+            logger,
+          }
+        : undefined;
     root.use(
-      loginRouter({ defaultServer: 'default' }).routes(),
+      loginRouter({ defaultServer: 'default', frontDoor }).routes(),
       devicePagesRouter().routes(),
       staticAssetsRouter().routes(),
     );
     root.use(enrolRouter().routes());
+    if (idpSessions) root.use(logoutRouter({ idpSessions, publicUrl: config.publicUrl, logger }).routes());
     // The OIDC front door reads NS login sessions in-process; an NS peer over HTTP (distributed) is to come.
     if (peers.ns && dbs.idp && config.secretKey !== undefined) {
       oidc = createOidcFrontDoor({
@@ -187,6 +212,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         ns: peers.ns,
         outbound: configuredOutboundClient(config.outboundAllow),
         resources: config.oidcResources,
+        ...(idpSessions ? { idpSessions } : {}),
         clock,
         random,
         logger,

@@ -87,6 +87,8 @@ export interface IdpSessionRepository {
   /** Inserts a participant; false when it was there already. */
   addParticipant(sessionId: string, participant: ParticipantRecord, now: number): Promise<boolean>;
   participants(sessionId: string): Promise<ParticipantRecord[]>;
+  /** Sessions of `server` (ended or not) that the participant with this key joined. */
+  findByParticipant(server: string, key: string): Promise<SessionRecord[]>;
   /** Hands every participant of `from` to `to` (a same-user login replacing the session). */
   moveParticipants(from: string, to: string): Promise<void>;
   /** Deletes sessions (and their participants) that ended or expired before `before`; returns how many. */
@@ -160,6 +162,13 @@ export function createIdpSessionRepository(knex: Knex): IdpSessionRepository {
         protocol: r.protocol,
         data: r.data,
       }));
+    },
+    async findByParticipant(server, key) {
+      const rows = await knex<SessionRow>(sessionsTable)
+        .where({ server })
+        .whereIn('id', knex(participantsTable).select('session_id').where({ participant_key: key }))
+        .select(`${sessionsTable}.*`);
+      return rows.map(toRecord);
     },
     async moveParticipants(from, to) {
       await knex(participantsTable).where({ session_id: from }).update({ session_id: to });

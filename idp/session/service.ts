@@ -49,6 +49,10 @@ export interface IdpSessionServiceDeps {
 }
 
 export interface IdpSessionService extends IdpSessions {
+  /** The live sessions `participant` has joined (e.g. the one an OIDC session belongs to at its logout). */
+  sessionsOf(server: string, participant: IdpParticipant): Promise<IdpSession[]>;
+  /** Clears the browser's cookie for `server` (e.g. one that names no live session any more). */
+  clearCookie(ctx: Context, server: string): void;
   /** Deletes sessions that ended or expired before `now` minus a grace period; returns how many. */
   sweep(): Promise<number>;
 }
@@ -101,7 +105,8 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
 
   /** The stored session the browser's cookie for `server` names, live or not. */
   const cookieRecord = async (ctx: Context, server: string): Promise<SessionRecord | undefined> => {
-    const secret = ctx.cookies.get(idpCookieName(server));
+    // Unsigned: the secret is the proof (oidc-provider's koa app has keys and would look for a `.sig`).
+    const secret = ctx.cookies.get(idpCookieName(server), { signed: false });
     if (secret === undefined || !cookieSecretPattern.test(secret)) return undefined;
     const record = await repository.findBySecretHash(sha256Hex(secret));
     return record?.server === server ? record : undefined;
@@ -223,6 +228,16 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
         });
       }
       return participants;
+    },
+
+    clearCookie(ctx, server) {
+      ctx.append('Set-Cookie', clearIdpCookie(idpCookieName(server), cookieOptions));
+    },
+
+    async sessionsOf(server, participant) {
+      const now = clock.now();
+      const records = await repository.findByParticipant(server, participantKey(participant));
+      return records.filter((r) => live(r, now)).map(toSession);
     },
 
     onEnd(protocol, handler) {

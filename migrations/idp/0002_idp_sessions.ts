@@ -38,6 +38,8 @@ export async function up(knex: Knex): Promise<void> {
     t.text('data').notNullable();
     millis(t, 'created_at').notNullable();
     t.primary(['session_id', 'participant_key']);
+    // The session an OIDC session belongs to, found at its RP-initiated logout.
+    t.index(['participant_key'], 'idp_session_participants_key_idx');
   });
 }
 

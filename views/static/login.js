@@ -8,6 +8,10 @@ const server = root.dataset.server;
 const lang = document.documentElement.lang || 'en';
 // Set when the page serves an OIDC authorization: where the IdP collects this login (oidc-routes.ts).
 const complete = root.dataset.complete;
+// Set when the page logs in for another front door (SAML, forward-auth): where to go back to afterwards, and
+// for a step-up how young the login must be; both go back to `complete`, which checks them again.
+const returnTo = root.dataset.returnTo;
+const maxAge = root.dataset.maxAge;
 const hint = document.getElementById('login-hint');
 if (hint?.dataset.hint) hint.hidden = false;
 const byId = (id) => document.getElementById(id);
@@ -57,7 +61,9 @@ async function finish() {
       method: 'POST',
       credentials: 'same-origin',
       headers: { 'content-type': 'application/json' },
-      body: '{}',
+      body: JSON.stringify(
+        returnTo ? { return_to: returnTo, ...(maxAge ? { max_age: Number(maxAge) } : {}) } : {},
+      ),
     });
     const body = await res.json().catch(() => ({}));
     if (res.ok && typeof body.location === 'string') {
@@ -65,6 +71,8 @@ async function finish() {
       return;
     }
     finishing = false;
+    // Declined on the phone: the page already says so.
+    if (body.reason === 'login_declined') return;
     // A login of this browser from before this request, or one already used: start a fresh one, once.
     if ((body.reason === 'login_stale' || body.reason === 'login_used') && !restarted) {
       restarted = true;

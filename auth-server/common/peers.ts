@@ -87,6 +87,8 @@ export const idpAdminEventTypes = [
   'oidc_client.updated',
   'oidc_client.deleted',
   'oidc_keys.rotated',
+  'saml_sp.created',
+  'saml_sp.deleted',
 ] as const;
 
 export interface IdpAdminEvent {
@@ -95,7 +97,7 @@ export interface IdpAdminEvent {
   server: string;
   /** Key id of the API key that acted. */
   actor: string;
-  subject: { kind: 'oidc_client' | 'server'; id: string };
+  subject: { kind: 'oidc_client' | 'saml_sp' | 'server'; id: string };
   ip: string | null;
   userAgent: string | null;
   /** Ids and names only, never a secret (NS refuses credential-like keys). */

@@ -13,6 +13,8 @@ import {
   subjectTypes,
 } from '../oidc/clients.js';
 import { signingAlgs } from '../oidc/signing-keys.js';
+import { maxMetadataBytes } from '../saml/sp-metadata.js';
+import { attributeNameSchema, claimSchema, entityIdSchema, signModes } from '../saml/sps.js';
 
 /**
  * NS roles that may manage a server's IdP configuration: `servers` (the tenant's administrator role in NS
@@ -166,6 +168,107 @@ export const keyOperations = {
   },
 } satisfies Record<string, ApiOperation>;
 
+export const spParams = serverParams.extend({
+  entityId: entityIdSchema.describe("The SP's entityID (URL-encoded)"),
+});
+
+export const spRegistrationSchema = z
+  .strictObject({
+    metadata: z
+      .string()
+      .max(maxMetadataBytes)
+      .optional()
+      .describe("The SP's SAML metadata document (one EntityDescriptor with an SPSSODescriptor)"),
+    metadataUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional()
+      .describe(
+        'Where the IdP fetches the metadata (through the NEXTAUTH_OUTBOUND_ALLOW guard, at most 256 KiB)',
+      ),
+    sign: z
+      .enum(signModes)
+      .default('both')
+      .describe('What gets an XML signature: the Assertion, the Response, or both'),
+    encrypt: z
+      .boolean()
+      .default(false)
+      .describe("Encrypt Assertions (AES-256-GCM, RSA-OAEP) with the SP's encryption certificate"),
+    attributes: z
+      .record(attributeNameSchema, claimSchema)
+      .default({})
+      .describe('SAML attribute name → claim (`sub`, `userid`, `name`, `email`, `groups`, `attr:NAME`)'),
+  })
+  .refine((b) => (b.metadata === undefined) !== (b.metadataUrl === undefined), {
+    message: 'Give exactly one of metadata and metadataUrl',
+  });
+
+export const samlSpSchema = z.object({
+  server: z.string(),
+  entityId: z.string(),
+  idpEntityId: z.string().describe("This server's IdP entityID (its metadata URL)"),
+  acs: z.array(z.string()).describe('HTTP-POST AssertionConsumerService URLs from the metadata'),
+  singleLogout: z.array(z.string()),
+  authnRequestsSigned: z.boolean().describe('The SP must sign its AuthnRequests'),
+  sign: z.enum(signModes),
+  encrypt: z.boolean(),
+  attributes: z.record(z.string(), z.string()),
+  createdAt: instant,
+  updatedAt: instant,
+});
+
+export const samlSpListSchema = z.object({ sps: z.array(samlSpSchema) });
+
+export const spOperations = {
+  list: {
+    method: 'get',
+    path: '/api/v1/servers/{server}/saml/sps',
+    operationId: 'listSamlSps',
+    summary: "The server's SAML service providers by entityID",
+    tag: 'saml-sps',
+    access,
+    params: serverParams,
+    responses: { 200: { description: 'The SPs', schema: samlSpListSchema } },
+    problems: [401, 403, 404],
+  },
+  create: {
+    method: 'post',
+    path: '/api/v1/servers/{server}/saml/sps',
+    operationId: 'createSamlSp',
+    summary: 'Register an SP from its metadata (inline or by URL)',
+    description:
+      'The metadata must name at least one HTTP-POST AssertionConsumerService; `encrypt` needs an encryption certificate in it.',
+    tag: 'saml-sps',
+    access,
+    params: serverParams,
+    body: spRegistrationSchema,
+    responses: { 201: { description: 'The SP', schema: samlSpSchema } },
+    problems: [400, 401, 403, 404, 409, 413, 415, 502],
+  },
+  get: {
+    method: 'get',
+    path: '/api/v1/servers/{server}/saml/sps/{entityId}',
+    operationId: 'getSamlSp',
+    summary: 'One SP',
+    tag: 'saml-sps',
+    access,
+    params: spParams,
+    responses: { 200: { description: 'The SP', schema: samlSpSchema } },
+    problems: [401, 403, 404],
+  },
+  delete: {
+    method: 'delete',
+    path: '/api/v1/servers/{server}/saml/sps/{entityId}',
+    operationId: 'deleteSamlSp',
+    summary: 'Remove an SP: its requests are refused from now on',
+    tag: 'saml-sps',
+    access,
+    params: spParams,
+    responses: { 204: { description: 'Removed' } },
+    problems: [401, 403, 404],
+  },
+} satisfies Record<string, ApiOperation>;
+
 export const idpOpenApiOperation = {
   method: 'get',
   path: '/api/v1/openapi.json',
@@ -180,6 +283,7 @@ export const idpOpenApiOperation = {
 export const idpApiOperations: readonly ApiOperation[] = [
   ...Object.values(clientOperations),
   ...Object.values(keyOperations),
+  ...Object.values(spOperations),
   idpOpenApiOperation,
 ];
 
@@ -189,4 +293,6 @@ export const idpApiComponents = {
   OidcClientPage: clientPageSchema,
   SigningKey: signingKeySchema,
   SigningKeyList: signingKeyListSchema,
+  SamlSp: samlSpSchema,
+  SamlSpList: samlSpListSchema,
 };

@@ -4,8 +4,9 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { z } from 'zod';
-import { problems } from '../../auth-server/common/errors.js';
+import { HttpProblem, problems } from '../../auth-server/common/errors.js';
 import { readJson } from '../../auth-server/common/http/body.js';
+import type { OutboundClient } from '../../auth-server/common/http/outbound.js';
 import { readQuery } from '../../auth-server/common/http/query.js';
 import type { NsPeer } from '../../auth-server/common/peers.js';
 import { buildOpenApiDocument } from '../../auth-server/ns/api/openapi/document.js';
@@ -14,6 +15,11 @@ import { mapDomainErrors } from '../../auth-server/ns/api/problems.js';
 import type { ClientRepository, OidcClient } from '../oidc/clients.js';
 import { issuerFor } from '../oidc/provider.js';
 import type { SigningKeyInfo, SigningKeyStore } from '../oidc/signing-keys.js';
+import { SamlError } from '../saml/errors.js';
+import { fetchSpMetadata, MetadataFetchError } from '../saml/metadata-fetch.js';
+import { parseSpMetadata } from '../saml/sp-metadata.js';
+import type { SamlSp, SpRepository } from '../saml/sps.js';
+import { samlUrls } from '../saml/sso.js';
 import { type IdpApiState, keyOf, requireServerKey } from './auth.js';
 import {
   clientOperations as clientOps,
@@ -24,7 +30,9 @@ import {
   idpOpenApiOperation,
   keyOperations as keyOps,
   type oidcClientSchema,
+  type samlSpSchema,
   type signingKeySchema,
+  spOperations as spOps,
 } from './operations.js';
 import { type AdminActor, createIdpAdminService } from './service.js';
 
@@ -33,6 +41,10 @@ export interface IdpApiDeps {
   ns: NsPeer;
   clients: ClientRepository;
   keys: SigningKeyStore;
+  /** The SAML front door's SPs (absent when it is off: its operations answer 404). */
+  sps?: SpRepository;
+  /** Fetches SP metadata URLs (allow-listed, size-capped). */
+  metadataFetch?: OutboundClient;
 }
 
 type Ctx = Context & { state: IdpApiState; params: Record<string, string> };
@@ -55,6 +67,36 @@ export function toClientWire(c: OidcClient, publicUrl: string): z.output<typeof 
     createdAt: c.createdAt.toISOString(),
     updatedAt: c.updatedAt.toISOString(),
   };
+}
+
+export function toSpWire(sp: SamlSp, publicUrl: string): z.output<typeof samlSpSchema> {
+  return {
+    server: sp.server,
+    entityId: sp.entityId,
+    idpEntityId: samlUrls(publicUrl).entityId(sp.server),
+    acs: sp.metadata.acs.map((a) => a.location),
+    singleLogout: sp.metadata.slo.map((e) => e.location),
+    authnRequestsSigned: sp.metadata.authnRequestsSigned,
+    sign: sp.settings.sign,
+    encrypt: sp.settings.encrypt,
+    attributes: sp.settings.attributes,
+    createdAt: sp.createdAt.toISOString(),
+    updatedAt: sp.updatedAt.toISOString(),
+  };
+}
+
+/** Metadata that cannot be used is the caller's input error; a URL that cannot be fetched is a 502. */
+async function spProblems(_ctx: Ctx, next: () => Promise<unknown>) {
+  try {
+    await next();
+  } catch (err) {
+    if (err instanceof SamlError)
+      throw new HttpProblem(err.status, err.status === 413 ? 'body_too_large' : 'invalid_body', err.message, [
+        { path: 'metadata', message: err.message },
+      ]);
+    if (err instanceof MetadataFetchError) throw new HttpProblem(502, 'unavailable', err.message);
+    throw err;
+  }
 }
 
 function toKeyWire(k: SigningKeyInfo): z.output<typeof signingKeySchema> {
@@ -148,6 +190,59 @@ export function createIdpApiRouter(deps: IdpApiDeps): Router<IdpApiState> {
     ctx.body = { keys: (await admin.rotateKeys(server, actorOf(ctx))).map(toKeyWire) };
   });
 
+  const spsOf = (): SpRepository => {
+    if (!deps.sps) throw problems.notFound('The SAML front door is off');
+    return deps.sps;
+  };
+  const spParamsOf = (ctx: Ctx) => {
+    const parsed = spOps.get.params.safeParse(ctx.params);
+    if (!parsed.success) throw problems.notFound('No such SAML SP');
+    return parsed.data;
+  };
+
+  router.get(koaPath(spOps.list), ...steps, async (ctx) => {
+    const { server } = paramsOf(ctx, spOps.list.params);
+    ctx.body = { sps: (await spsOf().list(server)).map((sp) => toSpWire(sp, publicUrl)) };
+  });
+
+  router.post(koaPath(spOps.create), ...steps, spProblems, async (ctx) => {
+    const { server } = paramsOf(ctx, spOps.create.params);
+    spsOf();
+    // Inline metadata up to 256 KiB, JSON-escaped.
+    const body = await readJson(ctx, spOps.create.body, 512 * 1024);
+    let metadata = body.metadata;
+    if (metadata === undefined) {
+      if (!deps.metadataFetch) throw problems.notFound('Metadata URLs are not enabled');
+      metadata = await fetchSpMetadata(deps.metadataFetch, body.metadataUrl ?? '');
+    }
+    if (body.encrypt && parseSpMetadata(metadata).encryptionCertificates.length === 0)
+      throw new HttpProblem(400, 'invalid_body', 'encrypt needs an encryption certificate in the metadata', [
+        { path: 'encrypt', message: 'no encryption certificate in the metadata' },
+      ]);
+    const sp = await admin.createSp(
+      server,
+      metadata,
+      { sign: body.sign, encrypt: body.encrypt, attributes: body.attributes },
+      actorOf(ctx),
+    );
+    ctx.status = 201;
+    ctx.body = toSpWire(sp, publicUrl);
+  });
+
+  router.get(koaPath(spOps.get), ...steps, async (ctx) => {
+    const { server, entityId } = spParamsOf(ctx);
+    const sp = await spsOf().get(server, entityId);
+    if (!sp) throw problems.notFound('No such SAML SP');
+    ctx.body = toSpWire(sp, publicUrl);
+  });
+
+  router.delete(koaPath(spOps.delete), ...steps, async (ctx) => {
+    const { server, entityId } = spParamsOf(ctx);
+    spsOf();
+    if (!(await admin.deleteSp(server, entityId, actorOf(ctx)))) throw problems.notFound('No such SAML SP');
+    ctx.status = 204;
+  });
+
   let document: string | undefined;
   router.get(koaPath(idpOpenApiOperation), async (ctx) => {
     document ??= JSON.stringify(
@@ -159,7 +254,7 @@ export function createIdpApiRouter(deps: IdpApiDeps): Router<IdpApiState> {
         info: {
           title: 'nextAuth IdP management API',
           description:
-            "OIDC clients and signing keys of each virtual server's OpenID Provider. Authenticated with `X-apikey`: the root key, or an API key of that virtual server with the role `servers` (or `root`). Errors are RFC 9457 problem JSON; request bodies are JSON of at most 64 KiB. Every change is recorded in the NS audit log.",
+            "OIDC clients and signing keys of each virtual server's OpenID Provider, and the SAML service providers of its SAML IdP. Authenticated with `X-apikey`: the root key, or an API key of that virtual server with the role `servers` (or `root`). Errors are RFC 9457 problem JSON; request bodies are JSON of at most 64 KiB. Every change is recorded in the NS audit log.",
         },
         operations: idpApiOperations,
         components: idpApiComponents,

@@ -1,8 +1,9 @@
-// The IdP's administrative changes (OIDC clients, signing-key rotation), each recorded in NS's audit log
+// The IdP's administrative changes (OIDC clients, signing-key rotation, SAML SPs), each recorded in NS's audit log
 // inside the change's own transaction: an event that cannot be recorded rolls the change back (DESIGN.md §6).
 import type { IdpAdminEvent, NsPeer } from '../../auth-server/common/peers.js';
 import type { ClientPatch, ClientRepository, NewClient, OidcClient } from '../oidc/clients.js';
 import type { SigningKeyInfo, SigningKeyStore } from '../oidc/signing-keys.js';
+import type { SamlSp, SpRepository, SpSettings } from '../saml/sps.js';
 
 /** Who acts, from where: the API key and the request's origin. */
 export interface AdminActor {
@@ -27,6 +28,9 @@ export interface IdpAdminService {
   /** False when the server has no such client. */
   deleteClient(server: string, clientId: string, actor: AdminActor): Promise<boolean>;
   rotateKeys(server: string, actor: AdminActor): Promise<SigningKeyInfo[]>;
+  createSp(server: string, metadataXml: string, settings: SpSettings, actor: AdminActor): Promise<SamlSp>;
+  /** False when the server has no such SP. */
+  deleteSp(server: string, entityId: string, actor: AdminActor): Promise<boolean>;
 }
 
 /** What a client's audit event says about it: its shape, never its secret. */
@@ -41,9 +45,14 @@ const clientDetails = (c: OidcClient) => ({
 export function createIdpAdminService(deps: {
   clients: ClientRepository;
   keys: SigningKeyStore;
+  sps?: SpRepository | undefined;
   ns: NsPeer;
 }): IdpAdminService {
   const { clients, keys, ns } = deps;
+  const spRepository = () => {
+    if (!deps.sps) throw new Error('SAML front door off');
+    return deps.sps;
+  };
   const record = (
     type: IdpAdminEvent['type'],
     server: string,
@@ -99,6 +108,29 @@ export function createIdpAdminService(deps: {
     async rotateKeys(server, actor) {
       return keys.rotate(server, () =>
         record('oidc_keys.rotated', server, actor, { kind: 'server', id: server }),
+      );
+    },
+
+    createSp(server, metadataXml, settings, actor) {
+      return spRepository().add(server, metadataXml, settings, (sp) =>
+        record(
+          'saml_sp.created',
+          server,
+          actor,
+          { kind: 'saml_sp', id: sp.entityId },
+          {
+            sign: sp.settings.sign,
+            encrypt: sp.settings.encrypt,
+            authnRequestsSigned: sp.metadata.authnRequestsSigned,
+            attributes: Object.keys(sp.settings.attributes).sort(),
+          },
+        ),
+      );
+    },
+
+    deleteSp(server, entityId, actor) {
+      return spRepository().remove(server, entityId, () =>
+        record('saml_sp.deleted', server, actor, { kind: 'saml_sp', id: entityId }),
       );
     },
   };

@@ -24,6 +24,7 @@ const files = [
   'enrol.js',
   'enrol-core.js',
   'nextauth-enrol-block.js',
+  'saml-post.js',
 ] as const;
 
 export function staticAssetsRouter(): Router {

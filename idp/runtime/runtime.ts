@@ -36,6 +36,8 @@ import { logoutRouter } from '../interaction/logout-routes.js';
 import { createNsLoginCollector } from '../interaction/ns-login.js';
 import { staticAssetsRouter } from '../interaction/static-assets.js';
 import { createOidcFrontDoor, type OidcFrontDoor } from '../oidc/front-door.js';
+import { createSamlFrontDoor, type SamlFrontDoor } from '../saml/front-door.js';
+import { metadataOutboundClient } from '../saml/metadata-fetch.js';
 import { returnToPolicy } from '../session/return-to.js';
 import { createIdpSessionService, type IdpSessionService } from '../session/service.js';
 import { homeRouter } from './home.js';
@@ -160,6 +162,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   if (config.mode === 'embedded') root.use(homeRouter(config).routes());
   if (sdkConfig) root.use(sdkConfigRouter(sdkConfig).routes());
   let oidc: OidcFrontDoor | undefined;
+  let saml: SamlFrontDoor | undefined;
   // The one IdP session per browser and server that every front door (OIDC, SAML, forward-auth) shares.
   const idpSessions = dbs.idp
     ? createIdpSessionService({
@@ -256,10 +259,25 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           loopbackOrigin: () => loopbackOrigin,
         }).catch(async (err) => {
           await oidc?.close();
+          await saml?.close();
           await cleanup();
           throw err;
         });
         root.use(demo.routes());
+      }
+      // The SAML front door shares the IdP session (SSO with OIDC) and the QR login page.
+      if (idpSessions) {
+        saml = createSamlFrontDoor({
+          publicUrl: config.publicUrl,
+          secretKey: config.secretKey,
+          knex: dbs.idp,
+          ns: peers.ns,
+          sessions: idpSessions,
+          clock,
+          random,
+          logger,
+        });
+        root.use(saml.router.routes());
       }
       // The IdP management API (DESIGN.md §5): keys checked and changes audited by NS through the peer.
       const idpApi = createIdpApiRouter({
@@ -267,6 +285,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         ns: peers.ns,
         clients: oidc.registry.clients,
         keys: oidc.registry.keys,
+        ...(saml && {
+          sps: saml.sps,
+          metadataFetch: metadataOutboundClient(config.outboundAllow),
+        }),
       });
       root.use(idpApi.routes(), idpApi.allowedMethods());
     } else {
@@ -289,6 +311,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const admin = createAdminApp({ logger, metrics, checks, accepting: () => accepting });
   const publicListener = await listen(app.callback(), config.port, config.host).catch(async (err) => {
     await oidc?.close();
+    await saml?.close();
     await cleanup();
     throw err;
   });
@@ -332,6 +355,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         await publicListener.close(config.shutdownTimeoutMs);
         await adminListener.close(1000);
         await oidc?.close();
+        await saml?.close();
         await cleanup();
         logger.info('stopped');
       })();

@@ -37,6 +37,8 @@ export const auditEventTypes = [
   'oidc_client.updated',
   'oidc_client.deleted',
   'oidc_keys.rotated',
+  'saml_sp.created',
+  'saml_sp.deleted',
 ] as const;
 
 export const auditEventTypeSchema = z.enum(auditEventTypes);
@@ -53,6 +55,7 @@ export const subjectKinds = [
   'server',
   'webhook',
   'oidc_client',
+  'saml_sp',
 ] as const;
 
 export const actorKindSchema = z.enum(actorKinds);

@@ -8,6 +8,7 @@ import { registerAudit } from './audit.js';
 import { registerConfig } from './config.js';
 import { registerMigrate } from './migrate.js';
 import { registerOidc } from './oidc.js';
+import { registerSaml } from './saml.js';
 import { registerSdkConfig } from './sdk-config.js';
 import { registerServer } from './server.js';
 import { registerSfs } from './sfs.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerAccount(program);
   registerSdkConfig(program);
   registerOidc(program);
+  registerSaml(program);
   registerAudit(program);
   registerWebhook(program);
   return program;

@@ -1,0 +1,135 @@
+// `nextauth saml sp add|list|remove`: the SAML service providers of a virtual server's IdP, registered from
+// their metadata (a file read here, or a URL the IdP fetches through its outbound allow-list), through the
+// IdP management API (`/idp/api/v1`) of the running system, as root.
+import { readFile } from 'node:fs/promises';
+import { type Command, InvalidArgumentError } from 'commander';
+import { z } from 'zod';
+import { restClient } from './rest-client.js';
+import { type ServerCommandOptions, withServerOptions } from './server-options.js';
+
+const spSchema = z
+  .object({
+    server: z.string(),
+    entityId: z.string(),
+    idpEntityId: z.string(),
+    acs: z.array(z.string()),
+    singleLogout: z.array(z.string()),
+    authnRequestsSigned: z.boolean(),
+    sign: z.string(),
+    encrypt: z.boolean(),
+    attributes: z.record(z.string(), z.string()),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .loose();
+type Sp = z.output<typeof spSchema>;
+const listSchema = z.object({ sps: z.array(spSchema) });
+
+const spsPath = (server: string) => `/idp/api/v1/servers/${encodeURIComponent(server)}/saml/sps`;
+
+const signModes = ['assertion', 'response', 'both'] as const;
+
+function signMode(value: string): string {
+  if (!(signModes as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`expected one of ${signModes.join(', ')}`);
+  return value;
+}
+
+/** `NAME=claim`, repeatable. */
+function attribute(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0 || eq === value.length - 1) throw new InvalidArgumentError('expected NAME=claim');
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+function describeSp(sp: Sp): string {
+  const how = [
+    `sign ${sp.sign}`,
+    ...(sp.encrypt ? ['encrypted'] : []),
+    ...(sp.authnRequestsSigned ? ['signed requests'] : []),
+  ].join(', ');
+  const attributes = Object.entries(sp.attributes)
+    .map(([name, claim]) => `${name}=${claim}`)
+    .join(' ');
+  return `${sp.server} ${sp.entityId} (${how}): ${sp.acs.join(' ')}${attributes ? ` [${attributes}]` : ''}`;
+}
+
+const print = (json: boolean | undefined, value: unknown, human: string) =>
+  process.stdout.write(json ? `${JSON.stringify(value)}\n` : human);
+
+export function registerSaml(program: Command): void {
+  const saml = program.command('saml').description('SAML IdP of each virtual server');
+  const sp = saml.command('sp').description('SAML service providers, registered from their metadata');
+
+  withServerOptions(
+    sp
+      .command('add')
+      .description('register an SP from its metadata (a file, or an http(s) URL the IdP fetches)')
+      .requiredOption('--metadata <file|url>', "the SP's SAML metadata")
+      .option('--sign <what>', `what to sign: ${signModes.join(', ')} (default both)`, signMode)
+      .option('--encrypt', "encrypt assertions (AES-256-GCM) with the SP's encryption certificate")
+      .option(
+        '--attribute <NAME=claim>',
+        'send a claim (sub, userid, name, email, groups, attr:NAME) as attribute NAME (repeat)',
+        attribute,
+      ),
+    'the SP',
+  ).action(
+    async (
+      opts: ServerCommandOptions & {
+        metadata: string;
+        sign?: string;
+        encrypt?: boolean;
+        attribute?: Record<string, string>;
+      },
+    ) => {
+      const source = /^https?:\/\//i.test(opts.metadata)
+        ? { metadataUrl: opts.metadata }
+        : { metadata: await readFile(opts.metadata, 'utf8') };
+      const rest = await restClient(opts);
+      const added = await rest.call({
+        method: 'POST',
+        path: spsPath(opts.server),
+        body: {
+          ...source,
+          ...(opts.sign !== undefined ? { sign: opts.sign } : {}),
+          ...(opts.encrypt ? { encrypt: true } : {}),
+          ...(opts.attribute !== undefined ? { attributes: opts.attribute } : {}),
+        },
+        schema: spSchema,
+        what: 'saml sp add',
+      });
+      print(opts.json, added, `added ${describeSp(added)}\nIdP metadata: ${added.idpEntityId}\n`);
+    },
+  );
+
+  withServerOptions(sp.command('list').description("list a server's SPs"), '{"sps": [...]}').action(
+    async (opts: ServerCommandOptions) => {
+      const rest = await restClient(opts);
+      const list = await rest.call({
+        method: 'GET',
+        path: spsPath(opts.server),
+        schema: listSchema,
+        what: 'saml sp list',
+      });
+      print(opts.json, list, list.sps.map((s) => `${describeSp(s)}\n`).join(''));
+    },
+  );
+
+  withServerOptions(
+    sp
+      .command('remove')
+      .description('remove an SP: its requests are refused from now on')
+      .requiredOption('--entity-id <id>', "the SP's entityID"),
+    '{"removed": entityID}',
+  ).action(async (opts: ServerCommandOptions & { entityId: string }) => {
+    const rest = await restClient(opts);
+    await rest.call({
+      method: 'DELETE',
+      path: `${spsPath(opts.server)}/${encodeURIComponent(opts.entityId)}`,
+      schema: undefined,
+      what: 'saml sp remove',
+    });
+    print(opts.json, { removed: opts.entityId }, `removed ${opts.server} ${opts.entityId}\n`);
+  });
+}

@@ -1,0 +1,109 @@
+// The SAML front door as the runtime mounts it: keys, SPs and waiting requests in the IdP database, the
+// routes of every virtual server, and a sweep of expired request IDs and waiting requests.
+import type Router from '@koa/router';
+import type { Knex } from 'knex';
+import type { Clock, Random } from '../../auth-server/common/clock.js';
+import type { Logger } from '../../auth-server/common/logging.js';
+import type { NsPeer } from '../../auth-server/common/peers.js';
+import { createNsLoginCollector } from '../interaction/ns-login.js';
+import type { IdpSessions } from '../session/types.js';
+import { createSamlKeyStore, type SamlKeyStore } from './keys.js';
+import { samlRouter } from './routes.js';
+import { createSlo } from './slo-service.js';
+import { createSpRepository, type SpRepository } from './sps.js';
+import { createSso, samlUrls } from './sso.js';
+import { createSamlStore } from './store.js';
+
+export interface SamlFrontDoorDeps {
+  publicUrl: string;
+  secretKey: string;
+  knex: Knex;
+  ns: NsPeer;
+  sessions: IdpSessions;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  /** Deletion of expired rows; default every 10 minutes, 0 = never. */
+  sweepEveryMs?: number;
+}
+
+export interface SamlFrontDoor {
+  router: Router;
+  sps: SpRepository;
+  keys: SamlKeyStore;
+  close(): Promise<void>;
+}
+
+export function createSamlFrontDoor(deps: SamlFrontDoorDeps): SamlFrontDoor {
+  const logger = deps.logger.child({ component: 'saml' });
+  const urls = samlUrls(deps.publicUrl);
+  const keys = createSamlKeyStore({
+    knex: deps.knex,
+    secretKey: deps.secretKey,
+    clock: deps.clock,
+    random: deps.random,
+  });
+  const sps = createSpRepository({ knex: deps.knex, clock: deps.clock });
+  const store = createSamlStore({ knex: deps.knex, clock: deps.clock });
+  const sso = createSso({
+    urls,
+    secretKey: deps.secretKey,
+    sps,
+    keys,
+    store,
+    sessions: deps.sessions,
+    ns: deps.ns,
+    clock: deps.clock,
+    random: deps.random,
+    logger,
+  });
+  const slo = createSlo({
+    urls,
+    secretKey: deps.secretKey,
+    sps,
+    keys,
+    store,
+    sessions: deps.sessions,
+    clock: deps.clock,
+    random: deps.random,
+    logger,
+  });
+  // Another front door (or /logout) ended a session this SP had joined: front-channel LogoutRequests to
+  // the SPs are not sent yet (docs/saml.md), so the SP's own session stays until it expires; logged.
+  deps.sessions.onEnd('saml', async (session, participant, cause) => {
+    if (participant.protocol !== 'saml') return;
+    logger.info(
+      { event: 'saml_participant_ended', server: session.server, sp: participant.spEntityId, cause },
+      'IdP session ended; SAML SP not notified (front-channel SLO to SPs not implemented)',
+    );
+  });
+  const router = samlRouter({
+    urls,
+    slo,
+    sso,
+    sps,
+    keys,
+    ns: deps.ns,
+    collector: createNsLoginCollector({ ns: deps.ns, knex: deps.knex, clock: deps.clock }),
+    clock: deps.clock,
+    logger,
+  });
+  const sweepEveryMs = deps.sweepEveryMs ?? 600_000;
+  const timer =
+    sweepEveryMs > 0
+      ? setInterval(() => {
+          store
+            .sweep()
+            .catch((err) => logger.warn({ err: { name: (err as Error).name } }, 'SAML sweep failed'));
+        }, sweepEveryMs)
+      : undefined;
+  timer?.unref();
+  return {
+    router,
+    sps,
+    keys,
+    async close() {
+      if (timer) clearInterval(timer);
+    },
+  };
+}

@@ -1,0 +1,43 @@
+// The page that carries a Response to the SP's ACS (saml-bindings §3.5.4: an HTML form the browser posts);
+// a script of our own submits it, the button does without JavaScript. The CSP lets the form go to that ACS only.
+import type { Context } from 'koa';
+import { escapeHtml } from '../views.js';
+
+export function renderPostPage(
+  ctx: Pick<Context, 'set' | 'type' | 'body' | 'status'>,
+  form: {
+    action: string;
+    param: 'SAMLResponse' | 'SAMLRequest';
+    value: string;
+    relayState?: string | undefined;
+  },
+): void {
+  const origin = new URL(form.action).origin;
+  ctx.set(
+    'Content-Security-Policy',
+    `default-src 'none'; script-src 'self'; style-src 'self'; form-action ${origin}; frame-ancestors 'none'; base-uri 'none'`,
+  );
+  ctx.set('Cache-Control', 'no-store');
+  ctx.set('Referrer-Policy', 'no-referrer');
+  ctx.type = 'html';
+  ctx.status = 200;
+  const relay =
+    form.relayState !== undefined
+      ? `<input type="hidden" name="RelayState" value="${escapeHtml(form.relayState)}">`
+      : '';
+  ctx.body = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Signing in — nextAuth</title><link rel="stylesheet" href="/static/login.css"></head>
+<body>
+<main class="card">
+<form id="saml-post" method="post" action="${escapeHtml(form.action)}">
+<input type="hidden" name="${form.param}" value="${escapeHtml(form.value)}">${relay}
+<p>Continue to the application.</p>
+<button type="submit" id="continue">Continue</button>
+</form>
+</main>
+<script src="/static/saml-post.js"></script>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,147 @@
+// The SAML service providers of each virtual server: registered from their metadata, with our settings for
+// each (what to sign, whether to encrypt, which user claims become which attributes).
+import type { Knex } from 'knex';
+import { z } from 'zod';
+import type { Clock } from '../../auth-server/common/clock.js';
+import { rethrowConflict } from '../../auth-server/common/db/errors.js';
+import { fromDbMillis } from '../../auth-server/common/db/timestamps.js';
+import { maxEntityIdLength, parseSpMetadata, type SpMetadata } from './sp-metadata.js';
+
+export const spsTable = 'idp_saml_sps';
+
+/** What gets an XML signature: the Assertion, the Response around it, or both. */
+export const signModes = ['assertion', 'response', 'both'] as const;
+export type SignMode = (typeof signModes)[number];
+
+/** Claims an attribute may carry (DESIGN.md §5), or `attr:NAME` for any NS user attribute. */
+export const claimNames = ['sub', 'userid', 'name', 'email', 'groups'] as const;
+export const claimSchema = z
+  .string()
+  .max(128)
+  .regex(
+    /^(sub|userid|name|email|groups|attr:[A-Za-z0-9_.-]{1,64})$/,
+    'sub, userid, name, email, groups or attr:NAME',
+  );
+
+/** SAML attribute name (often a URI or an OID URN). */
+export const attributeNameSchema = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[^\s<>&"']+$/, 'no spaces or markup');
+
+export const spSettingsSchema = z.strictObject({
+  sign: z.enum(signModes).default('both'),
+  encrypt: z.boolean().default(false),
+  attributes: z
+    .record(attributeNameSchema, claimSchema)
+    .refine((r) => Object.keys(r).length <= 50, 'at most 50 attributes')
+    .default({}),
+});
+export type SpSettings = z.output<typeof spSettingsSchema>;
+
+export interface SamlSp {
+  server: string;
+  entityId: string;
+  metadata: SpMetadata;
+  /** The metadata document as registered. */
+  metadataXml: string;
+  settings: SpSettings;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+interface Row {
+  server: string;
+  entity_id: string;
+  metadata: string;
+  settings: string;
+  created_at: unknown;
+  updated_at: unknown;
+}
+
+/** Runs inside the write's transaction: throwing rolls the write back (the audit record). */
+export type InsideWrite = (sp: SamlSp) => Promise<void>;
+
+export interface SpRepository {
+  /** Parses and checks the metadata; a ConflictError when the entity ID is registered already. */
+  add(server: string, metadataXml: string, settings: SpSettings, inside?: InsideWrite): Promise<SamlSp>;
+  get(server: string, entityId: string): Promise<SamlSp | undefined>;
+  list(server: string): Promise<SamlSp[]>;
+  remove(server: string, entityId: string, inside?: InsideWrite): Promise<boolean>;
+}
+
+export const entityIdSchema = z.string().min(1).max(maxEntityIdLength);
+
+export function createSpRepository(deps: { knex: Knex; clock: Clock }): SpRepository {
+  const { knex, clock } = deps;
+  const toDomain = (row: Row): SamlSp => ({
+    server: row.server,
+    entityId: row.entity_id,
+    metadata: parseSpMetadata(row.metadata),
+    metadataXml: row.metadata,
+    settings: spSettingsSchema.parse(JSON.parse(row.settings)),
+    createdAt: new Date(fromDbMillis(row.created_at)),
+    updatedAt: new Date(fromDbMillis(row.updated_at)),
+  });
+  // Parsed metadata per (row, update time): an SSO request must not re-parse the document each time.
+  const cache = new Map<string, { updatedAt: number; sp: SamlSp }>();
+
+  return {
+    async add(server, metadataXml, settings, inside) {
+      const metadata = parseSpMetadata(metadataXml);
+      const now = clock.now();
+      const row: Row = {
+        server,
+        entity_id: metadata.entityId,
+        metadata: metadataXml,
+        settings: JSON.stringify(settings),
+        created_at: now,
+        updated_at: now,
+      };
+      const sp = toDomain(row);
+      try {
+        await knex.transaction(async (trx) => {
+          await trx(spsTable).insert(row);
+          await inside?.(sp);
+        });
+      } catch (err) {
+        rethrowConflict(err, 'SAML SP', `${server}/${metadata.entityId}`);
+      }
+      return sp;
+    },
+
+    async get(server, entityId) {
+      if (!entityIdSchema.safeParse(entityId).success) return undefined;
+      const row = (await knex<Row>(spsTable).where({ server, entity_id: entityId }).first()) as
+        | Row
+        | undefined;
+      if (!row) return undefined;
+      const key = `${server}\n${entityId}`;
+      const updatedAt = fromDbMillis(row.updated_at);
+      const hit = cache.get(key);
+      if (hit && hit.updatedAt === updatedAt && hit.sp.metadataXml === row.metadata) return hit.sp;
+      const sp = toDomain(row);
+      cache.set(key, { updatedAt, sp });
+      return sp;
+    },
+
+    async list(server) {
+      const rows = (await knex<Row>(spsTable).where({ server }).orderBy('entity_id')) as Row[];
+      return rows.map(toDomain);
+    },
+
+    async remove(server, entityId, inside) {
+      return knex.transaction(async (trx) => {
+        const row = (await trx<Row>(spsTable).where({ server, entity_id: entityId }).first()) as
+          | Row
+          | undefined;
+        if (!row) return false;
+        await trx(spsTable).where({ server, entity_id: entityId }).delete();
+        cache.delete(`${server}\n${entityId}`);
+        await inside?.(toDomain(row));
+        return true;
+      });
+    },
+  };
+}

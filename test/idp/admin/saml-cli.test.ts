@@ -1,0 +1,80 @@
+// `nextauth saml sp add|list|remove` as real child processes against a started embedded runtime, through the
+// IdP management API: output, --json, and one clear line with a non-zero exit (nothing stored) on refusals.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { runCli } from '../../helpers/cli.js';
+import { type Embedded, rootApiKey, startEmbedded } from '../oidc/harness.js';
+import { createSp } from '../saml/harness.js';
+
+const cli = 'idp/admin/cli/main.ts';
+
+describe('nextauth saml sp (over /idp/api/v1)', function () {
+  this.timeout(180_000);
+  let e: Embedded;
+  let dir: string;
+  const rows = async () => JSON.stringify(await e.runtime.dbs.idp?.('idp_saml_sps').orderBy('entity_id'));
+  const run = (...args: string[]) =>
+    runCli(cli, ['saml', 'sp', ...args, '--url', e.url], { NEXTAUTH_NS_ROOT_API_KEY: rootApiKey });
+
+  before(async () => {
+    e = await startEmbedded();
+    dir = mkdtempSync(join(tmpdir(), 'nextauth-saml-cli-'));
+  });
+  after(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await e?.close();
+  });
+
+  it('adds an SP from a metadata file with attributes, lists it (also --json) and removes it', async () => {
+    const sp = await createSp(e, 'https://cli.example/sp');
+    const file = join(dir, 'sp.xml');
+    writeFileSync(file, sp.metadata);
+    const added = await run(
+      'add',
+      '--metadata',
+      file,
+      '--sign',
+      'response',
+      '--encrypt',
+      '--attribute',
+      'mail=email',
+      '--attribute',
+      'dept=attr:department',
+    );
+    expect(added.code, added.stderr).to.equal(0);
+    expect(added.stdout).to.equal(
+      `added default https://cli.example/sp (sign response, encrypted): http://127.0.0.1:9/saml/acs [mail=email dept=attr:department]\nIdP metadata: ${e.url}/saml/default/metadata\n`,
+    );
+    const list = await run('list', '--json');
+    expect(list.code, list.stderr).to.equal(0);
+    const parsed = JSON.parse(list.stdout) as { sps: { entityId: string; sign: string }[] };
+    expect(parsed.sps.map((s) => [s.entityId, s.sign])).to.deep.equal([
+      ['https://cli.example/sp', 'response'],
+    ]);
+    const removed = await run('remove', '--entity-id', 'https://cli.example/sp');
+    expect(removed.code, removed.stderr).to.equal(0);
+    expect(removed.stdout).to.equal('removed default https://cli.example/sp\n');
+    expect((await run('list')).stdout).to.equal('');
+  });
+
+  it('refusals: a bad --sign, a bad --attribute, a missing file, unusable metadata, an unknown SP', async () => {
+    const before = await rows();
+    const bad = join(dir, 'bad.xml');
+    writeFileSync(bad, '<x/>');
+    for (const args of [
+      ['add', '--metadata', bad, '--sign', 'all'],
+      ['add', '--metadata', bad, '--attribute', 'noequals'],
+      ['add', '--metadata', join(dir, 'missing.xml')],
+      ['add', '--metadata', bad],
+      ['remove', '--entity-id', 'https://nobody.example'],
+    ]) {
+      const res = await run(...args);
+      expect(res.code, args.join(' ')).to.not.equal(0);
+      // One line says what is wrong (commander adds the usage after it for bad options).
+      expect(res.stderr.split('\n')[0], res.stderr).to.match(/^(error: |nextauth: )/);
+    }
+    expect(await rows()).to.equal(before);
+  });
+});

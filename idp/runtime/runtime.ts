@@ -32,6 +32,7 @@ import { loginRouter } from '../interaction/login-routes.js';
 import { staticAssetsRouter } from '../interaction/static-assets.js';
 import { createOidcFrontDoor, type OidcFrontDoor } from '../oidc/front-door.js';
 import { homeRouter } from './home.js';
+import { internalRouters, remotePeers } from './remote-peers.js';
 import { embeddedSdkConfig, sdkConfigRouter } from './sdk-config-route.js';
 
 const factories: Partial<Record<ServiceName, (deps: ServiceDeps) => ServiceInstance>> = {
@@ -82,6 +83,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const random = options.random ?? systemRandom;
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   if (config.mode === 'embedded') await ensureGeneratedSecrets(config, random);
+  // Peers this process does not host are HTTP clients (distributed mode); checked before anything connects.
+  const peers: Peers = remotePeers(config, options.services);
   // Read once, before anything connects: a missing or damaged file stops start-up naming NEXTAUTH_GEOIP_DB.
   const geoip = options.services.includes('ns') ? openGeoIp(config.geoipDb, { logger }) : undefined;
   const metrics = createMetrics();
@@ -99,7 +102,6 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     await Promise.all(Object.values(dbs).map((db) => db.destroy()));
     await kv.close();
   };
-  const peers: Peers = {};
   let sdkConfig: Awaited<ReturnType<typeof embeddedSdkConfig>>;
   try {
     // Providers first: NS uses the SFS's and the MC's interfaces.
@@ -152,7 +154,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       staticAssetsRouter().routes(),
     );
     root.use(enrolRouter().routes());
-    // The OIDC front door reads NS login sessions in-process; an NS peer over HTTP (distributed) is to come.
+    // The OIDC front door reads NS login sessions through the NS peer: in-process, or over HTTP (`serve idp`).
     if (peers.ns && dbs.idp && config.secretKey !== undefined) {
       oidc = createOidcFrontDoor({
         publicUrl: config.publicUrl,
@@ -193,9 +195,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       });
       root.use(idpApi.routes(), idpApi.allowedMethods());
     } else {
-      logger.warn('OIDC front door off: it needs NS in the same process and NEXTAUTH_SECRET_KEY');
+      logger.warn('OIDC front door off: it needs NS (in-process or NEXTAUTH_NS_URL) and NEXTAUTH_SECRET_KEY');
     }
   }
+  // Before the services' own routers, so `/{svc}/internal/...` never falls through to them.
+  for (const internal of internalRouters(config, instances, logger)) root.use(internal.routes());
   for (const instance of instances) {
     if (instance.router)
       root.use(`/${instance.name}`, instance.router.routes(), instance.router.allowedMethods());

@@ -41,6 +41,7 @@ import { metadataOutboundClient } from '../saml/metadata-fetch.js';
 import { returnToPolicy } from '../session/return-to.js';
 import { createIdpSessionService, type IdpSessionService } from '../session/service.js';
 import { homeRouter } from './home.js';
+import { internalRouters, remotePeers } from './remote-peers.js';
 import { embeddedSdkConfig, sdkConfigRouter } from './sdk-config-route.js';
 
 const factories: Partial<Record<ServiceName, (deps: ServiceDeps) => ServiceInstance>> = {
@@ -93,6 +94,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const random = options.random ?? systemRandom;
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   if (config.mode === 'embedded') await ensureGeneratedSecrets(config, random);
+  // Peers this process does not host are HTTP clients (distributed mode); checked before anything connects.
+  const peers: Peers = remotePeers(config, options.services);
   // Read once, before anything connects: a missing or damaged file stops start-up naming NEXTAUTH_GEOIP_DB.
   const geoip = options.services.includes('ns') ? openGeoIp(config.geoipDb, { logger }) : undefined;
   // Read before anything connects: a bad rules file stops start-up naming NEXTAUTH_FORWARD_AUTH_RULES.
@@ -116,7 +119,6 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     await Promise.all(Object.values(dbs).map((db) => db.destroy()));
     await kv.close();
   };
-  const peers: Peers = {};
   let sdkConfig: Awaited<ReturnType<typeof embeddedSdkConfig>>;
   try {
     // Providers first: NS uses the SFS's and the MC's interfaces.
@@ -214,7 +216,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     );
     root.use(enrolRouter().routes());
     if (idpSessions) root.use(logoutRouter({ idpSessions, publicUrl: config.publicUrl, logger }).routes());
-    // Forward-auth (DESIGN.md §5) reads the IdP session and the NS user; NS in-process, as for OIDC.
+    // Forward-auth (DESIGN.md §5) reads the IdP session and the NS user through the NS peer.
     if (peers.ns && idpSessions && forwardAuthRules) {
       root.use(
         forwardAuthRouter({
@@ -229,9 +231,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         }).routes(),
       );
     } else {
-      logger.warn('forward-auth off: it needs NS in the same process and the IdP database');
+      logger.warn('forward-auth off: it needs the NS peer and the IdP database');
     }
-    // The OIDC front door reads NS login sessions in-process; an NS peer over HTTP (distributed) is to come.
+    // The OIDC front door reads NS login sessions through the NS peer: in-process, or over HTTP (`serve idp`).
     if (peers.ns && dbs.idp && config.secretKey !== undefined) {
       oidc = createOidcFrontDoor({
         publicUrl: config.publicUrl,
@@ -292,9 +294,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       });
       root.use(idpApi.routes(), idpApi.allowedMethods());
     } else {
-      logger.warn('OIDC front door off: it needs NS in the same process and NEXTAUTH_SECRET_KEY');
+      logger.warn('OIDC front door off: it needs NS (in-process or NEXTAUTH_NS_URL) and NEXTAUTH_SECRET_KEY');
     }
   }
+  // Before the services' own routers, so `/{svc}/internal/...` never falls through to them.
+  for (const internal of internalRouters(config, instances, logger)) root.use(internal.routes());
   for (const instance of instances) {
     if (instance.router)
       root.use(`/${instance.name}`, instance.router.routes(), instance.router.allowedMethods());

@@ -49,6 +49,10 @@ export interface Config {
   /** GeoIP2/GeoLite2 City or Country `.mmdb` (absolute path); opened by the runtime when NS runs. */
   geoipDb: string | undefined;
   shutdownTimeoutMs: number;
+  /** Key of the internal service-to-service endpoints; required for `serve`, unset: none mounted. */
+  serviceKey: string | undefined;
+  /** Base URLs of the other services' internal endpoints (distributed mode). */
+  peerUrls: { ns?: string; sfs?: string; mc?: string };
   /** MC push providers; a provider left out sends nothing (its instances rely on pull). */
   mcPush: McPushConfig;
   /** Loud warnings for a production start that relies on defaults that must change. */
@@ -188,6 +192,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadOptions): Config
     trustProxy: raw.trustProxy ?? false,
     geoipDb: raw.geoipDb === undefined ? undefined : resolve(raw.geoipDb),
     shutdownTimeoutMs: raw.shutdownTimeoutMs ?? 10000,
+    serviceKey: raw.serviceKey,
+    peerUrls: {
+      ...(raw.nsUrl ? { ns: raw.nsUrl.replace(/\/+$/, '') } : {}),
+      ...(raw.sfsUrl ? { sfs: raw.sfsUrl.replace(/\/+$/, '') } : {}),
+      ...(raw.mcUrl ? { mc: raw.mcUrl.replace(/\/+$/, '') } : {}),
+    },
     mcPush: mcPushConfig(raw, production),
     warnings: [],
   };

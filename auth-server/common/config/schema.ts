@@ -402,6 +402,29 @@ export const settings = {
     description:
       "Test only (refused in production): PEM of the CA that signed the test endpoints' certificates.",
   }),
+  serviceKey: setting({
+    env: 'NEXTAUTH_SERVICE_KEY',
+    schema: z.string().min(32, 'expected at least 32 characters'),
+    secret: true,
+    description:
+      "Distributed mode: the key every service presents to the others' internal endpoints (`/{svc}/internal/v1/...`); the same value for all services, required by `serve`. Unset in embedded mode: no internal endpoints.",
+  }),
+  nsUrl: setting({
+    env: 'NEXTAUTH_NS_URL',
+    schema: url,
+    description:
+      'Distributed mode: base URL at which the other services reach NS (e.g. `http://ns:3000`); needed by `serve idp` and `serve sfs`.',
+  }),
+  sfsUrl: setting({
+    env: 'NEXTAUTH_SFS_URL',
+    schema: url,
+    description: 'Distributed mode: base URL at which NS reaches the SFS; needed by `serve ns`.',
+  }),
+  mcUrl: setting({
+    env: 'NEXTAUTH_MC_URL',
+    schema: url,
+    description: 'Distributed mode: base URL at which NS reaches the MC; needed by `serve ns`.',
+  }),
   shutdownTimeoutMs: setting({
     env: 'NEXTAUTH_SHUTDOWN_TIMEOUT_MS',
     schema: positiveMs,

@@ -57,6 +57,10 @@ describe('nextauth serve (PostgreSQL + Redis)', function () {
       NEXTAUTH_PORT: String(port),
       NEXTAUTH_ADMIN_PORT: String(adminPort),
       NEXTAUTH_HOST: '127.0.0.1',
+      // `serve ns` calls the SFS and the MC over HTTP; nothing calls them at start.
+      NEXTAUTH_SERVICE_KEY: 'serve-test-service-key-0123456789abcdef',
+      NEXTAUTH_SFS_URL: 'http://127.0.0.1:9',
+      NEXTAUTH_MC_URL: 'http://127.0.0.1:9',
     };
     const early = await runCli(cli, ['serve', 'ns'], env);
     expect(early.code).to.equal(1);

@@ -50,6 +50,21 @@ const refusalText = {
   login_used: 'This login has already been used',
 } as const;
 
+/** The HTTP-POST binding's form, size-capped before it is parsed (DESIGN.md §5: 1 MiB). */
+async function readSamlForm(ctx: Context): Promise<Record<string, string>> {
+  if (!ctx.is('application/x-www-form-urlencoded'))
+    throw new SamlError('malformed', 'Expected an HTML form (application/x-www-form-urlencoded)');
+  let raw: Buffer;
+  try {
+    raw = await readRawBody(ctx, maxPostBytes);
+  } catch (err) {
+    if ((err as { status?: number }).status === 413)
+      throw new SamlError('too_large', 'The form is larger than 1 MiB');
+    throw err;
+  }
+  return Object.fromEntries(new URLSearchParams(raw.toString('utf8')));
+}
+
 export function samlRouter(deps: SamlRoutesDeps): Router {
   const { urls, sso, sps, keys, ns, collector, logger } = deps;
   const router = new Router();
@@ -132,17 +147,7 @@ export function samlRouter(deps: SamlRoutesDeps): Router {
 
   router.post('/saml/:server/sso', server, untrusted, async (ctx) => {
     const name = String(ctx.params.server);
-    if (!ctx.is('application/x-www-form-urlencoded'))
-      throw new SamlError('malformed', 'Expected an HTML form (application/x-www-form-urlencoded)');
-    let raw: Buffer;
-    try {
-      raw = await readRawBody(ctx, maxPostBytes);
-    } catch (err) {
-      if ((err as { status?: number }).status === 413)
-        throw new SamlError('too_large', 'The form is larger than 1 MiB');
-      throw err;
-    }
-    const form = Object.fromEntries(new URLSearchParams(raw.toString('utf8')));
+    const form = await readSamlForm(ctx);
     const message = decodePost(form, 'SAMLRequest');
     const info = await readAuthnRequest(message, {
       ssoUrl: urls.sso(name),
@@ -254,17 +259,7 @@ export function samlRouter(deps: SamlRoutesDeps): Router {
   });
 
   router.post('/saml/:server/slo', server, untrusted, async (ctx) => {
-    if (!ctx.is('application/x-www-form-urlencoded'))
-      throw new SamlError('malformed', 'Expected an HTML form (application/x-www-form-urlencoded)');
-    let raw: Buffer;
-    try {
-      raw = await readRawBody(ctx, maxPostBytes);
-    } catch (err) {
-      if ((err as { status?: number }).status === 413)
-        throw new SamlError('too_large', 'The form is larger than 1 MiB');
-      throw err;
-    }
-    const form = Object.fromEntries(new URLSearchParams(raw.toString('utf8')));
+    const form = await readSamlForm(ctx);
     if (form.SAMLResponse !== undefined)
       throw new SamlError('unsupported', 'This IdP sends no LogoutRequests yet');
     await startLogout(ctx, decodePost(form, 'SAMLRequest'));

@@ -25,6 +25,15 @@ import { PushError } from './errors.js';
 import { createPushRepository, type PushRepository, pushRequestIdPattern } from './repository.js';
 
 /** Wrong numbers one push request takes before it is used up (1 in 90 per guess). */
+/**
+ * A request id is what a person copies from `nextauth-device pending` into `approve <id>`: one that began
+ * with '-' would be read as an option. Mapping that one character to 'A' keeps the id format (22 base64url
+ * characters) and costs under 0.03 bits of its 128.
+ */
+export function copyableId(id: string): string {
+  return id.startsWith('-') ? `A${id.slice(1)}` : id;
+}
+
 export const maxWrongMatches = 3;
 /** How long a logout notice waits in the mailbox for an app that is offline. */
 const logoutNoticeMs = 24 * 3600_000;
@@ -153,7 +162,7 @@ export function createPushService(deps: PushServiceDeps): PushService {
     if (blockedUntil !== null && blockedUntil > now)
       throw new PushError('push_blocked', undefined, Math.ceil((blockedUntil - now) / 1000));
     await countPush(account.id, server.policy);
-    const id = randomToken(random, 16);
+    const id = copyableId(randomToken(random, 16));
     const code = randomToken(random, 16);
     const expiresAt = session.expiresAt.getTime();
     await repository.save({

@@ -39,7 +39,14 @@ describe('ns REST v2 OpenAPI document', () => {
 
   it('documents exactly the /api/v2 routes the router serves', () => {
     // Registering routes only stores their dependencies, so stand-ins do for listing them.
-    const stub = { publicUrl: 'http://127.0.0.1:3000', kv: {}, clock: {} } as unknown as NsApiDeps;
+    // With push login on (NS has an MC), as every runtime has.
+    const stub = {
+      publicUrl: 'http://127.0.0.1:3000',
+      kv: {},
+      clock: {},
+      push: {},
+      returningUsers: {},
+    } as unknown as NsApiDeps;
     const routes = new Set<string>();
     for (const layer of createNsRouter(stub).stack) {
       const path = String(layer.path);

@@ -2,7 +2,7 @@
 // (`/ns/api/v2/servers`), as root. Inputs are checked by the server; errors come back as one line.
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
 import { readPublicJwk } from '../sdk-config/publisher-key.js';
 import { restClient } from './rest-client.js';
@@ -12,7 +12,7 @@ const serverSchema = z
     name: z.string(),
     displayName: z.string(),
     logo: z.string().nullable(),
-    policy: z.record(z.string(), z.number()),
+    policy: z.record(z.string(), z.union([z.number(), z.string()])),
     allowedApps: z.array(z.object({ name: z.string(), fingerprint: z.string() }).loose()),
     accentLight: z.string().nullable().optional(),
     accentDark: z.string().nullable().optional(),
@@ -76,6 +76,10 @@ interface SettingOptions {
   blockAfter?: number;
   loginTimeout?: number;
   transactionTimeout?: number;
+  pushesPerMinute?: number;
+  maxOpenPushes?: number;
+  notMe?: string;
+  notMeBlock?: number;
   allowApp?: string[];
   clearApps?: boolean;
   accentLight?: string | false;
@@ -99,6 +103,16 @@ function withSettings(command: Command): Command {
       'how long a transaction waits for the phone (30–3600)',
       integer,
     )
+    .option('--pushes-per-minute <n>', 'push logins per account and minute (1–60)', integer)
+    .option('--max-open-pushes <n>', 'unanswered push logins per account at once (1–20)', integer)
+    .addOption(
+      new Option('--not-me <policy>', 'what a "not me" answer does besides cancelling the login').choices([
+        'block_push',
+        'block_account',
+        'none',
+      ]),
+    )
+    .option('--not-me-block <seconds>', 'how long block_push stops pushes to the account', integer)
     .option(
       '--allow-app <name=jwk>',
       'trust the app whose SDK configuration this P-256 key signs (repeatable)',
@@ -122,6 +136,10 @@ async function settingsBody(opts: SettingOptions): Promise<Record<string, unknow
         ['blockAfterLockouts', opts.blockAfter],
         ['loginTimeoutSeconds', opts.loginTimeout],
         ['transactionTimeoutSeconds', opts.transactionTimeout],
+        ['pushesPerMinute', opts.pushesPerMinute],
+        ['maxOpenPushes', opts.maxOpenPushes],
+        ['notMe', opts.notMe],
+        ['notMeBlockSeconds', opts.notMeBlock],
       ] as const
     ).filter(([, v]) => v !== undefined),
   );
@@ -150,6 +168,9 @@ function describe(s: Server): string {
       p.blockAfterLockouts === 0 ? 'never blocks' : `blocks at lockout ${p.blockAfterLockouts}`
     }`,
     `  timeouts        login ${p.loginTimeoutSeconds}s, transaction ${p.transactionTimeoutSeconds}s`,
+    `  push            ${p.pushesPerMinute} per minute, ${p.maxOpenPushes} open at once, "not me": ${p.notMe}${
+      p.notMe === 'block_push' ? ` for ${p.notMeBlockSeconds}s` : ''
+    }`,
     `  logo            ${s.logo === null ? '-' : s.logo.startsWith('data:') ? `inline image (${s.logo.length} characters)` : s.logo}`,
     `  accent          ${s.accentLight ?? '-'} light, ${s.accentDark ?? '-'} dark`,
     `  app link        ${s.appLink ?? '-'}`,

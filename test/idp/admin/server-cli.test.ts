@@ -45,6 +45,10 @@ describe('nextauth server', function () {
       '60',
       '--login-timeout',
       '90',
+      '--pushes-per-minute',
+      '10',
+      '--not-me',
+      'block_account',
       '--logo',
       logo,
       '--allow-app',
@@ -58,7 +62,13 @@ describe('nextauth server', function () {
       displayName: 'Bank',
       logo: `data:image/png;base64,${tinyPng.toString('base64')}`,
     });
-    expect(server.policy).to.include({ pinAttempts: 3, lockoutSeconds: 60, loginTimeoutSeconds: 90 });
+    expect(server.policy).to.include({
+      pinAttempts: 3,
+      lockoutSeconds: 60,
+      loginTimeoutSeconds: 90,
+      pushesPerMinute: 10,
+      notMe: 'block_account',
+    });
     expect(server.allowedApps).to.have.length(1);
     expect((server.allowedApps as { publisherKey: unknown }[])[0]?.publisherKey).to.deep.equal(jwk);
     expect(h.sfsRegistrations.at(-1)).to.deep.include({ id: 'http://127.0.0.1:3000/ns/bank' });
@@ -78,6 +88,7 @@ describe('nextauth server', function () {
     const show = await run(['show', 'bank']);
     expect(show.code, show.stderr).to.equal(0);
     expect(show.stdout).to.match(/^bank: Bank\n/);
+    expect(show.stdout).to.contain('push            10 per minute, 3 open at once, "not me": block_account\n');
     expect(show.stdout).to.contain('3 attempts, lockout 60s');
     expect(show.stdout).to.contain('Demo (');
   });

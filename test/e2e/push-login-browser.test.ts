@@ -2,10 +2,11 @@
 // makes the browser a returning user; after logout the page offers the push, shows the number, the phone
 // approves with it and the page goes on to the logged-in page. A browser that never logged in gets no button.
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import type { Browser, BrowserContext } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { loadConfig } from '../../auth-server/common/config/index.js';
 import { createLogger } from '../../auth-server/common/logging.js';
 import { type Runtime, startRuntime } from '../../idp/runtime/runtime.js';
@@ -15,6 +16,20 @@ import { freePort } from '../helpers/http.js';
 
 const device = 'mobile-sdk/node/cli/main.ts';
 const rootKey = 'push-browser-e2e-root-key-0123456789';
+const axeSource = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/** axe-core's serious and critical violations (the login page's accessibility bar). */
+async function seriousViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: axeSource });
+  const violations = await page.evaluate(async () => {
+    type Violation = { id: string; impact: string | null; nodes: { target: string[] }[] };
+    const axe = (window as unknown as { axe: { run(): Promise<{ violations: Violation[] }> } }).axe;
+    return (await axe.run()).violations;
+  });
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}) at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
 
 function ok(r: CliResult): CliResult {
   expect(r.code, `exit ${r.code}: ${r.stderr}`).to.equal(0);
@@ -97,6 +112,10 @@ describe('e2e: "Send a push to my phone" on the login page (Chromium, nextauth-d
     const c = await context();
     returning = c;
     const page = await c.newPage();
+    const cspErrors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) cspErrors.push(m.text());
+    });
     await page.goto(`${url}/login/default`);
     await page.waitForSelector('#qr[src^="data:image/"]');
     // Not yet a returning user: no push offered.
@@ -119,6 +138,8 @@ describe('e2e: "Send a push to my phone" on the login page (Chromium, nextauth-d
     expect(await page.isVisible('#push-sent')).to.equal(true);
     expect(await page.isVisible('#qr')).to.equal(true);
     expect(await page.getAttribute('#status', 'data-push-error')).to.equal(null);
+    // The strict CSP of the page holds: nothing inline was needed.
+    expect(cspErrors).to.deep.equal([]);
 
     const requests = JSON.parse(ok(await phone('pending', '--json')).stdout) as { id: string }[];
     expect(requests).to.have.length(1);
@@ -145,10 +166,15 @@ describe('e2e: "Send a push to my phone" on the login page (Chromium, nextauth-d
     });
     expect(policy.status, await policy.clone().text()).to.equal(200);
     await logout(returning);
-    const page = await returning.newPage();
+    // The same returning browser, in a profile where the test may inject axe-core (the CSP would refuse it).
+    const c = await browser.newContext({ bypassCSP: true });
+    contexts.push(c);
+    await c.addCookies(await returning.cookies());
+    const page = await c.newPage();
     await page.goto(`${url}/login/default`);
     await page.click('#send-push');
     await page.waitForSelector('#push-match:not(:empty)');
+    expect(await seriousViolations(page)).to.deep.equal([]);
     // A reload resumes the same waiting session, whose one open request is the limit.
     await page.reload();
     await page.click('#send-push');
@@ -158,5 +184,6 @@ describe('e2e: "Send a push to my phone" on the login page (Chromium, nextauth-d
     expect(await page.isEnabled('#send-push')).to.equal(true);
     expect(await page.getAttribute('#status', 'data-state')).to.equal('waiting');
     expect(await page.isVisible('#qr')).to.equal(true);
+    expect(await seriousViolations(page)).to.deep.equal([]);
   });
 });

@@ -46,6 +46,14 @@ export const fr: Messages = {
   statusError: 'Une erreur s’est produite. Réessayez.',
   tryAgain: 'Recommencer',
   newCode: 'Nouveau code',
+  pushSend: 'Envoyer une notification à mon téléphone',
+  pushSending: 'Envoi d’une notification à votre téléphone…',
+  pushMatchText: 'Ouvrez la notification dans l’app nextAuth et saisissez ce nombre :',
+  pushRateLimited: 'Trop de notifications. Réessayez dans {seconds} s, ou scannez le code.',
+  pushBlocked:
+    'Les notifications vers ce téléphone sont suspendues après un « ce n’est pas moi ». Scannez le code.',
+  pushUnavailable: 'Ce téléphone ne peut pas encore recevoir de notifications. Scannez le code.',
+  pushFailed: 'La notification n’a pas pu être envoyée. Scannez le code.',
   noscript:
     'Cette page de connexion a besoin de JavaScript pour afficher le code et suivre la réponse de votre téléphone.',
   loggedinPageTitle: 'Connecté',

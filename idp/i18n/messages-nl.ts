@@ -45,6 +45,13 @@ export const nl: Messages = {
   statusError: 'Er ging iets mis. Probeer het opnieuw.',
   tryAgain: 'Opnieuw beginnen',
   newCode: 'Nieuwe code',
+  pushSend: 'Stuur een push naar mijn telefoon',
+  pushSending: 'Er wordt een push naar je telefoon gestuurd…',
+  pushMatchText: 'Open de melding in de nextAuth-app en typ dit getal:',
+  pushRateLimited: 'Te veel pushes. Probeer het over {seconds} s opnieuw, of scan de code.',
+  pushBlocked: 'Pushes naar deze telefoon zijn gepauzeerd na een “niet ik”. Scan de code.',
+  pushUnavailable: 'Deze telefoon kan nog geen pushes ontvangen. Scan de code.',
+  pushFailed: 'De push kon niet worden verstuurd. Scan de code.',
   noscript:
     'Deze inlogpagina heeft JavaScript nodig om de code te tonen en het antwoord van je telefoon te volgen.',
   loggedinPageTitle: 'Ingelogd',

@@ -11,6 +11,7 @@ const types: Record<string, string> = {
 const files = [
   'login.js',
   'login-core.js',
+  'login-push.js',
   'loggedin.js',
   'login.css',
   'nextauth-login-block.js',

@@ -14,7 +14,7 @@ const pending = (view) => view === 'loading' || view === 'waiting' || view === '
 
 /**
  * parts: { qr, qrText, status, countdown, restart, views, openAppBlock?, openApp?, openAppFallback? } — the
- * elements of the markup; options: { server, appLink?, onFinal(view, status) }.
+ * elements of the markup; options: { server, appLink?, onView(view)?, onFinal(view, status) }.
  */
 export function mountLogin(parts, options) {
   const { qr, qrText, status, countdown, restart, views } = parts;
@@ -52,6 +52,7 @@ export function mountLogin(parts, options) {
           ?.querySelector('h2')
           ?.focus();
     }
+    if (changed) options.onView?.(view);
     if (final && changed) options.onFinal?.(view, loginStatus);
   }
 

@@ -2,6 +2,7 @@
 // logged-in page, or (serving an OIDC authorization) hands the login to the IdP.
 import { applyBranding } from './branding.js';
 import { mountLogin } from './login-core.js';
+import { mountPush } from './login-push.js';
 
 const root = document.getElementById('login');
 const server = root.dataset.server;
@@ -15,6 +16,17 @@ const maxAge = root.dataset.maxAge;
 const hint = document.getElementById('login-hint');
 if (hint?.dataset.hint) hint.hidden = false;
 const byId = (id) => document.getElementById(id);
+
+const push = mountPush(
+  {
+    block: byId('push'),
+    button: byId('send-push'),
+    sent: byId('push-sent'),
+    match: byId('push-match'),
+    status: byId('status'),
+  },
+  server,
+);
 
 const login = mountLogin(
   {
@@ -35,6 +47,7 @@ const login = mountLogin(
     get appLink() {
       return root.dataset.appLink;
     },
+    onView: push.onView,
     onFinal(view) {
       if (complete && (view === 'loggedin' || view === 'declined' || view === 'notme' || view === 'locked'))
         finish();

@@ -1,0 +1,189 @@
+// The login page's "Send a push to my phone" in Chromium with the real `nextauth-device`: a first login by QR
+// makes the browser a returning user; after logout the page offers the push, shows the number, the phone
+// approves with it and the page goes on to the logged-in page. A browser that never logged in gets no button.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { loadConfig } from '../../auth-server/common/config/index.js';
+import { createLogger } from '../../auth-server/common/logging.js';
+import { type Runtime, startRuntime } from '../../idp/runtime/runtime.js';
+import { launchChromium, readQr } from '../helpers/browser.js';
+import { type CliResult, runCli } from '../helpers/cli.js';
+import { freePort } from '../helpers/http.js';
+
+const device = 'mobile-sdk/node/cli/main.ts';
+const rootKey = 'push-browser-e2e-root-key-0123456789';
+const axeSource = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/** axe-core's serious and critical violations (the login page's accessibility bar). */
+async function seriousViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: axeSource });
+  const violations = await page.evaluate(async () => {
+    type Violation = { id: string; impact: string | null; nodes: { target: string[] }[] };
+    const axe = (window as unknown as { axe: { run(): Promise<{ violations: Violation[] }> } }).axe;
+    return (await axe.run()).violations;
+  });
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}) at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+function ok(r: CliResult): CliResult {
+  expect(r.code, `exit ${r.code}: ${r.stderr}`).to.equal(0);
+  return r;
+}
+
+describe('e2e: "Send a push to my phone" on the login page (Chromium, nextauth-device)', function () {
+  this.timeout(120_000);
+  let browser: Browser;
+  let dataDir: string;
+  let home: string;
+  let runtime: Runtime;
+  let url: string;
+  const contexts: BrowserContext[] = [];
+  /** The browser profile that logged in once (returning-user cookie). */
+  let returning: BrowserContext;
+
+  const phone = (...args: string[]) => runCli(device, [...args, '--home', home]);
+
+  async function context(): Promise<BrowserContext> {
+    const c = await browser.newContext();
+    contexts.push(c);
+    return c;
+  }
+
+  before(async function () {
+    browser = await launchChromium(this);
+    dataDir = await mkdtemp(join(tmpdir(), 'nextauth-push-page-'));
+    home = await mkdtemp(join(tmpdir(), 'nextauth-device-push-page-'));
+    const [port, adminPort] = [await freePort(), await freePort()];
+    url = `http://127.0.0.1:${port}`;
+    const config = loadConfig(
+      {
+        NEXTAUTH_DATA_DIR: dataDir,
+        NEXTAUTH_PORT: String(port),
+        NEXTAUTH_ADMIN_PORT: String(adminPort),
+        NEXTAUTH_HOST: '127.0.0.1',
+        NEXTAUTH_PUBLIC_URL: url,
+        NEXTAUTH_NS_ROOT_API_KEY: rootKey,
+      },
+      { mode: 'embedded' },
+    );
+    runtime = await startRuntime({
+      config,
+      logger: createLogger({ level: 'silent', format: 'json' }),
+      services: ['sfs', 'mc', 'ns', 'idp'],
+    });
+    ok(await phone('init', url));
+    const link = await fetch(`${url}/ns/api/v2/enrol-links`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-apikey': rootKey },
+      body: JSON.stringify({ server: 'default', userid: 'erin' }),
+    });
+    expect(link.status).to.equal(201);
+    ok(await phone('enrol', ((await link.json()) as { uri: string }).uri, '--pin', '1234'));
+    // The first MC session registers the app instance at the MC, so NS can reach it.
+    ok(await phone('pending', '--json'));
+  });
+
+  after(async () => {
+    for (const c of contexts.splice(0)) await c.close();
+    await browser?.close();
+    await runtime?.close();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    if (home) await rm(home, { recursive: true, force: true });
+  });
+
+  async function logout(c: BrowserContext): Promise<void> {
+    // The integrator's REST logout with the nonce of the browser's session cookie.
+    const nonce = (await c.cookies()).find((k) => k.name === 'nextauth_ns_default')?.value ?? '';
+    expect(nonce).to.not.equal('');
+    const out = await fetch(`${url}/ns/api/v2/logout`, {
+      method: 'POST',
+      headers: { 'x-apikey': rootKey, 'x-nonce': nonce },
+    });
+    expect(out.status).to.equal(200);
+  }
+
+  it('after one QR login and a logout, the page pushes; approving with the shown number logs in', async () => {
+    const c = await context();
+    returning = c;
+    const page = await c.newPage();
+    const cspErrors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) cspErrors.push(m.text());
+    });
+    await page.goto(`${url}/login/default`);
+    await page.waitForSelector('#qr[src^="data:image/"]');
+    // Not yet a returning user: no push offered.
+    expect(await page.isVisible('#send-push')).to.equal(false);
+    ok(await phone('login', await readQr(page, '#qr'), '--pin', '1234', '--approve'));
+    await page.waitForURL(`${url}/login/default/done?ui_locales=en`);
+    await page.waitForSelector('#who[data-userid="erin"]');
+
+    await logout(c);
+
+    await page.goto(`${url}/login/default`);
+    await page.waitForSelector('#send-push', { state: 'visible' });
+    // The QR stays: the push is one more way, not the only one.
+    await page.waitForSelector('#qr[src^="data:image/"]');
+    expect(await page.isVisible('#push-sent')).to.equal(false);
+    await page.click('#send-push');
+    await page.waitForSelector('#push-match:not(:empty)');
+    const match = (await page.textContent('#push-match')) ?? '';
+    expect(match).to.match(/^\d{2}$/);
+    expect(await page.isVisible('#push-sent')).to.equal(true);
+    expect(await page.isVisible('#qr')).to.equal(true);
+    expect(await page.getAttribute('#status', 'data-push-error')).to.equal(null);
+    // The strict CSP of the page holds: nothing inline was needed.
+    expect(cspErrors).to.deep.equal([]);
+
+    const requests = JSON.parse(ok(await phone('pending', '--json')).stdout) as { id: string }[];
+    expect(requests).to.have.length(1);
+    ok(await phone('approve', requests[0]?.id ?? '', '--match', match, '--pin', '1234'));
+    await page.waitForURL(`${url}/login/default/done?ui_locales=en`);
+    await page.waitForSelector('#who[data-userid="erin"]');
+  });
+
+  it('a browser that never logged in here gets no push button', async () => {
+    const page = await (await context()).newPage();
+    const answer = page.waitForResponse((r) => r.url().endsWith('/ns/servers/default/push'));
+    await page.goto(`${url}/login/default`);
+    await page.waitForSelector('#qr[src^="data:image/"]');
+    expect(await (await answer).json()).to.deep.equal({ available: false });
+    expect(await page.isVisible('#send-push')).to.equal(false);
+    expect(await page.isHidden('#push')).to.equal(true);
+  });
+
+  it('a refused push (too many open requests: 429) is told in the status line; the QR stays', async () => {
+    const policy = await fetch(`${url}/ns/api/v2/servers/default`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', 'x-apikey': rootKey },
+      body: JSON.stringify({ policy: { maxOpenPushes: 1 } }),
+    });
+    expect(policy.status, await policy.clone().text()).to.equal(200);
+    await logout(returning);
+    // The same returning browser, in a profile where the test may inject axe-core (the CSP would refuse it).
+    const c = await browser.newContext({ bypassCSP: true });
+    contexts.push(c);
+    await c.addCookies(await returning.cookies());
+    const page = await c.newPage();
+    await page.goto(`${url}/login/default`);
+    await page.click('#send-push');
+    await page.waitForSelector('#push-match:not(:empty)');
+    expect(await seriousViolations(page)).to.deep.equal([]);
+    // A reload resumes the same waiting session, whose one open request is the limit.
+    await page.reload();
+    await page.click('#send-push');
+    await page.waitForSelector('#status[data-push-error="rate_limited"]');
+    expect(await page.textContent('#status')).to.match(/Too many pushes\. Try again in \d+ s/);
+    expect(await page.isVisible('#push-sent')).to.equal(false);
+    expect(await page.isEnabled('#send-push')).to.equal(true);
+    expect(await page.getAttribute('#status', 'data-state')).to.equal('waiting');
+    expect(await page.isVisible('#qr')).to.equal(true);
+    expect(await seriousViolations(page)).to.deep.equal([]);
+  });
+});

@@ -88,7 +88,9 @@ describe('nextauth server', function () {
     const show = await run(['show', 'bank']);
     expect(show.code, show.stderr).to.equal(0);
     expect(show.stdout).to.match(/^bank: Bank\n/);
-    expect(show.stdout).to.contain('push            10 per minute, 3 open at once, "not me": block_account\n');
+    expect(show.stdout).to.contain(
+      'push            10 per minute, 3 open at once, "not me": block_account\n',
+    );
     expect(show.stdout).to.contain('3 attempts, lockout 60s');
     expect(show.stdout).to.contain('Demo (');
   });

@@ -15,6 +15,22 @@ const serverInfo = z.object({
 
 const token = z.string().regex(/^[A-Za-z0-9_-]{22,128}$/);
 
+/** What `login.scan` and `login.push` answer: the login's handle on this channel and what to show the user. */
+const loginChallengeSchema = z.object({
+  /** Opaque handle of this login for confirm/decline on this channel. */
+  login: z.string(),
+  server: serverInfo,
+  userid: z.string(),
+  /** The integrator's text for this login (nextAuth `sessioninfo`), e.g. "Sign in to Payroll". */
+  info: infoTextSchema.nullable().optional(),
+  browser: z.object({
+    userAgent: z.string().max(512).nullable(),
+    ip: z.string().max(64).nullable(),
+    location: z.string().max(120).nullable(),
+  }),
+  expiresAt: z.number().int(),
+});
+
 export const nsMobileMessages = defineMessages({
   requests: {
     /** Looks at an enrol token without using it: who is being enrolled, on which server. */
@@ -54,20 +70,7 @@ export const nsMobileMessages = defineMessages({
     /** The phone scanned a login QR: uses the login code up and returns what to show the user. */
     'login.scan': {
       request: z.object({ code: token }).strict(),
-      response: z.object({
-        /** Opaque handle of this login for confirm/decline on this channel. */
-        login: z.string(),
-        server: serverInfo,
-        userid: z.string(),
-        /** The integrator's text for this login (nextAuth `sessioninfo`), e.g. "Sign in to Payroll". */
-        info: infoTextSchema.nullable().optional(),
-        browser: z.object({
-          userAgent: z.string().max(512).nullable(),
-          ip: z.string().max(64).nullable(),
-          location: z.string().max(120).nullable(),
-        }),
-        expiresAt: z.number().int(),
-      }),
+      response: loginChallengeSchema,
     },
     /**
      * A push login the app received through the MC: redeems the message's one-time code (as `login.scan`
@@ -82,18 +85,7 @@ export const nsMobileMessages = defineMessages({
           match: matchNumberSchema.optional(),
         })
         .strict(),
-      response: z.object({
-        login: z.string(),
-        server: serverInfo,
-        userid: z.string(),
-        info: infoTextSchema.nullable().optional(),
-        browser: z.object({
-          userAgent: z.string().max(512).nullable(),
-          ip: z.string().max(64).nullable(),
-          location: z.string().max(120).nullable(),
-        }),
-        expiresAt: z.number().int(),
-      }),
+      response: loginChallengeSchema,
     },
     /** Approves with an SFS attestation (purpose `login`) bound to this channel and the account key. */
     'login.confirm': {

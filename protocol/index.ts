@@ -1,5 +1,11 @@
 // Public API of the secure channel (docs/protocol.md): handshake, session, message layer, keys, transports.
-export { type CryptoProvider, defaultCrypto, webCrypto } from './crypto.js';
+export {
+  type CryptoProvider,
+  defaultCrypto,
+  type NativePrimitives,
+  setDefaultCrypto,
+  webCrypto,
+} from './crypto.js';
 export { type Bytes, b64u, fromB64u, fromHex, hex } from './encoding.js';
 export {
   ChannelError,

@@ -1,5 +1,11 @@
 // Record protection (docs/protocol.md §8): AES-GCM, nonce = iv XOR seq, header as AAD, strict sequence checks.
-import { aesGcmDecrypt, aesGcmEncrypt, type CryptoProvider, importAesGcmKey } from './crypto.js';
+import {
+  aesGcmDecrypt,
+  aesGcmEncrypt,
+  type CryptoProvider,
+  importAesGcmKey,
+  type SecretKey,
+} from './crypto.js';
 import { type Bytes, readU64be, writeU64be } from './encoding.js';
 import { ChannelError } from './errors.js';
 
@@ -21,7 +27,7 @@ export class RecordSealer {
   private seq = 0;
   private constructor(
     private readonly c: CryptoProvider,
-    private readonly key: CryptoKey,
+    private readonly key: SecretKey,
     private readonly iv: Bytes,
     readonly frameType: number,
   ) {}
@@ -65,7 +71,7 @@ export class RecordOpener {
   private expected = 0;
   private constructor(
     private readonly c: CryptoProvider,
-    private readonly key: CryptoKey,
+    private readonly key: SecretKey,
     private readonly iv: Bytes,
     readonly frameType: number,
   ) {}

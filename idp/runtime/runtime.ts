@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import { type Clock, type Random, systemClock, systemRandom } from '../../auth-server/common/clock.js';
 import { ensureGeneratedSecrets } from '../../auth-server/common/config/generated-secrets.js';
 import type { Config, ServiceName } from '../../auth-server/common/config/index.js';
+import { nodeCrypto } from '../../auth-server/common/crypto/node-crypto.js';
 import { openDb } from '../../auth-server/common/db/connect.js';
 import { pingDb } from '../../auth-server/common/db/health.js';
 import { migrateLatest, migrationStatus } from '../../auth-server/common/db/migrate.js';
@@ -24,6 +25,7 @@ import type { ServiceDeps, ServiceInstance } from '../../auth-server/common/serv
 import { createMcService } from '../../auth-server/mc/service.js';
 import { createNsService } from '../../auth-server/ns/service.js';
 import { createSfsService } from '../../auth-server/sfs/service.js';
+import { setDefaultCrypto } from '../../protocol/crypto.js';
 import { createIdpApiRouter } from '../api/router.js';
 import { createDemo, loopbackOriginFor } from '../demo/demo.js';
 import { forwardAuthHosts } from '../forward-auth/return-url.js';
@@ -92,6 +94,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { config, logger } = options;
   const clock = options.clock ?? systemClock;
   const random = options.random ?? systemRandom;
+  // Every channel, seal and signature of this process on node:crypto's primitives (docs/benchmarks.md).
+  setDefaultCrypto(nodeCrypto());
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   if (config.mode === 'embedded') await ensureGeneratedSecrets(config, random);
   // Peers this process does not host are HTTP clients (distributed mode); checked before anything connects.

@@ -15,6 +15,7 @@ import {
   hkdfSha256,
   hmacSign,
   importAesGcmKey,
+  type SecretKey,
 } from '../../protocol/crypto.js';
 import { type Bytes, b64u, equalBytes, fromB64u, fromUtf8, utf8 } from '../../protocol/encoding.js';
 import type { PublicJwk } from '../../protocol/keys.js';
@@ -243,7 +244,7 @@ export class FileKeyStore implements KeyStore {
     return (await this.readDeviceKey()) as Bytes;
   }
 
-  private async keys(deviceKey: Bytes, salt: string): Promise<{ seal: CryptoKey; check: Bytes }> {
+  private async keys(deviceKey: Bytes, salt: string): Promise<{ seal: SecretKey; check: Bytes }> {
     const saltBytes = fromB64u(salt);
     const sealRaw = await hkdfSha256(this.c, deviceKey, saltBytes, utf8(`${FORMAT}/v1 seal`), 32);
     const check = await hkdfSha256(this.c, deviceKey, saltBytes, utf8(`${FORMAT}/v1 check`), 32);

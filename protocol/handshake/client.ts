@@ -1,5 +1,5 @@
 // Client (initiator) side of the SIGMA-I handshake (docs/protocol.md §7): hello, verify server, prove identity, await ready.
-import { defaultCrypto, ecdh, ecdsaVerify, generateEcdhKeyPair, hmacSign, importHmacKey } from '../crypto.js';
+import { defaultCrypto, ecdsaVerify, generateEcdhKeyPair, hmacSign, importHmacKey } from '../crypto.js';
 import { type Bytes, b64u, concat, equalBytes } from '../encoding.js';
 import { ChannelError } from '../errors.js';
 import { CLIENT_FRAMES, Content, DEFAULT_MAX_FRAME_BYTES, Frame } from '../frames.js';
@@ -60,7 +60,7 @@ export function connect(transport: Transport, options: ClientOptions): Promise<S
         throw new ChannelError('bad_server_key', 'no pinned server key or fingerprint');
       }
       const eph = options.ephemeral ?? (await generateEcdhKeyPair(c));
-      const ephPublic = new Uint8Array(await c.subtle.exportKey('raw', eph.publicKey));
+      const ephPublic = eph.publicRaw;
       const hello = jsonBytes({
         type: 'client_hello',
         v: versions,
@@ -92,7 +92,7 @@ export function connect(transport: Transport, options: ClientOptions): Promise<S
       if (!suite) throw new ChannelError('unsupported_suite', sh.suite);
       t.add(Entry.serverHello, shBytes);
       const [shared, th2] = await Promise.all([
-        ecdh(c, eph.privateKey, sh.eph).catch((cause: unknown) => {
+        eph.agree(sh.eph).catch((cause: unknown) => {
           throw new ChannelError('malformed', 'server ephemeral key is not a P-256 point', { cause });
         }),
         t.hash(c),

@@ -1,5 +1,5 @@
 // Handshake plumbing shared by both roles (docs/protocol.md §7): options, alerts, timeout, fail-closed wrapper.
-import type { CryptoProvider } from '../crypto.js';
+import type { CryptoProvider, EcdhKeyPair } from '../crypto.js';
 import { type Bytes, concat } from '../encoding.js';
 import { asChannelError, ChannelError, CLOSE_PROTOCOL_ERROR } from '../errors.js';
 import { Frame } from '../frames.js';
@@ -18,7 +18,7 @@ export interface HandshakeOptions extends SessionOptions {
   /** WebCrypto to use (default globalThis.crypto). */
   crypto?: CryptoProvider;
   /** Test vectors only: fixed ephemeral ECDH key pair (its public key must be extractable). */
-  ephemeral?: CryptoKeyPair;
+  ephemeral?: EcdhKeyPair;
 }
 
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;

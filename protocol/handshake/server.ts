@@ -1,5 +1,5 @@
 // Server (responder) side of the SIGMA-I handshake (docs/protocol.md §7): resolve target, prove identity, verify client.
-import { defaultCrypto, ecdh, ecdsaVerify, generateEcdhKeyPair, hmacSign, importHmacKey } from '../crypto.js';
+import { defaultCrypto, ecdsaVerify, generateEcdhKeyPair, hmacSign, importHmacKey } from '../crypto.js';
 import { type Bytes, b64u, concat, equalBytes } from '../encoding.js';
 import { ChannelError } from '../errors.js';
 import { Content, DEFAULT_MAX_FRAME_BYTES, Frame, SERVER_FRAMES } from '../frames.js';
@@ -74,12 +74,10 @@ export function accept(transport: Transport, options: ServerOptions): Promise<Se
       ]);
       if (!identity) throw new ChannelError('unknown_target', `${ch.target.kind}/${ch.target.id}`);
       const chain = identity.succession ?? [];
-      const [ephPublic, shared] = await Promise.all([
-        c.subtle.exportKey('raw', eph.publicKey).then((raw) => new Uint8Array(raw)),
-        ecdh(c, eph.privateKey, ch.eph).catch((cause: unknown) => {
-          throw new ChannelError('malformed', 'client ephemeral key is not a P-256 point', { cause });
-        }),
-      ]);
+      const ephPublic = eph.publicRaw;
+      const shared = await eph.agree(ch.eph).catch((cause: unknown) => {
+        throw new ChannelError('malformed', 'client ephemeral key is not a P-256 point', { cause });
+      });
       const hello = jsonBytes({
         type: 'server_hello',
         v: version,

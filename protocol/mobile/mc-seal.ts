@@ -12,6 +12,7 @@ import {
   generateEcdhKeyPair,
   hkdfSha256,
   importAesGcmKey,
+  type SecretKey,
 } from '../crypto.js';
 import { type Bytes, b64u, concat, fromB64u, fromUtf8, utf8 } from '../encoding.js';
 import { isUncompressedPoint, type PublicJwk, publicKeyFromJwk } from '../keys.js';
@@ -68,7 +69,7 @@ export interface SealInput {
   crypto?: CryptoProvider;
 }
 
-async function messageKey(c: CryptoProvider, z: Bytes, epk: Bytes, recipient: Bytes): Promise<CryptoKey> {
+async function messageKey(c: CryptoProvider, z: Bytes, epk: Bytes, recipient: Bytes): Promise<SecretKey> {
   // The salt binds both public keys, as ECIES-KEM does: the key is for this ephemeral and this recipient.
   return importAesGcmKey(c, await hkdfSha256(c, z, concat(epk, recipient), keyInfo, 32));
 }
@@ -78,7 +79,7 @@ export async function sealMcMessage(input: SealInput): Promise<string> {
   const c = input.crypto ?? defaultCrypto();
   const recipient = publicKeyFromJwk(input.recipientKey);
   const pair = await generateEcdhKeyPair(c);
-  const epk = new Uint8Array(await c.subtle.exportKey('raw', pair.publicKey));
+  const epk = pair.publicRaw;
   const header = headerSchema.parse({
     id: input.id,
     ins: input.instanceId,
@@ -86,7 +87,7 @@ export async function sealMcMessage(input: SealInput): Promise<string> {
     epk: b64u(epk),
   });
   const protectedHeader = `${SEALED_MESSAGE_FORMAT}.${b64u(utf8(JSON.stringify(header)))}`;
-  const key = await messageKey(c, await ecdh(c, pair.privateKey, recipient), epk, recipient);
+  const key = await messageKey(c, await pair.agree(recipient), epk, recipient);
   const iv = c.random(12);
   const plain = typeof input.plaintext === 'string' ? utf8(input.plaintext) : input.plaintext;
   const ct = await aesGcmEncrypt(c, key, iv, utf8(protectedHeader), plain);

@@ -4,9 +4,10 @@ import { calculateJwkThumbprint } from 'jose';
 import { fromHex } from '../../protocol/encoding.js';
 import { publicKeyFromJwk, publicKeyToJwk, thumbprint } from '../../protocol/index.js';
 import primitivesFile from '../../protocol/vectors/primitives.json' with { type: 'json' };
+import { forEachProvider } from './providers.js';
 import { vectorCases } from './vector-cases.js';
 
-describe('protocol/vectors', () => {
+forEachProvider('protocol/vectors', () => {
   for (const [name, fn] of Object.entries(vectorCases)) it(name, fn);
 
   it('thumbprints match jose (RFC 7638) and JWK ⇄ raw round-trips', async () => {

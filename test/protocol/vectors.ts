@@ -7,6 +7,7 @@ import {
   ECDH_P256,
   ECDSA_P256,
   ecdh,
+  ecdhKeyPairFromCryptoKeys,
   ecdsaSign,
   hmacSha256,
   importAesGcmKey,
@@ -99,7 +100,7 @@ async function importPair(
 
 function fixedRandom(c: CryptoProvider, bytes: Bytes): CryptoProvider {
   return {
-    subtle: c.subtle,
+    ...c,
     random(n) {
       if (n !== bytes.length) throw new Error(`unexpected random(${n})`);
       return bytes.slice();
@@ -151,8 +152,8 @@ async function run(v: VectorInputs, recorded?: HandshakeVector['signatures']) {
   const serverPair = await importPair(c, v.serverIdentity, 'ECDSA');
   const clientPair = v.clientIdentity ? await importPair(c, v.clientIdentity, 'ECDSA') : null;
   // Import everything first: a frame sent before the other side is attached would be lost.
-  const clientEphemeral = await importPair(c, v.clientEphemeral, 'ECDH');
-  const serverEphemeral = await importPair(c, v.serverEphemeral, 'ECDH');
+  const clientEphemeral = await ecdhKeyPairFromCryptoKeys(c, await importPair(c, v.clientEphemeral, 'ECDH'));
+  const serverEphemeral = await ecdhKeyPairFromCryptoKeys(c, await importPair(c, v.serverEphemeral, 'ECDH'));
   const [client, server] = await Promise.all([
     connect(ct, {
       target: v.target,
@@ -436,7 +437,7 @@ async function replayClient(v: HandshakeVector, replace?: { index: number; hex: 
         ? signer(c, clientPair, v.clientIdentity, [], v.signatures.client)
         : null,
     crypto: fixedRandom(c, fromHex(v.clientNonce)),
-    ephemeral: await importPair(c, v.clientEphemeral, 'ECDH'),
+    ephemeral: await ecdhKeyPairFromCryptoKeys(c, await importPair(c, v.clientEphemeral, 'ECDH')),
     heartbeatMs: 0,
     idleTimeoutMs: 0,
   });

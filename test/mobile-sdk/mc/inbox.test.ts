@@ -104,7 +104,9 @@ describe('mobile-sdk/mc: the inbox', () => {
     // Let the subscription's push of the same pending message arrive and be processed.
     const late = await postTo(h.a.peer, inbox.instanceId, 'after', { expiresAt: inTenMinutes() });
     while (!handled.includes('after')) await new Promise((r) => setImmediate(r));
-    expect(pulled).to.deep.equal(['handled']);
+    // Whichever path opened it first handled it; the other saw a duplicate.
+    expect(pulled).to.have.length(1);
+    expect(pulled[0]).to.be.oneOf(['handled', 'duplicate']);
     expect(handled).to.deep.equal(['once', 'after']);
     expect(late.id).to.be.a('string');
   });

@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { WebSocket, WebSocketServer } from 'ws';
 import { loadConfig } from '../../auth-server/common/config/index.js';
+import { nodeCrypto } from '../../auth-server/common/crypto/node-crypto.js';
 import { createLogger } from '../../auth-server/common/logging.js';
 import { type Runtime, startRuntime } from '../../idp/runtime/runtime.js';
 import { driveFlow, type FlowAnswerer } from '../../mobile-sdk/core/flows/drive.js';
@@ -25,6 +26,7 @@ import {
   type Storage,
 } from '../../mobile-sdk/core/ports.js';
 import { NextAuthSdk } from '../../mobile-sdk/core/sdk.js';
+import { defaultCrypto, ecdsaSign, ecdsaVerify, hmacSign, setDefaultCrypto } from '../../protocol/crypto.js';
 import {
   DEFAULT_MAX_FRAME_BYTES,
   type PublicJwk,
@@ -35,7 +37,6 @@ import { benchRuntimeEnv, benchStorage } from '../runtime-env.js';
 
 const subtle = globalThis.crypto.subtle;
 const ECDSA = { name: 'ECDSA', namedCurve: 'P-256' } as const;
-const SIG = { name: 'ECDSA', hash: 'SHA-256' } as const;
 const PIN = '4711';
 const MESSAGE_BYTES = 256;
 const WORKER_TAG = 'qr-login-load-generator';
@@ -71,8 +72,8 @@ class MemoryKeyStore implements KeyStore {
   }
   async sign(alias: string, data: Uint8Array<ArrayBuffer>) {
     const e = this.entry(alias);
-    if (e.hmac) return new Uint8Array(await subtle.sign('HMAC', e.hmac, data));
-    return new Uint8Array(await subtle.sign(SIG, (e.pair as CryptoKeyPair).privateKey, data));
+    if (e.hmac) return hmacSign(defaultCrypto(), e.hmac, data);
+    return ecdsaSign(defaultCrypto(), (e.pair as CryptoKeyPair).privateKey, data);
   }
   async publicJwk(alias: string): Promise<PublicJwk> {
     const e = this.entry(alias);
@@ -359,6 +360,8 @@ function createLoad({ port, rootApiKey }: LoadOptions): Load {
 
 // The worker thread's side: serve the main thread's calls one message at a time.
 if (!isMainThread && (workerData as { tag?: string } | null)?.tag === WORKER_TAG) {
+  // The phones' crypto on node:crypto too, as a phone's native crypto would be (not WebCrypto in JS).
+  setDefaultCrypto(nodeCrypto());
   const load = createLoad((workerData as { options: LoadOptions }).options);
   parentPort?.on('message', (msg: { id: number; method: keyof Load; args: unknown[] }) => {
     const method = load[msg.method] as (...a: unknown[]) => Promise<unknown>;
@@ -410,10 +413,15 @@ function workerLoad(options: LoadOptions): Load {
 // ---------------------------------------------------------------------------------------------------------
 // Server side (main thread): the runtime, the baseline server, and the figures.
 
-/** Baseline server: answers each message after verifying an ECDSA P-256 signature over it (key imported once). */
+/**
+ * Baseline server: answers each message after verifying an ECDSA P-256 signature over it, with the crypto the
+ * runtime uses (node:crypto's primitives; the key imported once).
+ */
 async function startVerifyEcho() {
+  const c = defaultCrypto();
   const pair = (await subtle.generateKey(ECDSA, false, ['sign', 'verify'])) as CryptoKeyPair;
-  const signature = await subtle.sign(SIG, pair.privateKey, new Uint8Array(MESSAGE_BYTES).fill(7));
+  const publicRaw = new Uint8Array(await subtle.exportKey('raw', pair.publicKey));
+  const signature = await ecdsaSign(c, pair.privateKey, new Uint8Array(MESSAGE_BYTES).fill(7));
   const wss = new WebSocketServer({
     host: '127.0.0.1',
     port: 0,
@@ -424,9 +432,9 @@ async function startVerifyEcho() {
   wss.on('connection', (ws) => {
     ws.binaryType = 'arraybuffer';
     ws.on('message', (data: ArrayBuffer) => {
-      void subtle
-        .verify(SIG, pair.publicKey, signature, data)
-        .then((ok) => ws.send(ok ? new Uint8Array(1) : new Uint8Array(0)));
+      void ecdsaVerify(c, publicRaw, signature, new Uint8Array(data)).then((ok) =>
+        ws.send(ok ? new Uint8Array(1) : new Uint8Array(0)),
+      );
     });
   });
   const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}/`;
@@ -488,6 +496,7 @@ export async function run(): Promise<void> {
   const config = loadConfig(env, { mode: 'embedded' });
   let runtime: Runtime | undefined;
   let load: Load | undefined;
+  setDefaultCrypto(nodeCrypto()); // what startRuntime installs; the baseline is measured with it too
   const echo = await startVerifyEcho();
   try {
     runtime = await startRuntime({

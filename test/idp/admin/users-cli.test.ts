@@ -71,6 +71,9 @@ describe('nextauth user set|show|list|delete', function () {
     const shown = await run(['show', '--server', 'acme', '--user', 'alice']);
     expect(shown.code, shown.stderr).to.equal(0);
     expect(shown.stdout).to.match(/^alice \(acme\)\n {2}name {4}A\.\n/);
+    const shownJson = await run(['show', '--server', 'acme', '--user', 'alice', '--json']);
+    expect(shownJson.code, shownJson.stderr).to.equal(0);
+    expect(json(shownJson.stdout)).to.deep.include({ userid: 'alice', name: 'A.', groups: [] });
   });
 
   it('list filters by --attr and --group and pages through everything with --all', async () => {
@@ -102,6 +105,26 @@ describe('nextauth user set|show|list|delete', function () {
       'u05',
       'u07',
       'u09',
+    ]);
+    // One --group is `group=g`; several are `group=in:a,b` (members of any).
+    for (const [userid, group] of [
+      ['u00', 'ops'],
+      ['u01', 'dev'],
+      ['u02', 'ops'],
+    ] as const) {
+      expect((await run(['set', '--server', 'acme', '--user', userid, '--group', group])).code).to.equal(0);
+    }
+    const ops = await run(['list', '--server', 'acme', '--group', 'ops', '--json']);
+    expect(ops.code, ops.stderr).to.equal(0);
+    expect((json(ops.stdout).users as { userid: string }[]).map((u) => u.userid)).to.deep.equal([
+      'u00',
+      'u02',
+    ]);
+    const either = await run(['list', '--server', 'acme', '--group', 'ops', '--group', 'dev', '--json']);
+    expect((json(either.stdout).users as { userid: string }[]).map((u) => u.userid)).to.deep.equal([
+      'u00',
+      'u01',
+      'u02',
     ]);
   });
 

@@ -2,121 +2,16 @@
 // of another server with every role, and the configured root key. What each caller must get is read from
 // the operation's declared `access` — 401, 403, 404 (another tenant's server reads as unknown) or one of its
 // declared success statuses — so a new operation in `nsApiOperations` is covered as soon as it has a fixture
-// below (and fails, saying so, until it has one). A refused call must leave every NS table unchanged.
+// in operation-fixtures.ts (and fails, saying so, until it has one). A refused call must leave every NS table
+// unchanged, and every answer, allowed or refused, must be what the OpenAPI document says for its status.
 import { expect } from 'chai';
 import type { ApiOperation } from '../../../../auth-server/ns/api/openapi/operation.js';
 import { nsApiOperations } from '../../../../auth-server/ns/api/operations/index.js';
 import { type ApiRole, apiRoles } from '../../../../auth-server/ns/apikeys/model.js';
-import { api, insertAccount, storedKey } from './fixtures-admin.js';
+import { api, storedKey } from './fixtures-admin.js';
 import { type Harness, rootKey, startHarness } from './harness.js';
-
-/** Minimal valid input of one call; built fresh per call, so destructive operations get their own target. */
-interface Call {
-  params?: Record<string, string>;
-  query?: Record<string, string>;
-  body?: unknown;
-  /** X-nonce of a session. */
-  nonce?: string;
-  /**
-   * Whether the call acts on `acme`, so that a key of another server must get 404 (as for an unknown server).
-   * Default: when it names a server in the path or body, or carries a nonce (sessions belong to a server).
-   */
-  scoped?: boolean;
-}
-
-interface World {
-  h: Harness;
-  /** A new name each time (servers, users). */
-  fresh(prefix: string): string;
-  /** A new `waiting` session of `acme`. */
-  nonce(): Promise<string>;
-}
-
-type Fixture = (w: World) => Promise<Call> | Call;
-
-const acme = { server: 'acme' };
-const hookUrl = 'http://127.0.0.1:9/hook';
-
-/** A webhook of `acme`, made by the root key; its id. */
-async function webhook(w: World): Promise<string> {
-  const res = await api(w.h)('POST', 'servers/acme/webhooks', rootKey, { url: hookUrl, events: ['LOGIN'] });
-  expect(res.status, 'fixture webhook').to.equal(201);
-  return ((await res.json()) as { id: string }).id;
-}
-
-/**
- * One entry per operationId. A new operation needs one: its path parameters, query and body such that
- * a caller allowed to call it gets a success status (against the harness: servers `acme` and `other`, the
- * user `alice` in `acme`).
- */
-const fixtures: Record<string, Fixture> = {
-  // sessions
-  createSession: () => ({ body: acme }),
-  getSession: async (w) => ({ nonce: await w.nonce() }),
-  logout: async (w) => ({ nonce: await w.nonce() }),
-  getQrLogin: async (w) => ({ nonce: await w.nonce() }),
-  getQrLoginPng: async (w) => ({ nonce: await w.nonce() }),
-  // A fresh account with a push key each time: the per-account push limits never bite here.
-  provokeLogin: async (w) => ({
-    nonce: await w.nonce(),
-    body: {
-      accountid: await insertAccount(w.h, 'alice', 'acme', { push_key_thumbprint: 'k'.repeat(43) }),
-    },
-  }),
-  // enrol links
-  createEnrolLink: () => ({ body: { server: 'acme', userid: 'alice' } }),
-  // servers and API keys
-  listServers: () => ({}),
-  createServer: (w) => ({ body: { name: w.fresh('made'), displayName: 'Made' } }),
-  getServer: () => ({ params: acme }),
-  updateServer: () => ({ params: acme, body: { displayName: 'ACME' } }),
-  deleteServer: async (w) => {
-    const name = w.fresh('doomed');
-    await w.h.servers.create({ name, displayName: 'Doomed' });
-    return { params: { server: name }, scoped: true };
-  },
-  listApiKeys: () => ({ params: acme }),
-  // Only roles every allowed caller holds itself (a key cannot hand out or revoke more than it has).
-  createApiKey: () => ({ params: acme, body: { name: 'matrix', roles: ['servers'] } }),
-  revokeApiKey: async (w) => ({ params: { ...acme, id: (await storedKey(w.h, 'acme', ['servers'])).id } }),
-  // users
-  listUsers: () => ({ params: acme, query: { limit: '10' } }),
-  getUser: () => ({ params: { ...acme, userid: 'alice' } }),
-  replaceUser: () => ({ params: { ...acme, userid: 'alice' }, body: { name: 'Alice' } }),
-  updateUser: () => ({ params: { ...acme, userid: 'alice' }, body: { email: 'alice@example.com' } }),
-  deleteUser: async (w) => {
-    const userid = w.fresh('leaving');
-    const res = await api(w.h)('PUT', `servers/acme/users/${userid}`, rootKey, {});
-    expect(res.status, 'fixture user').to.equal(201);
-    return { params: { ...acme, userid } };
-  },
-  // accounts
-  listAccounts: () => ({ params: acme, query: { userid: 'alice' } }),
-  getAccount: async (w) => ({ params: { ...acme, account: await insertAccount(w.h, 'alice') } }),
-  updateAccount: async (w) => ({
-    params: { ...acme, account: await insertAccount(w.h, 'alice') },
-    body: { description: 'Work phone' },
-  }),
-  deleteAccount: async (w) => ({ params: { ...acme, account: await insertAccount(w.h, 'alice') } }),
-  blockAccount: async (w) => ({ params: { ...acme, account: await insertAccount(w.h, 'alice') } }),
-  unblockAccount: async (w) => ({
-    params: { ...acme, account: await insertAccount(w.h, 'alice', 'acme', { blocked_at: w.h.clock.now() }) },
-  }),
-  deleteUserAccounts: async (w) => {
-    await insertAccount(w.h, 'alice');
-    return { params: { ...acme, userid: 'alice' } };
-  },
-  // webhooks
-  listWebhooks: () => ({ params: acme }),
-  createWebhook: () => ({ params: acme, body: { url: hookUrl, events: ['LOGIN'] } }),
-  deleteWebhook: async (w) => ({ params: { ...acme, id: await webhook(w) } }),
-  listWebhookDeliveries: async (w) => ({ params: { ...acme, id: await webhook(w) } }),
-  // audit: a server key reads its own server's events (no `server`: unscoped, allowed for every server)
-  queryAuditLog: () => ({ query: { limit: '5' } }),
-  exportAuditLog: () => ({ query: { type: 'server.*' } }),
-  // meta
-  getOpenApiDocument: () => ({}),
-};
+import { openApiChecker } from './openapi-check.js';
+import { type Call, everything, fixtures, urlOf, type World, world } from './operation-fixtures.js';
 
 type Caller =
   | { name: string; kind: 'none' }
@@ -153,46 +48,17 @@ function expected(op: ApiOperation, caller: Caller, call: Call): Expected {
   return { status: 'success' };
 }
 
-/** Every row of every NS table: a refused call must change none of them. */
-async function everything(h: Harness): Promise<Record<string, unknown[]>> {
-  const tables = (await h
-    .knex('sqlite_master')
-    .where({ type: 'table' })
-    .orderBy('name')
-    .pluck('name')) as string[];
-  const state: Record<string, unknown[]> = {};
-  for (const t of tables.filter((name) => name.startsWith('ns_'))) {
-    state[t] = await h.knex(t).select('*').orderByRaw('rowid');
-  }
-  return state;
-}
-
-function urlOf(op: ApiOperation, call: Call): string {
-  const path = op.path.replace(/\{([A-Za-z0-9_]+)\}/g, (_, name: string) => {
-    const value = call.params?.[name];
-    if (value === undefined) throw new Error(`fixture of ${op.operationId} lacks the path parameter ${name}`);
-    return encodeURIComponent(value);
-  });
-  const query = call.query ? `?${new URLSearchParams(call.query)}` : '';
-  // `api()` prefixes /ns/api/v2/.
-  return `${path.replace(/^\/api\/v2\//, '')}${query}`;
-}
-
 describe('ns REST v2 role matrix (every operation × every caller, from the declared access)', () => {
   let h: Harness;
   let w: World;
   const secrets = new Map<string, string>();
-  let n = 0;
+  const checker = openApiChecker();
+  let calls = 0;
 
   before(async () => {
     // Webhook fixtures point at a closed loopback port: allowed for creation, never called here.
     h = await startHarness({ outboundAllow: ['127.0.0.1'] });
-    w = {
-      h,
-      fresh: (prefix) => `${prefix}-${++n}`,
-      nonce: async () =>
-        (await h.sessions.createSession({ server: 'acme', userAgent: 'matrix', ip: '127.0.0.1' })).nonce,
-    };
+    w = world(h);
     for (const caller of callers) {
       if (caller.kind === 'stored')
         secrets.set(caller.name, (await storedKey(h, caller.server, caller.roles)).secret);
@@ -222,7 +88,7 @@ describe('ns REST v2 role matrix (every operation × every caller, from the decl
         it('has a fixture', () => {
           expect.fail(
             `no fixture for ${op.operationId} (${op.method.toUpperCase()} ${op.path}): add one to \`fixtures\` in ` +
-              'test/auth-server/ns/api/role-matrix.test.ts — its path parameters, query and body such that an allowed caller succeeds',
+              'test/auth-server/ns/api/operation-fixtures.ts — its path parameters, query and body such that an allowed caller succeeds',
           );
         });
         return;
@@ -239,6 +105,9 @@ describe('ns REST v2 role matrix (every operation × every caller, from the decl
             call.body,
             call.nonce ? { 'x-nonce': call.nonce } : {},
           );
+          // Allowed or refused, the answer is what the document promises for its status.
+          calls++;
+          await checker.check(res.clone(), op.method, op.path);
           const text = await res.text();
           const what = `${caller.name} → ${op.method.toUpperCase()} ${op.path}: HTTP ${res.status} ${text.slice(0, 300)}`;
           if (want.status === 'success') {
@@ -258,4 +127,11 @@ describe('ns REST v2 role matrix (every operation × every caller, from the decl
       }
     });
   }
+
+  describe('afterwards', () => {
+    it('checked every answer against the OpenAPI document', () => {
+      expect(calls).to.be.greaterThan(0);
+      expect(checker.checked()).to.equal(calls);
+    });
+  });
 });

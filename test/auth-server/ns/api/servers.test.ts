@@ -95,7 +95,15 @@ describe('ns REST v2 virtual servers', () => {
     });
 
     it('sends a policy change to the SFS, and only a change the SFS enforces', async () => {
-      await patch('acme', { displayName: 'Renamed', policy: { loginTimeoutSeconds: 60 } });
+      // The PIN timeouts (login and transaction confirmation) are NS's own: no SFS call.
+      const timeouts = await patch('acme', {
+        displayName: 'Renamed',
+        policy: { loginTimeoutSeconds: 60, transactionTimeoutSeconds: 900 },
+      });
+      expect(timeouts.body.policy).to.deep.include({
+        loginTimeoutSeconds: 60,
+        transactionTimeoutSeconds: 900,
+      });
       expect(h.sfsRegistrations).to.deep.equal([]);
       await patch('acme', { policy: { lockoutSeconds: 60, maxLockoutSeconds: 600, blockAfterLockouts: 0 } });
       expect(h.sfsRegistrations).to.deep.equal([
@@ -204,6 +212,11 @@ describe('ns REST v2 virtual servers', () => {
         { name: 'bank', displayName: 'B', policy: { lockoutSeconds: 600, maxLockoutSeconds: 60 } },
       ],
       ['a string timeout', { name: 'bank', displayName: 'B', policy: { loginTimeoutSeconds: '60' } }],
+      ['a login timeout under 10 s', { name: 'bank', displayName: 'B', policy: { loginTimeoutSeconds: 9 } }],
+      [
+        'a transaction timeout over an hour',
+        { name: 'bank', displayName: 'B', policy: { transactionTimeoutSeconds: 3601 } },
+      ],
       ['an http logo', { name: 'bank', displayName: 'B', logo: 'http://cdn.example/logo.png' }],
       [
         'a logo URL with credentials',

@@ -2,8 +2,10 @@
 // instance A while integrators listen on instance B. Upgrades are authorized by X-apikey (401 / 403 / 404
 // before any WebSocket exists), a server key hears only its server, and a real enrolment, scan, login,
 // logout and a scan by a phone without an account arrive as REGISTER, CONFIRMSCAN, LOGIN, LOGOUT and
-// NOACCOUNTS — ids only, never the nonce or the login code. A peer that stops answering pings is dropped,
-// and a key revoked while its socket is open loses it at the next ping.
+// NOACCOUNTS — ids only, never the nonce or the login code; a decline, a PIN lockout reported by the SFS and
+// an operator's block as CANCEL, PINLOCKOUT and BLOCK, while a webhook with a local receiver gets enrolment,
+// login, logout, lockout and block as CloudEvents whose signatures verify. A peer that stops answering pings
+// is dropped, and a key revoked while its socket is open loses it at the next ping.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -30,6 +32,7 @@ import { createBusinessEvents } from '../../../../auth-server/ns/events/service.
 import { createEventSocketEndpoint } from '../../../../auth-server/ns/events/socket.js';
 import { createVirtualServerRepository } from '../../../../auth-server/ns/servers/repository.js';
 import { createNsService, type NsServiceInstance } from '../../../../auth-server/ns/service.js';
+import { verifyWebhook } from '../../../../auth-server/ns/webhooks/signature.js';
 import { attestationChallenge } from '../../../../protocol/attestation-binding.js';
 import { Channel, connect, MessageError, signerFromKeyPair } from '../../../../protocol/index.js';
 import { nsMobileMessages } from '../../../../protocol/mobile/ns.js';
@@ -118,6 +121,7 @@ describe('ns /ns/events WebSocket', function () {
         NEXTAUTH_PUBLIC_URL: publicUrl,
         NEXTAUTH_NS_ROOT_API_KEY: rootKey,
         NEXTAUTH_SECRET_KEY: 'events-test-secret-key-0123456789',
+        NEXTAUTH_OUTBOUND_ALLOW: '127.0.0.1',
       },
       { mode: 'embedded' },
     );
@@ -319,6 +323,134 @@ describe('ns /ns/events WebSocket', function () {
     expect(await rootFiltered.next()).to.deep.include(otherLogout);
     expect(await otherKey.next()).to.deep.include(otherLogout);
     for (const l of [everything, defaultOnly, rootFiltered, otherKey]) l.ws.close();
+  });
+
+  it('tells a decline (CANCEL), a PIN lockout and a block on the socket, and delivers enrol, login, logout, lockout and block as signed webhooks', async () => {
+    const listener = await listen(eventsUrl, keys.defaultSessions);
+    // A local receiver for the webhook (loopback is allowed by NEXTAUTH_OUTBOUND_ALLOW of both instances).
+    const received: { headers: Record<string, unknown>; body: string }[] = [];
+    let delivered: (() => void) | undefined;
+    const receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+        res.writeHead(204).end();
+        if (received.length === 5) delivered?.();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const all = new Promise<void>((resolve) => {
+      delivered = resolve;
+    });
+    const hook = await rest(a.base, 'POST', '/servers/default/webhooks', {
+      url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`,
+      events: ['REGISTER', 'LOGIN', 'LOGOUT', 'BLOCK', 'PINLOCKOUT'],
+    });
+    expect(hook.status).to.equal(201);
+
+    const wsA = mobileSocketUrl(a.base, '/ns/mobile');
+    const link = parseEnrolUri(
+      (await a.ns.accounts.createEnrolLink({ server: 'default', userid: 'bob' })).uri,
+    );
+    const phone = await newPhone();
+    const globalId = `${publicUrl}/ns/default`;
+    const bind = async (channel: Channel<typeof nsMobileMessages>, purpose: 'enrol' | 'login') =>
+      sfs.attest({
+        aud: globalId,
+        sub: phone.instanceId,
+        challenge: await attestationChallenge({
+          serverId: globalId,
+          accountKeyThumbprint: phone.thumbprint,
+          transcriptHash: channel.session.info.transcriptHash,
+          purpose,
+        }),
+      });
+    const enrol = new Channel(
+      await connect(await openLoopbackClient(wsA), {
+        target: { kind: 'ns', id: link.s },
+        server: { fingerprints: [link.fp] },
+        identity: null,
+      }),
+      nsMobileMessages,
+    );
+    const { accountId } = await enrol.request('enrol.complete', {
+      token: link.t,
+      accountKey: phone.jwk,
+      attestation: await bind(enrol, 'enrol'),
+    });
+    await enrol.close();
+
+    const login = new Channel(
+      await connect(await openLoopbackClient(wsA), {
+        target: { kind: 'ns', id: 'default' },
+        server: { fingerprints: [link.fp] },
+        identity: await signerFromKeyPair(phone.keyPair),
+      }),
+      nsMobileMessages,
+    );
+    const browser = { server: 'default', userAgent: 'Firefox', ip: '192.0.2.1' };
+    // The user declines one login and approves the next; the integrator logs that one out.
+    const refused = await a.ns.sessions.createSession(browser);
+    const declined = await login.request('login.scan', {
+      code: (await a.ns.sessions.currentLoginCode(refused.nonce)).code,
+    });
+    expect(await login.request('login.decline', { login: declined.login, reason: 'declined' })).to.deep.equal(
+      {
+        status: 'declined',
+      },
+    );
+    const approved = await a.ns.sessions.createSession(browser);
+    const scanned = await login.request('login.scan', {
+      code: (await a.ns.sessions.currentLoginCode(approved.nonce)).code,
+    });
+    await login.request('login.confirm', { login: scanned.login, attestation: await bind(login, 'login') });
+    await login.close();
+    expect((await rest(a.base, 'POST', '/logout', undefined, { 'x-nonce': approved.nonce })).status).to.equal(
+      200,
+    );
+    // The SFS reports that the phone's PIN is locked; then an operator blocks the account.
+    const nsPeer = a.ns.provides?.ns;
+    if (!nsPeer) throw new Error('NS provides no peer');
+    await nsPeer.reportPinLockout({
+      serverId: globalId,
+      appInstanceId: phone.instanceId,
+      lockout: 'locked',
+      retryAfterSeconds: 60,
+    });
+    expect((await rest(a.base, 'POST', `/servers/default/accounts/${accountId}/block`)).status).to.equal(200);
+
+    const ids = { server: 'default', userid: 'bob', account: accountId };
+    const expected = [
+      { type: 'REGISTER', ...ids, session: null },
+      { type: 'CONFIRMSCAN', ...ids, session: refused.session.id },
+      { type: 'CANCEL', ...ids, session: refused.session.id },
+      { type: 'CONFIRMSCAN', ...ids, session: approved.session.id },
+      { type: 'LOGIN', ...ids, session: approved.session.id },
+      { type: 'LOGOUT', ...ids, session: approved.session.id },
+      { type: 'PINLOCKOUT', ...ids, session: null },
+      { type: 'BLOCK', ...ids, session: null },
+    ];
+    for (const want of expected) expect(await listener.next()).to.deep.include(want);
+    listener.ws.close();
+
+    // The dispatcher of instance A (started) delivers every queued event, each signed with the secret.
+    await all;
+    const secret = String(hook.body?.secret);
+    const events = received.map(({ headers, body }) => {
+      expect(headers['content-type']).to.equal('application/cloudevents+json');
+      expect(
+        verifyWebhook(secret, headers as never, body, { nowSeconds: Math.floor(clock.now() / 1000) }),
+        body,
+      ).to.equal(true);
+      return JSON.parse(body) as { type: string; data: Record<string, unknown> };
+    });
+    expect(events.map((e) => e.type).sort()).to.deep.equal(
+      ['block', 'login', 'logout', 'pinlockout', 'register'].map((t) => `dev.nextauth.ns.${t}`).sort(),
+    );
+    for (const event of events) expect(event.data).to.deep.include(ids);
+    receiver.closeAllConnections();
+    await new Promise((r) => receiver.close(r));
   });
 
   it('closes a socket whose client sends a message (1003: it only sends)', async () => {

@@ -43,8 +43,8 @@ export interface TopologyOptions {
   /** A server URI of an account that may create databases (postgres:// or mysql://). */
   dbUri: string;
   redisUri: string;
-  /** Instances per service (default 2). */
-  instances?: number;
+  /** Instances per service (default 2 of each). */
+  instances?: number | Partial<Record<Svc, number>>;
   /** More settings for every instance. */
   env?: Record<string, string>;
 }
@@ -146,7 +146,9 @@ function haproxyConfig(
 }
 
 export async function startTopology(options: TopologyOptions): Promise<Topology> {
-  const count = options.instances ?? 2;
+  const countOf = (svc: Svc) =>
+    typeof options.instances === 'number' ? options.instances : (options.instances?.[svc] ?? 2);
+  const count = Math.max(...services.map(countOf));
   const run = `nextauth_topo_${randomBytes(4).toString('hex')}`;
   const dialect = dialectOf(options.dbUri);
   const admin: Knex = openDb({ uri: options.dbUri, dataDir: tmpdir(), service: 'ns', pool: { max: 1 } });
@@ -180,7 +182,7 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
   const instances = {} as Record<Svc, Instance[]>;
   for (const svc of services) {
     instances[svc] = [];
-    for (let n = 1; n <= count; n++) {
+    for (let n = 1; n <= countOf(svc); n++) {
       const port = await freePort();
       const adminPort = await freePort();
       instances[svc].push({

@@ -4,7 +4,7 @@ import type { Kv } from './kv.js';
 import { type HandlerErrorReporter, MemoryKv } from './memory.js';
 import { RedisKv } from './redis.js';
 
-export type { Kv, SetOptions, Unsubscribe } from './kv.js';
+export type { Kv, SetOptions, SubscribeOptions, Unsubscribe } from './kv.js';
 export { assertTtlMs } from './kv.js';
 export type { HandlerErrorReporter, MemoryKvOptions, MemoryStoreOptions } from './memory.js';
 export { MemoryKv, MemoryStore, rethrowHandlerError } from './memory.js';

@@ -10,6 +10,14 @@ export interface SetOptions {
   ifAbsent?: boolean;
 }
 
+export interface SubscribeOptions {
+  /**
+   * Called after the bus connection dropped and the subscription is active again: messages published in
+   * between are lost, so the subscriber should re-read the state it follows from storage.
+   */
+  onResubscribed?: () => void;
+}
+
 /**
  * Keys and channels are scoped by the implementation's prefix, so two instances with different prefixes
  * never see each other's keys or messages. Every method rejects after `close()`, and an invalid `ttlMs`
@@ -54,7 +62,11 @@ export interface Kv {
   /** Delivery is asynchronous (never inside `publish`), in publish order per channel, to every subscriber. */
   publish(channel: string, message: string): Promise<void>;
   /** Resolves once the subscription is active: later publishes reach `handler`. */
-  subscribe(channel: string, handler: (message: string) => void): Promise<Unsubscribe>;
+  subscribe(
+    channel: string,
+    handler: (message: string) => void,
+    options?: SubscribeOptions,
+  ): Promise<Unsubscribe>;
   /** Throws when the store is unreachable (readiness). */
   ping(): Promise<void>;
   /** Releases connections and timers; idempotent. */

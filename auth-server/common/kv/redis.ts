@@ -8,7 +8,7 @@
 // For Sentinel the userinfo authenticates against the Redis master, the query parameters against the
 // sentinels. IPv6 hosts go in brackets: [::1]:6379.
 import { Redis, type RedisOptions } from 'ioredis';
-import { assertTtlMs, type Kv, type SetOptions, type Unsubscribe } from './kv.js';
+import { assertTtlMs, type Kv, type SetOptions, type SubscribeOptions, type Unsubscribe } from './kv.js';
 import { type HandlerErrorReporter, rethrowHandlerError } from './memory.js';
 
 export interface RedisKvOptions {
@@ -156,6 +156,8 @@ export class RedisKv implements Kv {
   private readonly client: ScriptedRedis;
   private subscriber: Redis | undefined;
   private readonly handlers = new Map<string, Set<(message: string) => void>>();
+  /** Per subscription: what to call once the subscriber connection is back after a drop. */
+  private readonly resubscribed = new Map<(message: string) => void, () => void>();
   private readonly prefix: string;
   private readonly pingTimeoutMs: number;
   private readonly onError: (error: Error) => void;
@@ -244,7 +246,11 @@ export class RedisKv implements Kv {
     await this.client.publish(this.prefix + channel, message);
   }
 
-  async subscribe(channel: string, handler: (message: string) => void): Promise<Unsubscribe> {
+  async subscribe(
+    channel: string,
+    handler: (message: string) => void,
+    options: SubscribeOptions = {},
+  ): Promise<Unsubscribe> {
     if (this.closing) throw new Error('kv: closed');
     const full = this.prefix + channel;
     const subscriber = this.subscriberConnection();
@@ -259,6 +265,7 @@ export class RedisKv implements Kv {
     // A wrapper per call, so the same function subscribed twice can be unsubscribed twice.
     const wrapped = (message: string) => handler(message);
     handlers.add(wrapped);
+    if (options.onResubscribed) this.resubscribed.set(wrapped, options.onResubscribed);
     try {
       // Later subscribers still wait for the channel's SUBSCRIBE reply: commands on one connection answer in order.
       await (first ? subscriber.subscribe(full) : subscriber.ping());
@@ -307,9 +314,35 @@ export class RedisKv implements Kv {
       const subscriber = this.client.duplicate();
       subscriber.on('error', (error: Error) => this.onError(error));
       subscriber.on('message', (channel: string, message: string) => this.dispatch(channel, message));
+      // Messages published while the connection was down are lost (pub/sub keeps nothing): once ioredis
+      // has subscribed again, tell every subscription so it can re-read what it follows from storage.
+      let dropped = false;
+      subscriber.on('close', () => {
+        dropped = true;
+      });
+      subscriber.on('ready', () => {
+        if (!dropped) return;
+        dropped = false;
+        // ioredis sends the SUBSCRIBEs right after 'ready'; PING is answered after them, in order.
+        subscriber.ping().then(
+          () => this.announceResubscribed(),
+          (error: Error) => this.onError(error),
+        );
+      });
       this.subscriber = subscriber;
     }
     return this.subscriber;
+  }
+
+  private announceResubscribed(): void {
+    for (const [wrapped, callback] of [...this.resubscribed]) {
+      if (!this.resubscribed.has(wrapped)) continue;
+      try {
+        callback();
+      } catch (error) {
+        this.onHandlerError(error, 'resubscribed');
+      }
+    }
   }
 
   private dispatch(channel: string, message: string): void {
@@ -327,6 +360,7 @@ export class RedisKv implements Kv {
 
   private async unsubscribe(full: string, handler: (message: string) => void): Promise<void> {
     const handlers = this.handlers.get(full);
+    this.resubscribed.delete(handler);
     if (handlers === undefined || !handlers.delete(handler)) return;
     if (handlers.size > 0) return;
     this.handlers.delete(full);

@@ -72,5 +72,8 @@ export function subscribeSessionEvents(
   sessionId: string,
   handler: (event: SessionEvent) => void,
 ): Promise<Unsubscribe> {
-  return kv.subscribe(sessionChannel(sessionId), (message) => handler(parseSessionEvent(message)));
+  return kv.subscribe(sessionChannel(sessionId), (message) => handler(parseSessionEvent(message)), {
+    // Changes announced while the bus was down were lost: "re-read storage", like an unreadable message.
+    onResubscribed: () => handler({ status: undefined }),
+  });
 }

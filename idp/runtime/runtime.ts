@@ -215,7 +215,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       staticAssetsRouter().routes(),
     );
     root.use(enrolRouter().routes());
-    if (idpSessions) root.use(logoutRouter({ idpSessions, publicUrl: config.publicUrl, logger }).routes());
+    if (idpSessions)
+      root.use(
+        logoutRouter({
+          idpSessions,
+          publicUrl: config.publicUrl,
+          logger,
+          ...(frontDoor ? { returnTo: frontDoor.returnTo } : {}),
+        }).routes(),
+      );
     // Forward-auth (DESIGN.md §5) reads the IdP session and the NS user through the NS peer.
     if (peers.ns && idpSessions && forwardAuthRules) {
       root.use(

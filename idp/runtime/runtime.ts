@@ -176,6 +176,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         cookieDomain: config.cookieDomain,
         idleSeconds: config.idpSession.idleSeconds,
         maxSeconds: config.idpSession.maxSeconds,
+        // Starts and ends go to NS's audit log, the one log of who was logged in where.
+        recordEvent: async (event) => {
+          await peers.ns?.recordIdpSessionEvent(event);
+        },
         afterEnd: async (session, cause, ctx) => {
           // The browser's NS login session ends with it, so the phone's app is told (not when NS itself
           // ended it, nor when a new login of this browser replaced the session). Only the browser that

@@ -8,6 +8,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { type Clock, type Random, randomToken } from '../../auth-server/common/clock.js';
 import type { Logger } from '../../auth-server/common/logging.js';
+import type { IdpSessionEvent, NsPeer } from '../../auth-server/common/peers.js';
 import {
   clearIdpCookie,
   cookieSecretPattern,
@@ -46,6 +47,11 @@ export interface IdpSessionServiceDeps {
    * errors are logged like a handler's.
    */
   afterEnd?: (session: IdpSession, cause: IdpEndCause, ctx: Context | undefined) => Promise<void>;
+  /**
+   * Records a start or an end in NS's audit log (`NsPeer.recordIdpSessionEvent`). Best effort: the login or
+   * logout has happened, and an audit log that cannot be reached must not undo it or lock the user out.
+   */
+  recordEvent?: NsPeer['recordIdpSessionEvent'];
 }
 
 export interface IdpSessionService extends IdpSessions {
@@ -112,6 +118,31 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
     return record?.server === server ? record : undefined;
   };
 
+  const audit = async (
+    type: IdpSessionEvent['type'],
+    session: Pick<IdpSession, 'id' | 'server' | 'userid' | 'accountId' | 'amr'>,
+    ctx: Context | undefined,
+    cause?: IdpEndCause,
+  ) => {
+    if (!deps.recordEvent) return;
+    try {
+      await deps.recordEvent({
+        type,
+        server: session.server,
+        session: session.id,
+        userid: session.userid,
+        account: session.accountId,
+        ...(type === 'idp_session.started' ? { amr: session.amr } : {}),
+        ...(cause ? { cause } : {}),
+        // Contexts made by other front doors' back channels may carry no request.
+        ip: ctx?.ip ? ctx.ip.slice(0, 64) : null,
+        userAgent: ctx?.get?.('user-agent')?.slice(0, 1024) || null,
+      });
+    } catch (err) {
+      logger.error({ err, session: session.id, type }, 'IdP session event not recorded in the audit log');
+    }
+  };
+
   const runHandlers = async (
     session: IdpSession,
     participants: IdpParticipant[],
@@ -164,14 +195,17 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
       if (previous && live(previous, now)) {
         if (previous.userid === login.userid && previous.accountId === login.accountId) {
           // A fresh login of the same user (step-up, prompt=login): the relying parties stay with it.
-          if (await repository.markEnded(previous.id, now, 'replaced'))
+          if (await repository.markEnded(previous.id, now, 'replaced')) {
             await repository.moveParticipants(previous.id, record.id);
+            await audit('idp_session.ended', toSession(previous), ctx, 'replaced');
+          }
         } else {
           // Another user on this browser: whoever knew the previous one must hear that it ended.
           await service.end(toSession(previous), 'replaced');
         }
       }
       logger.info({ session: record.id, server, userid: login.userid }, 'IdP session established');
+      await audit('idp_session.started', session, ctx);
       return session;
     },
 
@@ -220,6 +254,7 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
       }
       if (!won) return [];
       logger.info({ session: session.id, server: session.server, cause }, 'IdP session ended');
+      await audit('idp_session.ended', session, ctx, cause);
       const participants = await service.participants(session);
       await runHandlers(session, participants, cause, except ? participantKey(except) : undefined);
       if (deps.afterEnd) {

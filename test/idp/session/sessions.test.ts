@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import { FixedClock, systemRandom } from '../../../auth-server/common/clock.js';
 import { migrateLatest } from '../../../auth-server/common/db/migrate.js';
 import { createLogger } from '../../../auth-server/common/logging.js';
+import type { IdpSessionEvent } from '../../../auth-server/common/peers.js';
 import { participantsTable, sessionsTable } from '../../../idp/session/repository.js';
 import {
   createIdpSessionService,
@@ -316,6 +317,46 @@ describeEachDatabase('idp/session service', (db) => {
       expect(ended.map(([s, cause]) => [s.userid, cause])).to.deep.equal([['alice', 'replaced']]);
       expect(await sessions.participants(second)).to.deep.equal([]);
       expect(await sessions.current(browser.ctx(), 'default')).to.deep.include({ userid: 'bob' });
+    });
+  });
+
+  describe("NS's audit log (recordEvent)", () => {
+    it('records each start and each end once, with its cause, ids only', async () => {
+      const events: IdpSessionEvent[] = [];
+      const sessions = service({ recordEvent: async (e) => void events.push(e) });
+      const browser = fakeBrowser();
+      const first = await sessions.establish(browser.ctx(), 'default', alice);
+      // The same user again (step-up): the first ends as replaced.
+      const second = await sessions.establish(browser.ctx(), 'default', alice);
+      // Another user on the same browser: replaced too.
+      const third = await sessions.establish(browser.ctx(), 'default', bob);
+      await sessions.end(third, 'logout', { ctx: browser.ctx() });
+      // Lost races record nothing.
+      await sessions.end(third, 'logout');
+      const brief = events.map((e) => [e.type, e.session, e.userid, e.account, e.cause ?? '']);
+      expect(brief).to.deep.equal([
+        ['idp_session.started', first.id, 'alice', 'acc-alice', ''],
+        ['idp_session.ended', first.id, 'alice', 'acc-alice', 'replaced'],
+        ['idp_session.started', second.id, 'alice', 'acc-alice', ''],
+        ['idp_session.ended', second.id, 'alice', 'acc-alice', 'replaced'],
+        ['idp_session.started', third.id, 'bob', 'acc-bob', ''],
+        ['idp_session.ended', third.id, 'bob', 'acc-bob', 'logout'],
+      ]);
+      expect(events[0]).to.deep.include({ server: 'default', amr: ['swk', 'pin'] });
+      expect(JSON.stringify(events)).not.to.contain(String(browser.jar.get('nextauth_idp_default')));
+    });
+
+    it('an audit log that cannot be reached neither fails the login nor keeps the session alive', async () => {
+      const sessions = service({
+        recordEvent: async () => {
+          throw new Error('NS unreachable');
+        },
+      });
+      const browser = fakeBrowser();
+      const made = await sessions.establish(browser.ctx(), 'default', alice);
+      expect(await sessions.current(browser.ctx(), 'default')).to.deep.include({ id: made.id });
+      await sessions.end(made, 'logout', { ctx: browser.ctx() });
+      expect(await row(made.id)).to.deep.include({ end_cause: 'logout' });
     });
   });
 

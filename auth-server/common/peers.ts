@@ -21,6 +21,11 @@ export interface SfsPeer {
 
 /** A browser's NS login session as a front door (the IdP interaction) sees it. */
 export interface NsBrowserSession {
+  /**
+   * NS's internal id of the session (not its nonce; audit and business events name it): what NS's
+   * `ns_logout` message names (auth-server/common/idp-session-ends.ts).
+   */
+  id?: string;
   /** `waiting | scanned | loggedin | declined | expired | loggedout` (expiry already applied). */
   state: string;
   loggedin: boolean;

@@ -48,6 +48,7 @@ export function createNsPeer(deps: NsPeerDeps): NsPeer {
       if (!session || session.serverName !== server) return undefined;
       const status = toLoginStatus(session, clock.now());
       const result: NsBrowserSession = {
+        id: session.id,
         state: status.state,
         loggedin: status.loggedin,
         createdAt: session.createdAt.getTime(),

@@ -15,6 +15,7 @@ import { createHttpApp } from '../../auth-server/common/http/app.js';
 import { attachMobileSockets } from '../../auth-server/common/http/mobile-sockets.js';
 import { configuredOutboundClient } from '../../auth-server/common/http/outbound-config.js';
 import { type Listener, listen } from '../../auth-server/common/http/server.js';
+import { subscribeNsSessionEnds } from '../../auth-server/common/idp-session-ends.js';
 import { createKv } from '../../auth-server/common/kv/index.js';
 import type { Kv } from '../../auth-server/common/kv/kv.js';
 import type { Logger } from '../../auth-server/common/logging.js';
@@ -196,6 +197,20 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         idpSessions.sweep().catch((err: unknown) => logger.warn({ err }, 'IdP session sweep failed'));
       }, 600_000).unref()
     : undefined;
+  // NS → IdP (auth-server/common/idp-session-ends.ts): an NS logout or a deleted account ends the IdP
+  // sessions made from it. Every instance hears it; the atomic end runs the handlers once.
+  const stopNsEnds =
+    idpSessions && options.services.includes('idp')
+      ? await subscribeNsSessionEnds(kv, (end) => {
+          idpSessions.endFromNs(end).then(
+            (found) => {
+              if (found > 0)
+                logger.info({ cause: end.cause, server: end.server, found }, 'IdP sessions ended by NS');
+            },
+            (err: unknown) => logger.error({ err, cause: end.cause }, 'IdP sessions not ended on NS event'),
+          );
+        })
+      : undefined;
   if (options.services.includes('idp')) {
     // Log in, then go back: the login page of the front doors that are not OIDC (SAML, forward-auth).
     const frontDoor =
@@ -364,6 +379,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       closed ??= (async () => {
         accepting = false;
         clearInterval(idpSessionSweep);
+        await stopNsEnds?.();
         forwardAuthRules?.close();
         logger.info({ inFlight: publicListener.inFlight() }, 'shutting down');
         // Phones reconnect to another instance; their channels cannot be drained like HTTP requests.

@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { type Clock, type Random, randomToken } from '../../auth-server/common/clock.js';
+import type { NsSessionEnd } from '../../auth-server/common/idp-session-ends.js';
 import type { Logger } from '../../auth-server/common/logging.js';
 import type { IdpSessionEvent, NsPeer } from '../../auth-server/common/peers.js';
 import {
@@ -61,6 +62,12 @@ export interface IdpSessionService extends IdpSessions {
   clearCookie(ctx: Context, server: string): void;
   /** Deletes sessions that ended or expired before `now` minus a grace period; returns how many. */
   sweep(): Promise<number>;
+  /**
+   * Ends the sessions an NS event names (an NS logout of the login session they came from, or the account
+   * deleted) with that cause; returns how many it found not yet ended (of instances hearing the same event
+   * at once, `end`'s race lets one run the handlers of each).
+   */
+  endFromNs(end: NsSessionEnd): Promise<number>;
 }
 
 const sha256Hex = (value: string) => createHash('sha256').update(value).digest('hex');
@@ -104,6 +111,7 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
     acr: r.acr,
     createdAt: Math.floor(r.createdAt / 1000),
     expiresAt: Math.floor(Math.min(r.idleExpiresAt, r.absoluteExpiresAt) / 1000),
+    ...(r.nsSessionId !== null ? { nsSession: r.nsSessionId } : {}),
   });
 
   const live = (r: SessionRecord, now: number) =>
@@ -185,6 +193,7 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
         lastSeenAt: now,
         idleExpiresAt: Math.min(now + idleMs, absoluteExpiresAt),
         absoluteExpiresAt,
+        nsSessionId: login.nsSession ?? null,
       };
       await repository.insert(record);
       ctx.append(
@@ -279,6 +288,14 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
       const list = handlers.get(protocol) ?? [];
       list.push(handler);
       handlers.set(protocol, list);
+    },
+
+    async endFromNs(end) {
+      const by = end.cause === 'ns_logout' ? { nsSessionId: end.nsSession } : { accountId: end.account };
+      const records = await repository.findUnended(end.server, by);
+      // Expired ones too: their relying parties may still hold sessions of their own.
+      for (const record of records) await service.end(toSession(record), end.cause);
+      return records.length;
     },
 
     async sweep() {

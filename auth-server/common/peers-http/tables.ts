@@ -39,6 +39,7 @@ export const sfsPeerTable: PeerTable<SfsPeer> = {
 };
 
 const browserSession = z.strictObject({
+  id: text(255).optional(),
   state: text(32),
   loggedin: z.boolean(),
   userid: text(256).optional(),

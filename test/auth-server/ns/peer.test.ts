@@ -82,6 +82,8 @@ describe('ns peer (in-process)', () => {
       ip: '192.0.2.1',
     });
     expect(await peer.browserSessionStatus('default', nonce)).to.deep.equal({
+      // The internal id (what NS's ns_logout message names), never the nonce.
+      id: session.id,
       state: 'waiting',
       loggedin: false,
       createdAt: clock.now(),

@@ -320,6 +320,40 @@ describeEachDatabase('idp/session service', (db) => {
     });
   });
 
+  describe('ends from NS (endFromNs)', () => {
+    it('ns_logout ends the session made from that NS login; account_removed every one of the account', async () => {
+      const sessions = service();
+      const causes: string[] = [];
+      sessions.onEnd('oidc', async (s, _p, cause) => void causes.push(`${s.userid}:${cause}`));
+      const a1 = await sessions.establish(fakeBrowser().ctx(), 'default', { ...alice, nsSession: 'ns-1' });
+      const a2 = await sessions.establish(fakeBrowser().ctx(), 'default', { ...alice, nsSession: 'ns-2' });
+      const b1 = await sessions.establish(fakeBrowser().ctx(), 'default', { ...bob, nsSession: 'ns-3' });
+      const elsewhere = await sessions.establish(fakeBrowser().ctx(), 'acme', {
+        ...alice,
+        nsSession: 'ns-1',
+      });
+      for (const s of [a1, a2, b1, elsewhere]) await sessions.join(s, { protocol: 'oidc', sessionUid: s.id });
+      expect(a1.nsSession).to.equal('ns-1');
+
+      expect(await sessions.endFromNs({ cause: 'ns_logout', server: 'default', nsSession: 'ns-1' })).to.equal(
+        1,
+      );
+      expect(await row(a1.id)).to.deep.include({ end_cause: 'ns_logout' });
+      expect(await row(a2.id)).to.deep.include({ end_cause: null });
+      expect(
+        await sessions.endFromNs({ cause: 'account_removed', server: 'default', account: 'acc-alice' }),
+      ).to.equal(1);
+      expect(await row(a2.id)).to.deep.include({ end_cause: 'account_removed' });
+      // Heard again (another instance, a repeated message): nothing left to end, no handler runs twice.
+      expect(
+        await sessions.endFromNs({ cause: 'account_removed', server: 'default', account: 'acc-alice' }),
+      ).to.equal(0);
+      expect(causes).to.deep.equal(['alice:ns_logout', 'alice:account_removed']);
+      expect(await row(b1.id)).to.deep.include({ end_cause: null });
+      expect(await row(elsewhere.id)).to.deep.include({ end_cause: null });
+    });
+  });
+
   describe("NS's audit log (recordEvent)", () => {
     it('records each start and each end once, with its cause, ids only', async () => {
       const events: IdpSessionEvent[] = [];

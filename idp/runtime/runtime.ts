@@ -39,6 +39,7 @@ import { staticAssetsRouter } from '../interaction/static-assets.js';
 import { createOidcFrontDoor, type OidcFrontDoor } from '../oidc/front-door.js';
 import { createSamlFrontDoor, type SamlFrontDoor } from '../saml/front-door.js';
 import { metadataOutboundClient } from '../saml/metadata-fetch.js';
+import { announceSessionEnded, subscribeSessionEnded } from '../session/live-cache.js';
 import { returnToPolicy } from '../session/return-to.js';
 import { createIdpSessionService, type IdpSessionService } from '../session/service.js';
 import { homeRouter } from './home.js';
@@ -177,6 +178,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         cookieDomain: config.cookieDomain,
         idleSeconds: config.idpSession.idleSeconds,
         maxSeconds: config.idpSession.maxSeconds,
+        // Forward-auth reads the session for every request: live rows are reused for a few seconds, and an
+        // end on any instance drops them everywhere at once through the KV bus.
+        liveCache: { ttlMs: 5_000, announceEnd: (id) => announceSessionEnded(kv, id) },
         // Starts and ends go to NS's audit log, the one log of who was logged in where.
         recordEvent: async (event) => {
           await peers.ns?.recordIdpSessionEvent(event);
@@ -199,6 +203,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     : undefined;
   // NS → IdP (auth-server/common/idp-session-ends.ts): an NS logout or a deleted account ends the IdP
   // sessions made from it. Every instance hears it; the atomic end runs the handlers once.
+  const stopSessionEnded = idpSessions
+    ? await subscribeSessionEnded(kv, (id) => idpSessions.forget(id))
+    : undefined;
   const stopNsEnds =
     idpSessions && options.services.includes('idp')
       ? await subscribeNsSessionEnds(kv, (end) => {
@@ -380,6 +387,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         accepting = false;
         clearInterval(idpSessionSweep);
         await stopNsEnds?.();
+        await stopSessionEnded?.();
         forwardAuthRules?.close();
         logger.info({ inFlight: publicListener.inFlight() }, 'shutting down');
         // Phones reconnect to another instance; their channels cannot be drained like HTTP requests.

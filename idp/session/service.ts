@@ -17,6 +17,7 @@ import {
   idpCookieName,
   serializeIdpCookie,
 } from './cookie.js';
+import { LiveSessionCache } from './live-cache.js';
 import { createIdpSessionRepository, type SessionRecord } from './repository.js';
 import type {
   IdpEndCause,
@@ -53,6 +54,12 @@ export interface IdpSessionServiceDeps {
    * logout has happened, and an audit log that cannot be reached must not undo it or lock the user out.
    */
   recordEvent?: NsPeer['recordIdpSessionEvent'];
+  /**
+   * Reuse of live sessions by `current` for `ttlMs` (forward-auth asks for every request). Only with
+   * `announceEnd`, which tells the other instances (KV bus) to drop an ended session at once; they call
+   * `forget`. Without it every `current` reads the database.
+   */
+  liveCache?: { ttlMs: number; announceEnd: (id: string) => Promise<void> };
 }
 
 export interface IdpSessionService extends IdpSessions {
@@ -62,6 +69,8 @@ export interface IdpSessionService extends IdpSessions {
   clearCookie(ctx: Context, server: string): void;
   /** Deletes sessions that ended or expired before `now` minus a grace period; returns how many. */
   sweep(): Promise<number>;
+  /** Drops a session from the live cache (another instance ended it). */
+  forget(id: string): void;
   /**
    * Ends the sessions an NS event names (an NS logout of the login session they came from, or the account
    * deleted) with that cause; returns how many it found not yet ended (of instances hearing the same event
@@ -151,6 +160,29 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
     }
   };
 
+  const cache = deps.liveCache ? new LiveSessionCache(deps.liveCache.ttlMs) : undefined;
+  /** After a row's `ended_at` was set: gone from this instance's cache now, from the others' at once. */
+  const ended = async (id: string) => {
+    if (!cache || !deps.liveCache) return;
+    cache.forget(id, { now: clock.now() });
+    await deps.liveCache.announceEnd(id).catch((err: unknown) => {
+      logger.warn({ err, session: id }, 'IdP session end not announced to other instances');
+    });
+  };
+
+  /** `cookieRecord` through the live cache: only live rows are kept, ended ones are forgotten at once. */
+  const cachedCookieRecord = async (ctx: Context, server: string, now: number) => {
+    const secret = ctx.cookies.get(idpCookieName(server), { signed: false });
+    if (secret === undefined || !cookieSecretPattern.test(secret)) return undefined;
+    const hash = sha256Hex(secret);
+    const hit = cache?.get(hash, now);
+    if (hit) return hit.server === server ? hit : undefined;
+    const record = await repository.findBySecretHash(hash);
+    if (!record || record.server !== server) return undefined;
+    if (live(record, now)) cache?.set(record, now);
+    return record;
+  };
+
   const runHandlers = async (
     session: IdpSession,
     participants: IdpParticipant[],
@@ -205,6 +237,7 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
         if (previous.userid === login.userid && previous.accountId === login.accountId) {
           // A fresh login of the same user (step-up, prompt=login): the relying parties stay with it.
           if (await repository.markEnded(previous.id, now, 'replaced')) {
+            await ended(previous.id);
             await repository.moveParticipants(previous.id, record.id);
             await audit('idp_session.ended', toSession(previous), ctx, 'replaced');
           }
@@ -219,12 +252,16 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
     },
 
     async current(ctx, server) {
-      const record = await cookieRecord(ctx, server);
       const now = clock.now();
+      const record = cache ? await cachedCookieRecord(ctx, server, now) : await cookieRecord(ctx, server);
       if (!record || !live(record, now)) return undefined;
       if (now - record.lastSeenAt >= touchIntervalMs) {
         const idleExpiresAt = Math.min(now + idleMs, record.absoluteExpiresAt);
-        if (!(await repository.touch(record.id, now, idleExpiresAt))) return undefined;
+        if (!(await repository.touch(record.id, now, idleExpiresAt))) {
+          cache?.forget(record.id);
+          return undefined;
+        }
+        // The cached row is this object: later requests see the moved expiry too.
         record.lastSeenAt = now;
         record.idleExpiresAt = idleExpiresAt;
       }
@@ -255,6 +292,8 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
     async end(session, cause, options = {}) {
       const { ctx, except } = options;
       const won = await repository.markEnded(session.id, clock.now(), cause);
+      // Every caller, winner or not: an instance that lost the race may still hold the row.
+      await ended(session.id);
       if (ctx) {
         // Clear the cookie only when it names this session: a newer login of the browser must survive.
         const held = await cookieRecord(ctx, session.server);
@@ -296,6 +335,10 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
       // Expired ones too: their relying parties may still hold sessions of their own.
       for (const record of records) await service.end(toSession(record), end.cause);
       return records.length;
+    },
+
+    forget(id) {
+      cache?.forget(id, { now: clock.now() });
     },
 
     async sweep() {

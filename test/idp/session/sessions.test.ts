@@ -320,6 +320,66 @@ describeEachDatabase('idp/session service', (db) => {
     });
   });
 
+  describe('live cache (forward-auth reads the session for every request)', () => {
+    /** Two instances on one database whose announcements reach each other, as the KV bus does. */
+    const pair = (ttlMs = 60_000) => {
+      const instances: ReturnType<typeof service>[] = [];
+      const announce = async (id: string) => {
+        for (const i of instances) i.forget(id);
+      };
+      instances.push(service({ liveCache: { ttlMs, announceEnd: announce } }));
+      instances.push(service({ liveCache: { ttlMs, announceEnd: announce } }));
+      return instances as [ReturnType<typeof service>, ReturnType<typeof service>];
+    };
+
+    it('an end on one instance ends the session on the other at once, though it had it cached', async () => {
+      const [a, b] = pair();
+      const browser = fakeBrowser();
+      const made = await a.establish(browser.ctx(), 'default', alice);
+      expect(await b.current(browser.ctx(), 'default')).to.deep.include({ id: made.id });
+      await a.end(made, 'logout');
+      expect(await b.current(browser.ctx(), 'default')).to.equal(undefined);
+      expect(await a.current(browser.ctx(), 'default')).to.equal(undefined);
+    });
+
+    it('an end that was never announced (a lost bus message) counts after the entry lived ttlMs', async () => {
+      const sessions = service({ liveCache: { ttlMs: 5000, announceEnd: async () => {} } });
+      const browser = fakeBrowser();
+      const made = await sessions.establish(browser.ctx(), 'default', alice);
+      expect(await sessions.current(browser.ctx(), 'default')).to.deep.include({ id: made.id });
+      await db()
+        .knex(sessionsTable)
+        .where({ id: made.id })
+        .update({ ended_at: clock.now(), end_cause: 'logout' });
+      clock.advance(5001);
+      expect(await sessions.current(browser.ctx(), 'default')).to.equal(undefined);
+    });
+
+    it('an ended id is not cached again by a read that began before the end', async () => {
+      const sessions = service({ liveCache: { ttlMs: 60_000, announceEnd: async () => {} } });
+      const browser = fakeBrowser();
+      const made = await sessions.establish(browser.ctx(), 'default', alice);
+      // As a late read would: the row was live when read, the end's forget came first.
+      sessions.forget(made.id);
+      await db()
+        .knex(sessionsTable)
+        .where({ id: made.id })
+        .update({ ended_at: clock.now(), end_cause: 'logout' });
+      expect(await sessions.current(browser.ctx(), 'default')).to.equal(undefined);
+    });
+
+    it('still moves the idle expiry once a minute, and ends at the idle timeout', async () => {
+      const sessions = service({ liveCache: { ttlMs: 600_000, announceEnd: async () => {} } });
+      const browser = fakeBrowser();
+      const made = await sessions.establish(browser.ctx(), 'default', alice);
+      clock.advance(touchIntervalMs);
+      await sessions.current(browser.ctx(), 'default');
+      expect(Number((await row(made.id)).last_seen_at)).to.equal(clock.now());
+      clock.advance(3600_000 + 1);
+      expect(await sessions.current(browser.ctx(), 'default')).to.equal(undefined);
+    });
+  });
+
   describe('ends from NS (endFromNs)', () => {
     it('ns_logout ends the session made from that NS login; account_removed every one of the account', async () => {
       const sessions = service();

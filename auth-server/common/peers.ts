@@ -21,6 +21,11 @@ export interface SfsPeer {
 
 /** A browser's NS login session as a front door (the IdP interaction) sees it. */
 export interface NsBrowserSession {
+  /**
+   * NS's internal id of the session (not its nonce; audit and business events name it): what NS's
+   * `ns_logout` message names (auth-server/common/idp-session-ends.ts).
+   */
+  id?: string;
   /** `waiting | scanned | loggedin | declined | expired | loggedout` (expiry already applied). */
   state: string;
   loggedin: boolean;
@@ -69,6 +74,11 @@ export interface NsPeer {
    * Throws when it cannot be recorded, so the caller can roll its change back.
    */
   recordAdminEvent(event: IdpAdminEvent): Promise<void>;
+  /**
+   * Appends the start or the end of an IdP session (DESIGN.md §4) to NS's audit log: the IdP has none of its
+   * own, and an operator reads one log for "who was logged in where". Throws when it cannot be recorded.
+   */
+  recordIdpSessionEvent(event: IdpSessionEvent): Promise<void>;
 }
 
 /** An API key as the IdP management API sees it. */
@@ -102,6 +112,27 @@ export interface IdpAdminEvent {
   userAgent: string | null;
   /** Ids and names only, never a secret (NS refuses credential-like keys). */
   details?: Record<string, string | number | boolean | null | string[]>;
+}
+
+export const idpSessionEventTypes = ['idp_session.started', 'idp_session.ended'] as const;
+
+/** An IdP session starting or ending, as NS's audit log records it: ids only, never the cookie. */
+export interface IdpSessionEvent {
+  type: (typeof idpSessionEventTypes)[number];
+  /** Virtual server name. */
+  server: string;
+  /** The IdP session's opaque id (not its cookie). */
+  session: string;
+  userid: string;
+  /** The NS account whose phone confirmed the login. */
+  account: string;
+  /** `started`: RFC 8176 values of the login. */
+  amr?: string[];
+  /** `ended`: why (`logout`, `oidc_logout`, `saml_logout`, `ns_logout`, `account_removed`, `replaced`, …). */
+  cause?: string;
+  /** The browser's request that started or ended it; null for an end from a back channel. */
+  ip: string | null;
+  userAgent: string | null;
 }
 
 /** An NS user's profile as front doors turn it into claims. */

@@ -48,6 +48,7 @@ export function createNsPeer(deps: NsPeerDeps): NsPeer {
       if (!session || session.serverName !== server) return undefined;
       const status = toLoginStatus(session, clock.now());
       const result: NsBrowserSession = {
+        id: session.id,
         state: status.state,
         loggedin: status.loggedin,
         createdAt: session.createdAt.getTime(),
@@ -146,6 +147,25 @@ export function createNsPeer(deps: NsPeerDeps): NsPeer {
         ip: event.ip,
         userAgent: event.userAgent,
         details: { ...(found ? {} : { server: event.server }), ...event.details },
+      });
+    },
+
+    async recordIdpSessionEvent(event) {
+      const found = await findServer(event.server);
+      await deps.audit.record({
+        type: event.type,
+        server: found ? { id: found.id, name: found.name } : null,
+        actor: { kind: 'system', id: 'idp' },
+        subject: { kind: 'user', id: event.userid },
+        ip: event.ip,
+        userAgent: event.userAgent,
+        details: {
+          ...(found ? {} : { server: event.server }),
+          idpSession: event.session,
+          account: event.account,
+          ...(event.amr ? { amr: event.amr } : {}),
+          ...(event.cause ? { cause: event.cause } : {}),
+        },
       });
     },
   };

@@ -13,6 +13,7 @@ import { createApiKeyRepository } from './apikeys/repository.js';
 import { createApiKeyVerifier } from './apikeys/verify.js';
 import { createAttestationChecker } from './attestation/check.js';
 import { createAuditService } from './audit/service.js';
+import { createIdpSessionEnds } from './events/idp-session-ends.js';
 import { createBusinessEvents, withBusinessEvents } from './events/service.js';
 import { createEventSocketEndpoint } from './events/socket.js';
 import { createMobileLoginService } from './logins/service.js';
@@ -48,6 +49,8 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
   if (secretKey === undefined)
     throw new ConfigError(settings.secretKey.env, 'required by NS (it seals the server keys)');
   const servers = createVirtualServerRepository(deps.db, deps.clock, deps.random);
+  // NS → IdP: logouts and deleted accounts end the IdP sessions made from them (docs/sessions.md).
+  const idpSessionEnds = createIdpSessionEnds({ kv: deps.kv, logger: deps.logger });
   // Created below (it needs the session service); a logout reaches it only once requests flow.
   let push: PushService | undefined;
   const sessions = createSessionService({
@@ -58,7 +61,11 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
     logger: deps.logger,
     servers,
     publicUrl,
-    onLoggedOut: async (session) => push?.notifyLogout(session),
+    onLoggedOut: async (session) => {
+      await push?.notifyLogout(session);
+      // The IdP session made from this NS login ends too (cause `ns_logout`).
+      await idpSessionEnds.loggedOut(session);
+    },
   });
   const identities = createServerIdentityService({ db: deps.db, clock: deps.clock, secretKey, publicUrl });
   const checkAttestation = createAttestationChecker({ sfs: deps.peers.sfs, kv: deps.kv, clock: deps.clock });
@@ -69,9 +76,8 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
     random: deps.random,
     logger: deps.logger,
   });
-  const audit = withBusinessEvents(
-    createAuditService({ db: deps.db, clock: deps.clock, random: deps.random }),
-    events,
+  const audit = idpSessionEnds.wrap(
+    withBusinessEvents(createAuditService({ db: deps.db, clock: deps.clock, random: deps.random }), events),
   );
   const outbound = configuredOutboundClient(deps.config.outboundAllow);
   const dispatcher = createWebhookDispatcher({

@@ -4,6 +4,7 @@
 // ≥ 60 % of its rate, p99 ≤ 1.5× its p99). Storage as bench/runtime-env.ts says (SQLite by default).
 import { rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Context } from 'koa';
 import Koa from 'koa';
@@ -19,6 +20,8 @@ const ROOT_KEY = 'bench-forward-auth-root-key-0123456789';
 interface Result {
   rate: number;
   p99: number;
+  /** CPU time of this process (client and server share the thread) per request, in microseconds. */
+  cpuPerRequestUs: number;
 }
 
 /** `CONNECTIONS` loops sending `headers` to `path` for `seconds`; every answer must pass `check`. */
@@ -51,11 +54,17 @@ async function load(
     while (performance.now() < end) await once();
   };
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   await Promise.all(Array.from({ length: CONNECTIONS }, worker));
+  const cpu = process.cpuUsage(cpu0);
   const elapsed = (performance.now() - t0) / 1000;
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  return { rate: latencies.length / elapsed, p99: latencies[Math.floor(latencies.length * 0.99)] ?? 0 };
+  return {
+    rate: latencies.length / elapsed,
+    p99: latencies[Math.floor(latencies.length * 0.99)] ?? 0,
+    cpuPerRequestUs: (cpu.user + cpu.system) / Math.max(1, latencies.length),
+  };
 }
 
 export async function run(): Promise<void> {
@@ -113,6 +122,18 @@ export async function run(): Promise<void> {
     const rateRatio = fa.rate / base.rate;
     const p99Ratio = fa.p99 / base.p99;
     console.log(`storage: ${benchStorage()}; ${CONNECTIONS} connections, ${SECONDS} s each`);
+    console.log(
+      `load average: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
+    // The load generator shares the thread: the difference is what forward-auth costs beyond bare koa.
+    console.log(
+      `CPU per request (client + server): hello ${base.cpuPerRequestUs.toFixed(0)} µs, forward-auth ${fa.cpuPerRequestUs.toFixed(0)} µs (+${(fa.cpuPerRequestUs - base.cpuPerRequestUs).toFixed(0)} µs)`,
+    );
+    console.log(
+      `rates: hello ${base.rate.toFixed(0)}/s p99 ${base.p99.toFixed(1)} ms; forward-auth ${fa.rate.toFixed(0)}/s p99 ${fa.p99.toFixed(1)} ms`,
+    );
     console.log(
       `authenticated checks: ${(rateRatio * 100).toFixed(0)} % of bare koa's rate (target ≥ 60 %) ${rateRatio >= 0.6 ? 'ok' : 'MISSED'}`,
     );

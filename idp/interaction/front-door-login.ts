@@ -136,6 +136,7 @@ export function frontDoorLogin(deps: FrontDoorLoginDeps) {
         authTime: outcome.authTime,
         amr: outcome.amr,
         acr: outcome.acr,
+        ...(outcome.nsSession !== undefined ? { nsSession: outcome.nsSession } : {}),
       });
       log.info(
         { event: 'idp_login', server, userid: session.userid, session: session.id },

@@ -1,27 +1,38 @@
 // `{PUBLIC_URL}/logout` (DESIGN.md §5): ends every IdP session the browser holds (one cookie per virtual
 // server), and with them its OIDC sessions (back-channel logout), SAML SPs and forward-auth access. GET asks
 // (a link or an image must not log anyone out), POST does it — from a page of this origin only.
+// `?return_to=` (an app's "log out" link) sends the browser back afterwards, under the login's rules.
 import { readFileSync } from 'node:fs';
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import { z } from 'zod';
 import { readRawBody } from '../../auth-server/common/http/body.js';
 import type { Logger } from '../../auth-server/common/logging.js';
 import { messages } from '../i18n/catalogue.js';
+import { maxReturnToLength, type ReturnToPolicy } from '../session/return-to.js';
 import type { IdpSessionService } from '../session/service.js';
 import { renderTemplate, viewPath } from '../views.js';
 import { renderErrorPage } from './error-page.js';
-import { pageLocale, setPageHeaders } from './login-routes.js';
+import { pageCsp, pageLocale, setPageHeaders } from './login-routes.js';
 
 export interface LogoutRouterDeps {
   idpSessions: IdpSessionService;
   publicUrl: string;
   logger: Logger;
+  /** Where `return_to` may send the browser after the logout: the same policy as the login's. */
+  returnTo?: ReturnToPolicy;
 }
 
 /** IdP session cookies are `nextauth_idp_<server>`; a browser holds a few at most. */
 const cookiePattern = /(?:^|;\s*)nextauth_idp_([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)=/g;
 const maxServers = 20;
-const maxBody = 256;
+/** The form: the button and a `return_to` (percent-encoded, so up to three times its length). */
+const maxBody = 4 * maxReturnToLength;
+
+const logoutForm = z.strictObject({
+  logout: z.string().max(16).optional(),
+  return_to: z.string().max(maxReturnToLength).optional(),
+});
 
 /** The servers whose IdP session cookie the request carries. */
 export function idpCookieServers(cookieHeader: string): string[] {
@@ -41,7 +52,7 @@ export function logoutRouter(deps: LogoutRouterDeps): Router {
   const log = deps.logger.child({ component: 'logout' });
   const router = new Router();
 
-  const render = (ctx: Context, name: 'logout.html' | 'loggedout.html') => {
+  const render = (ctx: Context, name: 'logout.html' | 'loggedout.html', returnTo = '') => {
     let template = templates.get(name);
     if (template === undefined) {
       template = readFileSync(viewPath(name), 'utf8');
@@ -49,11 +60,37 @@ export function logoutRouter(deps: LogoutRouterDeps): Router {
     }
     const locale = pageLocale(ctx);
     setPageHeaders(ctx);
-    ctx.body = renderTemplate(template, { lang: locale }, messages(locale));
+    // Browsers hold a form's redirect to CSP form-action too: the checked return_to's origin is allowed.
+    if (returnTo) ctx.set('Content-Security-Policy', `${pageCsp} ${new URL(returnTo).origin}`);
+    ctx.body = renderTemplate(template, { lang: locale, returnTo }, messages(locale));
+  };
+
+  /** The checked `return_to`: '' when absent, undefined (after a 400 page) when it must be refused. */
+  const checkedReturnTo = (ctx: Context, raw: unknown): string | undefined => {
+    if (raw === undefined || raw === '') return '';
+    const safe = typeof raw === 'string' ? deps.returnTo?.(raw) : undefined;
+    if (safe !== undefined) return safe;
+    renderErrorPage(ctx, 400, {
+      error: 'invalid_request',
+      title: 'This logout link is not valid',
+      description: 'return_to must be a page this logout may send you back to.',
+    });
+    return undefined;
+  };
+
+  const goBack = (ctx: Context, returnTo: string) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.redirect(returnTo);
+    ctx.status = 303;
   };
 
   router.get('/logout', (ctx) => {
-    render(ctx, idpCookieServers(ctx.get('cookie')).length > 0 ? 'logout.html' : 'loggedout.html');
+    const returnTo = checkedReturnTo(ctx, ctx.query.return_to);
+    if (returnTo === undefined) return;
+    if (idpCookieServers(ctx.get('cookie')).length > 0) render(ctx, 'logout.html', returnTo);
+    // Nothing to end: straight back, no question.
+    else if (returnTo) goBack(ctx, returnTo);
+    else render(ctx, 'loggedout.html');
   });
 
   router.post('/logout', async (ctx) => {
@@ -69,7 +106,16 @@ export function logoutRouter(deps: LogoutRouterDeps): Router {
       renderErrorPage(ctx, 415, { error: 'invalid_request', description: 'Expected a form.' });
       return;
     }
-    await readRawBody(ctx, maxBody);
+    const form = logoutForm.safeParse(
+      Object.fromEntries(new URLSearchParams((await readRawBody(ctx, maxBody)).toString('utf8'))),
+    );
+    if (!form.success) {
+      renderErrorPage(ctx, 400, { error: 'invalid_request', description: 'Unexpected form fields.' });
+      return;
+    }
+    // Checked before anything ends: a refused return_to logs nobody out.
+    const returnTo = checkedReturnTo(ctx, form.data.return_to);
+    if (returnTo === undefined) return;
     for (const server of idpCookieServers(ctx.get('cookie'))) {
       const session = await idpSessions.current(ctx, server);
       if (session) {
@@ -77,7 +123,8 @@ export function logoutRouter(deps: LogoutRouterDeps): Router {
         log.info({ event: 'idp_logout', server, session: session.id }, 'IdP session ended by the user');
       } else idpSessions.clearCookie(ctx, server);
     }
-    render(ctx, 'loggedout.html');
+    if (returnTo) goBack(ctx, returnTo);
+    else render(ctx, 'loggedout.html');
   });
 
   return router;

@@ -40,7 +40,16 @@ export type NsLoginRefusal =
   | 'login_used';
 
 export type NsLoginOutcome =
-  | { kind: 'login'; userid: string; accountId: string; authTime: number; amr: string[]; acr: string }
+  | {
+      kind: 'login';
+      userid: string;
+      accountId: string;
+      authTime: number;
+      amr: string[];
+      acr: string;
+      /** NS's id of the login session (see `IdpLogin.nsSession`). */
+      nsSession?: string;
+    }
   | { kind: 'declined' }
   | { kind: 'refused'; reason: NsLoginRefusal; state?: string };
 
@@ -95,6 +104,7 @@ export function createNsLoginCollector(deps: { ns: NsPeer; knex: Knex; clock: Cl
         authTime: Math.floor(status.loggedInAt / 1000),
         amr: phoneAmr(status.method),
         acr: phonePinAcr,
+        ...(status.id !== undefined ? { nsSession: status.id } : {}),
       };
     },
   };

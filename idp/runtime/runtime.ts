@@ -16,6 +16,7 @@ import { createHttpApp } from '../../auth-server/common/http/app.js';
 import { attachMobileSockets } from '../../auth-server/common/http/mobile-sockets.js';
 import { configuredOutboundClient } from '../../auth-server/common/http/outbound-config.js';
 import { type Listener, listen } from '../../auth-server/common/http/server.js';
+import { subscribeNsSessionEnds } from '../../auth-server/common/idp-session-ends.js';
 import { createKv } from '../../auth-server/common/kv/index.js';
 import type { Kv } from '../../auth-server/common/kv/kv.js';
 import type { Logger } from '../../auth-server/common/logging.js';
@@ -40,6 +41,7 @@ import { staticAssetsRouter } from '../interaction/static-assets.js';
 import { createOidcFrontDoor, type OidcFrontDoor } from '../oidc/front-door.js';
 import { createSamlFrontDoor, type SamlFrontDoor } from '../saml/front-door.js';
 import { metadataOutboundClient } from '../saml/metadata-fetch.js';
+import { announceSessionEnded, subscribeSessionEnded } from '../session/live-cache.js';
 import { returnToPolicy } from '../session/return-to.js';
 import { createIdpSessionService, type IdpSessionService } from '../session/service.js';
 import { homeRouter } from './home.js';
@@ -180,6 +182,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         cookieDomain: config.cookieDomain,
         idleSeconds: config.idpSession.idleSeconds,
         maxSeconds: config.idpSession.maxSeconds,
+        // Forward-auth reads the session for every request: live rows are reused for a few seconds, and an
+        // end on any instance drops them everywhere at once through the KV bus.
+        liveCache: { ttlMs: 5_000, announceEnd: (id) => announceSessionEnded(kv, id) },
+        // Starts and ends go to NS's audit log, the one log of who was logged in where.
+        recordEvent: async (event) => {
+          await peers.ns?.recordIdpSessionEvent(event);
+        },
         afterEnd: async (session, cause, ctx) => {
           // The browser's NS login session ends with it, so the phone's app is told (not when NS itself
           // ended it, nor when a new login of this browser replaced the session). Only the browser that
@@ -196,6 +205,23 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         idpSessions.sweep().catch((err: unknown) => logger.warn({ err }, 'IdP session sweep failed'));
       }, 600_000).unref()
     : undefined;
+  // NS → IdP (auth-server/common/idp-session-ends.ts): an NS logout or a deleted account ends the IdP
+  // sessions made from it. Every instance hears it; the atomic end runs the handlers once.
+  const stopSessionEnded = idpSessions
+    ? await subscribeSessionEnded(kv, (id) => idpSessions.forget(id))
+    : undefined;
+  const stopNsEnds =
+    idpSessions && options.services.includes('idp')
+      ? await subscribeNsSessionEnds(kv, (end) => {
+          idpSessions.endFromNs(end).then(
+            (found) => {
+              if (found > 0)
+                logger.info({ cause: end.cause, server: end.server, found }, 'IdP sessions ended by NS');
+            },
+            (err: unknown) => logger.error({ err, cause: end.cause }, 'IdP sessions not ended on NS event'),
+          );
+        })
+      : undefined;
   if (options.services.includes('idp')) {
     // Log in, then go back: the login page of the front doors that are not OIDC (SAML, forward-auth).
     const frontDoor =
@@ -219,7 +245,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       staticAssetsRouter().routes(),
     );
     root.use(enrolRouter().routes());
-    if (idpSessions) root.use(logoutRouter({ idpSessions, publicUrl: config.publicUrl, logger }).routes());
+    if (idpSessions)
+      root.use(
+        logoutRouter({
+          idpSessions,
+          publicUrl: config.publicUrl,
+          logger,
+          ...(frontDoor ? { returnTo: frontDoor.returnTo } : {}),
+        }).routes(),
+      );
     // Forward-auth (DESIGN.md §5) reads the IdP session and the NS user through the NS peer.
     if (peers.ns && idpSessions && forwardAuthRules) {
       root.use(
@@ -356,6 +390,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       closed ??= (async () => {
         accepting = false;
         clearInterval(idpSessionSweep);
+        await stopNsEnds?.();
+        await stopSessionEnded?.();
         forwardAuthRules?.close();
         logger.info({ inFlight: publicListener.inFlight() }, 'shutting down');
         // Phones reconnect to another instance; their channels cannot be drained like HTTP requests.

@@ -23,6 +23,8 @@ export interface SessionRecord {
   absoluteExpiresAt: number;
   endedAt: number | null;
   endCause: string | null;
+  /** NS's id of the login session it was made from, when known. */
+  nsSessionId: string | null;
 }
 
 export interface ParticipantRecord {
@@ -46,6 +48,7 @@ interface SessionRow {
   absolute_expires_at: unknown;
   ended_at: unknown;
   end_cause: string | null;
+  ns_session_id: string | null;
 }
 
 function parseAmr(value: string): string[] {
@@ -73,6 +76,7 @@ function toRecord(row: SessionRow): SessionRecord {
     absoluteExpiresAt: fromDbMillis(row.absolute_expires_at),
     endedAt: fromDbMillisOrNull(row.ended_at),
     endCause: row.end_cause,
+    nsSessionId: row.ns_session_id ?? null,
   };
 }
 
@@ -80,6 +84,8 @@ export interface IdpSessionRepository {
   insert(record: Omit<SessionRecord, 'endedAt' | 'endCause'>): Promise<void>;
   findBySecretHash(secretHash: string): Promise<SessionRecord | undefined>;
   findById(id: string): Promise<SessionRecord | undefined>;
+  /** Sessions of `server` not ended yet (maybe expired) made from this NS login session or account. */
+  findUnended(server: string, by: { nsSessionId: string } | { accountId: string }): Promise<SessionRecord[]>;
   /** Moves the idle expiry of a live session; false when it had ended meanwhile. */
   touch(id: string, lastSeenAt: number, idleExpiresAt: number): Promise<boolean>;
   /** Sets `ended_at` once: true only for the caller whose UPDATE changed the row (DESIGN.md §6). */
@@ -113,6 +119,7 @@ export function createIdpSessionRepository(knex: Knex): IdpSessionRepository {
         absolute_expires_at: r.absoluteExpiresAt,
         ended_at: null,
         end_cause: null,
+        ns_session_id: r.nsSessionId,
       });
     },
     async findBySecretHash(secretHash) {
@@ -122,6 +129,14 @@ export function createIdpSessionRepository(knex: Knex): IdpSessionRepository {
     async findById(id) {
       const row = await knex<SessionRow>(sessionsTable).where({ id }).first();
       return row ? toRecord(row) : undefined;
+    },
+    async findUnended(server, by) {
+      const where =
+        'nsSessionId' in by
+          ? { server, ns_session_id: by.nsSessionId }
+          : { server, account_id: by.accountId };
+      const rows = await knex<SessionRow>(sessionsTable).where(where).whereNull('ended_at').limit(1000);
+      return rows.map(toRecord);
     },
     async touch(id, lastSeenAt, idleExpiresAt) {
       const changed = await knex(sessionsTable)

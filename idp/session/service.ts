@@ -7,7 +7,9 @@ import type { Knex } from 'knex';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { type Clock, type Random, randomToken } from '../../auth-server/common/clock.js';
+import type { NsSessionEnd } from '../../auth-server/common/idp-session-ends.js';
 import type { Logger } from '../../auth-server/common/logging.js';
+import type { IdpSessionEvent, NsPeer } from '../../auth-server/common/peers.js';
 import {
   clearIdpCookie,
   cookieSecretPattern,
@@ -15,6 +17,7 @@ import {
   idpCookieName,
   serializeIdpCookie,
 } from './cookie.js';
+import { LiveSessionCache } from './live-cache.js';
 import { createIdpSessionRepository, type SessionRecord } from './repository.js';
 import type {
   IdpEndCause,
@@ -46,6 +49,17 @@ export interface IdpSessionServiceDeps {
    * errors are logged like a handler's.
    */
   afterEnd?: (session: IdpSession, cause: IdpEndCause, ctx: Context | undefined) => Promise<void>;
+  /**
+   * Records a start or an end in NS's audit log (`NsPeer.recordIdpSessionEvent`). Best effort: the login or
+   * logout has happened, and an audit log that cannot be reached must not undo it or lock the user out.
+   */
+  recordEvent?: NsPeer['recordIdpSessionEvent'];
+  /**
+   * Reuse of live sessions by `current` for `ttlMs` (forward-auth asks for every request). Only with
+   * `announceEnd`, which tells the other instances (KV bus) to drop an ended session at once; they call
+   * `forget`. Without it every `current` reads the database.
+   */
+  liveCache?: { ttlMs: number; announceEnd: (id: string) => Promise<void> };
 }
 
 export interface IdpSessionService extends IdpSessions {
@@ -55,6 +69,14 @@ export interface IdpSessionService extends IdpSessions {
   clearCookie(ctx: Context, server: string): void;
   /** Deletes sessions that ended or expired before `now` minus a grace period; returns how many. */
   sweep(): Promise<number>;
+  /** Drops a session from the live cache (another instance ended it). */
+  forget(id: string): void;
+  /**
+   * Ends the sessions an NS event names (an NS logout of the login session they came from, or the account
+   * deleted) with that cause; returns how many it found not yet ended (of instances hearing the same event
+   * at once, `end`'s race lets one run the handlers of each).
+   */
+  endFromNs(end: NsSessionEnd): Promise<number>;
 }
 
 const sha256Hex = (value: string) => createHash('sha256').update(value).digest('hex');
@@ -98,6 +120,7 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
     acr: r.acr,
     createdAt: Math.floor(r.createdAt / 1000),
     expiresAt: Math.floor(Math.min(r.idleExpiresAt, r.absoluteExpiresAt) / 1000),
+    ...(r.nsSessionId !== null ? { nsSession: r.nsSessionId } : {}),
   });
 
   const live = (r: SessionRecord, now: number) =>
@@ -110,6 +133,54 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
     if (secret === undefined || !cookieSecretPattern.test(secret)) return undefined;
     const record = await repository.findBySecretHash(sha256Hex(secret));
     return record?.server === server ? record : undefined;
+  };
+
+  const audit = async (
+    type: IdpSessionEvent['type'],
+    session: Pick<IdpSession, 'id' | 'server' | 'userid' | 'accountId' | 'amr'>,
+    ctx: Context | undefined,
+    cause?: IdpEndCause,
+  ) => {
+    if (!deps.recordEvent) return;
+    try {
+      await deps.recordEvent({
+        type,
+        server: session.server,
+        session: session.id,
+        userid: session.userid,
+        account: session.accountId,
+        ...(type === 'idp_session.started' ? { amr: session.amr } : {}),
+        ...(cause ? { cause } : {}),
+        // Contexts made by other front doors' back channels may carry no request.
+        ip: ctx?.ip ? ctx.ip.slice(0, 64) : null,
+        userAgent: ctx?.get?.('user-agent')?.slice(0, 1024) || null,
+      });
+    } catch (err) {
+      logger.error({ err, session: session.id, type }, 'IdP session event not recorded in the audit log');
+    }
+  };
+
+  const cache = deps.liveCache ? new LiveSessionCache(deps.liveCache.ttlMs) : undefined;
+  /** After a row's `ended_at` was set: gone from this instance's cache now, from the others' at once. */
+  const ended = async (id: string) => {
+    if (!cache || !deps.liveCache) return;
+    cache.forget(id, { now: clock.now() });
+    await deps.liveCache.announceEnd(id).catch((err: unknown) => {
+      logger.warn({ err, session: id }, 'IdP session end not announced to other instances');
+    });
+  };
+
+  /** `cookieRecord` through the live cache: only live rows are kept, ended ones are forgotten at once. */
+  const cachedCookieRecord = async (ctx: Context, server: string, now: number) => {
+    const secret = ctx.cookies.get(idpCookieName(server), { signed: false });
+    if (secret === undefined || !cookieSecretPattern.test(secret)) return undefined;
+    const hash = sha256Hex(secret);
+    const hit = cache?.get(hash, now);
+    if (hit) return hit.server === server ? hit : undefined;
+    const record = await repository.findBySecretHash(hash);
+    if (!record || record.server !== server) return undefined;
+    if (live(record, now)) cache?.set(record, now);
+    return record;
   };
 
   const runHandlers = async (
@@ -154,6 +225,7 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
         lastSeenAt: now,
         idleExpiresAt: Math.min(now + idleMs, absoluteExpiresAt),
         absoluteExpiresAt,
+        nsSessionId: login.nsSession ?? null,
       };
       await repository.insert(record);
       ctx.append(
@@ -164,24 +236,32 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
       if (previous && live(previous, now)) {
         if (previous.userid === login.userid && previous.accountId === login.accountId) {
           // A fresh login of the same user (step-up, prompt=login): the relying parties stay with it.
-          if (await repository.markEnded(previous.id, now, 'replaced'))
+          if (await repository.markEnded(previous.id, now, 'replaced')) {
+            await ended(previous.id);
             await repository.moveParticipants(previous.id, record.id);
+            await audit('idp_session.ended', toSession(previous), ctx, 'replaced');
+          }
         } else {
           // Another user on this browser: whoever knew the previous one must hear that it ended.
           await service.end(toSession(previous), 'replaced');
         }
       }
       logger.info({ session: record.id, server, userid: login.userid }, 'IdP session established');
+      await audit('idp_session.started', session, ctx);
       return session;
     },
 
     async current(ctx, server) {
-      const record = await cookieRecord(ctx, server);
       const now = clock.now();
+      const record = cache ? await cachedCookieRecord(ctx, server, now) : await cookieRecord(ctx, server);
       if (!record || !live(record, now)) return undefined;
       if (now - record.lastSeenAt >= touchIntervalMs) {
         const idleExpiresAt = Math.min(now + idleMs, record.absoluteExpiresAt);
-        if (!(await repository.touch(record.id, now, idleExpiresAt))) return undefined;
+        if (!(await repository.touch(record.id, now, idleExpiresAt))) {
+          cache?.forget(record.id);
+          return undefined;
+        }
+        // The cached row is this object: later requests see the moved expiry too.
         record.lastSeenAt = now;
         record.idleExpiresAt = idleExpiresAt;
       }
@@ -212,6 +292,8 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
     async end(session, cause, options = {}) {
       const { ctx, except } = options;
       const won = await repository.markEnded(session.id, clock.now(), cause);
+      // Every caller, winner or not: an instance that lost the race may still hold the row.
+      await ended(session.id);
       if (ctx) {
         // Clear the cookie only when it names this session: a newer login of the browser must survive.
         const held = await cookieRecord(ctx, session.server);
@@ -220,6 +302,7 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
       }
       if (!won) return [];
       logger.info({ session: session.id, server: session.server, cause }, 'IdP session ended');
+      await audit('idp_session.ended', session, ctx, cause);
       const participants = await service.participants(session);
       await runHandlers(session, participants, cause, except ? participantKey(except) : undefined);
       if (deps.afterEnd) {
@@ -244,6 +327,18 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
       const list = handlers.get(protocol) ?? [];
       list.push(handler);
       handlers.set(protocol, list);
+    },
+
+    async endFromNs(end) {
+      const by = end.cause === 'ns_logout' ? { nsSessionId: end.nsSession } : { accountId: end.account };
+      const records = await repository.findUnended(end.server, by);
+      // Expired ones too: their relying parties may still hold sessions of their own.
+      for (const record of records) await service.end(toSession(record), end.cause);
+      return records.length;
+    },
+
+    forget(id) {
+      cache?.forget(id, { now: clock.now() });
     },
 
     async sweep() {

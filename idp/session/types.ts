@@ -12,6 +12,11 @@ export interface IdpLogin {
   /** RFC 8176, e.g. `["swk","pin"]`. */
   amr: string[];
   acr: string;
+  /**
+   * NS's id of the browser's login session it came from (`NsBrowserSession.id`): an NS logout of that
+   * session ends the IdP session (`ns_logout`). Optional: logins that do not name it only miss that link.
+   */
+  nsSession?: string;
 }
 
 export interface IdpSession extends IdpLogin {

@@ -1,7 +1,13 @@
 // The peer interfaces of ../peers.ts as tables: one entry per remote method. A method added to a peer
 // interface is a compile error here until its entry exists.
 import { z } from 'zod';
-import { idpAdminEventTypes, type McPeer, type NsPeer, type SfsPeer } from '../peers.js';
+import {
+  idpAdminEventTypes,
+  idpSessionEventTypes,
+  type McPeer,
+  type NsPeer,
+  type SfsPeer,
+} from '../peers.js';
 import { optionalArg, type PeerTable, voidResult } from './table.js';
 
 const name = z.string().min(1).max(200);
@@ -33,6 +39,7 @@ export const sfsPeerTable: PeerTable<SfsPeer> = {
 };
 
 const browserSession = z.strictObject({
+  id: text(255).optional(),
   state: text(32),
   loggedin: z.boolean(),
   userid: text(256).optional(),
@@ -96,6 +103,22 @@ export const nsPeerTable: PeerTable<NsPeer> = {
         ip: text(64).nullable(),
         userAgent: text(1024).nullable(),
         details: z.record(text(128), adminDetail).optional(),
+      }),
+    ]),
+    result: voidResult,
+  },
+  recordIdpSessionEvent: {
+    args: z.tuple([
+      z.strictObject({
+        type: z.enum(idpSessionEventTypes),
+        server: name,
+        session: text(64),
+        userid: text(255),
+        account: text(255),
+        amr: z.array(text(32)).max(10).optional(),
+        cause: text(32).optional(),
+        ip: text(64).nullable(),
+        userAgent: text(1024).nullable(),
       }),
     ]),
     result: voidResult,

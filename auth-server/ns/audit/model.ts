@@ -39,6 +39,9 @@ export const auditEventTypes = [
   'oidc_keys.rotated',
   'saml_sp.created',
   'saml_sp.deleted',
+  // IdP sessions starting and ending, recorded through NsPeer.recordIdpSessionEvent.
+  'idp_session.started',
+  'idp_session.ended',
 ] as const;
 
 export const auditEventTypeSchema = z.enum(auditEventTypes);

@@ -82,6 +82,8 @@ describe('ns peer (in-process)', () => {
       ip: '192.0.2.1',
     });
     expect(await peer.browserSessionStatus('default', nonce)).to.deep.equal({
+      // The internal id (what NS's ns_logout message names), never the nonce.
+      id: session.id,
       state: 'waiting',
       loggedin: false,
       createdAt: clock.now(),
@@ -277,6 +279,49 @@ describe('ns peer (in-process)', () => {
         });
       expect(refused).to.be.instanceOf(Error);
       expect(await count()).to.equal(before);
+    });
+
+    it('recordIdpSessionEvent appends the start and the end of an IdP session, ids only', async () => {
+      await peer.recordIdpSessionEvent({
+        type: 'idp_session.started',
+        server: 'default',
+        session: 'idp-s-1',
+        userid: 'alice',
+        account: 'acc-1',
+        amr: ['swk', 'pin'],
+        ip: '192.0.2.7',
+        userAgent: 'Chromium',
+      });
+      await peer.recordIdpSessionEvent({
+        type: 'idp_session.ended',
+        server: 'default',
+        session: 'idp-s-1',
+        userid: 'alice',
+        account: 'acc-1',
+        cause: 'logout',
+        ip: null,
+        userAgent: null,
+      });
+      const started = await knex('ns_audit_events').where({ type: 'idp_session.started' }).first();
+      expect(started).to.deep.include({
+        server_name: 'default',
+        actor_kind: 'system',
+        actor_id: 'idp',
+        subject_kind: 'user',
+        subject_id: 'alice',
+        ip: '192.0.2.7',
+      });
+      expect(JSON.parse(started.details)).to.deep.equal({
+        idpSession: 'idp-s-1',
+        account: 'acc-1',
+        amr: ['swk', 'pin'],
+      });
+      const ended = await knex('ns_audit_events').where({ type: 'idp_session.ended' }).first();
+      expect(JSON.parse(ended.details)).to.deep.equal({
+        idpSession: 'idp-s-1',
+        account: 'acc-1',
+        cause: 'logout',
+      });
     });
   });
 });

@@ -415,6 +415,7 @@ describeEachDatabase('idp/oidc storage', (db) => {
       reportPinLockout: async () => {},
       authenticateApiKey: async () => undefined,
       recordAdminEvent: async () => {},
+      recordIdpSessionEvent: async () => {},
     });
 
     it('one NS login makes exactly one IdP login, however many collect it at once', async () => {

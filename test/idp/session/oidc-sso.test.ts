@@ -245,6 +245,83 @@ describe('idp/session: OIDC on the IdP session', function () {
       expect(await sessions().current(asContext(b), 'default')).to.deep.include({ userid: 'alice' });
     });
 
+    describe('?return_to= (an app\'s "log out" link)', () => {
+      /** A protected app on the IdP's host (another port): a forward-auth return_to the login accepts too. */
+      const app = 'http://127.0.0.1:9/after?x=1';
+      const postWith = (b: Browser, fields: Record<string, string>) =>
+        b.fetch('/logout', {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', origin: e.url },
+          body: new URLSearchParams({ logout: 'yes', ...fields }).toString(),
+        });
+
+      it('the confirmation carries it, the POST ends the session and goes back there', async () => {
+        const b = await frontDoorLogin();
+        const page = await b.fetch(`/logout?return_to=${encodeURIComponent(app)}`);
+        expect(page.status).to.equal(200);
+        // Browsers apply form-action to the form's redirect as well.
+        expect(page.headers.get('content-security-policy')).to.match(
+          /form-action 'self' http:\/\/127\.0\.0\.1:9$/,
+        );
+        const hidden = /<input type="hidden" name="return_to" value="([^"]*)">/.exec(await page.text());
+        expect(hidden?.[1]?.replaceAll('&amp;', '&')).to.equal(app);
+        const res = await postWith(b, { return_to: app });
+        expect(res.status).to.equal(303);
+        expect(res.headers.get('location')).to.equal(app);
+        expect(b.cookie(cookie)).to.equal(undefined);
+        expect(await sessions().current(asContext(b), 'default')).to.equal(undefined);
+      });
+
+      it('a path of the IdP is fine; without a session GET goes straight back', async () => {
+        const none = await new Browser(e.url).fetch('/logout?return_to=%2Fdemo');
+        expect(none.status).to.equal(303);
+        expect(none.headers.get('location')).to.equal(`${e.url}/demo`);
+        const b = await frontDoorLogin();
+        const res = await postWith(b, { return_to: '/demo' });
+        expect(res.status).to.equal(303);
+        expect(res.headers.get('location')).to.equal(`${e.url}/demo`);
+      });
+
+      const refused = [
+        'https://evil.example/',
+        'http://localhost:9/',
+        '//evil.example/x',
+        '/\\evil.example',
+        '/\t/evil.example',
+        'javascript:alert(1)',
+        'data:text/html,hi',
+        'http://127.0.0.1@evil.example/',
+        'http://127.0.0.1:9\\@evil.example/',
+        `http://127.0.0.1:9/${'a'.repeat(2100)}`,
+      ];
+
+      it('GET refuses every unsafe return_to with a 400 page and no redirect', async () => {
+        const b = await frontDoorLogin();
+        for (const target of refused) {
+          const res = await b.fetch(`/logout?return_to=${encodeURIComponent(target)}`);
+          expect(res.status, target).to.equal(400);
+          expect(res.headers.get('location'), target).to.equal(null);
+          expect(await res.text()).to.contain('return_to');
+        }
+        expect(await sessions().current(asContext(b), 'default')).to.deep.include({ userid: 'alice' });
+      });
+
+      it('POST refuses them too, before anything ends; unknown fields are refused as well', async () => {
+        const b = await frontDoorLogin();
+        for (const target of refused) {
+          const res = await postWith(b, { return_to: target });
+          expect(res.status, target).to.equal(400);
+          expect(res.headers.get('location'), target).to.equal(null);
+        }
+        expect((await postWith(b, { next: app })).status).to.equal(400);
+        // Nothing ended: the session, its cookie and the NS login live on.
+        expect(b.cookie(cookie)).to.not.equal(undefined);
+        expect(await sessions().current(asContext(b), 'default')).to.deep.include({ userid: 'alice' });
+        const ns = (await (await b.fetch('/ns/servers/default/session')).json()) as { state: string };
+        expect(ns.state).to.equal('loggedin');
+      });
+    });
+
     it('POST ends the IdP session and OIDC with it (back-channel token); the replayed cookie gets nothing', async () => {
       const b = await frontDoorLogin();
       const tokens = await codeFlow(b);

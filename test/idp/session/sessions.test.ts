@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import { FixedClock, systemRandom } from '../../../auth-server/common/clock.js';
 import { migrateLatest } from '../../../auth-server/common/db/migrate.js';
 import { createLogger } from '../../../auth-server/common/logging.js';
+import type { IdpSessionEvent } from '../../../auth-server/common/peers.js';
 import { participantsTable, sessionsTable } from '../../../idp/session/repository.js';
 import {
   createIdpSessionService,
@@ -316,6 +317,140 @@ describeEachDatabase('idp/session service', (db) => {
       expect(ended.map(([s, cause]) => [s.userid, cause])).to.deep.equal([['alice', 'replaced']]);
       expect(await sessions.participants(second)).to.deep.equal([]);
       expect(await sessions.current(browser.ctx(), 'default')).to.deep.include({ userid: 'bob' });
+    });
+  });
+
+  describe('live cache (forward-auth reads the session for every request)', () => {
+    /** Two instances on one database whose announcements reach each other, as the KV bus does. */
+    const pair = (ttlMs = 60_000) => {
+      const instances: ReturnType<typeof service>[] = [];
+      const announce = async (id: string) => {
+        for (const i of instances) i.forget(id);
+      };
+      instances.push(service({ liveCache: { ttlMs, announceEnd: announce } }));
+      instances.push(service({ liveCache: { ttlMs, announceEnd: announce } }));
+      return instances as [ReturnType<typeof service>, ReturnType<typeof service>];
+    };
+
+    it('an end on one instance ends the session on the other at once, though it had it cached', async () => {
+      const [a, b] = pair();
+      const browser = fakeBrowser();
+      const made = await a.establish(browser.ctx(), 'default', alice);
+      expect(await b.current(browser.ctx(), 'default')).to.deep.include({ id: made.id });
+      await a.end(made, 'logout');
+      expect(await b.current(browser.ctx(), 'default')).to.equal(undefined);
+      expect(await a.current(browser.ctx(), 'default')).to.equal(undefined);
+    });
+
+    it('an end that was never announced (a lost bus message) counts after the entry lived ttlMs', async () => {
+      const sessions = service({ liveCache: { ttlMs: 5000, announceEnd: async () => {} } });
+      const browser = fakeBrowser();
+      const made = await sessions.establish(browser.ctx(), 'default', alice);
+      expect(await sessions.current(browser.ctx(), 'default')).to.deep.include({ id: made.id });
+      await db()
+        .knex(sessionsTable)
+        .where({ id: made.id })
+        .update({ ended_at: clock.now(), end_cause: 'logout' });
+      clock.advance(5001);
+      expect(await sessions.current(browser.ctx(), 'default')).to.equal(undefined);
+    });
+
+    it('an ended id is not cached again by a read that began before the end', async () => {
+      const sessions = service({ liveCache: { ttlMs: 60_000, announceEnd: async () => {} } });
+      const browser = fakeBrowser();
+      const made = await sessions.establish(browser.ctx(), 'default', alice);
+      // As a late read would: the row was live when read, the end's forget came first.
+      sessions.forget(made.id);
+      await db()
+        .knex(sessionsTable)
+        .where({ id: made.id })
+        .update({ ended_at: clock.now(), end_cause: 'logout' });
+      expect(await sessions.current(browser.ctx(), 'default')).to.equal(undefined);
+    });
+
+    it('still moves the idle expiry once a minute, and ends at the idle timeout', async () => {
+      const sessions = service({ liveCache: { ttlMs: 600_000, announceEnd: async () => {} } });
+      const browser = fakeBrowser();
+      const made = await sessions.establish(browser.ctx(), 'default', alice);
+      clock.advance(touchIntervalMs);
+      await sessions.current(browser.ctx(), 'default');
+      expect(Number((await row(made.id)).last_seen_at)).to.equal(clock.now());
+      clock.advance(3600_000 + 1);
+      expect(await sessions.current(browser.ctx(), 'default')).to.equal(undefined);
+    });
+  });
+
+  describe('ends from NS (endFromNs)', () => {
+    it('ns_logout ends the session made from that NS login; account_removed every one of the account', async () => {
+      const sessions = service();
+      const causes: string[] = [];
+      sessions.onEnd('oidc', async (s, _p, cause) => void causes.push(`${s.userid}:${cause}`));
+      const a1 = await sessions.establish(fakeBrowser().ctx(), 'default', { ...alice, nsSession: 'ns-1' });
+      const a2 = await sessions.establish(fakeBrowser().ctx(), 'default', { ...alice, nsSession: 'ns-2' });
+      const b1 = await sessions.establish(fakeBrowser().ctx(), 'default', { ...bob, nsSession: 'ns-3' });
+      const elsewhere = await sessions.establish(fakeBrowser().ctx(), 'acme', {
+        ...alice,
+        nsSession: 'ns-1',
+      });
+      for (const s of [a1, a2, b1, elsewhere]) await sessions.join(s, { protocol: 'oidc', sessionUid: s.id });
+      expect(a1.nsSession).to.equal('ns-1');
+
+      expect(await sessions.endFromNs({ cause: 'ns_logout', server: 'default', nsSession: 'ns-1' })).to.equal(
+        1,
+      );
+      expect(await row(a1.id)).to.deep.include({ end_cause: 'ns_logout' });
+      expect(await row(a2.id)).to.deep.include({ end_cause: null });
+      expect(
+        await sessions.endFromNs({ cause: 'account_removed', server: 'default', account: 'acc-alice' }),
+      ).to.equal(1);
+      expect(await row(a2.id)).to.deep.include({ end_cause: 'account_removed' });
+      // Heard again (another instance, a repeated message): nothing left to end, no handler runs twice.
+      expect(
+        await sessions.endFromNs({ cause: 'account_removed', server: 'default', account: 'acc-alice' }),
+      ).to.equal(0);
+      expect(causes).to.deep.equal(['alice:ns_logout', 'alice:account_removed']);
+      expect(await row(b1.id)).to.deep.include({ end_cause: null });
+      expect(await row(elsewhere.id)).to.deep.include({ end_cause: null });
+    });
+  });
+
+  describe("NS's audit log (recordEvent)", () => {
+    it('records each start and each end once, with its cause, ids only', async () => {
+      const events: IdpSessionEvent[] = [];
+      const sessions = service({ recordEvent: async (e) => void events.push(e) });
+      const browser = fakeBrowser();
+      const first = await sessions.establish(browser.ctx(), 'default', alice);
+      // The same user again (step-up): the first ends as replaced.
+      const second = await sessions.establish(browser.ctx(), 'default', alice);
+      // Another user on the same browser: replaced too.
+      const third = await sessions.establish(browser.ctx(), 'default', bob);
+      await sessions.end(third, 'logout', { ctx: browser.ctx() });
+      // Lost races record nothing.
+      await sessions.end(third, 'logout');
+      const brief = events.map((e) => [e.type, e.session, e.userid, e.account, e.cause ?? '']);
+      expect(brief).to.deep.equal([
+        ['idp_session.started', first.id, 'alice', 'acc-alice', ''],
+        ['idp_session.ended', first.id, 'alice', 'acc-alice', 'replaced'],
+        ['idp_session.started', second.id, 'alice', 'acc-alice', ''],
+        ['idp_session.ended', second.id, 'alice', 'acc-alice', 'replaced'],
+        ['idp_session.started', third.id, 'bob', 'acc-bob', ''],
+        ['idp_session.ended', third.id, 'bob', 'acc-bob', 'logout'],
+      ]);
+      expect(events[0]).to.deep.include({ server: 'default', amr: ['swk', 'pin'] });
+      expect(JSON.stringify(events)).not.to.contain(String(browser.jar.get('nextauth_idp_default')));
+    });
+
+    it('an audit log that cannot be reached neither fails the login nor keeps the session alive', async () => {
+      const sessions = service({
+        recordEvent: async () => {
+          throw new Error('NS unreachable');
+        },
+      });
+      const browser = fakeBrowser();
+      const made = await sessions.establish(browser.ctx(), 'default', alice);
+      expect(await sessions.current(browser.ctx(), 'default')).to.deep.include({ id: made.id });
+      await sessions.end(made, 'logout', { ctx: browser.ctx() });
+      expect(await row(made.id)).to.deep.include({ end_cause: 'logout' });
     });
   });
 

@@ -52,6 +52,12 @@ export type IdpEndHandler = (
   session: IdpSession,
   participant: IdpParticipant,
   cause: IdpEndCause,
+  /**
+   * `browser`: the end came from a request of the browser (`end` was given its `ctx`), so front-channel
+   * protocols can still tell this participant through it (IdpSessionService.frontChannel). Added later;
+   * handlers that ignore it keep working.
+   */
+  how?: { browser: boolean },
 ) => Promise<void>;
 
 export interface IdpSessions {

@@ -8,6 +8,7 @@ import { readRawBody } from '../../auth-server/common/http/body.js';
 import type { Logger } from '../../auth-server/common/logging.js';
 import { messages } from '../i18n/catalogue.js';
 import type { IdpSessionService } from '../session/service.js';
+import type { IdpParticipant, IdpSession } from '../session/types.js';
 import { renderTemplate, viewPath } from '../views.js';
 import { renderErrorPage } from './error-page.js';
 import { pageLocale, setPageHeaders } from './login-routes.js';
@@ -70,12 +71,24 @@ export function logoutRouter(deps: LogoutRouterDeps): Router {
       return;
     }
     await readRawBody(ctx, maxBody);
+    const ended: { session: IdpSession; participants: IdpParticipant[] }[] = [];
     for (const server of idpCookieServers(ctx.get('cookie'))) {
       const session = await idpSessions.current(ctx, server);
       if (session) {
-        await idpSessions.end(session, 'logout', { ctx });
+        ended.push({ session, participants: await idpSessions.end(session, 'logout', { ctx }) });
         log.info({ event: 'idp_logout', server, session: session.id }, 'IdP session ended by the user');
       } else idpSessions.clearCookie(ctx, server);
+    }
+    // Front-channel participants (SAML SPs) are told through the browser: a chain per server, each one
+    // ending where the next begins, the last at the logged-out page (GET /logout, no cookie left).
+    let next = '/logout';
+    for (const { session, participants } of ended.reverse())
+      next = (await idpSessions.frontChannel(session, participants, next)) ?? next;
+    if (next !== '/logout') {
+      ctx.redirect(next);
+      ctx.status = 303;
+      ctx.set('Cache-Control', 'no-store');
+      return;
     }
     render(ctx, 'loggedout.html');
   });

@@ -98,6 +98,7 @@ export const idpAdminEventTypes = [
   'oidc_client.deleted',
   'oidc_keys.rotated',
   'saml_sp.created',
+  'saml_sp.updated',
   'saml_sp.deleted',
 ] as const;
 

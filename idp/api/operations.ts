@@ -203,6 +203,31 @@ export const spRegistrationSchema = z
     message: 'Give exactly one of metadata and metadataUrl',
   });
 
+export const spUpdateSchema = z
+  .strictObject({
+    metadata: z
+      .string()
+      .max(maxMetadataBytes)
+      .optional()
+      .describe("New metadata of the SP: its entityID must stay the SP's"),
+    metadataUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional()
+      .describe('Where the IdP fetches the new metadata (as for registration)'),
+    sign: z.enum(signModes).optional().describe('What gets an XML signature'),
+    encrypt: z.boolean().optional().describe('Encrypt Assertions (needs an encryption certificate)'),
+    attributes: z
+      .record(attributeNameSchema, claimSchema)
+      .refine((r) => Object.keys(r).length <= 50, 'at most 50 attributes')
+      .optional()
+      .describe('The whole attribute mapping, replacing the old one (`{}` sends none)'),
+  })
+  .refine((b) => b.metadata === undefined || b.metadataUrl === undefined, {
+    message: 'Give at most one of metadata and metadataUrl',
+  })
+  .refine((b) => Object.keys(b).length > 0, { message: 'Nothing to change' });
+
 export const samlSpSchema = z.object({
   server: z.string(),
   entityId: z.string(),
@@ -255,6 +280,20 @@ export const spOperations = {
     params: spParams,
     responses: { 200: { description: 'The SP', schema: samlSpSchema } },
     problems: [401, 403, 404],
+  },
+  update: {
+    method: 'patch',
+    path: '/api/v1/servers/{server}/saml/sps/{entityId}',
+    operationId: 'updateSamlSp',
+    summary: 'Change an SP in place: new metadata (same entityID) and/or its settings',
+    description:
+      'Fields left out keep their value; `attributes` replaces the whole mapping. The result is checked like a registration (`encrypt` needs an encryption certificate in the metadata the SP ends up with).',
+    tag: 'saml-sps',
+    access,
+    params: spParams,
+    body: spUpdateSchema,
+    responses: { 200: { description: 'The SP', schema: samlSpSchema } },
+    problems: [400, 401, 403, 404, 413, 415, 502],
   },
   delete: {
     method: 'delete',

@@ -236,6 +236,28 @@ export function createIdpApiRouter(deps: IdpApiDeps): Router<IdpApiState> {
     ctx.body = toSpWire(sp, publicUrl);
   });
 
+  router.patch(koaPath(spOps.update), ...steps, spProblems, async (ctx) => {
+    const { server, entityId } = spParamsOf(ctx);
+    spsOf();
+    const body = await readJson(ctx, spOps.update.body, 512 * 1024);
+    let metadata = body.metadata;
+    if (body.metadataUrl !== undefined) {
+      if (!deps.metadataFetch) throw problems.notFound('Metadata URLs are not enabled');
+      // Unknown SP first: no fetch on behalf of a path that names nothing.
+      if (!(await spsOf().get(server, entityId))) throw problems.notFound('No such SAML SP');
+      metadata = await fetchSpMetadata(deps.metadataFetch, body.metadataUrl);
+    }
+    const { metadata: _m, metadataUrl: _u, ...settings } = body;
+    const sp = await admin.updateSp(
+      server,
+      entityId,
+      { ...(metadata !== undefined && { metadataXml: metadata }), settings },
+      actorOf(ctx),
+    );
+    if (!sp) throw problems.notFound('No such SAML SP');
+    ctx.body = toSpWire(sp, publicUrl);
+  });
+
   router.delete(koaPath(spOps.delete), ...steps, async (ctx) => {
     const { server, entityId } = spParamsOf(ctx);
     spsOf();

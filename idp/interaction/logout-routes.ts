@@ -11,6 +11,7 @@ import type { Logger } from '../../auth-server/common/logging.js';
 import { messages } from '../i18n/catalogue.js';
 import { maxReturnToLength, type ReturnToPolicy } from '../session/return-to.js';
 import type { IdpSessionService } from '../session/service.js';
+import type { IdpParticipant, IdpSession } from '../session/types.js';
 import { renderTemplate, viewPath } from '../views.js';
 import { renderErrorPage } from './error-page.js';
 import { pageCsp, pageLocale, setPageHeaders } from './login-routes.js';
@@ -116,14 +117,22 @@ export function logoutRouter(deps: LogoutRouterDeps): Router {
     // Checked before anything ends: a refused return_to logs nobody out.
     const returnTo = checkedReturnTo(ctx, form.data.return_to);
     if (returnTo === undefined) return;
+    const ended: { session: IdpSession; participants: IdpParticipant[] }[] = [];
     for (const server of idpCookieServers(ctx.get('cookie'))) {
       const session = await idpSessions.current(ctx, server);
       if (session) {
-        await idpSessions.end(session, 'logout', { ctx });
+        ended.push({ session, participants: await idpSessions.end(session, 'logout', { ctx }) });
         log.info({ event: 'idp_logout', server, session: session.id }, 'IdP session ended by the user');
       } else idpSessions.clearCookie(ctx, server);
     }
-    if (returnTo) goBack(ctx, returnTo);
+    // Front-channel participants (SAML SPs) are told through the browser: a chain per server, each one
+    // ending where the next begins, the last at return_to or the logged-out page (GET /logout, no cookie
+    // left).
+    const last = returnTo || '/logout';
+    let next = last;
+    for (const { session, participants } of ended.reverse())
+      next = (await idpSessions.frontChannel(session, participants, next)) ?? next;
+    if (next !== '/logout') goBack(ctx, next);
     else render(ctx, 'loggedout.html');
   });
 

@@ -260,8 +260,14 @@ export function createProvider(deps: ProviderDeps): Provider {
     const uid = ctx.oidc.session?.uid;
     if (deps.idpSessions && uid) {
       const participant = { protocol: 'oidc', sessionUid: uid } as const;
-      for (const idp of await deps.idpSessions.sessionsOf(server, participant))
-        await deps.idpSessions.end(idp, 'oidc_logout', { ctx, except: participant });
+      // Where oidc-provider sends the browser (the RP's post-logout URI or its own page) comes after the
+      // front-channel participants (SAML SPs) were told through the browser.
+      let next = ctx.response.get('location');
+      for (const idp of await deps.idpSessions.sessionsOf(server, participant)) {
+        const ended = await deps.idpSessions.end(idp, 'oidc_logout', { ctx, except: participant });
+        if (next) next = (await deps.idpSessions.frontChannel(idp, ended, next)) ?? next;
+      }
+      if (next && next !== ctx.response.get('location')) ctx.redirect(next);
     }
     const nonce = ctx.cookies.get(ns.browserSessionCookieName(server), { signed: false });
     if (nonce) await ns.endBrowserSession(server, nonce, 'idp-oidc');

@@ -77,12 +77,12 @@ export interface CheckedMessage {
 }
 
 /**
- * The checks every request from an SP shares (AuthnRequest, LogoutRequest): schema-valid, a registered
+ * The checks every message from an SP shares (AuthnRequest, LogoutRequest, LogoutResponse): schema-valid, a registered
  * Issuer, its signature when there is one or the SP must sign, Destination, IssueInstant window, ID.
  */
 export async function checkSpMessage(
   message: RedirectMessage | PostMessage,
-  expected: { localName: 'AuthnRequest' | 'LogoutRequest'; endpoint: string },
+  expected: { localName: 'AuthnRequest' | 'LogoutRequest' | 'LogoutResponse'; endpoint: string },
   deps: { clock: Clock; findSp(entityId: string): Promise<SamlSp | undefined> },
 ): Promise<CheckedMessage> {
   const doc = await parseSamlMessage(message.xml);
@@ -109,7 +109,7 @@ export async function checkSpMessage(
     if (text(childElements(el, samlNs.assertion, 'Issuer')[0]) !== issuer)
       throw new SamlError('bad_signature', 'The signed Issuer is another one');
   }
-  // DESIGN.md §5: AuthnRequestsSigned="true" covers AuthnRequest and LogoutRequest.
+  // DESIGN.md §5: AuthnRequestsSigned="true" covers AuthnRequest, LogoutRequest and LogoutResponse.
   if (!signed && sp.metadata.authnRequestsSigned)
     throw new SamlError('bad_signature', 'This SP must sign its requests');
 

@@ -18,6 +18,8 @@ export type SamlErrorCode =
   | 'stale'
   /** The request ID was seen before. */
   | 'replayed'
+  /** A LogoutResponse whose InResponseTo names no LogoutRequest of ours awaiting this SP's answer. */
+  | 'unexpected_response'
   /** The SP asked for something this IdP does not do (a binding, a NameID format). */
   | 'unsupported';
 

@@ -6,8 +6,9 @@ import type { Clock, Random } from '../../auth-server/common/clock.js';
 import type { Logger } from '../../auth-server/common/logging.js';
 import type { NsPeer } from '../../auth-server/common/peers.js';
 import { createNsLoginCollector } from '../interaction/ns-login.js';
-import type { IdpSessions } from '../session/types.js';
+import type { IdpSessionService } from '../session/service.js';
 import { createSamlKeyStore, type SamlKeyStore } from './keys.js';
+import { createLogoutStore } from './logout-store.js';
 import { samlRouter } from './routes.js';
 import { createSlo } from './slo-service.js';
 import { createSpRepository, type SpRepository } from './sps.js';
@@ -19,7 +20,7 @@ export interface SamlFrontDoorDeps {
   secretKey: string;
   knex: Knex;
   ns: NsPeer;
-  sessions: IdpSessions;
+  sessions: IdpSessionService;
   clock: Clock;
   random: Random;
   logger: Logger;
@@ -45,6 +46,7 @@ export function createSamlFrontDoor(deps: SamlFrontDoorDeps): SamlFrontDoor {
   });
   const sps = createSpRepository({ knex: deps.knex, clock: deps.clock });
   const store = createSamlStore({ knex: deps.knex, clock: deps.clock });
+  const logouts = createLogoutStore({ knex: deps.knex, clock: deps.clock });
   const sso = createSso({
     urls,
     secretKey: deps.secretKey,
@@ -63,20 +65,26 @@ export function createSamlFrontDoor(deps: SamlFrontDoorDeps): SamlFrontDoor {
     sps,
     keys,
     store,
+    logouts,
     sessions: deps.sessions,
     clock: deps.clock,
     random: deps.random,
     logger,
   });
-  // Another front door (or /logout) ended a session this SP had joined: front-channel LogoutRequests to
-  // the SPs are not sent yet (docs/saml.md), so the SP's own session stays until it expires; logged.
-  deps.sessions.onEnd('saml', async (session, participant, cause) => {
-    if (participant.protocol !== 'saml') return;
+  // Another front door (or /logout) ended a session this SP had joined. With the browser there, the caller
+  // walks it through the chain of LogoutRequests (`frontChannel`); without one (NS logout, a removed device,
+  // a replaced login) an SP can only be told over the front channel, so it keeps its own session until that
+  // expires: logged for the operator.
+  deps.sessions.onEnd('saml', async (session, participant, cause, how) => {
+    if (participant.protocol !== 'saml' || how?.browser) return;
     logger.info(
       { event: 'saml_participant_ended', server: session.server, sp: participant.spEntityId, cause },
-      'IdP session ended; SAML SP not notified (front-channel SLO to SPs not implemented)',
+      'IdP session ended without a browser; SAML SP not notified',
     );
   });
+  deps.sessions.onFrontChannel('saml', (session, participants, returnTo) =>
+    slo.begin(session, participants, returnTo),
+  );
   const router = samlRouter({
     urls,
     slo,
@@ -92,9 +100,9 @@ export function createSamlFrontDoor(deps: SamlFrontDoorDeps): SamlFrontDoor {
   const timer =
     sweepEveryMs > 0
       ? setInterval(() => {
-          store
-            .sweep()
-            .catch((err) => logger.warn({ err: { name: (err as Error).name } }, 'SAML sweep failed'));
+          Promise.all([store.sweep(), logouts.sweep()]).catch((err) =>
+            logger.warn({ err: { name: (err as Error).name } }, 'SAML sweep failed'),
+          );
         }, sweepEveryMs)
       : undefined;
   timer?.unref();

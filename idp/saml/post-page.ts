@@ -41,3 +41,33 @@ export function renderPostPage(
 </html>
 `;
 }
+
+/**
+ * A hop of IdP-initiated logout to an SP's HTTP-Redirect endpoint as a page of ours (not a 303): the same
+ * script follows the link at once, and the page stays in the history for the Back button.
+ */
+export function renderRedirectPage(
+  ctx: Pick<Context, 'set' | 'type' | 'body' | 'status'>,
+  location: string,
+): void {
+  ctx.set(
+    'Content-Security-Policy',
+    "default-src 'none'; script-src 'self'; style-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+  );
+  ctx.set('Cache-Control', 'no-store');
+  ctx.set('Referrer-Policy', 'no-referrer');
+  ctx.type = 'html';
+  ctx.status = 200;
+  ctx.body = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Signing out — nextAuth</title><link rel="stylesheet" href="/static/login.css"></head>
+<body>
+<main class="card">
+<p>Signing you out of the application.</p>
+<a id="saml-redirect" href="${escapeHtml(location)}">Continue</a>
+</main>
+<script src="/static/saml-post.js"></script>
+</body>
+</html>
+`;
+}

@@ -1,5 +1,6 @@
 // The SAML endpoints of each virtual server (DESIGN.md §5): metadata, SSO (HTTP-Redirect and HTTP-POST),
-// IdP-initiated SSO, and the QR login page of a waiting request with its `complete` and `continue` steps.
+// IdP-initiated SSO, the QR login page of a waiting request with its `complete` and `continue` steps, and
+// single logout (an SP's LogoutRequest; the chain of ours to the other SPs and their LogoutResponses).
 // A request that cannot be trusted gets the error page with a 4xx status; Responses go only to an ACS of
 // the SP's registered metadata.
 import Router from '@koa/router';
@@ -17,10 +18,10 @@ import { InteractionProblem } from '../interaction/oidc-routes.js';
 import { defaultAcs, readAuthnRequest } from './authn-request.js';
 import { SamlError } from './errors.js';
 import type { SamlKeyStore } from './keys.js';
-import { renderPostPage } from './post-page.js';
+import { renderPostPage, renderRedirectPage } from './post-page.js';
 import { decodePost, decodeRedirect, maxRelayStateBytes } from './request-decode.js';
 import { idpMetadataXml } from './samlify.js';
-import type { Slo } from './slo-service.js';
+import type { Slo, SloStep } from './slo-service.js';
 import type { SamlSp, SpRepository } from './sps.js';
 import type { SamlUrls, Sso, SsoOutcome } from './sso.js';
 import { supportedNameIdFormats } from './subject.js';
@@ -42,6 +43,7 @@ type Ctx = Context & { params: Record<string, string> };
 
 const completeBody = z.strictObject({});
 const pendingIdPattern = /^[A-Za-z0-9_-]{32}$/;
+const chainIdPattern = /^[A-Za-z0-9_-]{32}$/;
 
 const refusalText = {
   no_login_session: 'This browser has no login session for this server',
@@ -252,36 +254,74 @@ export function samlRouter(deps: SamlRoutesDeps): Router {
     ctx.set('Cache-Control', 'no-store');
   };
 
+  // A SAMLResponse at the SLO endpoint is an SP's LogoutResponse to our LogoutRequest (the chain below).
+  const answerLogout = async (ctx: Ctx, message: Parameters<Slo['answer']>[1]) => {
+    const name = String(ctx.params.server);
+    ctx.redirect(await deps.slo.answer(name, message));
+    ctx.status = 303;
+    ctx.set('Cache-Control', 'no-store');
+  };
+
   router.get('/saml/:server/slo', server, untrusted, async (ctx) => {
     if (new URLSearchParams(ctx.querystring).has('SAMLResponse'))
-      throw new SamlError('unsupported', 'This IdP sends no LogoutRequests yet');
+      return answerLogout(ctx, decodeRedirect(ctx.querystring, 'SAMLResponse'));
     await startLogout(ctx, decodeRedirect(ctx.querystring, 'SAMLRequest'));
   });
 
   router.post('/saml/:server/slo', server, untrusted, async (ctx) => {
     const form = await readSamlForm(ctx);
-    if (form.SAMLResponse !== undefined)
-      throw new SamlError('unsupported', 'This IdP sends no LogoutRequests yet');
+    if (form.SAMLResponse !== undefined) return answerLogout(ctx, decodePost(form, 'SAMLResponse'));
     await startLogout(ctx, decodePost(form, 'SAMLRequest'));
   });
 
-  router.get('/saml/:server/slo/done', server, untrusted, async (ctx) => {
-    const name = String(ctx.params.server);
-    const ticket = typeof ctx.query.t === 'string' ? ctx.query.t : '';
-    const out = await deps.slo.finish(ctx, name, ticket);
-    if (!out) return expired(ctx);
-    if (out.kind === 'redirect') {
-      ctx.redirect(out.location);
+  /** A step of single logout: a redirect of ours, the LogoutResponse to an SP, or a hop to the next SP. */
+  const sendStep = (ctx: Ctx, step: SloStep, hop: boolean) => {
+    const location =
+      step.kind === 'location'
+        ? step.location
+        : step.message.kind === 'redirect' && !hop
+          ? step.message.location
+          : undefined;
+    if (location !== undefined) {
+      ctx.redirect(location);
       ctx.status = 303;
       ctx.set('Cache-Control', 'no-store');
       return;
     }
-    renderPostPage(ctx, {
-      action: out.action,
-      param: 'SAMLResponse',
-      value: out.value,
-      relayState: out.relayState,
-    });
+    if (step.kind === 'location') return;
+    // A hop to an SP is a page of ours even for HTTP-Redirect: it stays in the history, so an SP that never
+    // answers is left with the Back button, and coming back here moves the chain on (docs/saml.md).
+    const { message } = step;
+    if (message.kind === 'redirect') renderRedirectPage(ctx, message.location);
+    else
+      renderPostPage(ctx, {
+        action: message.action,
+        param: message.param,
+        value: message.value,
+        relayState: message.relayState,
+      });
+  };
+
+  router.get('/saml/:server/slo/done', server, untrusted, async (ctx) => {
+    const name = String(ctx.params.server);
+    const ticket = typeof ctx.query.t === 'string' ? ctx.query.t : '';
+    const step = await deps.slo.finish(ctx, name, ticket);
+    if (!step) return expired(ctx);
+    sendStep(ctx, step, false);
+  });
+
+  // The chain of IdP-initiated LogoutRequests, one SP per visit.
+  router.get('/saml/:server/slo/next', server, untrusted, async (ctx) => {
+    const name = String(ctx.params.server);
+    const id = typeof ctx.query.c === 'string' ? ctx.query.c : '';
+    const step = chainIdPattern.test(id) ? await deps.slo.next(name, id) : undefined;
+    if (!step)
+      return renderErrorPage(ctx, 400, {
+        title: 'This logout has ended',
+        error: 'logout_expired',
+        description: 'You are logged out of this server; some applications may not have been told.',
+      });
+    sendStep(ctx, step, true);
   });
 
   return router;

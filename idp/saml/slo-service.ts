@@ -1,23 +1,37 @@
-// The logout side of the SAML front door: a LogoutRequest ends the browser's IdP session — and through its
-// end handlers the OIDC sessions and other participants — when it names a SAML participant of that session;
-// otherwise it changes nothing and the SP hears UnknownPrincipal.
+// Single logout in both directions (saml-profiles §4.4). SP-initiated: a LogoutRequest ends the browser's IdP
+// session — and through its end handlers the OIDC sessions — when it names a SAML participant of that
+// session; otherwise it changes nothing and the SP hears UnknownPrincipal. Propagated: whenever an IdP
+// session ends with its browser present (`/logout`, OIDC logout, an SP's LogoutRequest), the browser is
+// walked through a chain, one SAML SP at a time: our signed LogoutRequest there, the SP's LogoutResponse back
+// to our SLO endpoint (checked and matched to the request we sent), the next SP, and finally where the logout
+// began (its LogoutResponse, the RP's post-logout URL, the logged-out page).
 import type { Context } from 'koa';
 import type { Clock, Random } from '../../auth-server/common/clock.js';
 import type { Logger } from '../../auth-server/common/logging.js';
-import type { IdpSessions } from '../session/types.js';
+import type { IdpSessionService } from '../session/service.js';
+import type { IdpParticipant, IdpSession } from '../session/types.js';
 import { SamlError } from './errors.js';
 import type { SamlKeyStore } from './keys.js';
+import type { LogoutChain, LogoutStore, SamlParticipant, StoredChain } from './logout-store.js';
 import type { PostMessage, RedirectMessage } from './request-decode.js';
+import { status } from './response.js';
 import {
+  logoutRequest,
   logoutResponse,
   logoutTickets,
   type OutgoingMessage,
   readLogoutRequest,
+  readLogoutResponse,
   sloEndpoint,
 } from './slo.js';
 import type { SpRepository } from './sps.js';
 import type { SamlUrls } from './sso.js';
 import type { SamlStore } from './store.js';
+
+/** Where the browser goes next: one of our URLs or an RP's, or a message to an SP. */
+export type SloStep = { kind: 'location'; location: string } | { kind: 'message'; message: OutgoingMessage };
+
+const isSaml = (p: IdpParticipant): p is SamlParticipant => p.protocol === 'saml';
 
 export function createSlo(deps: {
   urls: SamlUrls;
@@ -25,16 +39,127 @@ export function createSlo(deps: {
   sps: SpRepository;
   keys: SamlKeyStore;
   store: SamlStore;
-  sessions: IdpSessions;
+  logouts: LogoutStore;
+  sessions: IdpSessionService;
   clock: Clock;
   random: Random;
   logger: Logger;
 }) {
-  const { urls, sps, keys, store, sessions, clock, random, logger } = deps;
+  const { urls, sps, keys, store, logouts, sessions, clock, random, logger } = deps;
   const tickets = logoutTickets(deps.secretKey, clock);
+  const chainUrl = (server: string, id: string) => `/saml/${server}/slo/next?c=${id}`;
 
-  return {
-    /** Checks the request and uses its ID up; returns where the browser continues. */
+  const record = (
+    server: string,
+    chain: LogoutChain,
+    p: SamlParticipant,
+    outcome: LogoutChain['outcomes'][number],
+  ) => {
+    logger.info(
+      {
+        event: 'saml_slo_outcome',
+        server,
+        session: chain.sessionId,
+        sp: p.spEntityId,
+        outcome: outcome.outcome,
+        ...(outcome.status !== undefined && { status: outcome.status }),
+      },
+      'SAML SP logout outcome',
+    );
+    return { ...chain, outcomes: [...chain.outcomes, outcome] };
+  };
+
+  /** Starts a chain for the SAML participants of an ended session; its first URL, or undefined if none. */
+  const begin = async (
+    server: string,
+    session: IdpSession,
+    participants: IdpParticipant[],
+    finish: LogoutChain['finish'],
+  ): Promise<string | undefined> => {
+    const queue = participants.filter(isSaml);
+    if (queue.length === 0) return undefined;
+    const id = Buffer.from(random.bytes(24)).toString('base64url');
+    await logouts.create(id, server, {
+      sessionId: session.id,
+      userid: session.userid,
+      queue,
+      outcomes: [],
+      finish,
+      done: false,
+    });
+    return chainUrl(server, id);
+  };
+
+  /** The last step: where the logout began. */
+  const finishStep = async (server: string, chain: LogoutChain): Promise<SloStep | undefined> => {
+    const { finish } = chain;
+    if (finish.kind === 'url') return { kind: 'location', location: finish.url };
+    const sp = await sps.get(server, finish.spEntityId);
+    if (!sp || !sloEndpoint(sp)) return undefined;
+    const message = logoutResponse({
+      idpEntityId: urls.entityId(server),
+      sp,
+      inResponseTo: finish.inResponseTo,
+      success: true,
+      relayState: finish.relayState,
+      now: clock.now(),
+      keys: await keys.get(server),
+      random,
+    });
+    // The end of the chain, not a hop: nothing comes back, so a plain redirect.
+    return message.kind === 'redirect'
+      ? { kind: 'location', location: message.location }
+      : { kind: 'message', message };
+  };
+
+  /**
+   * One step of the chain: an answer still awaited counts as `no_answer` (the browser came back without it),
+   * the next SP with an SLO endpoint gets its LogoutRequest, and after the last the logout's own end.
+   */
+  const advance = async (stored: StoredChain): Promise<SloStep | undefined> => {
+    const { server } = stored;
+    let chain = stored.chain;
+    if (chain.done) return undefined;
+    if (chain.awaiting) {
+      const { participant } = chain.awaiting;
+      const { awaiting: _a, ...rest } = chain;
+      chain = record(server, rest, participant, { spEntityId: participant.spEntityId, outcome: 'no_answer' });
+    }
+    const queue = [...chain.queue];
+    for (let p = queue.shift(); p; p = queue.shift()) {
+      const sp = await sps.get(server, p.spEntityId);
+      const endpoint = sp ? sloEndpoint(sp) : undefined;
+      if (!sp || !endpoint) {
+        chain = record(server, { ...chain, queue }, p, {
+          spEntityId: p.spEntityId,
+          outcome: sp ? 'no_slo_endpoint' : 'unknown_sp',
+        });
+        continue;
+      }
+      const request = logoutRequest({
+        idpEntityId: urls.entityId(server),
+        endpoint,
+        participant: p,
+        now: clock.now(),
+        keys: await keys.get(server),
+        random,
+      });
+      const next = { ...chain, queue, awaiting: { participant: p, requestId: request.id } };
+      if (!(await logouts.update(stored, next))) return undefined;
+      return { kind: 'message', message: request.message };
+    }
+    const { awaiting: _a, ...last } = chain;
+    const done = { ...last, queue: [], done: true };
+    if (!(await logouts.update(stored, done))) return undefined;
+    logger.info(
+      { event: 'saml_slo_done', server, session: chain.sessionId, sps: done.outcomes.length },
+      'SAML logout chain finished',
+    );
+    return finishStep(server, done);
+  };
+
+  const slo = {
+    /** Checks an SP's LogoutRequest and uses its ID up; returns where the browser continues. */
     async start(server: string, message: RedirectMessage | PostMessage): Promise<string> {
       const info = await readLogoutRequest(message, {
         sloUrl: urls.slo(server),
@@ -48,8 +173,11 @@ export function createSlo(deps: {
       return `/saml/${server}/slo/done?t=${tickets.issue(server, info)}`;
     },
 
-    /** Ends the session when the request names this browser's; the LogoutResponse either way. */
-    async finish(ctx: Context, server: string, ticket: string): Promise<OutgoingMessage | undefined> {
+    /**
+     * Ends the session when the request names this browser's; then the other SAML SPs of the session (the
+     * chain) and last the LogoutResponse — at once when there is nobody else to tell.
+     */
+    async finish(ctx: Context, server: string, ticket: string): Promise<SloStep | undefined> {
       const info = tickets.open(server, ticket);
       if (!info) return undefined;
       const sp = await sps.get(server, info.spEntityId);
@@ -65,26 +193,78 @@ export function createSlo(deps: {
           )
         : undefined;
       if (session && participant) {
-        await sessions.end(session, 'saml_logout', { ctx, except: participant });
+        const ended = await sessions.end(session, 'saml_logout', { ctx, except: participant });
         logger.info({ event: 'saml_logout', server, sp: sp.entityId, userid: session.userid }, 'SAML logout');
+        // The other SAML SPs of the session (not those of the same SP: it asked, it knows).
+        const others = ended.filter((p) => isSaml(p) && p.spEntityId !== sp.entityId);
+        const first = await begin(server, session, others, {
+          kind: 'saml',
+          spEntityId: sp.entityId,
+          inResponseTo: info.id,
+          ...(info.relayState !== undefined && { relayState: info.relayState }),
+        });
+        if (first) return { kind: 'location', location: first };
       } else {
         logger.info(
           { event: 'saml_logout_unmatched', server, sp: sp.entityId },
           'LogoutRequest names no session here',
         );
       }
-      return logoutResponse({
-        idpEntityId: urls.entityId(server),
-        sp,
-        inResponseTo: info.id,
-        success: participant !== undefined,
-        relayState: info.relayState,
-        now: clock.now(),
-        keys: await keys.get(server),
-        random,
+      return {
+        kind: 'message',
+        message: logoutResponse({
+          idpEntityId: urls.entityId(server),
+          sp,
+          inResponseTo: info.id,
+          success: participant !== undefined,
+          relayState: info.relayState,
+          now: clock.now(),
+          keys: await keys.get(server),
+          random,
+        }),
+      };
+    },
+
+    /** The front channel the session service calls after an end with the browser present. */
+    begin: (session: IdpSession, participants: IdpParticipant[], returnTo: string) =>
+      begin(session.server, session, participants, { kind: 'url', url: returnTo }),
+
+    /** The browser at `/slo/next`: the chain's next step; undefined when it is unknown, over or raced. */
+    async next(server: string, id: string): Promise<SloStep | undefined> {
+      const stored = await logouts.get(server, id);
+      return stored ? advance(stored) : undefined;
+    },
+
+    /**
+     * An SP's LogoutResponse to our LogoutRequest: checked, its ID used once, matched to the request this SP
+     * is awaited for; its outcome recorded, and the browser sent on along the chain.
+     */
+    async answer(server: string, message: RedirectMessage | PostMessage): Promise<string> {
+      const info = await readLogoutResponse(message, {
+        sloUrl: urls.slo(server),
+        clock,
+        findSp: (entityId) => sps.get(server, entityId),
       });
+      if (!(await store.useRequestId(server, info.spEntityId, info.id)))
+        throw new SamlError('replayed', 'This LogoutResponse was used before');
+      const stored = await logouts.awaiting(server, info.inResponseTo);
+      const awaiting = stored?.chain.awaiting;
+      if (!stored || !awaiting || awaiting.participant.spEntityId !== info.spEntityId)
+        throw new SamlError('unexpected_response', 'InResponseTo names no LogoutRequest awaiting this SP');
+      const { awaiting: _a, ...rest } = stored.chain;
+      const success = info.status === status.success;
+      const chain = record(server, rest, awaiting.participant, {
+        spEntityId: info.spEntityId,
+        outcome: success ? 'success' : 'failed',
+        ...(!success && { status: info.status.slice(0, 256) }),
+      });
+      // Of two answers racing, one moves the chain on; the other is a replay of a settled request.
+      if (!(await logouts.update(stored, chain)))
+        throw new SamlError('replayed', 'This LogoutRequest was answered before');
+      return chainUrl(server, stored.id);
     },
   };
+  return slo;
 }
 
 export type Slo = ReturnType<typeof createSlo>;

@@ -113,8 +113,54 @@ export function sloEndpoint(sp: SamlSp) {
 }
 
 export type OutgoingMessage =
-  | { kind: 'post'; action: string; value: string; relayState?: string | undefined }
+  | {
+      kind: 'post';
+      param: 'SAMLRequest' | 'SAMLResponse';
+      action: string;
+      value: string;
+      relayState?: string | undefined;
+    }
   | { kind: 'redirect'; location: string };
+
+/**
+ * A message of ours to an SP's endpoint by its binding: HTTP-POST as a form (the XML signed, enveloped),
+ * HTTP-Redirect as a URL (DEFLATE, base64, the query signed with RSA-SHA256, saml-bindings §3.4.4.1).
+ */
+export function outgoingMessage(input: {
+  xml: string;
+  id: string;
+  localName: 'LogoutRequest' | 'LogoutResponse';
+  param: 'SAMLRequest' | 'SAMLResponse';
+  endpoint: { binding: string; location: string };
+  relayState?: string | undefined;
+  keys: SamlKeyPair;
+}): OutgoingMessage {
+  const { endpoint } = input;
+  if (endpoint.binding === bindings.post) {
+    const signed = signElement(input.xml, {
+      id: input.id,
+      localName: input.localName,
+      key: input.keys.signing.privateKey,
+      certificateBody: input.keys.signing.certificateBody,
+    });
+    return {
+      kind: 'post',
+      param: input.param,
+      action: endpoint.location,
+      value: Buffer.from(signed).toString('base64'),
+      relayState: input.relayState,
+    };
+  }
+  let query = `${input.param}=${encodeURIComponent(deflateRawSync(Buffer.from(input.xml)).toString('base64'))}`;
+  if (input.relayState !== undefined) query += `&RelayState=${encodeURIComponent(input.relayState)}`;
+  query += `&SigAlg=${encodeURIComponent('http://www.w3.org/2001/04/xmldsig-more#rsa-sha256')}`;
+  const signature = sign('sha256', Buffer.from(query), input.keys.signing.privateKey).toString('base64');
+  const sep = endpoint.location.includes('?') ? '&' : '?';
+  return {
+    kind: 'redirect',
+    location: `${endpoint.location}${sep}${query}&Signature=${encodeURIComponent(signature)}`,
+  };
+}
 
 /** A signed LogoutResponse (saml-core §3.7.2) for the SP's endpoint, by its binding. */
 export function logoutResponse(input: {
@@ -136,28 +182,78 @@ export function logoutResponse(input: {
   const xml =
     `<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${id}" Version="2.0" IssueInstant="${new Date(input.now).toISOString()}" Destination="${xmlEscape(endpoint.location)}" InResponseTo="${xmlEscape(input.inResponseTo)}">` +
     `<saml:Issuer>${xmlEscape(input.idpEntityId)}</saml:Issuer>${statusXml}</samlp:LogoutResponse>`;
-  if (endpoint.binding === bindings.post) {
-    const signed = signElement(xml, {
-      id,
-      localName: 'LogoutResponse',
-      key: input.keys.signing.privateKey,
-      certificateBody: input.keys.signing.certificateBody,
-    });
-    return {
-      kind: 'post',
-      action: endpoint.location,
-      value: Buffer.from(signed).toString('base64'),
-      relayState: input.relayState,
-    };
-  }
-  // HTTP-Redirect: DEFLATE, base64, and the signature over the query (saml-bindings §3.4.4.1).
-  let query = `SAMLResponse=${encodeURIComponent(deflateRawSync(Buffer.from(xml)).toString('base64'))}`;
-  if (input.relayState !== undefined) query += `&RelayState=${encodeURIComponent(input.relayState)}`;
-  query += `&SigAlg=${encodeURIComponent('http://www.w3.org/2001/04/xmldsig-more#rsa-sha256')}`;
-  const signature = sign('sha256', Buffer.from(query), input.keys.signing.privateKey).toString('base64');
-  const sep = endpoint.location.includes('?') ? '&' : '?';
+  return outgoingMessage({
+    xml,
+    id,
+    localName: 'LogoutResponse',
+    param: 'SAMLResponse',
+    endpoint,
+    relayState: input.relayState,
+    keys: input.keys,
+  });
+}
+
+/** How long an SP may take to act on our LogoutRequest (saml-core §3.7.1 NotOnOrAfter). */
+export const logoutRequestLifetimeMs = 5 * 60 * 1000;
+
+/**
+ * A signed LogoutRequest (saml-core §3.7.1) naming the participant exactly as its assertion did: the NameID
+ * (value, Format, SPNameQualifier) and the SessionIndex.
+ */
+export function logoutRequest(input: {
+  idpEntityId: string;
+  endpoint: { binding: string; location: string };
+  participant: { spEntityId: string; nameId: string; nameIdFormat: string; sessionIndex: string };
+  now: number;
+  keys: SamlKeyPair;
+  random: Random;
+}): { id: string; message: OutgoingMessage } {
+  const id = newSamlId(input.random);
+  const p = input.participant;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const xml =
+    `<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${id}" Version="2.0" IssueInstant="${iso(input.now)}" Destination="${xmlEscape(input.endpoint.location)}" NotOnOrAfter="${iso(input.now + logoutRequestLifetimeMs)}" Reason="urn:oasis:names:tc:SAML:2.0:logout:user">` +
+    `<saml:Issuer>${xmlEscape(input.idpEntityId)}</saml:Issuer>` +
+    `<saml:NameID Format="${xmlEscape(p.nameIdFormat)}" SPNameQualifier="${xmlEscape(p.spEntityId)}">${xmlEscape(p.nameId)}</saml:NameID>` +
+    `<samlp:SessionIndex>${xmlEscape(p.sessionIndex)}</samlp:SessionIndex></samlp:LogoutRequest>`;
   return {
-    kind: 'redirect',
-    location: `${endpoint.location}${sep}${query}&Signature=${encodeURIComponent(signature)}`,
+    id,
+    message: outgoingMessage({
+      xml,
+      id,
+      localName: 'LogoutRequest',
+      param: 'SAMLRequest',
+      endpoint: input.endpoint,
+      keys: input.keys,
+    }),
   };
+}
+
+export interface LogoutResponseInfo {
+  id: string;
+  spEntityId: string;
+  inResponseTo: string;
+  /** The top-level StatusCode. */
+  status: string;
+}
+
+/**
+ * An SP's LogoutResponse to one of our LogoutRequests, checked like its requests (schema, Issuer, signature —
+ * mandatory when the SP signs its requests —, Destination = our SLO URL, IssueInstant window).
+ */
+export async function readLogoutResponse(
+  message: RedirectMessage | PostMessage,
+  deps: { sloUrl: string; clock: Clock; findSp(entityId: string): Promise<SamlSp | undefined> },
+): Promise<LogoutResponseInfo> {
+  const { sp, el, id } = await checkSpMessage(
+    message,
+    { localName: 'LogoutResponse', endpoint: deps.sloUrl },
+    deps,
+  );
+  const inResponseTo = el.getAttribute('InResponseTo') ?? '';
+  if (inResponseTo.length === 0)
+    throw new SamlError('unexpected_response', 'The LogoutResponse answers no request (InResponseTo)');
+  const statusEl = childElements(el, samlNs.protocol, 'Status')[0];
+  const code = statusEl ? childElements(statusEl, samlNs.protocol, 'StatusCode')[0] : undefined;
+  return { id, spEntityId: sp.entityId, inResponseTo, status: code?.getAttribute('Value') ?? '' };
 }

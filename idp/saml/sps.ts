@@ -4,7 +4,9 @@ import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { Clock } from '../../auth-server/common/clock.js';
 import { rethrowConflict } from '../../auth-server/common/db/errors.js';
+import { lockRows } from '../../auth-server/common/db/lock.js';
 import { fromDbMillis } from '../../auth-server/common/db/timestamps.js';
+import { SamlError } from './errors.js';
 import { maxEntityIdLength, parseSpMetadata, type SpMetadata } from './sp-metadata.js';
 
 export const spsTable = 'idp_saml_sps';
@@ -69,6 +71,17 @@ export interface SpRepository {
   get(server: string, entityId: string): Promise<SamlSp | undefined>;
   list(server: string): Promise<SamlSp[]>;
   remove(server: string, entityId: string, inside?: InsideWrite): Promise<boolean>;
+  /**
+   * Replaces the settings and, when given, the metadata (whose entityID must be the SP's: a SamlError
+   * otherwise); undefined when the server has no such SP. `settings` gets the stored SP and says what it
+   * becomes, so a read-modify-write sees the row it locked.
+   */
+  update(
+    server: string,
+    entityId: string,
+    change: { metadataXml?: string; settings(current: SamlSp): SpSettings },
+    inside?: InsideWrite,
+  ): Promise<SamlSp | undefined>;
 }
 
 export const entityIdSchema = z.string().min(1).max(maxEntityIdLength);
@@ -120,7 +133,13 @@ export function createSpRepository(deps: { knex: Knex; clock: Clock }): SpReposi
       const key = `${server}\n${entityId}`;
       const updatedAt = fromDbMillis(row.updated_at);
       const hit = cache.get(key);
-      if (hit && hit.updatedAt === updatedAt && hit.sp.metadataXml === row.metadata) return hit.sp;
+      if (
+        hit &&
+        hit.updatedAt === updatedAt &&
+        hit.sp.metadataXml === row.metadata &&
+        JSON.stringify(hit.sp.settings) === JSON.stringify(spSettingsSchema.parse(JSON.parse(row.settings)))
+      )
+        return hit.sp;
       const sp = toDomain(row);
       cache.set(key, { updatedAt, sp });
       return sp;
@@ -129,6 +148,42 @@ export function createSpRepository(deps: { knex: Knex; clock: Clock }): SpReposi
     async list(server) {
       const rows = (await knex<Row>(spsTable).where({ server }).orderBy('entity_id')) as Row[];
       return rows.map(toDomain);
+    },
+
+    async update(server, entityId, change, inside) {
+      // Parsed before the transaction: unusable metadata changes nothing and holds no lock.
+      const metadata = change.metadataXml === undefined ? undefined : parseSpMetadata(change.metadataXml);
+      if (metadata && metadata.entityId !== entityId)
+        throw new SamlError(
+          'malformed',
+          `The metadata is of ${metadata.entityId.slice(0, 255)}, not of this SP (remove it and add the other)`,
+        );
+      return knex.transaction(async (trx) => {
+        // Concurrent updates of one SP apply one after the other, each to the other's result.
+        if ((await lockRows(trx, spsTable, { server, entity_id: entityId }, 'updated_at')) === 0)
+          return undefined;
+        const row = (await trx<Row>(spsTable).where({ server, entity_id: entityId }).first()) as
+          | Row
+          | undefined;
+        if (!row) return undefined;
+        const current = toDomain(row);
+        const settings = spSettingsSchema.parse(change.settings(current));
+        // Strictly later than before, so the parsed-metadata cache of every instance sees the change.
+        const now = Math.max(clock.now(), fromDbMillis(row.updated_at) + 1);
+        const next: Row = {
+          ...row,
+          metadata: change.metadataXml ?? row.metadata,
+          settings: JSON.stringify(settings),
+          updated_at: now,
+        };
+        await trx(spsTable)
+          .where({ server, entity_id: entityId })
+          .update({ metadata: next.metadata, settings: next.settings, updated_at: now });
+        const sp = toDomain(next);
+        cache.delete(`${server}\n${entityId}`);
+        await inside?.(sp);
+        return sp;
+      });
     },
 
     async remove(server, entityId, inside) {

@@ -62,7 +62,30 @@ export interface IdpSessionServiceDeps {
   liveCache?: { ttlMs: number; announceEnd: (id: string) => Promise<void> };
 }
 
+/**
+ * A protocol whose participants can only be told through the browser (SAML front-channel SLO): given the
+ * participants of an ended session still to be told and where the browser goes afterwards, the URL to send
+ * the browser to first — or undefined when none of them needs it.
+ */
+export type IdpFrontChannel = (
+  session: IdpSession,
+  participants: IdpParticipant[],
+  returnTo: string,
+) => Promise<string | undefined>;
+
 export interface IdpSessionService extends IdpSessions {
+  /** Registers the front channel of a protocol (one each). */
+  onFrontChannel(protocol: IdpParticipant['protocol'], frontChannel: IdpFrontChannel): void;
+  /**
+   * After `end` with a browser: where to send the browser so the front-channel participants among
+   * `participants` (what `end` returned, minus the caller's own) hear of it before it reaches `returnTo`.
+   * Undefined: go to `returnTo` directly.
+   */
+  frontChannel(
+    session: IdpSession,
+    participants: IdpParticipant[],
+    returnTo: string,
+  ): Promise<string | undefined>;
   /** The live sessions `participant` has joined (e.g. the one an OIDC session belongs to at its logout). */
   sessionsOf(server: string, participant: IdpParticipant): Promise<IdpSession[]>;
   /** Clears the browser's cookie for `server` (e.g. one that names no live session any more). */
@@ -109,6 +132,7 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
   const idleMs = deps.idleSeconds * 1000;
   const maxMs = deps.maxSeconds * 1000;
   const handlers = new Map<IdpParticipant['protocol'], IdpEndHandler[]>();
+  const frontChannels = new Map<IdpParticipant['protocol'], IdpFrontChannel>();
 
   const toSession = (r: SessionRecord): IdpSession => ({
     id: r.id,
@@ -188,11 +212,14 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
     participants: IdpParticipant[],
     cause: IdpEndCause,
     except: string | undefined,
+    browser: boolean,
   ) => {
     const jobs = participants
       .filter((p) => participantKey(p) !== except)
       .flatMap((p) => (handlers.get(p.protocol) ?? []).map((handler) => ({ p, handler })));
-    const results = await Promise.allSettled(jobs.map(({ p, handler }) => handler(session, p, cause)));
+    const results = await Promise.allSettled(
+      jobs.map(({ p, handler }) => handler(session, p, cause, { browser })),
+    );
     results.forEach((result, i) => {
       if (result.status === 'rejected') {
         // One relying party that cannot be told must not keep the others logged in.
@@ -304,7 +331,13 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
       logger.info({ session: session.id, server: session.server, cause }, 'IdP session ended');
       await audit('idp_session.ended', session, ctx, cause);
       const participants = await service.participants(session);
-      await runHandlers(session, participants, cause, except ? participantKey(except) : undefined);
+      await runHandlers(
+        session,
+        participants,
+        cause,
+        except ? participantKey(except) : undefined,
+        ctx !== undefined,
+      );
       if (deps.afterEnd) {
         await deps.afterEnd(session, cause, ctx).catch((err: unknown) => {
           logger.error({ err, session: session.id, cause }, 'IdP session after-end step failed');
@@ -321,6 +354,21 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
       const now = clock.now();
       const records = await repository.findByParticipant(server, participantKey(participant));
       return records.filter((r) => live(r, now)).map(toSession);
+    },
+
+    onFrontChannel(protocol, frontChannel) {
+      frontChannels.set(protocol, frontChannel);
+    },
+
+    async frontChannel(session, participants, returnTo) {
+      // One protocol has a front channel today (SAML); were there more, each would chain to the next.
+      let next = returnTo;
+      for (const [protocol, frontChannel] of frontChannels) {
+        const own = participants.filter((p) => p.protocol === protocol);
+        if (own.length === 0) continue;
+        next = (await frontChannel(session, own, next)) ?? next;
+      }
+      return next === returnTo ? undefined : next;
     },
 
     onEnd(protocol, handler) {

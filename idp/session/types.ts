@@ -51,12 +51,19 @@ export type IdpEndCause =
 /**
  * Told when a session ends, once per participant of its protocol, wherever the logout started.
  * OIDC registers one that ends the oidc-provider session and sends back-channel logout tokens; SAML one that
- * records the SPs still to be sent a front-channel LogoutRequest.
+ * logs the SPs nobody can tell (no browser: its LogoutRequests go through the browser, see
+ * IdpSessionService.frontChannel).
  */
 export type IdpEndHandler = (
   session: IdpSession,
   participant: IdpParticipant,
   cause: IdpEndCause,
+  /**
+   * `browser`: the end came from a request of the browser (`end` was given its `ctx`), so front-channel
+   * protocols can still tell this participant through it (IdpSessionService.frontChannel). Added later;
+   * handlers that ignore it keep working.
+   */
+  how?: { browser: boolean },
 ) => Promise<void>;
 
 export interface IdpSessions {

@@ -38,6 +38,7 @@ export const auditEventTypes = [
   'oidc_client.deleted',
   'oidc_keys.rotated',
   'saml_sp.created',
+  'saml_sp.updated',
   'saml_sp.deleted',
   // IdP sessions starting and ending, recorded through NsPeer.recordIdpSessionEvent.
   'idp_session.started',

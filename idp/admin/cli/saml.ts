@@ -1,4 +1,4 @@
-// `nextauth saml sp add|list|remove`: the SAML service providers of a virtual server's IdP, registered from
+// `nextauth saml sp add|update|list|remove`: the SAML service providers of a virtual server's IdP, registered from
 // their metadata (a file read here, or a URL the IdP fetches through its outbound allow-list), through the
 // IdP management API (`/idp/api/v1`) of the running system, as root.
 import { readFile } from 'node:fs/promises';
@@ -113,6 +113,65 @@ export function registerSaml(program: Command): void {
         what: 'saml sp list',
       });
       print(opts.json, list, list.sps.map((s) => `${describeSp(s)}\n`).join(''));
+    },
+  );
+
+  withServerOptions(
+    sp
+      .command('update')
+      .description('change an SP in place: new metadata (same entityID) and/or its settings')
+      .requiredOption('--entity-id <id>', "the SP's entityID")
+      .option(
+        '--metadata <file|url>',
+        "the SP's new SAML metadata (a file, or an http(s) URL the IdP fetches)",
+      )
+      .option('--sign <what>', `what to sign: ${signModes.join(', ')}`, signMode)
+      .option('--encrypt', "encrypt assertions with the SP's encryption certificate")
+      .option('--no-encrypt', 'stop encrypting assertions')
+      .option(
+        '--attribute <NAME=claim>',
+        'the attribute mapping, replacing the old one (repeat; as for add)',
+        attribute,
+      )
+      .option('--no-attributes', 'send no attributes any more'),
+    'the SP',
+  ).action(
+    async (
+      opts: ServerCommandOptions & {
+        entityId: string;
+        metadata?: string;
+        sign?: string;
+        encrypt?: boolean;
+        attribute?: Record<string, string>;
+        attributes?: boolean;
+      },
+    ) => {
+      if (opts.attribute !== undefined && opts.attributes === false)
+        throw new Error('give --attribute or --no-attributes, not both');
+      const source =
+        opts.metadata === undefined
+          ? {}
+          : /^https?:\/\//i.test(opts.metadata)
+            ? { metadataUrl: opts.metadata }
+            : { metadata: await readFile(opts.metadata, 'utf8') };
+      const body = {
+        ...source,
+        ...(opts.sign !== undefined ? { sign: opts.sign } : {}),
+        ...(opts.encrypt !== undefined ? { encrypt: opts.encrypt } : {}),
+        ...(opts.attribute !== undefined ? { attributes: opts.attribute } : {}),
+        ...(opts.attributes === false ? { attributes: {} } : {}),
+      };
+      if (Object.keys(body).length === 0)
+        throw new Error('nothing to change: give --metadata, --sign, --encrypt/--no-encrypt or --attribute');
+      const rest = await restClient(opts);
+      const updated = await rest.call({
+        method: 'PATCH',
+        path: `${spsPath(opts.server)}/${encodeURIComponent(opts.entityId)}`,
+        body,
+        schema: spSchema,
+        what: 'saml sp update',
+      });
+      print(opts.json, updated, `updated ${describeSp(updated)}\n`);
     },
   );
 

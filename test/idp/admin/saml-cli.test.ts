@@ -1,4 +1,4 @@
-// `nextauth saml sp add|list|remove` as real child processes against a started embedded runtime, through the
+// `nextauth saml sp add|update|list|remove` as real child processes against a started embedded runtime, through the
 // IdP management API: output, --json, and one clear line with a non-zero exit (nothing stored) on refusals.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,6 +57,55 @@ describe('nextauth saml sp (over /idp/api/v1)', function () {
     expect(removed.code, removed.stderr).to.equal(0);
     expect(removed.stdout).to.equal('removed default https://cli.example/sp\n');
     expect((await run('list')).stdout).to.equal('');
+  });
+
+  it('updates an SP in place: settings, attributes, --no-encrypt, new metadata of the same entityID', async () => {
+    const sp = await createSp(e, 'https://update-cli.example/sp');
+    const file = join(dir, 'update.xml');
+    writeFileSync(file, sp.metadata);
+    expect((await run('add', '--metadata', file, '--attribute', 'mail=email')).code).to.equal(0);
+    const id = ['--entity-id', 'https://update-cli.example/sp'];
+    const signed = await run('update', ...id, '--sign', 'assertion', '--encrypt');
+    expect(signed.code, signed.stderr).to.equal(0);
+    expect(signed.stdout).to.equal(
+      'updated default https://update-cli.example/sp (sign assertion, encrypted): http://127.0.0.1:9/saml/acs [mail=email]\n',
+    );
+    const plain = await run('update', ...id, '--no-encrypt', '--attribute', 'uid=userid', '--json');
+    expect(plain.code, plain.stderr).to.equal(0);
+    expect(JSON.parse(plain.stdout)).to.deep.include({ encrypt: false, attributes: { uid: 'userid' } });
+    const none = await run('update', ...id, '--no-attributes');
+    expect(none.stdout).to.equal(
+      'updated default https://update-cli.example/sp (sign assertion): http://127.0.0.1:9/saml/acs\n',
+    );
+    writeFileSync(
+      file,
+      sp.metadata.replace('http://127.0.0.1:9/saml/acs', 'http://127.0.0.1:9/saml/acs-new'),
+    );
+    const moved = await run('update', ...id, '--metadata', file);
+    expect(moved.code, moved.stderr).to.equal(0);
+    expect(moved.stdout).to.contain(': http://127.0.0.1:9/saml/acs-new');
+  });
+
+  it('update refusals: nothing to change, another SP’s metadata, an unknown SP; nothing changes', async () => {
+    const sp = await createSp(e, 'https://update-refusals.example/sp');
+    const file = join(dir, 'refusals.xml');
+    writeFileSync(file, sp.metadata);
+    expect((await run('add', '--metadata', file)).code).to.equal(0);
+    const other = join(dir, 'other.xml');
+    writeFileSync(other, (await createSp(e, 'https://someone-else.example/sp')).metadata);
+    const before = await rows();
+    const id = ['--entity-id', 'https://update-refusals.example/sp'];
+    for (const args of [
+      ['update', ...id],
+      ['update', ...id, '--metadata', other],
+      ['update', ...id, '--attribute', 'a=email', '--no-attributes'],
+      ['update', '--entity-id', 'https://nobody.example', '--sign', 'both'],
+    ]) {
+      const res = await run(...args);
+      expect(res.code, args.join(' ')).to.not.equal(0);
+      expect(res.stderr.split('\n')[0], res.stderr).to.match(/^(error: |nextauth: )/);
+    }
+    expect(await rows()).to.equal(before);
   });
 
   it('refusals: a bad --sign, a bad --attribute, a missing file, unusable metadata, an unknown SP', async () => {

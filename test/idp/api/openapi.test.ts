@@ -62,7 +62,7 @@ describe('idp/api: OpenAPI document and signing keys', function () {
       }
     }
     expect([...documented].sort()).to.deep.equal([...routes].sort());
-    expect(routes.size).to.equal(12);
+    expect(routes.size).to.equal(13);
   });
 
   it('every answer of a walk through the operations matches the document', async () => {

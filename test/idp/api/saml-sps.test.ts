@@ -91,6 +91,120 @@ describe('idp/api: SAML SPs', function () {
     expect(await rows()).to.deep.equal(before);
   });
 
+  describe('PATCH …/saml/sps/{entityId}: update in place', () => {
+    let target: TestSp;
+    let path: string;
+    before(async () => {
+      target = await createSp(f.e, 'https://update.example/saml');
+      const res = await f.call('POST', sps, f.keys.servers, {
+        metadata: target.metadata,
+        sign: 'both',
+        attributes: { mail: 'email' },
+      });
+      expect(res.status, await res.text()).to.equal(201);
+      path = `${sps}/${encodeURIComponent(target.entityId)}`;
+    });
+    const row = async () =>
+      JSON.stringify(
+        await f.e.runtime.dbs.idp?.('idp_saml_sps').where({ entity_id: target.entityId }).first(),
+      );
+
+    it('changes the settings given and keeps the others; audits what changed', async () => {
+      const res = await f.call('PATCH', path, f.keys.servers, { sign: 'response', encrypt: true });
+      expect(res.status, await res.clone().text()).to.equal(200);
+      const sp = (await res.json()) as { sign: string; encrypt: boolean; attributes: unknown };
+      expect(sp).to.deep.include({ sign: 'response', encrypt: true, attributes: { mail: 'email' } });
+      const got = (await (await f.call('GET', path, f.keys.servers)).json()) as { sign: string };
+      expect(got.sign).to.equal('response');
+      const attrs = await f.call('PATCH', path, f.keys.tenantRoot, { attributes: { uid: 'userid' } });
+      expect(((await attrs.json()) as { attributes: unknown }).attributes).to.deep.equal({ uid: 'userid' });
+      const events = await f.audit('saml_sp.updated');
+      expect(events.map((ev) => ev.details?.changed)).to.deep.include.members([
+        ['encrypt', 'sign'],
+        ['attributes'],
+      ]);
+    });
+
+    it('takes new metadata of the same entityID (a new ACS is used from then on)', async () => {
+      const metadata = target.metadata.replace(
+        'Location="http://127.0.0.1:9/saml/acs"',
+        'Location="http://127.0.0.1:9/saml/acs2"',
+      );
+      expect(metadata).to.not.equal(target.metadata);
+      const res = await f.call('PATCH', path, f.keys.servers, { metadata });
+      expect(res.status, await res.clone().text()).to.equal(200);
+      expect(((await res.json()) as { acs: string[] }).acs).to.deep.equal(['http://127.0.0.1:9/saml/acs2']);
+      const events = await f.audit('saml_sp.updated');
+      expect(events.map((ev) => ev.details?.changed)).to.deep.include.members([['metadata']]);
+      // Back as it was, for the tests after.
+      expect((await f.call('PATCH', path, f.keys.servers, { metadata: target.metadata })).status).to.equal(
+        200,
+      );
+    });
+
+    it('refusals: bad metadata, another entityID, encrypt without a certificate, unknown SP, bad bodies; nothing changes', async () => {
+      const before = await row();
+      const count = (await f.audit('saml_sp.updated')).length;
+      await problem(await f.call('PATCH', path, f.keys.servers, { metadata: '<not-metadata/>' }), 400);
+      const other = await createSp(f.e, 'https://other.example/saml');
+      const mismatch = await problem(
+        await f.call('PATCH', path, f.keys.servers, { metadata: other.metadata }),
+        400,
+      );
+      expect(JSON.stringify(mismatch)).to.contain('not of this SP');
+      // Encryption on, then metadata without an encryption certificate: the SP would be unusable.
+      await f.call('PATCH', path, f.keys.servers, { encrypt: true });
+      const encrypting = await row();
+      const signingOnly = target.metadata.replace(
+        /<KeyDescriptor use="encryption">[\s\S]*?<\/KeyDescriptor>/,
+        '',
+      );
+      expect(signingOnly).to.not.equal(target.metadata);
+      await problem(await f.call('PATCH', path, f.keys.servers, { metadata: signingOnly }), 400);
+      expect(await row()).to.equal(encrypting);
+      await f.call('PATCH', path, f.keys.servers, { encrypt: false });
+      const settled = await row();
+      const settledCount = (await f.audit('saml_sp.updated')).length;
+      const unknown = `${sps}/${encodeURIComponent('https://nobody.example/saml')}`;
+      await problem(await f.call('PATCH', unknown, f.keys.servers, { sign: 'assertion' }), 404);
+      await problem(await f.call('PATCH', path, f.keys.servers, {}), 400);
+      await problem(await f.call('PATCH', path, f.keys.servers, { sign: 'nothing' }), 400);
+      await problem(await f.call('PATCH', path, f.keys.servers, { entityId: 'https://x' }), 400);
+      await problem(
+        await f.call('PATCH', path, f.keys.servers, {
+          metadata: target.metadata,
+          metadataUrl: 'https://x/md',
+        }),
+        400,
+      );
+      await problem(await f.call('PATCH', path, f.keys.servers, { attributes: { mail: 'password' } }), 400);
+      await problem(await f.call('PATCH', path, f.keys.users, { sign: 'assertion' }), 403);
+      await problem(await f.call('PATCH', path, f.keys.acme, { sign: 'assertion' }), 404);
+      // Metadata URLs are off on this system (empty allow-list): the fetch fails, nothing changes.
+      await problem(
+        await f.call('PATCH', path, f.keys.servers, { metadataUrl: 'http://127.0.0.1:9/md' }),
+        502,
+      );
+      expect(await row()).to.equal(settled);
+      expect((await f.audit('saml_sp.updated')).length).to.equal(settledCount);
+      expect(settledCount).to.equal(count + 2);
+      expect(before).to.not.equal('');
+    });
+
+    it('concurrent updates apply one after the other', async () => {
+      const results = await Promise.all([
+        f.call('PATCH', path, f.keys.servers, { sign: 'assertion' }),
+        f.call('PATCH', path, f.keys.servers, { attributes: { cn: 'name' } }),
+      ]);
+      expect(results.map((r) => r.status)).to.deep.equal([200, 200]);
+      const got = (await (await f.call('GET', path, f.keys.servers)).json()) as {
+        sign: string;
+        attributes: unknown;
+      };
+      expect(got).to.deep.include({ sign: 'assertion', attributes: { cn: 'name' } });
+    });
+  });
+
   it('the OpenAPI document describes the SAML SP operations', async () => {
     const doc = (await (await f.call('GET', '/openapi.json', undefined)).json()) as {
       paths: Record<string, unknown>;

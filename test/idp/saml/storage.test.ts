@@ -1,11 +1,16 @@
 // The SAML front door's storage on every database: keys created once under concurrent first use, SPs, the
 // atomic use of request IDs (N concurrent uses → exactly one wins, DESIGN.md §6), and waiting requests
-// completed and collected once each.
+// completed and collected once each, logout chains moved on by exactly one of concurrent steps.
 import { expect } from 'chai';
 import { FixedClock, systemRandom } from '../../../auth-server/common/clock.js';
 import { ConflictError } from '../../../auth-server/common/db/errors.js';
 import { migrateLatest } from '../../../auth-server/common/db/migrate.js';
 import { createSamlKeyStore } from '../../../idp/saml/keys.js';
+import {
+  createLogoutStore,
+  type LogoutChain,
+  logoutChainLifetimeMs,
+} from '../../../idp/saml/logout-store.js';
 import { createSpRepository } from '../../../idp/saml/sps.js';
 import { createSamlStore, pendingLifetimeMs } from '../../../idp/saml/store.js';
 import { describeEachDatabase } from '../../auth-server/common/db/databases.js';
@@ -21,7 +26,13 @@ describeEachDatabase('idp/saml storage', (db) => {
   });
   beforeEach(async () => {
     clock = new FixedClock(Date.UTC(2026, 0, 1));
-    for (const table of ['idp_saml_keys', 'idp_saml_sps', 'idp_saml_request_ids', 'idp_saml_pending'])
+    for (const table of [
+      'idp_saml_keys',
+      'idp_saml_sps',
+      'idp_saml_request_ids',
+      'idp_saml_pending',
+      'idp_saml_logouts',
+    ])
       await db().knex(table).delete();
   });
 
@@ -108,5 +119,39 @@ describeEachDatabase('idp/saml storage', (db) => {
     expect(await store.getPending('default', 'p2')).to.equal(undefined);
     expect(await store.complete('default', 'p2', null, 'late')).to.equal(false);
     expect(await store.sweep()).to.equal(2);
+  });
+
+  it('a logout chain: of concurrent steps exactly one wins; found by the request it awaits; it expires', async () => {
+    const stores = [db().knex, db().open()].map((knex) => createLogoutStore({ knex, clock }));
+    const [store] = stores;
+    if (!store) throw new Error('no store');
+    const participant = {
+      protocol: 'saml' as const,
+      spEntityId: 'https://sp.example/saml',
+      nameId: 'n',
+      nameIdFormat: 'f',
+      sessionIndex: '_s',
+    };
+    const chain: LogoutChain = {
+      sessionId: 's1',
+      userid: 'u',
+      queue: [participant],
+      outcomes: [],
+      finish: { kind: 'url', url: '/logout' },
+      done: false,
+    };
+    await store.create('c'.repeat(32), 'default', chain);
+    const stored = await store.get('default', 'c'.repeat(32));
+    if (!stored) throw new Error('no chain');
+    expect(stored.chain).to.deep.equal(chain);
+    const next = { ...chain, queue: [], awaiting: { participant, requestId: '_r1' } };
+    const won = await Promise.all(Array.from({ length: 6 }, (_, i) => stores[i % 2]?.update(stored, next)));
+    expect(won.filter(Boolean)).to.have.length(1);
+    expect((await store.awaiting('default', '_r1'))?.chain).to.deep.equal(next);
+    expect(await store.awaiting('acme', '_r1')).to.equal(undefined);
+    expect(await store.get('acme', 'c'.repeat(32))).to.equal(undefined);
+    clock.advance(logoutChainLifetimeMs);
+    expect(await store.get('default', 'c'.repeat(32))).to.equal(undefined);
+    expect(await store.sweep()).to.equal(1);
   });
 });

@@ -232,6 +232,34 @@ describeEachDatabase('idp/session service', (db) => {
       expect(calls).to.have.length(1);
     });
 
+    it('handlers hear whether the browser is there; frontChannel asks the protocol of those participants', async () => {
+      const sessions = service();
+      const heard: boolean[] = [];
+      sessions.onEnd('saml', async (_s, _p, _cause, how) => {
+        heard.push(how?.browser ?? false);
+      });
+      const asked: string[][] = [];
+      sessions.onFrontChannel('saml', async (_s, participants, returnTo) => {
+        asked.push([...participants.map((p) => p.protocol), returnTo]);
+        return `/saml/default/slo/next?then=${returnTo}`;
+      });
+      const browser = fakeBrowser();
+      const withBrowser = await sessions.establish(browser.ctx(), 'default', alice);
+      await sessions.join(withBrowser, oidcA);
+      await sessions.join(withBrowser, samlB);
+      const ended = await sessions.end(withBrowser, 'logout', { ctx: browser.ctx() });
+      expect(await sessions.frontChannel(withBrowser, ended, '/logout')).to.equal(
+        '/saml/default/slo/next?then=/logout',
+      );
+      expect(asked).to.deep.equal([['saml', '/logout']]);
+      // Only OIDC participants: nothing to walk the browser through.
+      expect(await sessions.frontChannel(withBrowser, [oidcA], '/logout')).to.equal(undefined);
+      const without = await sessions.establish(fakeBrowser().ctx(), 'default', alice);
+      await sessions.join(without, samlB);
+      await sessions.end(without, 'ns_logout');
+      expect(heard).to.deep.equal([true, false]);
+    });
+
     it('a throwing handler does not stop the others, and after-end still runs', async () => {
       const after: IdpEndCause[] = [];
       const sessions = service({

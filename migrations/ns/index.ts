@@ -16,6 +16,7 @@ import * as recoveryCodes from './0013_recovery_codes.js';
 import * as enrolViews from './0014_enrol_views.js';
 import * as sessionScanAccount from './0015_session_scan_account.js';
 import * as pushLogin from './0016_push_login.js';
+import * as transactions from './0017_transactions.js';
 
 export const migrations: readonly Migration[] = [
   { name: '0001_virtual_servers', up: virtualServers.up, down: virtualServers.down },
@@ -34,4 +35,5 @@ export const migrations: readonly Migration[] = [
   { name: '0014_enrol_views', up: enrolViews.up, down: enrolViews.down },
   { name: '0015_session_scan_account', up: sessionScanAccount.up, down: sessionScanAccount.down },
   { name: '0016_push_login', up: pushLogin.up, down: pushLogin.down },
+  { name: '0017_transactions', up: transactions.up, down: transactions.down },
 ];

@@ -39,6 +39,13 @@ export const auditEventTypes = [
   'oidc_keys.rotated',
   'saml_sp.created',
   'saml_sp.deleted',
+  // Transaction signing (issue #11).
+  'transaction.created',
+  'transaction.approved',
+  'transaction.declined',
+  'transaction.rejected',
+  'transaction_type.updated',
+  'transaction_type.deleted',
 ] as const;
 
 export const auditEventTypeSchema = z.enum(auditEventTypes);

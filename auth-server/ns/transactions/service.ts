@@ -2,7 +2,7 @@
 // user's app like a push login, the app shows template + values, the user confirms with PIN (or biometrics,
 // per server policy) and the app returns the account key's signature over the JCS of the signed data with an
 // SFS attestation bound to its digest. NS verifies both, lets exactly one answer win and keeps a signed receipt.
-import { calculateJwkThumbprint, type JWK } from 'jose';
+import { calculateJwkThumbprint } from 'jose';
 import type { Knex } from 'knex';
 import { attestationChallenge } from '../../../protocol/attestation-binding.js';
 import { b64u, utf8 } from '../../../protocol/encoding.js';
@@ -175,10 +175,12 @@ export function createTransactionService(deps: TransactionServiceDeps): Transact
     return { t, account };
   };
 
-  const sfsKeyOf = async (jws: string): Promise<JWK> => {
+  /** The public members only (the receipt's JWK is strict: no kid, alg or use to disagree with). */
+  const sfsKeyOf = async (jws: string): Promise<Receipt['attestation']['sfsKey']> => {
     const kid = JSON.parse(Buffer.from(jws.split('.')[0] ?? '', 'base64url').toString('utf8')).kid as unknown;
     for (const jwk of (await deps.sfs?.publicKeys()) ?? [])
-      if ((await calculateJwkThumbprint(jwk, 'sha256')) === kid) return jwk;
+      if ((await calculateJwkThumbprint(jwk, 'sha256')) === kid)
+        return { kty: 'EC', crv: 'P-256', x: String(jwk.x), y: String(jwk.y) };
     // The checker accepted it, so one of these keys signed it; only a key rotated away in between gets here.
     throw new AttestationError('attestation_invalid', 'the SFS key of the attestation is gone');
   };
@@ -370,7 +372,7 @@ export function createTransactionService(deps: TransactionServiceDeps): Transact
           signature: party.signature,
           attestation: {
             jws: party.attestation,
-            sfsKey: (await sfsKeyOf(party.attestation)) as Receipt['attestation']['sfsKey'],
+            sfsKey: await sfsKeyOf(party.attestation),
             transcriptHash: b64u(party.transcriptHash),
             method,
           },

@@ -49,12 +49,12 @@ async function run(file: string, options: Options): Promise<void> {
     return;
   }
   process.stdout.write(
-    [
+    `${[
       `Receipt valid: transaction ${r.transaction.tid} at ${printable(r.transaction.server)}`,
       `  approved  ${r.transaction.approvedAt} by account ${printable(r.transaction.account)} (${printable(r.transaction.userid)}) with ${r.attestation.method}`,
       `  signed    ${printable(r.rendered.text)}`,
       `  server key ${verdict.serverKeyThumbprint}${options.serverKey ? ' (as expected)' : ' (compare it with the server\u2019s: --server-key)'}`,
-    ].join('\n') + '\n',
+    ].join('\n')}\n`,
   );
 }
 

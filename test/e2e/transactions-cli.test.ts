@@ -158,6 +158,23 @@ describe('e2e: transaction signing with nextauth-device and verify-receipt', fun
     expect(await phone('approve', tid, '--pin', '1234').then((x) => x.code)).to.not.equal(0);
   });
 
+  it('the PIN-always policy reaches the phone (pin_required) and a PIN approval passes it', async () => {
+    const policy = await rest('PATCH', 'servers/default', { policy: { transactionPinAlways: true } });
+    expect(policy.status, await policy.clone().text()).to.equal(200);
+    try {
+      const { tid } = await create({ amount: '3.00' });
+      const listed = JSON.parse(ok(await phone('pending', '--json')).stdout) as {
+        id: string;
+        display: { pin_required?: boolean; text?: string };
+      }[];
+      expect(listed.find((p) => p.id === tid)?.display).to.include({ pin_required: true });
+      const r = JSON.parse(ok(await phone('approve', tid, '--pin', '1234', '--json')).stdout);
+      expect(r).to.include({ outcome: 'approved', method: 'pin' });
+    } finally {
+      await rest('PATCH', 'servers/default', { policy: { transactionPinAlways: false } });
+    }
+  });
+
   it('deny declines; the declined transaction has no receipt and cannot be approved', async () => {
     const { tid } = await create({ amount: '5.00' });
     ok(await phone('deny', tid));

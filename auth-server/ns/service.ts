@@ -20,6 +20,8 @@ import { createMobileLoginService } from './logins/service.js';
 import { createSweeper } from './maintenance/sweeper.js';
 import { createNsMobileEndpoint } from './mobile/endpoint.js';
 import { createNsPeer } from './peer.js';
+import { createMcDelivery } from './push/deliver.js';
+import { createPushRepository } from './push/repository.js';
 import { createReturningUserCookies } from './push/returning-user.js';
 import { createPushService, type PushService } from './push/service.js';
 import { createRecoveryService } from './recovery/service.js';
@@ -28,6 +30,7 @@ import { createServerIdentityService, type ServerIdentityService } from './serve
 import { createVirtualServerRepository } from './servers/repository.js';
 import { createSessionRepository } from './sessions/repository.js';
 import { createSessionService, type SessionService } from './sessions/service.js';
+import { createTransactionService } from './transactions/service.js';
 import { createUserRepository } from './users/repository.js';
 import { createUserService } from './users/service.js';
 import { createWebhookDispatcher } from './webhooks/dispatcher.js';
@@ -125,6 +128,25 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
     geoip: deps.geoip ?? noGeoIp,
     publicUrl,
   });
+  const transactions = createTransactionService({
+    db: deps.db,
+    clock: deps.clock,
+    random: deps.random,
+    logger: deps.logger,
+    accounts: createAccountRepository(deps.db),
+    servers,
+    identities,
+    checkAttestation,
+    sfs: deps.peers.sfs,
+    // Delivered as push logins are: sealed for the account's app instance, pulled when the push is lost.
+    deliver: createMcDelivery({
+      mc: deps.peers.mc,
+      logger: deps.logger,
+      pushKey: (id) => createPushRepository(deps.db).pushKey(id),
+    }),
+    audit,
+    publicUrl,
+  });
   const logins = createMobileLoginService({
     sessions,
     accounts,
@@ -183,6 +205,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
       accounts,
     }),
     push,
+    transactions,
     returningUsers: createReturningUserCookies(secretKey),
     kv: deps.kv,
     clock: deps.clock,
@@ -213,6 +236,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
       accountAdmin,
       logins,
       push,
+      transactions,
       kv: deps.kv,
       clock: deps.clock,
       random: deps.random,

@@ -18,6 +18,8 @@ import * as sessionScanAccount from './0015_session_scan_account.js';
 import * as pushLogin from './0016_push_login.js';
 import * as auditAppendOnlyMysql from './0017_audit_append_only_mysql.js';
 
+import * as transactions from './0018_transactions.js';
+
 export const migrations: readonly Migration[] = [
   { name: '0001_virtual_servers', up: virtualServers.up, down: virtualServers.down },
   { name: '0002_sessions', up: sessions.up, down: sessions.down },
@@ -36,4 +38,6 @@ export const migrations: readonly Migration[] = [
   { name: '0015_session_scan_account', up: sessionScanAccount.up, down: sessionScanAccount.down },
   { name: '0016_push_login', up: pushLogin.up, down: pushLogin.down },
   { name: '0017_audit_append_only_mysql', up: auditAppendOnlyMysql.up, down: auditAppendOnlyMysql.down },
+
+  { name: '0018_transactions', up: transactions.up, down: transactions.down },
 ];

@@ -20,6 +20,7 @@ export const sdkErrorCodes = [
   'bio_unavailable', // no biometric sensor, or no biometric enrolled on the device
   'bio_not_enrolled', // this device has no (valid) biometric key: ADD_BIOMETRICS first
   'bio_failed', // the biometric prompt did not match (or was cancelled) where no PIN fallback applies
+  'bad_transaction', // the server's transaction does not check out (template hash, rendering, ids)
   'storage', // the key store or storage port failed
   'internal', // a local bug
 ] as const;

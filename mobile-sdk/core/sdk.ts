@@ -3,7 +3,11 @@ import { decodeProtectedHeader } from 'jose';
 import { z } from 'zod';
 import type { PublicJwk } from '../../protocol/keys.js';
 import { publicJwkSchema } from '../../protocol/mobile/common.js';
-import type { LogoutPayload, PushLoginPayload } from '../../protocol/mobile/mc-payloads.js';
+import type {
+  LogoutPayload,
+  PushLoginPayload,
+  TransactionPayload,
+} from '../../protocol/mobile/mc-payloads.js';
 import type { Account } from './accounts/model.js';
 import { type AccountStore, createAccountStore } from './accounts/store.js';
 import { bioKeyState } from './biometrics/bio-key.js';
@@ -20,7 +24,12 @@ import type { Flow } from './flows/flow.js';
 import { HeadlessUpgradeFlow, type HeadlessUpgradeOptions } from './flows/headless-upgrade.js';
 import { LoginFlow, type LoginOptions } from './flows/login.js';
 import { RemoveBiometricsFlow } from './flows/remove-biometrics.js';
-import type { FlowSnapshot } from './flows/types.js';
+import {
+  previewTransaction,
+  SignTransactionFlow,
+  type SignTransactionOptions,
+} from './flows/sign-transaction.js';
+import type { FlowSnapshot, TransactionContext } from './flows/types.js';
 import { createHistoryStore, type HistoryEntry, type HistoryStore } from './history/store.js';
 import { type InstanceRecord, readInstanceRecord, SfsSession } from './instance/sfs-session.js';
 import { Inbox } from './mc/inbox.js';
@@ -34,7 +43,8 @@ export type SdkFlow =
   | DeleteAccountFlow
   | AddBiometricsFlow
   | RemoveBiometricsFlow
-  | HeadlessUpgradeFlow;
+  | HeadlessUpgradeFlow
+  | SignTransactionFlow;
 
 /** What the app shows on its security screen. */
 export interface BiometricsStatus {
@@ -213,6 +223,19 @@ export class NextAuthSdk {
   /** Answers a push login from the inbox (`Inbox.take`): as a QR login from the challenge on. */
   startPushLogin(request: PushLoginPayload, options: LoginOptions = {}): LoginFlow {
     return this.begin(new LoginFlow(this.flowDeps(), request, options));
+  }
+
+  /** SIGN_TRANSACTION for a transaction from the inbox (`Inbox.take`). */
+  startSignTransaction(
+    request: TransactionPayload,
+    options: SignTransactionOptions = {},
+  ): SignTransactionFlow {
+    return this.begin(new SignTransactionFlow(this.flowDeps(), request, options));
+  }
+
+  /** What a transaction from the inbox would show and sign, fetched from its server; answers nothing. */
+  previewTransaction(request: TransactionPayload): Promise<TransactionContext> {
+    return previewTransaction(this.flowDeps(), request);
   }
 
   /** A login of one of this device's accounts ended at its server: `LOGGED_OUT` in the history. */

@@ -7,4 +7,5 @@ export * from './mc-seal.js';
 export * from './ns.js';
 export * from './sfs.js';
 export * from './sfs-target.js';
+export * from './transaction.js';
 export * from './uris.js';

@@ -57,9 +57,29 @@ export const logoutPayloadSchema = z
   .strict();
 export type LogoutPayload = z.output<typeof logoutPayloadSchema>;
 
+/**
+ * A transaction to sign: open the NS channel with `account`'s key and fetch it with `transaction.get` (the
+ * data and template stay out of the message: the MC caps its size, and NS's answer is the one signed).
+ */
+export const transactionPayloadSchema = z
+  .object({
+    v: z.literal(1),
+    type: z.literal('transaction'),
+    /** The transaction id (also the MC message id). */
+    id: mcMessageIdSchema,
+    server: messageServer,
+    account: z.string().min(1).max(64),
+    userid: z.string().min(1).max(255),
+    /** Epoch milliseconds. */
+    expiresAt: z.number().int().positive(),
+  })
+  .strict();
+export type TransactionPayload = z.output<typeof transactionPayloadSchema>;
+
 export const appMessagePayloadSchema = z.discriminatedUnion('type', [
   pushLoginPayloadSchema,
   logoutPayloadSchema,
+  transactionPayloadSchema,
 ]);
 export type AppMessagePayload = z.output<typeof appMessagePayloadSchema>;
 

@@ -5,6 +5,12 @@ import { z } from 'zod';
 import { defineMessages } from '../messages.js';
 import { b64u32, infoTextSchema, publicJwkSchema, serverIdSchema } from './common.js';
 import { matchNumberSchema } from './mc-payloads.js';
+import {
+  templateTextSchema,
+  transactionIdSchema,
+  transactionSignatureSchema,
+  transactionSignedDataSchema,
+} from './transaction.js';
 
 const serverInfo = z.object({
   /** Global id (`{NS URL}/ns/{name}`): attestation audience and the server's name at the SFS. */
@@ -102,6 +108,40 @@ export const nsMobileMessages = defineMessages({
     /** Declines; `not_me` means the user did not start this login (recorded, may block the account). */
     'login.decline': {
       request: z.object({ login: z.string().max(128), reason: z.enum(['declined', 'not_me']) }).strict(),
+      response: z.object({ status: z.literal('declined') }),
+    },
+    /**
+     * A transaction waiting for this channel's account (user): what to show and sign. Changes nothing; the
+     * phone checks `template` against the hash in `data` and renders it itself (protocol/mobile/transaction.ts).
+     */
+    'transaction.get': {
+      request: z.object({ tid: transactionIdSchema }).strict(),
+      response: z.object({
+        data: transactionSignedDataSchema,
+        /** The display template whose id and SHA-256 are in `data.template`. */
+        template: templateTextSchema,
+        /** Server policy: confirm with the PIN, never biometrics alone. */
+        pinRequired: z.boolean(),
+        expiresAt: z.number().int(),
+      }),
+    },
+    /**
+     * Approves: `signature` is the account key's over the JCS of `data`, `attestation` an SFS attestation
+     * with purpose `transaction` bound to this channel and the SHA-256 of that JCS. Exactly one answer wins.
+     */
+    'transaction.confirm': {
+      request: z
+        .object({
+          tid: transactionIdSchema,
+          signature: transactionSignatureSchema,
+          attestation: z.string().max(4096),
+        })
+        .strict(),
+      response: z.object({ status: z.literal('approved') }),
+    },
+    /** Declines (no second factor: refusing needs no proof). */
+    'transaction.decline': {
+      request: z.object({ tid: transactionIdSchema }).strict(),
       response: z.object({ status: z.literal('declined') }),
     },
     /**

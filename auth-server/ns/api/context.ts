@@ -13,6 +13,7 @@ import type { RecoveryService } from '../recovery/service.js';
 import type { ServerAdminService } from '../servers/admin.js';
 import type { VirtualServerRepository } from '../servers/repository.js';
 import type { SessionService } from '../sessions/service.js';
+import type { TransactionService } from '../transactions/service.js';
 import type { UserService } from '../users/service.js';
 import type { WebhookService } from '../webhooks/service.js';
 import type { SseOptions } from './sse.js';
@@ -38,6 +39,8 @@ export interface NsApiDeps {
   recovery?: RecoveryService;
   /** Push login (`provokeLogin`, the login page's "send a push"); absent: those routes are not mounted. */
   push?: PushService;
+  /** Transaction signing (REST `/api/v2/transactions`, transaction types); absent: not mounted. */
+  transactions?: TransactionService;
   /** The login page's "send a push" cookie (set at a successful browser login); with `push`. */
   returningUsers?: ReturningUserCookies;
   kv: Kv;

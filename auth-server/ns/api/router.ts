@@ -11,6 +11,7 @@ import { registerEnrolViewRoutes } from './enrol-view-routes.js';
 import { registerOpenApiRoute } from './openapi-route.js';
 import { registerPushRoutes } from './push-routes.js';
 import { registerServerRoutes } from './server-routes.js';
+import { registerTransactionRoutes } from './transaction-routes.js';
 import { registerUserRoutes } from './user-routes.js';
 import { registerV2Routes } from './v2-routes.js';
 import { registerWebhookRoutes } from './webhook-routes.js';
@@ -31,5 +32,6 @@ export function createNsRouter(deps: NsApiDeps): Router<NsState> {
   registerWebhookRoutes(router, deps);
   registerEnrolViewRoutes(router, deps);
   registerPushRoutes(router, deps);
+  registerTransactionRoutes(router, deps);
   return router;
 }

@@ -43,6 +43,14 @@ export const auditEventTypes = [
   // IdP sessions starting and ending, recorded through NsPeer.recordIdpSessionEvent.
   'idp_session.started',
   'idp_session.ended',
+
+  // Transaction signing (issue #11).
+  'transaction.created',
+  'transaction.approved',
+  'transaction.declined',
+  'transaction.rejected',
+  'transaction_type.updated',
+  'transaction_type.deleted',
 ] as const;
 
 export const auditEventTypeSchema = z.enum(auditEventTypes);

@@ -12,6 +12,7 @@ import type { AccountService } from '../accounts/service.js';
 import type { MobileLoginService } from '../logins/service.js';
 import type { PushService } from '../push/service.js';
 import type { ServerIdentity, ServerIdentityService } from '../servers/identity.js';
+import type { TransactionService } from '../transactions/service.js';
 import { accountDelete } from './account-delete.js';
 import { accountRotate } from './account-rotate.js';
 import type { ChannelKind, NsChannelContext } from './context.js';
@@ -24,6 +25,7 @@ import { loginConfirm } from './login-confirm.js';
 import { loginDecline } from './login-decline.js';
 import { loginPush } from './login-push.js';
 import { loginScan } from './login-scan.js';
+import { transactionConfirm, transactionDecline, transactionGet } from './transaction.js';
 
 export interface NsMobileOptions {
   identities: ServerIdentityService;
@@ -32,6 +34,8 @@ export interface NsMobileOptions {
   accountAdmin: AccountAdminService;
   logins: MobileLoginService;
   push: PushService;
+  /** Transactions to sign; absent: `transaction.*` requests are refused. */
+  transactions?: TransactionService;
   kv: Kv;
   clock: Clock;
   random: Random;
@@ -108,6 +112,7 @@ async function serveChannel(transport: Transport, info: MobileConnectionInfo, op
     accountAdmin: options.accountAdmin,
     logins: options.logins,
     push: options.push,
+    ...(options.transactions ? { transactions: options.transactions } : {}),
     random: options.random,
     geoip: options.geoip ?? noGeoIp,
   };
@@ -143,6 +148,9 @@ async function serveChannel(transport: Transport, info: MobileConnectionInfo, op
   install('login.push', 'login', loginPush);
   install('login.confirm', 'login', loginConfirm);
   install('login.decline', 'login', loginDecline);
+  install('transaction.get', 'login', transactionGet);
+  install('transaction.confirm', 'login', transactionConfirm);
+  install('transaction.decline', 'login', transactionDecline);
   install('account.delete', 'login', accountDelete);
   install('account.rotate', 'login', accountRotate);
   void session.closed.then((err) => {

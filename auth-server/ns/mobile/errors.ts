@@ -6,6 +6,7 @@ import type { Logger } from '../../common/logging.js';
 import { AccountError } from '../accounts/errors.js';
 import { PushError } from '../push/errors.js';
 import { SessionError } from '../sessions/errors.js';
+import { TransactionError } from '../transactions/errors.js';
 
 /**
  * Codes keep the domain's names (`code_expired`, `enrol_token_used`, `attestation_replayed`, …), which
@@ -18,7 +19,8 @@ export function toMessageError(err: unknown, logger: Logger, type: string): Mess
     err instanceof SessionError ||
     err instanceof AccountError ||
     err instanceof AttestationError ||
-    err instanceof PushError
+    err instanceof PushError ||
+    err instanceof TransactionError
   )
     return new MessageError(err.code, err.message);
   if (err instanceof ZodError) return new MessageError('bad_request', err.issues[0]?.message);

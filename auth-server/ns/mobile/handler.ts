@@ -9,6 +9,7 @@ import type { AccountService } from '../accounts/service.js';
 import type { MobileLoginService } from '../logins/service.js';
 import type { PushService } from '../push/service.js';
 import type { Session } from '../sessions/model.js';
+import type { TransactionService } from '../transactions/service.js';
 import type { NsChannelContext } from './context.js';
 
 export interface NsMobileServices {
@@ -18,6 +19,8 @@ export interface NsMobileServices {
   logins: MobileLoginService;
   /** Push logins (`login.push`), push keys and the "not me" policy. */
   push: PushService;
+  /** Transactions to sign (`transaction.*`); absent: those requests are refused. */
+  transactions?: TransactionService;
   random: Random;
   /** The browser's coarse location for the login challenge. */
   geoip: GeoIp;
@@ -42,4 +45,10 @@ export function sessionOfHandle(ctx: NsChannelContext, handle: string): Session 
   const session = ctx.logins.get(handle);
   if (session === undefined) throw new MessageError('unknown_login', 'no such login on this channel');
   return session;
+}
+
+/** The transaction service, or `unavailable` on an NS built without one. */
+export function requireTransactions(services: NsMobileServices): TransactionService {
+  if (!services.transactions) throw new MessageError('unavailable', 'this server signs no transactions');
+  return services.transactions;
 }

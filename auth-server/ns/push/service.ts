@@ -3,8 +3,7 @@
 // matching, "not me" with its server policy, and the per-account rate limits live here.
 import { randomInt, timingSafeEqual } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { LogoutPayload, PushLoginPayload } from '../../../protocol/mobile/mc-payloads.js';
-import { sealMcMessage } from '../../../protocol/mobile/mc-seal.js';
+import type { PushLoginPayload } from '../../../protocol/mobile/mc-payloads.js';
 import { type Clock, type Random, randomToken } from '../../common/clock.js';
 import type { GeoIp } from '../../common/geoip/index.js';
 import type { Kv } from '../../common/kv/kv.js';
@@ -21,6 +20,7 @@ import type { VirtualServerRepository } from '../servers/repository.js';
 import type { Session } from '../sessions/model.js';
 import { sha256Hex } from '../sessions/secrets.js';
 import type { SessionService } from '../sessions/service.js';
+import { createMcDelivery, type McDelivery } from './deliver.js';
 import { PushError } from './errors.js';
 import { createPushRepository, type PushRepository, pushRequestIdPattern } from './repository.js';
 
@@ -110,31 +110,7 @@ export function createPushService(deps: PushServiceDeps): PushService {
     nsUrl,
   });
 
-  /** Seals `payload` for the account's app instance and posts it; PushError when it cannot. */
-  const post = async (
-    accountId: string,
-    id: string,
-    expiresAt: number,
-    payload: PushLoginPayload | LogoutPayload,
-  ): Promise<void> => {
-    const { thumbprint } = await repository.pushKey(accountId);
-    if (!mc || thumbprint === null) throw new PushError('push_unavailable');
-    const recipient = await mc.recipient({ instanceKeyThumbprint: thumbprint });
-    if (!recipient) throw new PushError('push_unavailable');
-    const sealed = await sealMcMessage({
-      recipientKey: recipient.encryptionKey,
-      instanceId: recipient.instanceId,
-      id,
-      expiresAt,
-      plaintext: JSON.stringify(payload),
-    });
-    try {
-      await mc.post({ instanceId: recipient.instanceId, sealed });
-    } catch (err) {
-      logger.warn({ err, accountId, code: (err as { code?: string }).code }, 'mc refused a message');
-      throw new PushError('push_failed');
-    }
-  };
+  const post: McDelivery = createMcDelivery({ mc, logger, pushKey: (id) => repository.pushKey(id) });
 
   /** Counts one push against the account's minute; PushError `push_rate_limited` past the policy. */
   const countPush = async (accountId: string, policy: Policy): Promise<void> => {

@@ -43,6 +43,10 @@ const policyShape = {
   transactionTimeoutSeconds: transactionTimeoutSeconds
     .default(300)
     .describe('How long a transaction to sign waits for the phone (and its PIN).'),
+  transactionPinAlways: z
+    .boolean()
+    .default(false)
+    .describe('Transactions are approved with the PIN only, never with biometrics alone.'),
   pushesPerMinute: pushesPerMinute
     .default(5)
     .describe('Push logins sent to one account per minute (push bombing); more get 429.'),
@@ -85,6 +89,7 @@ export const policyPatchSchema = z.strictObject({
   blockAfterLockouts: blockAfterLockouts.optional(),
   loginTimeoutSeconds: loginTimeoutSeconds.optional(),
   transactionTimeoutSeconds: transactionTimeoutSeconds.optional(),
+  transactionPinAlways: z.boolean().optional(),
   pushesPerMinute: pushesPerMinute.optional(),
   maxOpenPushes: maxOpenPushes.optional(),
   notMe: notMePolicy.optional(),

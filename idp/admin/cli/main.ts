@@ -15,6 +15,7 @@ import { registerSfs } from './sfs.js';
 import { registerServe, registerStart } from './start.js';
 import { registerUser } from './user.js';
 import { registerUsers } from './users.js';
+import { registerVerifyReceipt } from './verify-receipt.js';
 import { registerWebhook } from './webhook.js';
 
 export function buildProgram(): Command {
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerSaml(program);
   registerAudit(program);
   registerWebhook(program);
+  registerVerifyReceipt(program);
   return program;
 }
 

@@ -12,7 +12,7 @@ const serverSchema = z
     name: z.string(),
     displayName: z.string(),
     logo: z.string().nullable(),
-    policy: z.record(z.string(), z.union([z.number(), z.string()])),
+    policy: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])),
     allowedApps: z.array(z.object({ name: z.string(), fingerprint: z.string() }).loose()),
     accentLight: z.string().nullable().optional(),
     accentDark: z.string().nullable().optional(),
@@ -76,6 +76,7 @@ interface SettingOptions {
   blockAfter?: number;
   loginTimeout?: number;
   transactionTimeout?: number;
+  transactionPin?: boolean;
   pushesPerMinute?: number;
   maxOpenPushes?: number;
   notMe?: string;
@@ -102,6 +103,11 @@ function withSettings(command: Command): Command {
       '--transaction-timeout <seconds>',
       'how long a transaction waits for the phone (30–3600)',
       integer,
+    )
+    .option(
+      '--transaction-pin <on|off>',
+      'approve transactions with the PIN only, never biometrics alone',
+      onOff,
     )
     .option('--pushes-per-minute <n>', 'push logins per account and minute (1–60)', integer)
     .option('--max-open-pushes <n>', 'unanswered push logins per account at once (1–20)', integer)
@@ -136,6 +142,7 @@ async function settingsBody(opts: SettingOptions): Promise<Record<string, unknow
         ['blockAfterLockouts', opts.blockAfter],
         ['loginTimeoutSeconds', opts.loginTimeout],
         ['transactionTimeoutSeconds', opts.transactionTimeout],
+        ['transactionPinAlways', opts.transactionPin],
         ['pushesPerMinute', opts.pushesPerMinute],
         ['maxOpenPushes', opts.maxOpenPushes],
         ['notMe', opts.notMe],
@@ -168,6 +175,7 @@ function describe(s: Server): string {
       p.blockAfterLockouts === 0 ? 'never blocks' : `blocks at lockout ${p.blockAfterLockouts}`
     }`,
     `  timeouts        login ${p.loginTimeoutSeconds}s, transaction ${p.transactionTimeoutSeconds}s`,
+    `  transactions    ${p.transactionPinAlways ? 'PIN always' : 'PIN or biometrics'}`,
     `  push            ${p.pushesPerMinute} per minute, ${p.maxOpenPushes} open at once, "not me": ${p.notMe}${
       p.notMe === 'block_push' ? ` for ${p.notMeBlockSeconds}s` : ''
     }`,

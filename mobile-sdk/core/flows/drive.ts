@@ -1,11 +1,13 @@
 // Runs a flow to its end with an answerer for each interaction (CLIs, scripted tests, simple apps).
-import { type SdkError, toSdkError } from '../errors.js';
+import { SdkError, toSdkError } from '../errors.js';
 import type { Flow } from './flow.js';
-import type { Answer, ConfirmContext, ConfirmDecision, Interaction } from './types.js';
+import type { Answer, ConfirmContext, ConfirmDecision, Interaction, TransactionContext } from './types.js';
 
 /** Supplies the user's answers; throwing ends the flow with that error (e.g. no PIN and nobody to ask). */
 export interface FlowAnswerer {
   confirm(context: ConfirmContext): Promise<ConfirmDecision>;
+  /** SIGN_TRANSACTION: approve or decline exactly what `context.text` shows (absent: cannot sign). */
+  confirmTransaction?(context: TransactionContext): Promise<'approve' | 'decline'>;
   /** A new PIN for an instance that has none. */
   newPin(): Promise<string>;
   /** The PIN; `attemptsLeft` is set after a wrong one. */
@@ -16,6 +18,14 @@ async function answer(interaction: Interaction, answerer: FlowAnswerer): Promise
   switch (interaction.type) {
     case 'CONFIRM':
       return { type: 'CONFIRM', decision: await answerer.confirm(interaction.context) };
+    case 'CONFIRM_TRANSACTION': {
+      if (!answerer.confirmTransaction)
+        throw new SdkError('invalid_input', 'this app cannot sign transactions');
+      return {
+        type: 'CONFIRM_TRANSACTION',
+        decision: await answerer.confirmTransaction(interaction.context),
+      };
+    }
     case 'SET_SECOND_FACTOR':
       return { type: 'SET_SECOND_FACTOR', pin: await answerer.newPin() };
     case 'VERIFY_SECOND_FACTOR':

@@ -13,7 +13,8 @@ export type FlowKind =
   | 'delete_account'
   | 'add_biometrics'
   | 'remove_biometrics'
-  | 'headless_upgrade';
+  | 'headless_upgrade'
+  | 'sign_transaction';
 
 /**
  * Why a login asks for the PIN although the device has a biometric key: the platform's biometric set changed
@@ -58,8 +59,30 @@ export interface ConfirmContext {
   expiresAt: number;
 }
 
+/**
+ * What the user signs (SIGN_TRANSACTION): the text is the template filled with the values, rendered on the
+ * device from the template whose SHA-256 is signed; `canonical` is the exact JCS that the account key signs.
+ */
+export interface TransactionContext {
+  server: ServerContext;
+  userid: string;
+  tid: string;
+  type: string;
+  locale: string;
+  /** Show exactly this (plain text; never render it as markup). */
+  text: string;
+  template: { id: string; text: string; sha256: string };
+  values: Record<string, string>;
+  /** RFC 8785 JSON that the signature covers. */
+  canonical: string;
+  /** The server asks for the PIN: biometrics are not offered. */
+  pinRequired: boolean;
+  expiresAt: number;
+}
+
 export type Interaction =
   | { type: 'CONFIRM'; context: ConfirmContext }
+  | { type: 'CONFIRM_TRANSACTION'; context: TransactionContext }
   | {
       type: 'VERIFY_SECOND_FACTOR';
       server: ServerContext;
@@ -89,6 +112,7 @@ export const pinSchema = z.string().regex(/^[0-9]{4,12}$/, 'a PIN is 4 to 12 dig
 
 export const answerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('CONFIRM'), decision: z.enum(['approve', 'decline', 'not_me']) }).strict(),
+  z.object({ type: z.literal('CONFIRM_TRANSACTION'), decision: z.enum(['approve', 'decline']) }).strict(),
   z.object({ type: z.literal('VERIFY_SECOND_FACTOR'), pin: pinSchema }).strict(),
   z.object({ type: z.literal('SET_SECOND_FACTOR'), pin: pinSchema }).strict(),
 ]);

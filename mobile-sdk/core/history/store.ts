@@ -25,6 +25,8 @@ export const historyOutcomes = [
   'BIO_REMOVED',
   /** HEADLESS_UPGRADE: every account key rotated (`reason`: `partial` when some were not). */
   'UPGRADED',
+  /** SIGN_TRANSACTION: the transaction was approved with the account key's signature. */
+  'SIGNED',
   'ERROR',
 ] as const;
 export type HistoryOutcome = (typeof historyOutcomes)[number];
@@ -37,6 +39,7 @@ export const historyFlowKinds = [
   'add_biometrics',
   'remove_biometrics',
   'headless_upgrade',
+  'sign_transaction',
 ] as const;
 
 export const historyEntrySchema = z

@@ -5,6 +5,7 @@ import {
   type LogoutPayload,
   type PushLoginPayload,
   parseAppMessage,
+  type TransactionPayload,
 } from '../../../protocol/mobile/mc-payloads.js';
 import { SealError } from '../../../protocol/mobile/mc-seal.js';
 import type { TransportFactory } from '../channels.js';
@@ -28,11 +29,11 @@ export interface InboxDeps {
   onLogout?: (notice: LogoutPayload) => Promise<void>;
 }
 
-/** A push login waiting in the mailbox, opened: what `pending` lists and `approve`/`deny` answer. */
+/** A push login or a transaction waiting in the mailbox, opened: what `pending` lists and `approve`/`deny` answer. */
 export interface PendingRequest {
   message: McMessage;
   opened: OpenedMessage;
-  request: PushLoginPayload;
+  request: PushLoginPayload | TransactionPayload;
 }
 
 /** What happened to one delivery. */
@@ -96,7 +97,7 @@ export class Inbox {
   }
 
   /**
-   * The push logins waiting in the mailbox (not acknowledged: they stay until answered or expired). Notices
+   * The push logins and transactions waiting in the mailbox (not acknowledged: they stay until answered or expired). Notices
    * found on the way (logouts) are handled and acknowledged, as a pull delivers them; expired, answered and
    * unreadable messages are dropped; others are left alone.
    */
@@ -116,7 +117,7 @@ export class Inbox {
         continue;
       }
       const payload = parseAppMessage(opened.payload);
-      if (payload?.type === 'login' && payload.id === message.id)
+      if ((payload?.type === 'login' || payload?.type === 'transaction') && payload.id === message.id)
         out.push({ message, opened, request: payload });
       // Notices are handled as a pull delivers them; messages this SDK does not know stay for `listen`.
       else if (payload?.type === 'logout') await this.deliver(message, () => {});

@@ -1,7 +1,7 @@
 // Answers flow interactions from command-line flags, asking at the terminal only when a flag is missing.
 import { SdkError } from '../../core/errors.js';
 import type { FlowAnswerer } from '../../core/flows/drive.js';
-import type { ConfirmContext, ConfirmDecision } from '../../core/flows/types.js';
+import type { ConfirmContext, ConfirmDecision, TransactionContext } from '../../core/flows/types.js';
 import { ask, askHidden, askYesNo, interactive } from './terminal.js';
 
 export interface AnswerFlags {
@@ -47,6 +47,16 @@ export function cliAnswerer(flags: AnswerFlags, options: { enrol: boolean }): Fl
       const reply = await ask(`${describeContext(context)} [y = approve / n = decline / x = not me] `);
       if (/^y(es)?$/i.test(reply)) return 'approve';
       return /^x$/i.test(reply) ? 'not_me' : 'decline';
+    },
+    async confirmTransaction(context: TransactionContext) {
+      if (flags.decision === 'approve' || flags.decision === 'decline') return flags.decision;
+      if (!interactive()) throw needsTerminal('pass approve or deny');
+      // Exactly what is signed: the rendered text, then the canonical data it comes from.
+      const where = `${context.server.displayName || context.server.name} (${context.server.nsUrl})`;
+      process.stderr.write(
+        `${where} asks ${context.userid} to sign:\n  ${context.text}\n  signs: ${context.canonical}\n`,
+      );
+      return (await askYesNo('Approve?')) ? 'approve' : 'decline';
     },
     async newPin() {
       if (pinFlag !== undefined) return pinFlag;

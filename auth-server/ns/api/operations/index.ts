@@ -21,6 +21,12 @@ import {
   virtualServerSchema,
 } from './servers.js';
 import { loginStatusSchema, sessionOperations } from './sessions.js';
+import {
+  createdTransactionSchema,
+  transactionOperations,
+  transactionTypeListSchema,
+  transactionWireSchema,
+} from './transactions.js';
 import { userDeletedSchema, userOperations, userPageSchema, userSchema } from './users.js';
 import {
   createdWebhookSchema,
@@ -40,6 +46,7 @@ export const nsApiOperations: readonly ApiOperation[] = [
   ...Object.values(webhookOperations),
   ...Object.values(openApiOperations),
   ...Object.values(pushOperations),
+  ...Object.values(transactionOperations),
 ];
 
 export const nsApiComponents = {
@@ -60,4 +67,7 @@ export const nsApiComponents = {
   WebhookList: webhookListSchema,
   CreatedWebhook: createdWebhookSchema,
   WebhookDeliveryList: deliveryListSchema,
+  Transaction: transactionWireSchema,
+  CreatedTransaction: createdTransactionSchema,
+  TransactionTypeList: transactionTypeListSchema,
 };

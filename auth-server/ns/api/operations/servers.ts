@@ -63,6 +63,7 @@ const storedPolicySchema = z.object({
   blockAfterLockouts: z.number().int(),
   loginTimeoutSeconds: z.number().int(),
   transactionTimeoutSeconds: z.number().int(),
+  transactionPinAlways: z.boolean(),
   pushesPerMinute: z.number().int(),
   maxOpenPushes: z.number().int(),
   notMe: z.enum(['block_push', 'block_account', 'none']),

@@ -1,8 +1,9 @@
-// `nextauth-device approve|deny|not-me <id>`: answer a push login listed by `pending`.
+// `nextauth-device approve|deny|not-me <id>`: answer a push login or a transaction listed by `pending`.
 import type { Command } from 'commander';
 import { SdkError } from '../../../core/errors.js';
 import { driveFlow } from '../../../core/flows/drive.js';
 import type { LoginResult } from '../../../core/flows/login.js';
+import type { SignTransactionResult } from '../../../core/flows/sign-transaction.js';
 import type { ConfirmDecision } from '../../../core/flows/types.js';
 import { cliAnswerer, needsTerminal } from '../answerer.js';
 import { type GlobalOptions, openDevice, output } from '../device.js';
@@ -41,15 +42,48 @@ async function answer(
 ): Promise<void> {
   if (decision === 'approve' && !interactive() && options.pin === undefined && !options.bio)
     throw needsTerminal('pass --pin or --bio');
-  const match = decision === 'approve' ? await parseMatch(options.match) : undefined;
   const sdk = await openDevice(global);
   const inbox = await sdk.openInbox();
   try {
     const pending = await inbox.take(id);
+    const { request } = pending;
+    if (request.type === 'transaction') {
+      if (decision === 'not_me')
+        throw new SdkError('invalid_input', 'not-me applies to logins; deny the transaction');
+      let signed: SignTransactionResult;
+      try {
+        signed = await driveFlow(
+          sdk.startSignTransaction(request, { secondFactor: options.bio ? 'bio' : 'auto' }),
+          cliAnswerer(
+            { ...(options.pin !== undefined ? { pin: options.pin } : {}), decision },
+            { enrol: false },
+          ),
+        );
+      } catch (err) {
+        if (!(err instanceof SdkError && err.code === 'pin_invalid')) await inbox.answered(pending);
+        throw err;
+      }
+      await inbox.answered(pending);
+      const a = signed.account;
+      output(
+        global,
+        {
+          id,
+          type: 'transaction',
+          outcome: signed.outcome,
+          text: signed.text,
+          account: accountJson(a),
+          ...(signed.method ? { method: signed.method } : {}),
+        },
+        `Transaction ${signed.outcome}: ${signed.text}`,
+      );
+      return;
+    }
+    const match = decision === 'approve' ? await parseMatch(options.match) : undefined;
     let result: LoginResult;
     try {
       result = await driveFlow(
-        sdk.startPushLogin(pending.request, {
+        sdk.startPushLogin(request, {
           secondFactor: options.bio ? 'bio' : 'auto',
           ...(match !== undefined ? { match } : {}),
         }),
@@ -87,7 +121,9 @@ async function answer(
 export function registerAnswers(program: Command, global: () => GlobalOptions): void {
   program
     .command('approve')
-    .description('approve a pending push login: type the number the browser shows, then the PIN')
+    .description(
+      'approve a pending push login (type the number the browser shows) or transaction, then the PIN',
+    )
     .argument('<id>', 'the request id from `pending`')
     .option('--match <n>', 'the 2-digit number shown in the browser (asked at a terminal if missing)')
     .option('--pin <pin>', 'the device PIN (asked at a terminal if missing)')
@@ -95,7 +131,7 @@ export function registerAnswers(program: Command, global: () => GlobalOptions): 
     .action((id: string, options: AnswerOptions) => answer(id, 'approve', options, global()));
   program
     .command('deny')
-    .description('decline a pending push login (no PIN needed)')
+    .description('decline a pending push login or transaction (no PIN needed)')
     .argument('<id>', 'the request id from `pending`')
     .action((id: string) => answer(id, 'decline', {}, global()));
   program

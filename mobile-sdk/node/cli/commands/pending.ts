@@ -1,6 +1,7 @@
 // `nextauth-device pending`: the requests waiting in this device's MC mailbox (push logins), decrypted, in
 // the DESIGN §5 shape; notices found on the way (logouts) are recorded in the history and acknowledged.
 import type { Command } from 'commander';
+import type { TransactionContext } from '../../../core/flows/types.js';
 import type { PendingMessage, PendingRequest } from '../../../core/mc/inbox.js';
 import { type GlobalOptions, openDevice, output } from '../device.js';
 
@@ -19,12 +20,36 @@ export function messageLine(m: PendingMessage): string {
 }
 
 /** `{id, type, server, binding_message, display, expires_at}` (DESIGN.md §5). */
-export function requestJson(r: PendingRequest) {
+export function requestJson(r: PendingRequest, preview?: TransactionContext) {
   const { request } = r;
-  return {
+  const common = {
     id: r.message.id,
     type: request.type,
     server: request.server.name,
+    expires_at: new Date(request.expiresAt).toISOString(),
+  };
+  if (request.type === 'transaction')
+    return {
+      ...common,
+      binding_message: preview?.text ?? null,
+      display: {
+        userid: request.userid,
+        server: request.server.displayName || request.server.name,
+        ns: request.server.nsUrl,
+        ...(preview
+          ? {
+              text: preview.text,
+              template: preview.template,
+              locale: preview.locale,
+              values: preview.values,
+              signed: preview.canonical,
+              pin_required: preview.pinRequired,
+            }
+          : {}),
+      },
+    };
+  return {
+    ...common,
     binding_message: request.info,
     display: {
       userid: request.userid,
@@ -34,14 +59,18 @@ export function requestJson(r: PendingRequest) {
       ip: request.browser.ip,
       location: request.browser.location,
     },
-    expires_at: new Date(request.expiresAt).toISOString(),
   };
 }
 
-function requestLine(r: PendingRequest, show: boolean): string {
+function requestLine(r: PendingRequest, show: boolean, preview?: TransactionContext): string {
   const { request } = r;
   const head = `${r.message.id}  ${request.type}  ${request.userid} at ${request.server.displayName || request.server.name}  until ${new Date(request.expiresAt).toISOString()}`;
   if (!show) return head;
+  if (request.type === 'transaction') {
+    if (!preview) return head;
+    // Exactly what is being signed: the text shown on the phone, then the JCS that the account key signs.
+    return [head, `    ${preview.text}`, `    signs: ${preview.canonical}`].join('\n');
+  }
   const b = request.browser;
   const from = [b.userAgent, b.ip && b.location ? `${b.ip} (${b.location})` : (b.ip ?? b.location)]
     .filter(Boolean)
@@ -56,11 +85,17 @@ async function pending(global: GlobalOptions, options: { show?: boolean }): Prom
   const inbox = await sdk.openInbox();
   try {
     const list = await inbox.requests();
+    // A transaction's text and signed data come from its server (the message only names it).
+    const previews = new Map<string, TransactionContext>();
+    if (options.show === true || global.json === true)
+      for (const r of list)
+        if (r.request.type === 'transaction')
+          previews.set(r.message.id, await sdk.previewTransaction(r.request));
     output(
       global,
-      list.map(requestJson),
+      list.map((r) => requestJson(r, previews.get(r.message.id))),
       list.length > 0
-        ? list.map((r) => requestLine(r, options.show === true)).join('\n')
+        ? list.map((r) => requestLine(r, options.show === true, previews.get(r.message.id))).join('\n')
         : 'No pending requests.',
     );
   } finally {
@@ -73,7 +108,12 @@ async function pending(global: GlobalOptions, options: { show?: boolean }): Prom
 export function registerPending(program: Command, global: () => GlobalOptions): void {
   program
     .command('pending')
-    .description('list the push logins waiting for this device (answer with approve, deny or not-me)')
-    .option('--show', 'also show what the login is about: the browser, its address and place')
+    .description(
+      'list the push logins and transactions waiting for this device (answer with approve or deny)',
+    )
+    .option(
+      '--show',
+      "also show what it is about: a login's browser and place, or exactly what a transaction signs",
+    )
     .action((options: { show?: boolean }) => pending(global(), options));
 }

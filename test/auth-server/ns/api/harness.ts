@@ -28,6 +28,8 @@ import {
   createBusinessEvents,
   withBusinessEvents,
 } from '../../../../auth-server/ns/events/service.js';
+import { createMcDelivery } from '../../../../auth-server/ns/push/deliver.js';
+import { createPushRepository } from '../../../../auth-server/ns/push/repository.js';
 import { createPushService } from '../../../../auth-server/ns/push/service.js';
 import { createRecoveryService } from '../../../../auth-server/ns/recovery/service.js';
 import { createServerAdminService } from '../../../../auth-server/ns/servers/admin.js';
@@ -37,6 +39,7 @@ import {
 } from '../../../../auth-server/ns/servers/identity.js';
 import { createVirtualServerRepository } from '../../../../auth-server/ns/servers/repository.js';
 import { createSessionService, type SessionService } from '../../../../auth-server/ns/sessions/service.js';
+import { createTransactionService } from '../../../../auth-server/ns/transactions/service.js';
 import { createUserService } from '../../../../auth-server/ns/users/service.js';
 import {
   createWebhookDispatcher,
@@ -194,8 +197,23 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     geoip: noGeoIp,
     publicUrl,
   });
+  const transactions = createTransactionService({
+    db: knex,
+    clock,
+    random: systemRandom,
+    logger,
+    accounts: createAccountRepository(knex),
+    servers,
+    identities: identityService({ db: knex, clock, secretKey: harnessSecretKey, publicUrl }),
+    checkAttestation: createAttestationChecker({ sfs: undefined, kv, clock }),
+    sfs: undefined,
+    deliver: createMcDelivery({ mc, logger, pushKey: (id) => createPushRepository(knex).pushKey(id) }),
+    audit,
+    publicUrl,
+  });
   const router = createNsRouter({
     push,
+    transactions,
     sessions,
     accounts,
     servers,

@@ -39,12 +39,13 @@ describe('ns REST v2 OpenAPI document', () => {
 
   it('documents exactly the /api/v2 routes the router serves', () => {
     // Registering routes only stores their dependencies, so stand-ins do for listing them.
-    // With push login on (NS has an MC), as every runtime has.
+    // With push login and transactions on (NS has an MC), as every runtime has.
     const stub = {
       publicUrl: 'http://127.0.0.1:3000',
       kv: {},
       clock: {},
       push: {},
+      transactions: {},
       returningUsers: {},
     } as unknown as NsApiDeps;
     const routes = new Set<string>();

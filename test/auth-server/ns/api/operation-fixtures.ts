@@ -39,6 +39,57 @@ async function webhook(w: World): Promise<string> {
   return ((await res.json()) as { id: string }).id;
 }
 
+/** A new transaction of `alice` in `acme`, made by the root key; its id. */
+async function transaction(w: World): Promise<string> {
+  const accountid = await insertAccount(w.h, 'alice', 'acme', { push_key_thumbprint: 'k'.repeat(43) });
+  const res = await api(w.h)('POST', 'transactions', rootKey, {
+    server: 'acme',
+    accountid,
+    amount: '1.00',
+    beneficiary: 'Shop',
+    description: 'Fixture',
+  });
+  expect(res.status, 'fixture transaction').to.equal(201);
+  return ((await res.json()) as { tid: string }).tid;
+}
+
+/** As `transaction`, marked approved with a receipt of the right shape (its signatures are not checked here). */
+async function approvedTransaction(w: World): Promise<string> {
+  const tid = await transaction(w);
+  const jwk = { kty: 'EC', crv: 'P-256', x: 'x'.repeat(43), y: 'y'.repeat(43) };
+  const row = await w.h.knex('ns_transactions').where({ id: tid }).first();
+  const now = new Date().toISOString();
+  const receipt = {
+    typ: 'nextauth-transaction-receipt',
+    v: 1,
+    transaction: {
+      tid,
+      server: 'http://127.0.0.1:3000/ns/acme',
+      serverName: 'acme',
+      type: 'payment',
+      userid: 'alice',
+      account: 'a',
+      createdAt: now,
+      expiresAt: now,
+      approvedAt: now,
+      authorizationDetails: null,
+    },
+    signedData: JSON.parse(row.signed_data),
+    template: { id: 'payment:en', text: row.template, sha256: 'h'.repeat(43) },
+    rendered: { text: 'text', sha256: 'h'.repeat(43) },
+    accountKey: jwk,
+    signature: 's'.repeat(86),
+    attestation: { jws: 'a.b.c', sfsKey: jwk, transcriptHash: 't'.repeat(43), method: 'pin' },
+    ns: { key: jwk, countersignedAt: now },
+    countersignature: 'c'.repeat(86),
+  };
+  await w.h
+    .knex('ns_transactions')
+    .where({ id: tid })
+    .update({ used_at: Date.now(), status: 'approved', answered_by: 'a', receipt: JSON.stringify(receipt) });
+  return tid;
+}
+
 /**
  * One entry per operationId. A new operation needs one: its path parameters, query and body such that
  * a caller allowed to call it gets a success status (against the harness: servers `acme` and `other`, the
@@ -58,6 +109,28 @@ export const fixtures: Record<string, Fixture> = {
       accountid: await insertAccount(w.h, 'alice', 'acme', { push_key_thumbprint: 'k'.repeat(43) }),
     },
   }),
+  // transactions: a fresh account with a push key each time, as for provokeLogin
+  createTransaction: async (w) => ({
+    body: {
+      server: 'acme',
+      accountid: await insertAccount(w.h, 'alice', 'acme', { push_key_thumbprint: 'k'.repeat(43) }),
+      amount: '12.50',
+      beneficiary: 'Shop',
+      description: 'Order 1',
+    },
+    scoped: true,
+  }),
+  getTransaction: async (w) => ({ params: { tid: await transaction(w) }, scoped: true }),
+  getTransactionReceipt: async (w) => ({ params: { tid: await approvedTransaction(w) }, scoped: true }),
+  listTransactionTypes: () => ({ params: acme }),
+  putTransactionType: () => ({
+    params: { ...acme, type: 'sepa' },
+    body: { templates: { en: 'Transfer {amount} to {iban}' } },
+  }),
+  deleteTransactionType: async (w) => {
+    await api(w.h)('PUT', 'servers/acme/transaction-types/doomed', rootKey, { templates: { en: 'x {a}' } });
+    return { params: { ...acme, type: 'doomed' } };
+  },
   // enrol links
   createEnrolLink: () => ({ body: { server: 'acme', userid: 'alice' } }),
   // servers and API keys

@@ -1,0 +1,286 @@
+// Transaction signing end to end (issue #11) with the real `nextauth-device` against an embedded runtime:
+// REST create → `pending --show` prints what is signed → approve with the PIN → status approved → the
+// receipt verifies offline (`nextauth verify-receipt`) and fails when any field is tampered with; decline;
+// an expired transaction cannot be approved; concurrent answers at NS → exactly one wins.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { loadConfig } from '../../auth-server/common/config/index.js';
+import { createLogger } from '../../auth-server/common/logging.js';
+import { verifyReceipt } from '../../auth-server/ns/transactions/receipt.js';
+import { createTransactionRepository } from '../../auth-server/ns/transactions/repository.js';
+import { type Runtime, startRuntime } from '../../idp/runtime/runtime.js';
+import { type CliResult, runCli } from '../helpers/cli.js';
+import { freePort } from '../helpers/http.js';
+
+const device = 'mobile-sdk/node/cli/main.ts';
+const admin = 'idp/admin/cli/main.ts';
+const rootKey = 'tx-e2e-root-key-0123456789abcdef';
+
+function ok(r: CliResult): CliResult {
+  expect(r.code, `exit ${r.code}: ${r.stderr}`).to.equal(0);
+  return r;
+}
+
+/** Every leaf of a JSON value with its path. */
+function leaves(value: unknown, path: (string | number)[] = []): (string | number)[][] {
+  if (value !== null && typeof value === 'object')
+    return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) =>
+      leaves(v, [...path, Array.isArray(value) ? Number(k) : k]),
+    );
+  return [path];
+}
+
+/** A copy of `receipt` with the leaf at `path` changed (strings get one character altered). */
+function tampered(receipt: unknown, path: (string | number)[]): unknown {
+  const copy = structuredClone(receipt) as Record<string | number, unknown>;
+  let node = copy;
+  for (const key of path.slice(0, -1)) node = node[key] as Record<string | number, unknown>;
+  const last = path[path.length - 1] as string | number;
+  const value = node[last];
+  if (typeof value === 'string') {
+    const i = Math.floor(value.length / 2);
+    const c = value[i] === 'A' ? 'B' : 'A';
+    node[last] = value.length === 0 ? 'x' : value.slice(0, i) + c + value.slice(i + 1);
+  } else if (typeof value === 'number') node[last] = value + 1;
+  else if (value === null) node[last] = { x: '1' };
+  else node[last] = 'changed';
+  return copy;
+}
+
+describe('e2e: transaction signing with nextauth-device and verify-receipt', function () {
+  this.timeout(180_000);
+  let dataDir: string;
+  let home: string;
+  let runtime: Runtime;
+  let url: string;
+
+  const phone = (...args: string[]) => runCli(device, [...args, '--home', home]);
+  const ns = () => runtime.dbs.ns as NonNullable<Runtime['dbs']['ns']>;
+
+  async function rest(method: string, path: string, body?: unknown) {
+    return fetch(`${url}/ns/api/v2/${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', 'x-apikey': rootKey },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+  }
+
+  async function create(body: Record<string, unknown> = {}): Promise<{ tid: string; text: string }> {
+    const res = await rest('POST', 'transactions', {
+      server: 'default',
+      userid: 'erin',
+      amount: '1234.50',
+      currency: 'EUR',
+      beneficiary: 'ACME Books',
+      description: 'Invoice 42',
+      ...body,
+    });
+    expect(res.status, await res.clone().text()).to.equal(201);
+    return (await res.json()) as { tid: string; text: string };
+  }
+
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'nextauth-tx-e2e-'));
+    home = await mkdtemp(join(tmpdir(), 'nextauth-device-tx-'));
+    const [port, adminPort] = [await freePort(), await freePort()];
+    url = `http://127.0.0.1:${port}`;
+    const config = loadConfig(
+      {
+        NEXTAUTH_DATA_DIR: dataDir,
+        NEXTAUTH_PORT: String(port),
+        NEXTAUTH_ADMIN_PORT: String(adminPort),
+        NEXTAUTH_HOST: '127.0.0.1',
+        NEXTAUTH_PUBLIC_URL: url,
+        NEXTAUTH_NS_ROOT_API_KEY: rootKey,
+      },
+      { mode: 'embedded' },
+    );
+    runtime = await startRuntime({
+      config,
+      logger: createLogger({ level: 'silent', format: 'json' }),
+      services: ['sfs', 'mc', 'ns'],
+    });
+    ok(await phone('init', url));
+    const link = await rest('POST', 'enrol-links', { server: 'default', userid: 'erin' });
+    expect(link.status).to.equal(201);
+    ok(await phone('enrol', ((await link.json()) as { uri: string }).uri, '--pin', '1234'));
+    // The first MC session registers the app instance (and its mailbox key) at the MC.
+    ok(await phone('pending', '--json'));
+  });
+
+  after(async () => {
+    await runtime?.close();
+    await rm(dataDir, { recursive: true, force: true });
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('REST create → pending --show → approve → approved → receipt verifies offline, tampering fails', async () => {
+    const { tid, text } = await create();
+    expect(text).to.equal('Pay 1234.50 EUR to ACME Books. Description: Invoice 42');
+    const shown = ok(await phone('pending', '--show')).stdout;
+    expect(shown).to.include(tid);
+    expect(shown).to.include(`    ${text}`);
+    // The exact JCS that the account key signs, members sorted, the amount a string.
+    expect(shown).to.match(
+      /signs: \{"locale":"en","purpose":"nextauth-transaction-v1","server":"[^"]+\/ns\/default"/,
+    );
+    expect(shown).to.include('"values":{"amount":"1234.50","beneficiary":"ACME Books","currency":"EUR"');
+
+    const r = JSON.parse(ok(await phone('approve', tid, '--pin', '1234', '--json')).stdout);
+    expect(r).to.include({ outcome: 'approved', text, method: 'pin' });
+    const status = (await (await rest('GET', `transactions/${tid}`)).json()) as Record<string, unknown>;
+    expect(status).to.include({ status: 'approved', tid, text });
+
+    const res = await rest('GET', `transactions/${tid}/receipt`);
+    expect(res.status, await res.clone().text()).to.equal(200);
+    const receipt = (await res.json()) as Record<string, unknown>;
+    const verdict = await verifyReceipt(receipt);
+    expect(verdict.ok, JSON.stringify(verdict)).to.equal(true);
+
+    const file = join(dataDir, 'receipt.json');
+    await writeFile(file, JSON.stringify(receipt));
+    expect(ok(await runCli(admin, ['verify-receipt', file])).stdout).to.include(
+      `Receipt valid: transaction ${tid}`,
+    );
+    const paths = leaves(receipt);
+    expect(paths.length).to.be.greaterThan(30);
+    for (const path of paths) {
+      const result = await verifyReceipt(tampered(receipt, path));
+      expect(result.ok, `tampered ${path.join('.')} still verifies`).to.equal(false);
+    }
+    // The CLI names the failing check.
+    await writeFile(file, JSON.stringify(tampered(receipt, ['rendered', 'text'])));
+    const bad = await runCli(admin, ['verify-receipt', file]);
+    expect(bad.code).to.equal(1);
+    expect(bad.stderr).to.include('countersignature');
+    expect(await phone('approve', tid, '--pin', '1234').then((x) => x.code)).to.not.equal(0);
+  });
+
+  it('the PIN-always policy reaches the phone (pin_required) and a PIN approval passes it', async () => {
+    const policy = await rest('PATCH', 'servers/default', { policy: { transactionPinAlways: true } });
+    expect(policy.status, await policy.clone().text()).to.equal(200);
+    try {
+      const { tid } = await create({ amount: '3.00' });
+      const listed = JSON.parse(ok(await phone('pending', '--json')).stdout) as {
+        id: string;
+        display: { pin_required?: boolean; text?: string };
+      }[];
+      expect(listed.find((p) => p.id === tid)?.display).to.include({ pin_required: true });
+      const r = JSON.parse(ok(await phone('approve', tid, '--pin', '1234', '--json')).stdout);
+      expect(r).to.include({ outcome: 'approved', method: 'pin' });
+    } finally {
+      await rest('PATCH', 'servers/default', { policy: { transactionPinAlways: false } });
+    }
+  });
+
+  it('deny declines; the declined transaction has no receipt and cannot be approved', async () => {
+    const { tid } = await create({ amount: '5.00' });
+    ok(await phone('deny', tid));
+    const status = (await (await rest('GET', `transactions/${tid}`)).json()) as Record<string, unknown>;
+    expect(status).to.include({ status: 'declined' });
+    const receipt = await rest('GET', `transactions/${tid}/receipt`);
+    expect(receipt.status).to.equal(409);
+    expect(((await receipt.json()) as { reason: string }).reason).to.equal('no_receipt');
+  });
+
+  it('an expired transaction cannot be approved and reads as expired', async () => {
+    const { tid } = await create({ amount: '7.00' });
+    await ns()('ns_transactions')
+      .where({ id: tid })
+      .update({ expires_at: Date.now() - 1000 });
+    const r = await phone('approve', tid, '--pin', '1234');
+    expect(r.code).to.not.equal(0);
+    const status = (await (await rest('GET', `transactions/${tid}`)).json()) as Record<string, unknown>;
+    expect(status).to.include({ status: 'expired', answeredBy: null });
+    const row = await ns()('ns_transactions').where({ id: tid }).first();
+    expect(row.used_at).to.equal(null);
+  });
+
+  it('concurrent answers of one transaction: exactly one wins', async () => {
+    const { tid } = await create({ amount: '9.00' });
+    const repo = createTransactionRepository(ns());
+    const now = Date.now();
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        repo.answer(tid, now, i % 2 === 0 ? 'approved' : 'declined', `racer-${i}`, null),
+      ),
+    );
+    expect(results.filter(Boolean)).to.have.length(1);
+    const row = await ns()('ns_transactions').where({ id: tid }).first();
+    const winner = results.indexOf(true);
+    expect(row.answered_by).to.equal(`racer-${winner}`);
+  });
+
+  it('refuses malformed creations with problem JSON and stores nothing', async () => {
+    const before = await ns()('ns_transactions').count({ n: '*' }).first();
+    for (const body of [
+      { amount: 12.5 },
+      { amount: '1e3' },
+      { currency: 'euro' },
+      { beneficiary: 'a\u202eb' },
+      { userid: undefined, accountid: undefined },
+    ]) {
+      const res = await rest('POST', 'transactions', {
+        server: 'default',
+        userid: 'erin',
+        amount: '1.00',
+        beneficiary: 'B',
+        description: 'D',
+        ...body,
+      });
+      expect(res.status, JSON.stringify(body)).to.equal(400);
+      expect(res.headers.get('content-type')).to.include('application/problem+json');
+    }
+    const unknownType = await rest('POST', 'transactions', {
+      server: 'default',
+      userid: 'erin',
+      authorization_details: { type: 'nope', x: '1' },
+    });
+    expect(unknownType.status).to.equal(400);
+    const nobody = await rest('POST', 'transactions', {
+      server: 'default',
+      userid: 'nobody',
+      amount: '1.00',
+      beneficiary: 'B',
+      description: 'D',
+    });
+    expect(nobody.status).to.equal(404);
+    const after = await ns()('ns_transactions').count({ n: '*' }).first();
+    expect(after).to.deep.equal(before);
+  });
+
+  it('a registered RFC 9396 type: its template shows the string values, numbers are refused', async () => {
+    const put = await rest('PUT', 'servers/default/transaction-types/payment_initiation', {
+      templates: {
+        en: 'Transfer {instructedAmount.amount} {instructedAmount.currency} to {creditorName}',
+        nl: 'Overschrijving van {instructedAmount.amount} {instructedAmount.currency} naar {creditorName}',
+      },
+    });
+    expect(put.status, await put.clone().text()).to.equal(200);
+    const detail = {
+      type: 'payment_initiation',
+      instructedAmount: { currency: 'EUR', amount: '123.50' },
+      creditorName: 'Merchant A',
+    };
+    const res = await rest('POST', 'transactions', {
+      server: 'default',
+      userid: 'erin',
+      locale: 'nl-BE',
+      authorization_details: [detail],
+    });
+    expect(res.status, await res.clone().text()).to.equal(201);
+    const created = (await res.json()) as Record<string, unknown>;
+    expect(created).to.include({ locale: 'nl', text: 'Overschrijving van 123.50 EUR naar Merchant A' });
+    expect(created.authorizationDetails).to.deep.equal(detail);
+    const floaty = await rest('POST', 'transactions', {
+      server: 'default',
+      userid: 'erin',
+      authorization_details: { ...detail, instructedAmount: { currency: 'EUR', amount: 123.5 } },
+    });
+    expect(floaty.status).to.equal(400);
+    expect(((await floaty.json()) as { reason: string }).reason).to.equal('invalid_values');
+    ok(await phone('deny', (created as { tid: string }).tid));
+  });
+});

@@ -223,6 +223,7 @@ export function samlRouter(deps: SamlRoutesDeps): Router {
               authTime: outcome.authTime,
               amr: outcome.amr,
               acr: outcome.acr,
+              ...(outcome.nsSession !== undefined ? { nsSession: outcome.nsSession } : {}),
             },
           },
     );

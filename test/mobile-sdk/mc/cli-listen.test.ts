@@ -110,4 +110,14 @@ describe('e2e: nextauth-device pending and listen', function () {
     expect(r.code).to.equal(1);
     expect(r.stderr.trim()).to.equal('nextauth-device: invalid_input: --count must be a positive integer');
   });
+
+  it('--push-token other than fcm:T or apns:T is refused with one line before anything is registered', async () => {
+    const before = await runtime.dbs.mc?.('mc_app_instances');
+    const r = await phone('pending', '--push-token', 'gcm:abc');
+    expect(r.code).to.equal(1);
+    expect(r.stderr.trim()).to.equal(
+      'nextauth-device: invalid_input: --push-token must be fcm:TOKEN or apns:TOKEN',
+    );
+    expect(await runtime.dbs.mc?.('mc_app_instances')).to.deep.equal(before);
+  });
 });

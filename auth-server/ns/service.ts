@@ -19,6 +19,7 @@ import { createMobileLoginService } from './logins/service.js';
 import { createSweeper } from './maintenance/sweeper.js';
 import { createNsMobileEndpoint } from './mobile/endpoint.js';
 import { createNsPeer } from './peer.js';
+import { createPushRepository } from './push/repository.js';
 import { createReturningUserCookies } from './push/returning-user.js';
 import { createPushService, type PushService } from './push/service.js';
 import { createRecoveryService } from './recovery/service.js';
@@ -151,6 +152,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
   const sweeper = createSweeper({
     sessions: createSessionRepository(deps.db),
     enrolTokens: createEnrolTokenRepository(deps.db),
+    pushRequests: createPushRepository(deps.db),
     webhookDeliveries: createWebhookRepository(deps.db),
     kv: deps.kv,
     clock: deps.clock,

@@ -81,7 +81,9 @@ describe('e2e: push login with nextauth-device (pending, approve, deny, not-me, 
     // The first MC session (in enrolPhone) registers the app instance (and its mailbox key) at the MC.
     await enrolPhone(device, { url, rootKey, userid: 'dave' });
     // Room for every push of this file within one minute: the race below is about open requests.
-    const policy = await rest('PATCH', 'servers/default', { policy: { pushesPerMinute: 60 } });
+    const policy = await rest('PATCH', 'servers/default', {
+      policy: { pushesPerMinute: 60, clientPushesPerMinute: 60 },
+    });
     expect(policy.status, await policy.clone().text()).to.equal(200);
   });
 
@@ -286,6 +288,40 @@ describe('e2e: push login with nextauth-device (pending, approve, deny, not-me, 
     const open = await ns()('ns_push_requests').whereNull('used_at').andWhere('expires_at', '>', Date.now());
     expect(open).to.have.length(pushed);
     for (const r of await pending()) ok(await phone('deny', r.id));
+  });
+
+  it('one API key racing pushes for one user gets clientPushesPerMinute through, 429 for the rest; another key is not held back', async () => {
+    const limit = await rest('PATCH', 'servers/default', { policy: { clientPushesPerMinute: 2 } });
+    expect(limit.status, await limit.clone().text()).to.equal(200);
+    const created = await rest('POST', 'servers/default/apikeys', {
+      name: 'second integrator',
+      roles: ['sessions'],
+    });
+    expect(created.status, await created.clone().text()).to.equal(201);
+    const otherKey = ((await created.json()) as { key: string }).key;
+    try {
+      for (const r of await pending()) ok(await phone('deny', r.id));
+      // The limit counts per minute: start the race well inside one, so a window boundary cannot split it.
+      const intoMinute = Date.now() % 60_000;
+      if (intoMinute > 50_000) await new Promise((r) => setTimeout(r, 60_500 - intoMinute));
+      const sessions = await Promise.all([1, 2, 3, 4, 5].map(() => browser()));
+      const before = await pushRows();
+      const answers = await Promise.all(sessions.map((s) => push(s.nonce)));
+      const statuses = answers.map((a) => a.status).sort();
+      expect(statuses).to.deep.equal([200, 200, 429, 429, 429]);
+      const refused = answers.find((a) => a.status === 429);
+      expect(refused?.headers.get('content-type')).to.match(/^application\/problem\+json/);
+      expect(await refused?.json()).to.include({ status: 429, reason: 'client_push_rate_limited' });
+      expect(refused?.headers.get('retry-after')).to.match(/^\d+$/);
+      // Only the two that went stored a request.
+      expect((await pushRows()).length - before.length).to.equal(2);
+      const third = await browser();
+      const other = await push(third.nonce, { userid: 'dave' }, otherKey);
+      expect(other.status, await other.clone().text()).to.equal(200);
+    } finally {
+      for (const r of await pending()) ok(await phone('deny', r.id));
+      await rest('PATCH', 'servers/default', { policy: { clientPushesPerMinute: 60 } });
+    }
   });
 
   it('"not me" cancels the login, is audited, and blocks further pushes to the account', async () => {

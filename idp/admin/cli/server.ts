@@ -78,6 +78,7 @@ interface SettingOptions {
   transactionTimeout?: number;
   pushesPerMinute?: number;
   maxOpenPushes?: number;
+  clientPushesPerMinute?: number;
   notMe?: string;
   notMeBlock?: number;
   allowApp?: string[];
@@ -105,6 +106,11 @@ function withSettings(command: Command): Command {
     )
     .option('--pushes-per-minute <n>', 'push logins per account and minute (1–60)', integer)
     .option('--max-open-pushes <n>', 'unanswered push logins per account at once (1–20)', integer)
+    .option(
+      '--client-pushes-per-minute <n>',
+      'push logins one API key may provoke per user and minute (1–60)',
+      integer,
+    )
     .addOption(
       new Option('--not-me <policy>', 'what a "not me" answer does besides cancelling the login').choices([
         'block_push',
@@ -138,6 +144,7 @@ async function settingsBody(opts: SettingOptions): Promise<Record<string, unknow
         ['transactionTimeoutSeconds', opts.transactionTimeout],
         ['pushesPerMinute', opts.pushesPerMinute],
         ['maxOpenPushes', opts.maxOpenPushes],
+        ['clientPushesPerMinute', opts.clientPushesPerMinute],
         ['notMe', opts.notMe],
         ['notMeBlockSeconds', opts.notMeBlock],
       ] as const
@@ -168,7 +175,7 @@ function describe(s: Server): string {
       p.blockAfterLockouts === 0 ? 'never blocks' : `blocks at lockout ${p.blockAfterLockouts}`
     }`,
     `  timeouts        login ${p.loginTimeoutSeconds}s, transaction ${p.transactionTimeoutSeconds}s`,
-    `  push            ${p.pushesPerMinute} per minute, ${p.maxOpenPushes} open at once, "not me": ${p.notMe}${
+    `  push            ${p.pushesPerMinute} per minute (${p.clientPushesPerMinute} per API key and user), ${p.maxOpenPushes} open at once, "not me": ${p.notMe}${
       p.notMe === 'block_push' ? ` for ${p.notMeBlockSeconds}s` : ''
     }`,
     `  logo            ${s.logo === null ? '-' : s.logo.startsWith('data:') ? `inline image (${s.logo.length} characters)` : s.logo}`,

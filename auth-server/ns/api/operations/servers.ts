@@ -65,6 +65,7 @@ const storedPolicySchema = z.object({
   transactionTimeoutSeconds: z.number().int(),
   pushesPerMinute: z.number().int(),
   maxOpenPushes: z.number().int(),
+  clientPushesPerMinute: z.number().int(),
   notMe: z.enum(['block_push', 'block_account', 'none']),
   notMeBlockSeconds: z.number().int(),
 });

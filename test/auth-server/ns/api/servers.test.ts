@@ -18,6 +18,7 @@ const fullPolicy = {
   transactionTimeoutSeconds: 300,
   pushesPerMinute: 5,
   maxOpenPushes: 3,
+  clientPushesPerMinute: 3,
   notMe: 'block_push',
   notMeBlockSeconds: 3600,
 };

@@ -21,6 +21,7 @@ const defaultPolicy = {
   transactionTimeoutSeconds: 300,
   pushesPerMinute: 5,
   maxOpenPushes: 3,
+  clientPushesPerMinute: 3,
   notMe: 'block_push',
   notMeBlockSeconds: 3600,
 };

@@ -172,4 +172,42 @@ describe('e2e: "Send a push to my phone" on the login page (Chromium, nextauth-d
     expect(await page.isVisible('#qr')).to.equal(true);
     expect(await seriousViolations(page)).to.deep.equal([]);
   });
+
+  it('the embeddable login block offers the same push to the returning browser; approving logs it in', async () => {
+    const policy = await fetch(`${url}/ns/api/v2/servers/default`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', 'x-apikey': rootKey },
+      body: JSON.stringify({ policy: { maxOpenPushes: 3 } }),
+    });
+    expect(policy.status, await policy.clone().text()).to.equal(200);
+    for (const r of JSON.parse(ok(await phone('pending', '--json')).stdout) as { id: string }[])
+      ok(await phone('deny', r.id));
+    const c = await context();
+    await c.addCookies(await returning.cookies());
+    const page = await c.newPage();
+    const cspErrors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) cspErrors.push(m.text());
+    });
+    await page.goto(`${url}/login/default/embed-demo`);
+    const block = '#login-block';
+    await page.waitForSelector(`${block} [data-part="send-push"]`, { state: 'visible' });
+    await page.click(`${block} [data-part="send-push"]`);
+    await page.waitForSelector(`${block} [data-part="push-match"]:not(:empty)`);
+    const match = (await page.textContent(`${block} [data-part="push-match"]`)) ?? '';
+    expect(match).to.match(/^\d{2}$/);
+    expect(await page.isVisible(`${block} img[data-part="qr"]`)).to.equal(true);
+    const requests = JSON.parse(ok(await phone('pending', '--json')).stdout) as { id: string }[];
+    expect(requests).to.have.length(1);
+    ok(await phone('approve', requests[0]?.id ?? '', '--match', match, '--pin', '1234'));
+    await page.waitForSelector(`${block}[data-nextauth-state="loggedin"]`);
+    expect(cspErrors).to.deep.equal([]);
+  });
+
+  it('the block shows no push button to a browser that never logged in here', async () => {
+    const page = await (await context()).newPage();
+    await page.goto(`${url}/login/default/embed-demo`);
+    await page.waitForSelector('#login-block img[data-part="qr"][src^="data:image/"]');
+    expect(await page.isHidden('#login-block [data-part="push"]')).to.equal(true);
+  });
 });

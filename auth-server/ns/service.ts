@@ -179,6 +179,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
   const sweeper = createSweeper({
     sessions: createSessionRepository(deps.db),
     enrolTokens: createEnrolTokenRepository(deps.db),
+    pushRequests: createPushRepository(deps.db),
     webhookDeliveries: createWebhookRepository(deps.db),
     kv: deps.kv,
     clock: deps.clock,

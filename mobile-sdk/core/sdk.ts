@@ -80,6 +80,8 @@ export interface NextAuthSdkOptions {
   clientVersion?: string;
   /** How long `history()` keeps a flow's outcome (default 90 days). */
   historyRetentionDays?: number;
+  /** The platform's push registration for every inbox (default: none, pull and subscription only). */
+  push?: PushTokenSource;
 }
 
 export interface ConfigureOptions {
@@ -216,6 +218,7 @@ export class NextAuthSdk {
       mc: this.config.mc,
       clock: this.clock,
       onLogout: (notice) => this.recordLogout(notice),
+      ...(this.options.push ? { push: this.options.push } : {}),
       ...options,
     });
   }

@@ -5,6 +5,7 @@ export * from './mc.js';
 export * from './mc-payloads.js';
 export * from './mc-seal.js';
 export * from './ns.js';
+export * from './push-key.js';
 export * from './sfs.js';
 export * from './sfs-target.js';
 export * from './transaction.js';

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { defineMessages } from '../messages.js';
 import { b64u32, infoTextSchema, publicJwkSchema, serverIdSchema } from './common.js';
 import { matchNumberSchema } from './mc-payloads.js';
+import { pushKeyProofSchema } from './push-key.js';
 import {
   templateTextSchema,
   transactionIdSchema,
@@ -69,6 +70,8 @@ export const nsMobileMessages = defineMessages({
             .optional(),
           /** RFC 7638 thumbprint of the app-instance key that registers at the MC: where pushes go. */
           pushKey: b64u32.optional(),
+          /** Required with pushKey: the instance key's signature over this channel (protocol/mobile/push-key.ts). */
+          pushKeyProof: pushKeyProofSchema.optional(),
         })
         .strict(),
       response: z.object({ accountId: z.string(), userid: z.string(), server: serverInfo }),
@@ -101,6 +104,8 @@ export const nsMobileMessages = defineMessages({
           attestation: z.string().max(4096),
           /** As in `enrol.complete`: refreshes where this account's pushes go. */
           pushKey: b64u32.optional(),
+          /** Required with pushKey: the instance key's signature over this channel (protocol/mobile/push-key.ts). */
+          pushKeyProof: pushKeyProofSchema.optional(),
         })
         .strict(),
       response: z.object({ status: z.literal('loggedin') }),

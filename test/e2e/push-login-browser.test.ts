@@ -11,10 +11,9 @@ import { loadConfig } from '../../auth-server/common/config/index.js';
 import { createLogger } from '../../auth-server/common/logging.js';
 import { type Runtime, startRuntime } from '../../idp/runtime/runtime.js';
 import { launchChromium, readQr } from '../helpers/browser.js';
-import { type CliResult, runCli } from '../helpers/cli.js';
+import { enrolPhone, newPhone, ok, type Phone } from '../helpers/device.js';
 import { freePort } from '../helpers/http.js';
 
-const device = 'mobile-sdk/node/cli/main.ts';
 const rootKey = 'push-browser-e2e-root-key-0123456789';
 const axeSource = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
@@ -31,23 +30,18 @@ async function seriousViolations(page: Page): Promise<string[]> {
     .map((v) => `${v.id} (${v.impact}) at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
 
-function ok(r: CliResult): CliResult {
-  expect(r.code, `exit ${r.code}: ${r.stderr}`).to.equal(0);
-  return r;
-}
-
 describe('e2e: "Send a push to my phone" on the login page (Chromium, nextauth-device)', function () {
   this.timeout(120_000);
   let browser: Browser;
   let dataDir: string;
-  let home: string;
+  let device: Phone;
   let runtime: Runtime;
   let url: string;
   const contexts: BrowserContext[] = [];
   /** The browser profile that logged in once (returning-user cookie). */
   let returning: BrowserContext;
 
-  const phone = (...args: string[]) => runCli(device, [...args, '--home', home]);
+  const phone = (...args: string[]) => device.run(...args);
 
   async function context(): Promise<BrowserContext> {
     const c = await browser.newContext();
@@ -58,7 +52,7 @@ describe('e2e: "Send a push to my phone" on the login page (Chromium, nextauth-d
   before(async function () {
     browser = await launchChromium(this);
     dataDir = await mkdtemp(join(tmpdir(), 'nextauth-push-page-'));
-    home = await mkdtemp(join(tmpdir(), 'nextauth-device-push-page-'));
+    device = await newPhone();
     const [port, adminPort] = [await freePort(), await freePort()];
     url = `http://127.0.0.1:${port}`;
     const config = loadConfig(
@@ -77,16 +71,8 @@ describe('e2e: "Send a push to my phone" on the login page (Chromium, nextauth-d
       logger: createLogger({ level: 'silent', format: 'json' }),
       services: ['sfs', 'mc', 'ns', 'idp'],
     });
-    ok(await phone('init', url));
-    const link = await fetch(`${url}/ns/api/v2/enrol-links`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-apikey': rootKey },
-      body: JSON.stringify({ server: 'default', userid: 'erin' }),
-    });
-    expect(link.status).to.equal(201);
-    ok(await phone('enrol', ((await link.json()) as { uri: string }).uri, '--pin', '1234'));
-    // The first MC session registers the app instance at the MC, so NS can reach it.
-    ok(await phone('pending', '--json'));
+    // Its first MC session registers the app instance at the MC, so NS can reach it.
+    await enrolPhone(device, { url, rootKey, userid: 'erin' });
   });
 
   after(async () => {
@@ -94,7 +80,7 @@ describe('e2e: "Send a push to my phone" on the login page (Chromium, nextauth-d
     await browser?.close();
     await runtime?.close();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
-    if (home) await rm(home, { recursive: true, force: true });
+    await device?.remove();
   });
 
   async function logout(c: BrowserContext): Promise<void> {
@@ -185,5 +171,43 @@ describe('e2e: "Send a push to my phone" on the login page (Chromium, nextauth-d
     expect(await page.getAttribute('#status', 'data-state')).to.equal('waiting');
     expect(await page.isVisible('#qr')).to.equal(true);
     expect(await seriousViolations(page)).to.deep.equal([]);
+  });
+
+  it('the embeddable login block offers the same push to the returning browser; approving logs it in', async () => {
+    const policy = await fetch(`${url}/ns/api/v2/servers/default`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', 'x-apikey': rootKey },
+      body: JSON.stringify({ policy: { maxOpenPushes: 3 } }),
+    });
+    expect(policy.status, await policy.clone().text()).to.equal(200);
+    for (const r of JSON.parse(ok(await phone('pending', '--json')).stdout) as { id: string }[])
+      ok(await phone('deny', r.id));
+    const c = await context();
+    await c.addCookies(await returning.cookies());
+    const page = await c.newPage();
+    const cspErrors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) cspErrors.push(m.text());
+    });
+    await page.goto(`${url}/login/default/embed-demo`);
+    const block = '#login-block';
+    await page.waitForSelector(`${block} [data-part="send-push"]`, { state: 'visible' });
+    await page.click(`${block} [data-part="send-push"]`);
+    await page.waitForSelector(`${block} [data-part="push-match"]:not(:empty)`);
+    const match = (await page.textContent(`${block} [data-part="push-match"]`)) ?? '';
+    expect(match).to.match(/^\d{2}$/);
+    expect(await page.isVisible(`${block} img[data-part="qr"]`)).to.equal(true);
+    const requests = JSON.parse(ok(await phone('pending', '--json')).stdout) as { id: string }[];
+    expect(requests).to.have.length(1);
+    ok(await phone('approve', requests[0]?.id ?? '', '--match', match, '--pin', '1234'));
+    await page.waitForSelector(`${block}[data-nextauth-state="loggedin"]`);
+    expect(cspErrors).to.deep.equal([]);
+  });
+
+  it('the block shows no push button to a browser that never logged in here', async () => {
+    const page = await (await context()).newPage();
+    await page.goto(`${url}/login/default/embed-demo`);
+    await page.waitForSelector('#login-block img[data-part="qr"][src^="data:image/"]');
+    expect(await page.isHidden('#login-block [data-part="push"]')).to.equal(true);
   });
 });

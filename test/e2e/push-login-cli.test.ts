@@ -9,34 +9,30 @@ import { expect } from 'chai';
 import { loadConfig } from '../../auth-server/common/config/index.js';
 import { createLogger } from '../../auth-server/common/logging.js';
 import { type Runtime, startRuntime } from '../../idp/runtime/runtime.js';
-import { type CliResult, exited, runCli, spawnCli } from '../helpers/cli.js';
+import { exited, spawnCli } from '../helpers/cli.js';
+import {
+  browserSession,
+  deviceCli,
+  enrolPhone,
+  firstQrLogin,
+  newPhone,
+  ok,
+  type Phone,
+  sessionStatus,
+} from '../helpers/device.js';
 import { freePort } from '../helpers/http.js';
 
-const device = 'mobile-sdk/node/cli/main.ts';
 const rootKey = 'push-e2e-root-key-0123456789abcdef';
-
-function ok(r: CliResult): CliResult {
-  expect(r.code, `exit ${r.code}: ${r.stderr}`).to.equal(0);
-  return r;
-}
-
-interface PendingJson {
-  id: string;
-  type: string;
-  server: string;
-  binding_message: string | null;
-  display: Record<string, unknown>;
-  expires_at: string;
-}
 
 describe('e2e: push login with nextauth-device (pending, approve, deny, not-me, listen)', function () {
   this.timeout(120_000);
   let dataDir: string;
+  let device: Phone;
   let home: string;
   let runtime: Runtime;
   let url: string;
 
-  const phone = (...args: string[]) => runCli(device, [...args, '--home', home]);
+  const phone = (...args: string[]) => device.run(...args);
   const ns = () => runtime.dbs.ns as NonNullable<Runtime['dbs']['ns']>;
 
   async function rest(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
@@ -47,35 +43,14 @@ describe('e2e: push login with nextauth-device (pending, approve, deny, not-me, 
     });
   }
 
-  /** A browser's login session (the cookie holds its nonce) and its current QR. */
-  async function browser(): Promise<{ cookie: string; nonce: string; qrUri: string }> {
-    const res = await fetch(`${url}/ns/servers/default/browser-session`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{}',
-    });
-    const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-    const qr = await fetch(`${url}/ns/servers/default/session/qr`, { headers: { cookie } });
-    return {
-      cookie,
-      nonce: cookie.split('=')[1] ?? '',
-      qrUri: ((await qr.json()) as { qrUri: string }).qrUri,
-    };
-  }
-
-  async function status(cookie: string): Promise<Record<string, unknown>> {
-    return (await (
-      await fetch(`${url}/ns/servers/default/session`, { headers: { cookie } })
-    ).json()) as Record<string, unknown>;
-  }
+  const browser = () => browserSession(url);
+  const status = (cookie: string) => sessionStatus(url, cookie);
 
   async function push(nonce: string, body: unknown = { userid: 'dave' }, key = rootKey) {
     return rest('POST', 'session/push', body, { 'x-nonce': nonce, 'x-apikey': key });
   }
 
-  async function pending(): Promise<PendingJson[]> {
-    return JSON.parse(ok(await phone('pending', '--json')).stdout) as PendingJson[];
-  }
+  const pending = () => device.pending();
 
   async function pushRows(): Promise<Record<string, unknown>[]> {
     return ns()('ns_push_requests').orderBy('created_at');
@@ -83,7 +58,8 @@ describe('e2e: push login with nextauth-device (pending, approve, deny, not-me, 
 
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'nextauth-push-e2e-'));
-    home = await mkdtemp(join(tmpdir(), 'nextauth-device-push-'));
+    device = await newPhone();
+    home = device.home;
     const [port, adminPort] = [await freePort(), await freePort()];
     url = `http://127.0.0.1:${port}`;
     const config = loadConfig(
@@ -102,27 +78,23 @@ describe('e2e: push login with nextauth-device (pending, approve, deny, not-me, 
       logger: createLogger({ level: 'silent', format: 'json' }),
       services: ['sfs', 'mc', 'ns'],
     });
-    ok(await phone('init', url));
-    const link = await rest('POST', 'enrol-links', { server: 'default', userid: 'dave' });
-    expect(link.status).to.equal(201);
-    ok(await phone('enrol', ((await link.json()) as { uri: string }).uri, '--pin', '1234'));
+    // The first MC session (in enrolPhone) registers the app instance (and its mailbox key) at the MC.
+    await enrolPhone(device, { url, rootKey, userid: 'dave' });
     // Room for every push of this file within one minute: the race below is about open requests.
-    const policy = await rest('PATCH', 'servers/default', { policy: { pushesPerMinute: 60 } });
+    const policy = await rest('PATCH', 'servers/default', {
+      policy: { pushesPerMinute: 60, clientPushesPerMinute: 60 },
+    });
     expect(policy.status, await policy.clone().text()).to.equal(200);
-    // The first MC session registers the app instance (and its mailbox key) at the MC.
-    expect(await pending()).to.deep.equal([]);
   });
 
   after(async () => {
     await runtime?.close();
     await rm(dataDir, { recursive: true, force: true });
-    await rm(home, { recursive: true, force: true });
+    await device?.remove();
   });
 
   it('QR login, then logout: the app records LOGGED_OUT through pull', async () => {
-    const b = await browser();
-    ok(await phone('login', b.qrUri, '--pin', '1234', '--approve'));
-    expect(await status(b.cookie)).to.deep.include({ loggedin: true, userid: 'dave' });
+    const b = await firstQrLogin(device, url, { userid: 'dave' });
     const out = await fetch(`${url}/ns/api/v2/logout`, {
       method: 'POST',
       headers: { 'x-apikey': rootKey, 'x-nonce': b.nonce },
@@ -154,7 +126,7 @@ describe('e2e: push login with nextauth-device (pending, approve, deny, not-me, 
   });
 
   it('push login through listen: the subscription shows the request, approve answers it', async () => {
-    const child = spawnCli(device, ['listen', '--json', '--count', '1', '--home', home], {});
+    const child = spawnCli(deviceCli, ['listen', '--json', '--count', '1', '--home', home], {});
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d: Buffer) => {
@@ -185,7 +157,7 @@ describe('e2e: push login with nextauth-device (pending, approve, deny, not-me, 
         (h) => h.outcome === 'LOGGED_OUT',
       ).length;
     const loggedOutBefore = await count();
-    const second = spawnCli(device, ['listen', '--json', '--count', '1', '--home', home], {});
+    const second = spawnCli(deviceCli, ['listen', '--json', '--count', '1', '--home', home], {});
     let out2 = '';
     let err2 = '';
     second.stdout?.on('data', (d: Buffer) => {
@@ -278,10 +250,7 @@ describe('e2e: push login with nextauth-device (pending, approve, deny, not-me, 
   });
 
   it('the login page pushes only for a browser with the returning-user cookie of a past login', async () => {
-    const first = await browser();
-    ok(await phone('login', first.qrUri, '--pin', '1234', '--approve'));
-    const loggedIn = await fetch(`${url}/ns/servers/default/session`, { headers: { cookie: first.cookie } });
-    const known = (loggedIn.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const { known } = await firstQrLogin(device, url, { userid: 'dave' });
     expect(known).to.match(/^nextauth_ns_default_known=v1\./);
     const b = await browser();
     const pagePush = (cookie: string) =>
@@ -319,6 +288,42 @@ describe('e2e: push login with nextauth-device (pending, approve, deny, not-me, 
     const open = await ns()('ns_push_requests').whereNull('used_at').andWhere('expires_at', '>', Date.now());
     expect(open).to.have.length(pushed);
     for (const r of await pending()) ok(await phone('deny', r.id));
+  });
+
+  it('one API key racing pushes for one user gets clientPushesPerMinute through, 429 for the rest; another key is not held back', async () => {
+    const limit = await rest('PATCH', 'servers/default', { policy: { clientPushesPerMinute: 2 } });
+    expect(limit.status, await limit.clone().text()).to.equal(200);
+    // Fresh keys: the root key's pushes earlier in this minute count against it, and so they should.
+    const newKey = async (name: string) => {
+      const created = await rest('POST', 'servers/default/apikeys', { name, roles: ['sessions'] });
+      expect(created.status, await created.clone().text()).to.equal(201);
+      return ((await created.json()) as { key: string }).key;
+    };
+    const racerKey = await newKey('racing integrator');
+    const otherKey = await newKey('second integrator');
+    try {
+      for (const r of await pending()) ok(await phone('deny', r.id));
+      // The limit counts per minute: start the race well inside one, so a window boundary cannot split it.
+      const intoMinute = Date.now() % 60_000;
+      if (intoMinute > 50_000) await new Promise((r) => setTimeout(r, 60_500 - intoMinute));
+      const sessions = await Promise.all([1, 2, 3, 4, 5].map(() => browser()));
+      const before = await pushRows();
+      const answers = await Promise.all(sessions.map((s) => push(s.nonce, { userid: 'dave' }, racerKey)));
+      const statuses = answers.map((a) => a.status).sort();
+      expect(statuses).to.deep.equal([200, 200, 429, 429, 429]);
+      const refused = answers.find((a) => a.status === 429);
+      expect(refused?.headers.get('content-type')).to.match(/^application\/problem\+json/);
+      expect(await refused?.json()).to.include({ status: 429, reason: 'client_push_rate_limited' });
+      expect(refused?.headers.get('retry-after')).to.match(/^\d+$/);
+      // Only the two that went stored a request.
+      expect((await pushRows()).length - before.length).to.equal(2);
+      const third = await browser();
+      const other = await push(third.nonce, { userid: 'dave' }, otherKey);
+      expect(other.status, await other.clone().text()).to.equal(200);
+    } finally {
+      for (const r of await pending()) ok(await phone('deny', r.id));
+      await rest('PATCH', 'servers/default', { policy: { clientPushesPerMinute: 60 } });
+    }
   });
 
   it('"not me" cancels the login, is audited, and blocks further pushes to the account', async () => {

@@ -1,9 +1,11 @@
 // Embeddable login block: turns every `<div data-nextauth-login data-server="…">` of the page into the QR
-// login of that virtual server (login-core.js, the login page's own logic) and tells the host page how it
+// login of that virtual server (login-core.js, the login page's own logic, with its "send a push" for
+// returning users from login-push.js) and tells the host page how it
 // ended through DOM events on that element, which bubble: `nextauth:loggedin` (detail { server, userid }),
 // `nextauth:declined` (detail { server, reason }), `nextauth:expired` (detail { server }).
 // Same origin only: the markup, the session cookie and the scripts all come from the IdP's host.
 import { mountLogin } from './login-core.js';
+import { mountPush } from './login-push.js';
 
 const finalEvents = {
   loggedin: 'nextauth:loggedin',
@@ -34,6 +36,16 @@ async function mountBlock(host) {
   // Our own markup from our own origin, with every value escaped on the server.
   host.innerHTML = await res.text();
   const part = (name) => host.querySelector(`[data-part="${name}"]`);
+  const push = mountPush(
+    {
+      block: part('push'),
+      button: part('send-push'),
+      sent: part('push-sent'),
+      match: part('push-match'),
+      status: part('status'),
+    },
+    server,
+  );
   const login = mountLogin(
     {
       qr: part('qr'),
@@ -48,6 +60,7 @@ async function mountBlock(host) {
     },
     {
       server,
+      onView: push.onView,
       onFinal(view, status) {
         host.dataset.nextauthState = view;
         if (view === 'loggedin') emit(host, finalEvents.loggedin, { server, userid: status?.userid ?? null });

@@ -27,6 +27,7 @@ const statusOf: Record<PushErrorCode, [number, ProblemCode]> = {
   wrong_match: [409, 'conflict'],
   match_required: [409, 'conflict'],
   push_rate_limited: [429, 'rate_limited'],
+  client_push_rate_limited: [429, 'rate_limited'],
   too_many_open_pushes: [429, 'rate_limited'],
   push_failed: [503, 'unavailable'],
 };

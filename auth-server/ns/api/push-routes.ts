@@ -41,6 +41,8 @@ export function registerPushRoutes(router: Router<NsState>, deps: NsApiDeps): vo
       const pushed = await push.provokeLogin({
         server,
         session,
+        // The key the integrator acts with (also under X-su): what the per-(client, user) limit counts.
+        client: principalOf(ctx.state).keyId,
         target: body.userid !== undefined ? { userid: body.userid } : { accountId: body.accountid ?? '' },
         actor,
         origin: { ip, userAgent },

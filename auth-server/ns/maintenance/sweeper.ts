@@ -1,10 +1,11 @@
-// Periodic removal of NS rows nobody can use any more: expired sessions (with their login codes) and
-// expired enrol tokens, and webhook deliveries that finished (delivered or failed) a week ago. Their hashes are useless to an attacker, but a table that only grows slows every
+// Periodic removal of NS rows nobody can use any more: expired sessions (with their login codes), expired
+// enrol tokens and push requests, and webhook deliveries that finished (delivered or failed) a week ago. Their hashes are useless to an attacker, but a table that only grows slows every
 // lookup and every backup.
 import type { Clock } from '../../common/clock.js';
 import type { Kv } from '../../common/kv/kv.js';
 import type { Logger } from '../../common/logging.js';
 import type { EnrolTokenRepository } from '../accounts/enrol-tokens.js';
+import type { PushRepository } from '../push/repository.js';
 import type { SessionRepository } from '../sessions/repository.js';
 import type { WebhookRepository } from '../webhooks/repository.js';
 
@@ -13,11 +14,15 @@ export interface SweepCounts {
   enrolTokens: number;
   /** Present when the sweeper has the webhook queue. */
   webhookDeliveries?: number;
+  /** Present when the sweeper has the push requests. */
+  pushRequests?: number;
 }
 
 export interface SweeperOptions {
   sessions: Pick<SessionRepository, 'deleteExpired'>;
   enrolTokens: Pick<EnrolTokenRepository, 'deleteExpired'>;
+  /** Push login requests, swept after the same grace as sessions (a late phone hears "unknown_push"). */
+  pushRequests?: Pick<PushRepository, 'deleteExpired'>;
   /** Finished deliveries are kept this long for the deliveries listing (`webhookRetentionMs`). */
   webhookDeliveries?: Pick<WebhookRepository, 'deleteFinished'>;
   /** Default 7 days. */
@@ -59,11 +64,15 @@ export function createSweeper(options: SweeperOptions): Sweeper {
       sessions: await options.sessions.deleteExpired(before),
       enrolTokens: await options.enrolTokens.deleteExpired(before),
     };
+    if (options.pushRequests) counts.pushRequests = await options.pushRequests.deleteExpired(before);
     if (options.webhookDeliveries) {
       const retentionMs = options.webhookRetentionMs ?? 7 * 24 * 60 * 60_000;
       counts.webhookDeliveries = await options.webhookDeliveries.deleteFinished(clock.now() - retentionMs);
     }
-    if (counts.sessions + counts.enrolTokens + (counts.webhookDeliveries ?? 0) > 0)
+    if (
+      counts.sessions + counts.enrolTokens + (counts.pushRequests ?? 0) + (counts.webhookDeliveries ?? 0) >
+      0
+    )
       logger.info({ swept: counts }, 'ns expired rows removed');
     return counts;
   }

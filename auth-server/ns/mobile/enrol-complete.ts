@@ -2,9 +2,11 @@
 
 import { serverInfo } from './context.js';
 import type { NsMobileHandler } from './handler.js';
+import { provenPushKey } from './push-key.js';
 
 export const enrolComplete: NsMobileHandler<'enrol.complete'> = async (body, ctx, services) => {
   await ctx.limit('enrol');
+  const pushKey = await provenPushKey(body, ctx.transcriptHash);
   const account = await services.accounts.completeEnrol({
     server: ctx.server,
     token: body.token,
@@ -16,6 +18,6 @@ export const enrolComplete: NsMobileHandler<'enrol.complete'> = async (body, ctx
     sdkConfig: body.sdkConfig,
     origin: ctx.origin,
   });
-  if (body.pushKey !== undefined) await services.push.setPushKey(account.id, body.pushKey);
+  if (pushKey !== undefined) await services.push.setPushKey(account.id, pushKey);
   return { accountId: account.id, userid: account.userid, server: serverInfo(ctx.server) };
 };

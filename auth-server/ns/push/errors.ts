@@ -8,6 +8,8 @@ export type PushErrorCode =
   | 'push_blocked'
   /** The account received the policy's number of pushes this minute. */
   | 'push_rate_limited'
+  /** The API key provoked the policy's number of pushes for this user this minute. */
+  | 'client_push_rate_limited'
   /** The account has the policy's number of push requests open. */
   | 'too_many_open_pushes'
   /** The MC did not take the message. */
@@ -25,6 +27,7 @@ const messages: Record<PushErrorCode, string> = {
   push_unavailable: 'The account has no app registered for push messages',
   push_blocked: 'Push logins to this account are blocked for now',
   push_rate_limited: 'Too many push logins to this account; try again in a minute',
+  client_push_rate_limited: 'Too many push logins for this user from this API key; try again in a minute',
   too_many_open_pushes: 'Too many push logins to this account are waiting for an answer',
   push_failed: 'The push message could not be delivered',
   unknown_push: 'No such open push login',

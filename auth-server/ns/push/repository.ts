@@ -2,6 +2,7 @@
 // go, until when they are blocked).
 import type { Knex } from 'knex';
 import { consumeOnce } from '../../common/db/consume.js';
+import { deleteExpiredRows } from '../../common/db/sweep.js';
 import { fromDbMillis, fromDbMillisOrNull } from '../../common/db/timestamps.js';
 
 const table = 'ns_push_requests';
@@ -57,6 +58,8 @@ export interface PushRepository {
   setPushKey(accountId: string, thumbprint: string): Promise<void>;
   blockPushes(accountId: string, until: number): Promise<void>;
   recordPush(accountId: string, now: number): Promise<void>;
+  /** Removes requests (open or used) that expired before `before`; the sweeper's part. */
+  deleteExpired(before: number): Promise<number>;
 }
 
 /** Pass a transaction as `knex` to consume together with the session's move. */
@@ -116,6 +119,8 @@ export function createPushRepository(knex: Knex): PushRepository {
     async recordPush(accountId, now) {
       await knex('ns_accounts').where({ id: accountId }).update({ last_push_at: now });
     },
+    deleteExpired: (before) =>
+      deleteExpiredRows(knex, { table, keyColumn: 'id', expiresAtColumn: 'expires_at' }, before),
   };
 }
 

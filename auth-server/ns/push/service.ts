@@ -45,6 +45,8 @@ export interface ProvokeLoginInput {
   /** The browser's session that the push logs in (it stays with the browser holding its nonce). */
   session: Session;
   target: { userid: string } | { accountId: string };
+  /** The integrator's API key id: limited per user (policy `clientPushesPerMinute`). The login page has none. */
+  client?: string;
   actor: AuditActor;
   origin: AuditOrigin;
 }
@@ -112,18 +114,25 @@ export function createPushService(deps: PushServiceDeps): PushService {
 
   const post: McDelivery = createMcDelivery({ mc, logger, pushKey: (id) => repository.pushKey(id) });
 
-  /** Counts one push against the account's minute; PushError `push_rate_limited` past the policy. */
-  const countPush = async (accountId: string, policy: Policy): Promise<void> => {
+  /**
+   * Counts one push in the current minute under `key`; PushError `code` past `limit`. KV INCR is atomic
+   * across instances, so N racing requests get exactly `limit` through within one window.
+   */
+  const countInMinute = async (
+    key: string,
+    limit: number,
+    code: 'push_rate_limited' | 'client_push_rate_limited',
+  ): Promise<void> => {
     const now = clock.now();
     const window = Math.floor(now / 60_000);
-    const count = await kv.incr(`ns:push:rate:${accountId}:${window}`, { ttlMs: 60_000 });
-    if (count > policy.pushesPerMinute)
-      throw new PushError(
-        'push_rate_limited',
-        undefined,
-        Math.max(1, Math.ceil(((window + 1) * 60_000 - now) / 1000)),
-      );
+    const count = await kv.incr(`${key}:${window}`, { ttlMs: 60_000 });
+    if (count > limit)
+      throw new PushError(code, undefined, Math.max(1, Math.ceil(((window + 1) * 60_000 - now) / 1000)));
   };
+
+  /** Counts one push against the account's minute; PushError `push_rate_limited` past the policy. */
+  const countPush = (accountId: string, policy: Policy): Promise<void> =>
+    countInMinute(`ns:push:rate:${accountId}`, policy.pushesPerMinute, 'push_rate_limited');
 
   const pushOne = async (
     input: ProvokeLoginInput,
@@ -207,6 +216,14 @@ export function createPushService(deps: PushServiceDeps): PushService {
         );
       }
       if (accounts.length === 0) throw new PushError('no_account');
+      // One integrator key must not use up the user's pushes (the account limit is shared with the login
+      // page and other integrators): counted once per provokeLogin, before anything is stored or sent.
+      if (input.client !== undefined)
+        await countInMinute(
+          `ns:push:client:${server.id}:${sha256Hex(input.client)}:${sha256Hex(accounts[0]?.userid ?? '')}`,
+          server.policy.clientPushesPerMinute,
+          'client_push_rate_limited',
+        );
       const match = randomInt(10, 100);
       const requests: { id: string; account: string }[] = [];
       let firstError: unknown;

@@ -22,6 +22,7 @@ const loginTimeoutSeconds = z.number().int().min(10).max(3600);
 const transactionTimeoutSeconds = z.number().int().min(30).max(3600);
 const pushesPerMinute = z.number().int().min(1).max(60);
 const maxOpenPushes = z.number().int().min(1).max(20);
+const clientPushesPerMinute = z.number().int().min(1).max(60);
 export const notMePolicies = ['block_push', 'block_account', 'none'] as const;
 const notMePolicy = z.enum(notMePolicies);
 const notMeBlockSeconds = z.number().int().min(60).max(days30);
@@ -53,6 +54,11 @@ const policyShape = {
   maxOpenPushes: maxOpenPushes
     .default(3)
     .describe('Push logins one account may have open (unanswered, unexpired) at once; more get 429.'),
+  clientPushesPerMinute: clientPushesPerMinute
+    .default(3)
+    .describe(
+      'Push logins one API key (integrator) may provoke per user and minute, below pushesPerMinute so one key cannot use up what the user gets; more get 429.',
+    ),
   notMe: notMePolicy
     .default('block_push')
     .describe(
@@ -92,6 +98,7 @@ export const policyPatchSchema = z.strictObject({
   transactionPinAlways: z.boolean().optional(),
   pushesPerMinute: pushesPerMinute.optional(),
   maxOpenPushes: maxOpenPushes.optional(),
+  clientPushesPerMinute: clientPushesPerMinute.optional(),
   notMe: notMePolicy.optional(),
   notMeBlockSeconds: notMeBlockSeconds.optional(),
 });

@@ -79,6 +79,7 @@ interface SettingOptions {
   transactionPin?: boolean;
   pushesPerMinute?: number;
   maxOpenPushes?: number;
+  clientPushesPerMinute?: number;
   notMe?: string;
   notMeBlock?: number;
   allowApp?: string[];
@@ -111,6 +112,11 @@ function withSettings(command: Command): Command {
     )
     .option('--pushes-per-minute <n>', 'push logins per account and minute (1–60)', integer)
     .option('--max-open-pushes <n>', 'unanswered push logins per account at once (1–20)', integer)
+    .option(
+      '--client-pushes-per-minute <n>',
+      'push logins one API key may provoke per user and minute (1–60)',
+      integer,
+    )
     .addOption(
       new Option('--not-me <policy>', 'what a "not me" answer does besides cancelling the login').choices([
         'block_push',
@@ -145,6 +151,7 @@ async function settingsBody(opts: SettingOptions): Promise<Record<string, unknow
         ['transactionPinAlways', opts.transactionPin],
         ['pushesPerMinute', opts.pushesPerMinute],
         ['maxOpenPushes', opts.maxOpenPushes],
+        ['clientPushesPerMinute', opts.clientPushesPerMinute],
         ['notMe', opts.notMe],
         ['notMeBlockSeconds', opts.notMeBlock],
       ] as const
@@ -176,7 +183,7 @@ function describe(s: Server): string {
     }`,
     `  timeouts        login ${p.loginTimeoutSeconds}s, transaction ${p.transactionTimeoutSeconds}s`,
     `  transactions    ${p.transactionPinAlways ? 'PIN always' : 'PIN or biometrics'}`,
-    `  push            ${p.pushesPerMinute} per minute, ${p.maxOpenPushes} open at once, "not me": ${p.notMe}${
+    `  push            ${p.pushesPerMinute} per minute (${p.clientPushesPerMinute} per API key and user), ${p.maxOpenPushes} open at once, "not me": ${p.notMe}${
       p.notMe === 'block_push' ? ` for ${p.notMeBlockSeconds}s` : ''
     }`,
     `  logo            ${s.logo === null ? '-' : s.logo.startsWith('data:') ? `inline image (${s.logo.length} characters)` : s.logo}`,

@@ -8,7 +8,7 @@ import type { Account } from '../accounts/model.js';
 import { openChannel } from '../channels.js';
 import { SdkError } from '../errors.js';
 import { keyStoreThumbprint, newAlias } from '../keys.js';
-import { pushKeyThumbprint } from '../mc/push-key.js';
+import { pushKeyFields } from '../mc/push-key.js';
 import type { FlowDeps } from './deps.js';
 import { Flow, type FlowOutcome } from './flow.js';
 import { attestWithPin } from './second-factor.js';
@@ -97,7 +97,7 @@ export class EnrolFlow extends Flow<EnrolResult> {
         ...(justSet !== undefined ? { pin: justSet } : {}),
       });
       this.ensureActive();
-      const pushKey = await pushKeyThumbprint(this.deps.keyStore);
+      const push = await pushKeyFields(this.deps.keyStore, ns.session.info.transcriptHash);
       const done = await ns.request('enrol.complete', {
         token: data.t,
         accountKey,
@@ -105,7 +105,7 @@ export class EnrolFlow extends Flow<EnrolResult> {
         ...(this.deps.deviceDescription ? { description: this.deps.deviceDescription } : {}),
         ...(this.deps.clientVersion ? { clientVersion: this.deps.clientVersion } : {}),
         ...(this.deps.sdkConfig ? { sdkConfig: this.deps.sdkConfig } : {}),
-        ...(pushKey ? { pushKey } : {}),
+        ...push,
       });
       const account: Account = {
         id: alias.slice('account-'.length),

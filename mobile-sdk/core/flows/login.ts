@@ -5,7 +5,7 @@ import { type LoginUriData, parseLoginUri } from '../../../protocol/mobile/index
 import type { PushLoginPayload } from '../../../protocol/mobile/mc-payloads.js';
 import type { Account } from '../accounts/model.js';
 import { SdkError } from '../errors.js';
-import { pushKeyThumbprint } from '../mc/push-key.js';
+import { pushKeyFields } from '../mc/push-key.js';
 import { openAccountChannel } from './account-channel.js';
 import type { FlowDeps } from './deps.js';
 import { Flow, type FlowOutcome } from './flow.js';
@@ -118,11 +118,11 @@ export class LoginFlow extends Flow<LoginResult> {
       ensureActive: () => this.ensureActive(),
     });
     this.ensureActive();
-    const pushKey = await pushKeyThumbprint(this.deps.keyStore);
+    const pushFields = await pushKeyFields(this.deps.keyStore, ns.session.info.transcriptHash);
     await ns.request('login.confirm', {
       login: scan.login,
       attestation: confirmed.attestation,
-      ...(pushKey ? { pushKey } : {}),
+      ...pushFields,
     });
     account = { ...account, lastLoginAt: this.deps.clock.now() };
     await this.deps.accounts.save(account);

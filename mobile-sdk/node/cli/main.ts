@@ -22,6 +22,7 @@ export function buildProgram(): Command {
     .description('nextAuth virtual phone: enrol accounts and answer QR logins with a PIN or biometrics')
     .option('--home <dir>', 'device directory (default $NEXTAUTH_DEVICE_HOME or ~/.nextauth-device)')
     .option('--json', 'machine-readable output')
+    .option('--push-token <provider:token>', 'register this push token at the MC (fcm:TOKEN or apns:TOKEN)')
     .showHelpAfterError()
     .exitOverride();
   // commander reads program options after the subcommand too (`login URI --home DIR`).

@@ -47,6 +47,8 @@ describe('nextauth server', function () {
       '90',
       '--pushes-per-minute',
       '10',
+      '--client-pushes-per-minute',
+      '4',
       '--not-me',
       'block_account',
       '--logo',
@@ -67,6 +69,7 @@ describe('nextauth server', function () {
       lockoutSeconds: 60,
       loginTimeoutSeconds: 90,
       pushesPerMinute: 10,
+      clientPushesPerMinute: 4,
       notMe: 'block_account',
     });
     expect(server.allowedApps).to.have.length(1);
@@ -89,7 +92,7 @@ describe('nextauth server', function () {
     expect(show.code, show.stderr).to.equal(0);
     expect(show.stdout).to.match(/^bank: Bank\n/);
     expect(show.stdout).to.contain(
-      'push            10 per minute, 3 open at once, "not me": block_account\n',
+      'push            10 per minute (4 per API key and user), 3 open at once, "not me": block_account\n',
     );
     expect(show.stdout).to.contain('3 attempts, lockout 60s');
     expect(show.stdout).to.contain('Demo (');

@@ -9,26 +9,22 @@ import { createLogger } from '../../../auth-server/common/logging.js';
 import type { McPeer } from '../../../auth-server/common/peers.js';
 import { type Runtime, startRuntime } from '../../../idp/runtime/runtime.js';
 import { newMcMessageId, sealMcMessage } from '../../../protocol/mobile/mc-seal.js';
-import { type CliResult, exited, runCli, spawnCli } from '../../helpers/cli.js';
+import { exited, spawnCli } from '../../helpers/cli.js';
+import { deviceCli, newPhone, ok, type Phone } from '../../helpers/device.js';
 import { freePort } from '../../helpers/http.js';
-
-const device = 'mobile-sdk/node/cli/main.ts';
-
-function ok(r: CliResult): CliResult {
-  expect(r.code, `exit ${r.code}: ${r.stderr}`).to.equal(0);
-  return r;
-}
 
 describe('e2e: nextauth-device pending and listen', function () {
   this.timeout(60_000);
   let dataDir: string;
+  let device: Phone;
   let home: string;
   let runtime: Runtime;
   let url: string;
 
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'nextauth-mc-e2e-'));
-    home = await mkdtemp(join(tmpdir(), 'nextauth-device-mc-'));
+    device = await newPhone();
+    home = device.home;
     const [port, adminPort] = [await freePort(), await freePort()];
     url = `http://127.0.0.1:${port}`;
     const config = loadConfig(
@@ -51,10 +47,10 @@ describe('e2e: nextauth-device pending and listen', function () {
   after(async () => {
     await runtime?.close();
     await rm(dataDir, { recursive: true, force: true });
-    await rm(home, { recursive: true, force: true });
+    await device?.remove();
   });
 
-  const phone = (...args: string[]) => runCli(device, [...args, '--home', home]);
+  const phone = (...args: string[]) => device.run(...args);
 
   /** What NS does: find the device's instance, seal for its mailbox key, post. */
   async function post(text: string): Promise<string> {
@@ -82,7 +78,7 @@ describe('e2e: nextauth-device pending and listen', function () {
     // `pending` lists requests (push logins) only; a message it does not know stays in the mailbox.
     expect(JSON.parse(ok(await phone('pending', '--json')).stdout)).to.deep.equal([]);
 
-    const child = spawnCli(device, ['listen', '--json', '--count', '2', '--home', home], {});
+    const child = spawnCli(deviceCli, ['listen', '--json', '--count', '2', '--home', home], {});
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d: Buffer) => {
@@ -113,5 +109,15 @@ describe('e2e: nextauth-device pending and listen', function () {
     const r = await phone('listen', '--count', '0');
     expect(r.code).to.equal(1);
     expect(r.stderr.trim()).to.equal('nextauth-device: invalid_input: --count must be a positive integer');
+  });
+
+  it('--push-token other than fcm:T or apns:T is refused with one line before anything is registered', async () => {
+    const before = await runtime.dbs.mc?.('mc_app_instances');
+    const r = await phone('pending', '--push-token', 'gcm:abc');
+    expect(r.code).to.equal(1);
+    expect(r.stderr.trim()).to.equal(
+      'nextauth-device: invalid_input: --push-token must be fcm:TOKEN or apns:TOKEN',
+    );
+    expect(await runtime.dbs.mc?.('mc_app_instances')).to.deep.equal(before);
   });
 });

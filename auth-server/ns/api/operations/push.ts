@@ -33,7 +33,8 @@ export const pushOperations = {
       'The app receives an end-to-end encrypted message through the MC and continues as after a QR scan; ' +
       'the user types the returned `match` number shown in the browser. Refused with `reason`: ' +
       '`no_account` (404), `push_unavailable` / `push_blocked` / `account_blocked` (409), ' +
-      '`push_rate_limited` / `too_many_open_pushes` (429, per account, server policy), `push_failed` (503).',
+      '`push_rate_limited` / `too_many_open_pushes` (429, per account, server policy), ' +
+      '`client_push_rate_limited` (429, per API key and user, policy `clientPushesPerMinute`), `push_failed` (503).',
     tag: 'sessions',
     access: { roles: ['sessions'] },
     nonce: true,

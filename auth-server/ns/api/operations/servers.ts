@@ -66,6 +66,7 @@ const storedPolicySchema = z.object({
   transactionPinAlways: z.boolean(),
   pushesPerMinute: z.number().int(),
   maxOpenPushes: z.number().int(),
+  clientPushesPerMinute: z.number().int(),
   notMe: z.enum(['block_push', 'block_account', 'none']),
   notMeBlockSeconds: z.number().int(),
 });

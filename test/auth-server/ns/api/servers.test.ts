@@ -16,8 +16,10 @@ const fullPolicy = {
   blockAfterLockouts: 5,
   loginTimeoutSeconds: 120,
   transactionTimeoutSeconds: 300,
+  transactionPinAlways: false,
   pushesPerMinute: 5,
   maxOpenPushes: 3,
+  clientPushesPerMinute: 3,
   notMe: 'block_push',
   notMeBlockSeconds: 3600,
 };

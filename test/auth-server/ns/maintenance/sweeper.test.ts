@@ -1,11 +1,12 @@
-// The NS sweeper: expired sessions (with their login codes) and enrol tokens go after a grace period; live
-// rows stay; several instances share one round through the KV lock.
+// The NS sweeper: expired sessions (with their login codes), enrol tokens and push requests go after a grace
+// period; live rows stay; several instances share one round through the KV lock.
 import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { migrateLatest } from '../../../../auth-server/common/db/migrate.js';
 import { deleteExpiredRows } from '../../../../auth-server/common/db/sweep.js';
 import { createEnrolTokenRepository } from '../../../../auth-server/ns/accounts/enrol-tokens.js';
 import { createSweeper, type SweeperOptions } from '../../../../auth-server/ns/maintenance/sweeper.js';
+import { createPushRepository } from '../../../../auth-server/ns/push/repository.js';
 import { createSessionRepository } from '../../../../auth-server/ns/sessions/repository.js';
 import { describeEachDatabase } from '../../common/db/databases.js';
 import { type SessionFixture, sessionFixture, silentLogger } from '../sessions/fixtures.js';
@@ -22,6 +23,7 @@ describeEachDatabase('ns sweeper', (db) => {
   beforeEach(async () => {
     knex = db().knex;
     await knex('ns_enrol_tokens').del();
+    await knex('ns_push_requests').del();
     f = await sessionFixture(knex);
   });
   afterEach(() => f.kv.close());
@@ -86,6 +88,35 @@ describeEachDatabase('ns sweeper', (db) => {
       ['b'.padEnd(64, '0'), 'c'.padEnd(64, '0')].sort(),
     );
     expect(await sweeper.sweep()).to.deep.equal({ sessions: 0, enrolTokens: 0 });
+  });
+
+  it('removes push requests expired longer than the grace period, open or used, and keeps the rest', async () => {
+    const now = f.clock.now();
+    const push = createPushRepository(knex);
+    const request = (id: string, expiresAt: number) =>
+      push.save({
+        id: id.padEnd(22, 'x'),
+        serverId: f.serverId,
+        sessionId: 's'.repeat(64),
+        accountId: 'a'.repeat(64),
+        codeHash: '0'.repeat(64),
+        match: 42,
+        createdAt: expiresAt - 2 * minute,
+        expiresAt,
+      });
+    await request('old-open', now - 2 * hour);
+    await request('old-used', now - 3 * hour);
+    await push.consume('old-used'.padEnd(22, 'x'), now - 3 * hour - minute, 'opened');
+    await request('in-grace', now - 10 * minute);
+    await request('live', now + minute);
+    const sweeper = createSweeper(options({ pushRequests: push }));
+    expect(await sweeper.sweep()).to.deep.equal({ sessions: 0, enrolTokens: 0, pushRequests: 2 });
+    expect(((await knex('ns_push_requests').pluck('id')) as string[]).sort()).to.deep.equal(
+      ['in-grace'.padEnd(22, 'x'), 'live'.padEnd(22, 'x')].sort(),
+    );
+    // The live one is still what the phone can redeem.
+    expect(await push.countOpen('a'.repeat(64), now)).to.equal(1);
+    expect(await sweeper.sweep()).to.deep.equal({ sessions: 0, enrolTokens: 0, pushRequests: 0 });
   });
 
   it('one sweeper per round across instances: the KV lock decides', async () => {

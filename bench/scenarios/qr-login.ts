@@ -26,13 +26,22 @@ import {
   type Storage,
 } from '../../mobile-sdk/core/ports.js';
 import { NextAuthSdk } from '../../mobile-sdk/core/sdk.js';
-import { defaultCrypto, ecdsaSign, ecdsaVerify, hmacSign, setDefaultCrypto } from '../../protocol/crypto.js';
+import {
+  defaultCrypto,
+  ECDH_P256,
+  ecdh,
+  ecdsaSign,
+  ecdsaVerify,
+  hmacSign,
+  setDefaultCrypto,
+} from '../../protocol/crypto.js';
 import {
   DEFAULT_MAX_FRAME_BYTES,
   type PublicJwk,
   publicKeyToJwk,
   webSocketTransport,
 } from '../../protocol/index.js';
+import { type PushLoginPayload, parseAppMessage } from '../../protocol/mobile/mc-payloads.js';
 import { benchRuntimeEnv, benchStorage } from '../runtime-env.js';
 
 const subtle = globalThis.crypto.subtle;
@@ -50,7 +59,10 @@ const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
 /** The KeyStore contract in memory: a phone's keystore without files, so the load generator stays light. */
 class MemoryKeyStore implements KeyStore {
   readonly hardwareBacked = false;
-  private readonly keys = new Map<string, { pair?: CryptoKeyPair; hmac?: CryptoKey; jwk?: PublicJwk }>();
+  private readonly keys = new Map<
+    string,
+    { pair?: CryptoKeyPair; hmac?: CryptoKey; jwk?: PublicJwk; ecdh?: boolean }
+  >();
   async generate(alias: string, kind: KeyKind = 'ecdsa-p256'): Promise<void> {
     if (this.keys.has(alias)) throw new KeyStoreError('exists');
     if (kind === 'hmac-sha256') {
@@ -58,9 +70,17 @@ class MemoryKeyStore implements KeyStore {
       this.keys.set(alias, { hmac });
       return;
     }
-    const pair = (await subtle.generateKey(ECDSA, false, ['sign', 'verify'])) as CryptoKeyPair;
+    const pair =
+      kind === 'ecdh-p256'
+        ? ((await subtle.generateKey(ECDH_P256, false, ['deriveBits'])) as CryptoKeyPair)
+        : ((await subtle.generateKey(ECDSA, false, ['sign', 'verify'])) as CryptoKeyPair);
     const jwk = publicKeyToJwk(new Uint8Array(await subtle.exportKey('raw', pair.publicKey)));
-    this.keys.set(alias, { pair, jwk });
+    this.keys.set(alias, { pair, jwk, ecdh: kind === 'ecdh-p256' });
+  }
+  async agree(alias: string, peerPublicKey: Uint8Array<ArrayBuffer>) {
+    const e = this.entry(alias);
+    if (!e.ecdh) throw new KeyStoreError('wrong_kind');
+    return ecdh(defaultCrypto(), (e.pair as CryptoKeyPair).privateKey, peerPublicKey);
   }
   async has(alias: string) {
     return this.keys.has(alias);
@@ -72,6 +92,7 @@ class MemoryKeyStore implements KeyStore {
   }
   async sign(alias: string, data: Uint8Array<ArrayBuffer>) {
     const e = this.entry(alias);
+    if (e.ecdh) throw new KeyStoreError('wrong_kind');
     if (e.hmac) return hmacSign(defaultCrypto(), e.hmac, data);
     return ecdsaSign(defaultCrypto(), (e.pair as CryptoKeyPair).privateKey, data);
   }
@@ -243,6 +264,9 @@ interface Load {
   /** Creates `phones` virtual phones and enrols each as its own user (set-up, not measured). */
   enrol(phones: number): Promise<void>;
   logins(concurrency: number, seconds: number): Promise<LoopResult>;
+  /** Makes every phone a push target: MC subscription, a first QR login, the browser's returning cookie. */
+  returning(): Promise<void>;
+  pushLogins(concurrency: number, seconds: number): Promise<LoopResult>;
   baseline(url: string, concurrency: number, seconds: number): Promise<LoopResult>;
   close(): Promise<void>;
 }
@@ -252,9 +276,21 @@ interface LoadOptions {
   rootApiKey: string;
 }
 
+/** A phone's browser as a returning user, and the push requests its subscription hands over. */
+interface Returning {
+  /** The returning-user cookie (`name=value`). */
+  known: string;
+  /** Set while a push login waits for its request. */
+  next?: (request: PushLoginPayload) => void;
+  queued: PushLoginPayload[];
+}
+
 function createLoad({ port, rootApiKey }: LoadOptions): Load {
   const http = new Http(port);
   const phones: Phone[] = [];
+  const returning: Returning[] = [];
+  /** Phones not in a push login now, least recently used first. */
+  const idle: number[] = [];
 
   const newPhone = async (sdkDoc: { config: string; publisherKey: PublicJwk }): Promise<Phone> => {
     const phone = { ip: nextAddress() } as Phone;
@@ -276,31 +312,79 @@ function createLoad({ port, rootApiKey }: LoadOptions): Load {
     return phone;
   };
 
+  /** A new browser login session (its cookie, plus `extraCookie`) with its event stream open. */
+  const openBrowser = async (base: Record<string, string>, extraCookie?: string) => {
+    const jar: Record<string, string> = extraCookie ? { cookie: extraCookie } : {};
+    const created = await http.send(
+      'POST',
+      '/ns/servers/default/browser-session',
+      { ...base, ...jar, 'content-type': 'application/json' },
+      '{}',
+    );
+    if (created.status !== 201) throw new Error(`browser-session: HTTP ${created.status} ${created.body}`);
+    const session = String(created.headers['set-cookie'] ?? '').split(';')[0] ?? '';
+    const cookie = extraCookie ? `${session}; ${extraCookie}` : session;
+    const events = http.events('/ns/servers/default/session/events', { ...base, cookie });
+    return { cookie, events };
+  };
+
   /** One login: the browser opens its session and event stream, then the phone scans, confirms, approves. */
-  const login = async (worker: number): Promise<number> => {
+  const qrLogin = async (worker: number): Promise<{ latency: number; cookie: string }> => {
     const phone = phones[worker] as Phone;
     const ip = nextAddress();
     phone.ip = ip;
     const base = { 'user-agent': 'bench-browser/1.0', 'x-forwarded-for': ip };
-    const created = await http.send(
-      'POST',
-      '/ns/servers/default/browser-session',
-      { ...base, 'content-type': 'application/json' },
-      '{}',
-    );
-    if (created.status !== 201) throw new Error(`browser-session: HTTP ${created.status} ${created.body}`);
-    const cookie = String(created.headers['set-cookie'] ?? '').split(';')[0] ?? '';
-    const qr = await http.send('GET', '/ns/servers/default/session/qr', { ...base, cookie });
-    if (qr.status !== 200) throw new Error(`qr: HTTP ${qr.status} ${qr.body}`);
-    const { qrUri } = JSON.parse(qr.body) as { qrUri: string };
-    const events = http.events('/ns/servers/default/session/events', { ...base, cookie });
+    const { cookie, events } = await openBrowser(base);
     try {
+      const qr = await http.send('GET', '/ns/servers/default/session/qr', { ...base, cookie });
+      if (qr.status !== 200) throw new Error(`qr: HTTP ${qr.status} ${qr.body}`);
+      const { qrUri } = JSON.parse(qr.body) as { qrUri: string };
       await events.opened;
       const t0 = now();
       await driveFlow(phone.sdk.startLogin(qrUri), answerer);
-      return (await events.loggedin) - t0;
+      return { latency: (await events.loggedin) - t0, cookie };
     } finally {
       events.close();
+    }
+  };
+  const login = async (worker: number): Promise<number> => (await qrLogin(worker)).latency;
+
+  /**
+   * Push login of a returning browser: it opens a login session, asks for a push, the phone receives the
+   * request over its MC subscription, types the number and approves with the PIN.
+   */
+  const pushLogin = async (): Promise<number> => {
+    // The least recently used phone: each account stays under the push limit of 60 a minute.
+    const worker = idle.shift();
+    if (worker === undefined) throw new Error('push: more loops than phones');
+    const phone = phones[worker] as Phone;
+    const r = returning[worker] as Returning;
+    const ip = nextAddress();
+    phone.ip = ip;
+    const base = { 'user-agent': 'bench-browser/1.0', 'x-forwarded-for': ip };
+    const { cookie, events } = await openBrowser(base, r.known);
+    try {
+      await events.opened;
+      r.queued = [];
+      const delivered = new Promise<PushLoginPayload>((resolve) => {
+        r.next = resolve;
+      });
+      const t0 = now();
+      const pushed = await http.send('POST', '/ns/servers/default/session/push', { ...base, cookie });
+      if (pushed.status !== 200) throw new Error(`push: HTTP ${pushed.status} ${pushed.body}`);
+      const { match } = JSON.parse(pushed.body) as { match: number };
+      const request = await Promise.race([
+        delivered,
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error('push: not delivered in 10 s')), 10_000),
+        ),
+      ]);
+      await driveFlow(phone.sdk.startPushLogin(request, { match }), answerer);
+      return (await events.loggedin) - t0;
+    } finally {
+      r.next = undefined;
+      events.close();
+      idle.push(worker);
     }
   };
 
@@ -326,6 +410,46 @@ function createLoad({ port, rootApiKey }: LoadOptions): Load {
     },
 
     logins: (concurrency, seconds) => loop(concurrency, seconds, login),
+
+    async returning() {
+      // The bench's phones log in far more often than a person: the per-account push limits go to their
+      // maximum (they are meant for push bombing, and the test suite covers them).
+      const policy = { pushesPerMinute: 60, maxOpenPushes: 20, clientPushesPerMinute: 60 };
+      const patched = await http.send(
+        'PATCH',
+        '/ns/api/v2/servers/default',
+        { 'content-type': 'application/json', 'x-apikey': rootApiKey },
+        JSON.stringify({ policy }),
+      );
+      if (patched.status !== 200) throw new Error(`server policy: HTTP ${patched.status} ${patched.body}`);
+      for (let i = returning.length; i < phones.length; i += 10) {
+        const batch = Array.from({ length: Math.min(10, phones.length - i) }, async (_, j) => {
+          const worker = i + j;
+          const r: Returning = { known: '', queued: [] };
+          const inbox = await (phones[worker] as Phone).sdk.openInbox();
+          await inbox.listen((m) => {
+            const payload = parseAppMessage(m.payload);
+            if (payload?.type !== 'login') return;
+            if (r.next) r.next(payload);
+            else r.queued.push(payload);
+          });
+          // The first login is by QR; reading its status gives the browser its returning-user cookie.
+          const { cookie } = await qrLogin(worker);
+          const status = await http.send('GET', '/ns/servers/default/session', { cookie });
+          const known = ([] as string[])
+            .concat(status.headers['set-cookie'] ?? [])
+            .map((c) => c.split(';')[0] ?? '')
+            .find((c) => c.split('=')[0]?.endsWith('_known'));
+          if (!known) throw new Error('no returning-user cookie after the first login');
+          r.known = known;
+          return r;
+        });
+        returning.push(...(await Promise.all(batch)));
+      }
+      idle.splice(0, idle.length, ...returning.keys());
+    },
+
+    pushLogins: (concurrency, seconds) => loop(concurrency, seconds, pushLogin),
 
     async baseline(url, concurrency, seconds) {
       // Any frame works: the server signs what it expects and only checks the signature it appended.
@@ -402,6 +526,8 @@ function workerLoad(options: LoadOptions): Load {
   return {
     enrol: call<void>('enrol'),
     logins: call<LoopResult>('logins'),
+    returning: call<void>('returning'),
+    pushLogins: call<LoopResult>('pushLogins'),
     baseline: call<LoopResult>('baseline'),
     async close() {
       await call<void>('close')();
@@ -488,7 +614,16 @@ async function measure(task: () => Promise<LoopResult>): Promise<Measured> {
   };
 }
 
-export async function run(): Promise<void> {
+interface BenchContext {
+  load: Load;
+  concurrency: number;
+  seconds: number;
+  inline: boolean;
+  echoUrl: string;
+}
+
+/** The embedded runtime, the baseline echo server and the load generator with its phones enrolled. */
+async function withRuntime(body: (b: BenchContext) => Promise<void>): Promise<void> {
   const concurrency = Number(process.env.NEXTAUTH_BENCH_CONCURRENCY ?? 50);
   const seconds = Number(process.env.NEXTAUTH_BENCH_SECONDS ?? 10);
   const inline = process.env.NEXTAUTH_BENCH_CLIENTS === 'inline';
@@ -512,15 +647,25 @@ export async function run(): Promise<void> {
         `${inline ? 'inline (same thread as the runtime)' : 'worker thread'}, ${concurrency} phones, one user each`,
     );
     await load.enrol(concurrency);
+    await body({ load, concurrency, seconds, inline, echoUrl: echo.url });
+  } finally {
+    await load?.close();
+    await runtime?.close();
+    await echo.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
 
+export function run(): Promise<void> {
+  return withRuntime(async ({ load, concurrency, seconds, inline, echoUrl }) => {
     // Warm-up (JIT, SQLite page cache, thread pool), then c=1 and c=N, each baseline right before its run.
     await load.logins(concurrency, 3);
-    await load.baseline(echo.url, concurrency, 1);
+    await load.baseline(echoUrl, concurrency, 1);
     const rows: { c: number; base: Measured; logins: Measured }[] = [];
     for (const c of [1, concurrency]) {
       const s = c === 1 ? Math.max(2, seconds / 3) : seconds;
-      const base = await measure(() => (load as Load).baseline(echo.url, c, Math.max(2, s / 3)));
-      const logins = await measure(() => (load as Load).logins(c, s));
+      const base = await measure(() => load.baseline(echoUrl, c, Math.max(2, s / 3)));
+      const logins = await measure(() => load.logins(c, s));
       rows.push({ c, base, logins });
     }
 
@@ -549,10 +694,42 @@ export async function run(): Promise<void> {
           ` (300/s on 2 cores leaves ${((2 * 1000) / 300).toFixed(1)} ms of CPU per login for everything; the ${inline ? 'runtime + load generator thread' : 'runtime thread alone'} takes ${mainMsPerOp.toFixed(1)})`,
       );
     }
-  } finally {
-    await load?.close();
-    await runtime?.close();
-    await echo.close();
-    await rm(dataDir, { recursive: true, force: true });
-  }
+  });
+}
+
+/**
+ * `npm run bench -- push` (bench/scenarios/push.ts): push logins of returning browsers against QR logins of
+ * the same phones in the same run, at concurrency 1 and N, each right after the other.
+ */
+export function runPush(): Promise<void> {
+  return withRuntime(async ({ load, concurrency, seconds, inline }) => {
+    await load.returning();
+    // Warm-up of both paths, then per concurrency: QR logins (the baseline), then push logins.
+    await load.logins(concurrency, 2);
+    await load.pushLogins(concurrency, 2);
+    const rows: { c: number; qr: Measured; push: Measured }[] = [];
+    for (const c of [1, concurrency]) {
+      const s = c === 1 ? Math.max(2, seconds / 3) : seconds;
+      const qr = await measure(() => load.logins(c, s));
+      const push = await measure(() => load.pushLogins(c, s));
+      rows.push({ c, qr, push });
+    }
+    console.log(
+      'latency: browser asks for the push → phone gets it over its MC subscription, types the number, approves with the PIN → browser SSE says loggedin | baseline: QR logins of the same phones (scan → loggedin)',
+    );
+    const cpu = inline ? 'runtime + load generator thread' : 'runtime thread';
+    for (const { c, qr, push } of rows) {
+      const failed = (m: Measured) => (m.errors ? `, ${m.errors} failed` : '');
+      console.log(
+        `  concurrency ${c}: qr-login ${fmt(qr.rate)} logins/s (p50 ${fmt(qr.p50)} ms, p99 ${fmt(qr.p99)} ms${failed(qr)})` +
+          ` | push ${fmt(push.rate)} logins/s (p50 ${fmt(push.p50)} ms, p99 ${fmt(push.p99)} ms, ${push.count} logins${failed(push)})` +
+          ` | ratio push/qr ${(push.rate / qr.rate).toFixed(2)}, p50 latency ${(push.p50 / qr.p50).toFixed(2)}×`,
+      );
+      console.log(
+        `    ${cpu}: push ${push.mainMsPerOp.toFixed(1)} ms CPU/login vs qr ${qr.mainMsPerOp.toFixed(1)} ms` +
+          ` | whole process: push ${push.cpuMsPerOp.toFixed(1)} vs qr ${qr.cpuMsPerOp.toFixed(1)} ms CPU/login` +
+          `${push.firstError ? ` | first push error: ${push.firstError}` : ''}`,
+      );
+    }
+  });
 }

@@ -11,17 +11,12 @@ import { createLogger } from '../../auth-server/common/logging.js';
 import { verifyReceipt } from '../../auth-server/ns/transactions/receipt.js';
 import { createTransactionRepository } from '../../auth-server/ns/transactions/repository.js';
 import { type Runtime, startRuntime } from '../../idp/runtime/runtime.js';
-import { type CliResult, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { enrolPhone, newPhone, ok, type Phone } from '../helpers/device.js';
 import { freePort } from '../helpers/http.js';
 
-const device = 'mobile-sdk/node/cli/main.ts';
 const admin = 'idp/admin/cli/main.ts';
 const rootKey = 'tx-e2e-root-key-0123456789abcdef';
-
-function ok(r: CliResult): CliResult {
-  expect(r.code, `exit ${r.code}: ${r.stderr}`).to.equal(0);
-  return r;
-}
 
 /** Every leaf of a JSON value with its path. */
 function leaves(value: unknown, path: (string | number)[] = []): (string | number)[][] {
@@ -52,11 +47,11 @@ function tampered(receipt: unknown, path: (string | number)[]): unknown {
 describe('e2e: transaction signing with nextauth-device and verify-receipt', function () {
   this.timeout(180_000);
   let dataDir: string;
-  let home: string;
+  let device: Phone;
   let runtime: Runtime;
   let url: string;
 
-  const phone = (...args: string[]) => runCli(device, [...args, '--home', home]);
+  const phone = (...args: string[]) => device.run(...args);
   const ns = () => runtime.dbs.ns as NonNullable<Runtime['dbs']['ns']>;
 
   async function rest(method: string, path: string, body?: unknown) {
@@ -83,7 +78,6 @@ describe('e2e: transaction signing with nextauth-device and verify-receipt', fun
 
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'nextauth-tx-e2e-'));
-    home = await mkdtemp(join(tmpdir(), 'nextauth-device-tx-'));
     const [port, adminPort] = [await freePort(), await freePort()];
     url = `http://127.0.0.1:${port}`;
     const config = loadConfig(
@@ -102,18 +96,14 @@ describe('e2e: transaction signing with nextauth-device and verify-receipt', fun
       logger: createLogger({ level: 'silent', format: 'json' }),
       services: ['sfs', 'mc', 'ns'],
     });
-    ok(await phone('init', url));
-    const link = await rest('POST', 'enrol-links', { server: 'default', userid: 'erin' });
-    expect(link.status).to.equal(201);
-    ok(await phone('enrol', ((await link.json()) as { uri: string }).uri, '--pin', '1234'));
-    // The first MC session registers the app instance (and its mailbox key) at the MC.
-    ok(await phone('pending', '--json'));
+    device = await newPhone();
+    await enrolPhone(device, { url, rootKey, userid: 'erin' });
   });
 
   after(async () => {
     await runtime?.close();
     await rm(dataDir, { recursive: true, force: true });
-    await rm(home, { recursive: true, force: true });
+    await device?.remove();
   });
 
   it('REST create → pending --show → approve → approved → receipt verifies offline, tampering fails', async () => {

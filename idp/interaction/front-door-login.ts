@@ -14,7 +14,7 @@ import type { IdpSession, IdpSessions } from '../session/types.js';
 import { renderErrorPage } from './error-page.js';
 import { InteractionProblem, refusedProblem } from './login-problems.js';
 import { loginPage, pageLocale, serverName, setPageHeaders } from './login-routes.js';
-import type { NsLoginCollector } from './ns-login.js';
+import { loginOf, type NsLoginCollector } from './ns-login.js';
 
 export interface FrontDoorLoginDeps {
   idpSessions: IdpSessions;
@@ -130,14 +130,7 @@ export function frontDoorLogin(deps: FrontDoorLoginDeps) {
           'The login was declined on the phone',
         );
       }
-      const session = await idpSessions.establish(ctx, server, {
-        userid: outcome.userid,
-        accountId: outcome.accountId,
-        authTime: outcome.authTime,
-        amr: outcome.amr,
-        acr: outcome.acr,
-        ...(outcome.nsSession !== undefined ? { nsSession: outcome.nsSession } : {}),
-      });
+      const session = await idpSessions.establish(ctx, server, loginOf(outcome));
       log.info(
         { event: 'idp_login', server, userid: session.userid, session: session.id },
         'IdP session from NS login',

@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import type { Clock } from '../../auth-server/common/clock.js';
 import { isUniqueViolation } from '../../auth-server/common/db/errors.js';
 import type { NsPeer } from '../../auth-server/common/peers.js';
+import type { IdpLogin } from '../session/types.js';
 
 export const nsLoginClaimsTable = 'idp_ns_login_claims';
 
@@ -39,19 +40,17 @@ export type NsLoginRefusal =
   /** This NS login already made an IdP login. */
   | 'login_used';
 
+/** A collected login carries exactly what an IdP session is made of, so no front door can drop a fact. */
 export type NsLoginOutcome =
-  | {
-      kind: 'login';
-      userid: string;
-      accountId: string;
-      authTime: number;
-      amr: string[];
-      acr: string;
-      /** NS's id of the login session (see `IdpLogin.nsSession`). */
-      nsSession?: string;
-    }
+  | ({ kind: 'login' } & IdpLogin)
   | { kind: 'declined' }
   | { kind: 'refused'; reason: NsLoginRefusal; state?: string };
+
+/** The IdP login of a collected NS login (the outcome without its `kind`). */
+export function loginOf(outcome: Extract<NsLoginOutcome, { kind: 'login' }>): IdpLogin {
+  const { kind: _kind, ...login } = outcome;
+  return login;
+}
 
 export interface NsLoginCollector {
   /**

@@ -18,7 +18,7 @@ import type { IdpSession, IdpSessions } from '../session/types.js';
 import { renderErrorPage } from './error-page.js';
 import { InteractionProblem, refusedProblem } from './login-problems.js';
 import { loginPage, pageLocale, serverName, setPageHeaders } from './login-routes.js';
-import type { NsLoginCollector } from './ns-login.js';
+import { loginOf, type NsLoginCollector } from './ns-login.js';
 import { consentPage, formPageCsp } from './oidc-pages.js';
 
 export { InteractionProblem } from './login-problems.js';
@@ -255,7 +255,7 @@ export function oidcInteractionRouter(deps: OidcInteractionDeps): Router {
     } else {
       // The IdP session first: replacing another user's ends that user's oidc-provider session with its
       // back-channel logout tokens, which the account switch below would otherwise delete unsent.
-      await deps.idpSessions?.establish(ctx, server, outcome);
+      await deps.idpSessions?.establish(ctx, server, loginOf(outcome));
       if (interaction.session?.accountId !== undefined && interaction.session.accountId !== outcome.userid)
         await endSessionForAccountSwitch(entry.provider, interaction, Math.floor(Date.now() / 1000));
       logger.info(

@@ -13,7 +13,7 @@ import type { Logger } from '../../auth-server/common/logging.js';
 import type { NsPeer } from '../../auth-server/common/peers.js';
 import { renderErrorPage } from '../interaction/error-page.js';
 import { loginPage, pageLocale, serverName, setPageHeaders } from '../interaction/login-routes.js';
-import type { NsLoginCollector } from '../interaction/ns-login.js';
+import { loginOf, type NsLoginCollector } from '../interaction/ns-login.js';
 import { InteractionProblem } from '../interaction/oidc-routes.js';
 import { defaultAcs, readAuthnRequest } from './authn-request.js';
 import { SamlError } from './errors.js';
@@ -213,19 +213,7 @@ export function samlRouter(deps: SamlRoutesDeps): Router {
       ctx,
       name,
       id,
-      outcome.kind === 'declined'
-        ? { kind: 'declined' }
-        : {
-            kind: 'login',
-            login: {
-              userid: outcome.userid,
-              accountId: outcome.accountId,
-              authTime: outcome.authTime,
-              amr: outcome.amr,
-              acr: outcome.acr,
-              ...(outcome.nsSession !== undefined ? { nsSession: outcome.nsSession } : {}),
-            },
-          },
+      outcome.kind === 'declined' ? { kind: 'declined' } : { kind: 'login', login: loginOf(outcome) },
     );
     if (!done)
       throw new InteractionProblem(

@@ -16,8 +16,14 @@ const tlv = (tag: number, content: Buffer): Buffer => {
 };
 const seq = (...items: Buffer[]) => tlv(0x30, Buffer.concat(items));
 const set = (...items: Buffer[]) => tlv(0x31, Buffer.concat(items));
-const integer = (bytes: Buffer) =>
-  tlv(0x02, bytes[0] !== undefined && bytes[0] & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
+/** A non-negative INTEGER in its one DER form: OpenSSL refuses a certificate whose serial keeps a
+ * redundant leading zero byte, which a random serial has once in a few hundred draws. */
+const integer = (bytes: Buffer) => {
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start++;
+  const minimal = bytes.subarray(start);
+  return tlv(0x02, (minimal[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), minimal]) : minimal);
+};
 const utf8 = (s: string) => tlv(0x0c, Buffer.from(s, 'utf8'));
 const bitString = (bytes: Buffer) => tlv(0x03, Buffer.concat([Buffer.from([0]), bytes]));
 const explicit = (n: number, inner: Buffer) => tlv(0xa0 + n, inner);

@@ -42,14 +42,23 @@ async function allReady(t: Topology, status: number): Promise<void> {
   throw new Error(`instances did not all answer ${status} at /readyz`);
 }
 
-/** Polls until the proxy answers `status` for a page of NS. */
-async function proxyAnswers(t: Topology, status: number): Promise<void> {
+/** One path per route of the proxy. Only the NS one names a page; the others only need a backend, so an
+ * instance answers them 404 and haproxy answers 503 while it counts no instance of that service up. */
+const routes = [`/ns/servers/${server}/branding`, '/sfs/ready-probe', '/mc/ready-probe', '/ready-probe'];
+
+/** Polls until every frontend of the proxy answers every route with 503 (`down`) or anything else (`up`):
+ * haproxy sees an instance again only at its next health check, one route at a time. */
+async function proxyAnswers(t: Topology, want: 'up' | 'down'): Promise<void> {
+  const urls = [t.publicUrl, t.pinned.a, t.pinned.b].flatMap((base) => routes.map((r) => `${base}${r}`));
+  const matches = async (url: string) => {
+    const status = (await fetch(url).catch(() => undefined))?.status;
+    return want === 'down' ? status === 503 : status !== undefined && status !== 503;
+  };
   for (let i = 0; i < 600; i++) {
-    const res = await fetch(`${t.publicUrl}/ns/servers/${server}/branding`).catch(() => undefined);
-    if (res?.status === status) return;
+    if ((await Promise.all(urls.map(matches))).every(Boolean)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`the proxy did not answer ${status}`);
+  throw new Error(`the proxy did not answer every route ${want}`);
 }
 
 describe('e2e: distributed mode survives Redis and PostgreSQL restarts (own servers, haproxy)', function () {
@@ -99,10 +108,10 @@ describe('e2e: distributed mode survives Redis and PostgreSQL restarts (own serv
     expect(events.servedBy).to.equal('ns2');
     await redis.stop();
     await allReady(tp, 503);
-    await proxyAnswers(tp, 503);
+    await proxyAnswers(tp, 'down');
     await redis.start();
     await allReady(tp, 200);
-    await proxyAnswers(tp, 200);
+    await proxyAnswers(tp, 'up');
     // ns2 subscribed again by itself (nothing restarted it), so the stream hears ns1's confirmation.
     await phone.login(qrUri);
     expect(await events.final).to.deep.include({ state: 'loggedin', userid: 'alice' });
@@ -115,10 +124,10 @@ describe('e2e: distributed mode survives Redis and PostgreSQL restarts (own serv
     if (!pg) throw new Error('no postgres');
     await pg.stop();
     await allReady(tp, 503);
-    await proxyAnswers(tp, 503);
+    await proxyAnswers(tp, 'down');
     await pg.start();
     await allReady(tp, 200);
-    await proxyAnswers(tp, 200);
+    await proxyAnswers(tp, 'up');
     // The pools reconnect on their own; a first request may still meet a dead pooled connection: retry.
     completed.push((await loginWithRetry(tp.pinned.b, phone, 3)).browser);
     for (const b of completed) expect((await b.status()).loggedin).to.equal(true);

@@ -54,6 +54,11 @@ export interface NsPeer {
   /** The NS user record of `userid` at `server` (name, email, groups, attributes), or undefined. */
   userProfile(server: string, userid: string): Promise<NsUserProfile | undefined>;
   /**
+   * `userActive` and `userProfile` in one call, for token grants that need both: undefined unless `userid`
+   * has an account at `server` that is not blocked; `profile` is absent when NS keeps no user record.
+   */
+  activeUser(server: string, userid: string): Promise<{ profile?: NsUserProfile } | undefined>;
+  /**
    * Ends (`loggedout`) the browser's login session that the nonce names, if it belongs to `server` and is
    * still active; true when it ended one. Recorded as `session.logout` by `actor`.
    */

@@ -4,7 +4,8 @@
 
 import { nsServerId } from '../../protocol/mobile/common.js';
 import type { Clock } from '../common/clock.js';
-import type { NsBrowserSession, NsPeer } from '../common/peers.js';
+import type { NsBrowserSession, NsPeer, NsUserProfile } from '../common/peers.js';
+import { TtlCache } from '../common/ttl-cache.js';
 import type { AccountRepository } from './accounts/repository.js';
 import { sessionCookieName } from './api/cookies.js';
 import { mayActOn } from './apikeys/model.js';
@@ -15,6 +16,9 @@ import type { VirtualServerRepository } from './servers/repository.js';
 import { effectiveState, toLoginStatus } from './sessions/model.js';
 import type { SessionService } from './sessions/service.js';
 import type { UserRepository } from './users/repository.js';
+
+const serverIdTtlMs = 5_000;
+const maxCachedServers = 1_000;
 
 export interface NsPeerDeps {
   servers: VirtualServerRepository;
@@ -34,6 +38,26 @@ export function createNsPeer(deps: NsPeerDeps): NsPeer {
   const secure = deps.publicUrl.startsWith('https:');
   const findServer = async (name: string) =>
     serverNameSchema.safeParse(name).success ? servers.findByName(name) : undefined;
+  // Token grants ask about a user several times per request, each time by server name. A server's id
+  // never changes, so a found one is kept for a few seconds; a deleted server takes its accounts with it,
+  // so a stale id can only make a user look inactive, never active. Misses are not kept: a server created
+  // a moment ago is seen at once.
+  const serverIds = new TtlCache<string>(serverIdTtlMs, maxCachedServers, clock);
+  const serverIdOf = async (name: string): Promise<string | undefined> => {
+    const cached = serverIds.get(name);
+    if (cached !== undefined) return cached;
+    const found = await findServer(name);
+    if (found) serverIds.set(name, found.id);
+    return found?.id;
+  };
+  const hasUnblockedAccount = async (serverId: string, userid: string) =>
+    (await accounts.listByUser(serverId, userid)).some((a) => a.blockedAt === null);
+  const profileOf = async (serverId: string, userid: string): Promise<NsUserProfile | undefined> => {
+    const user = await users.find(serverId, userid);
+    if (!user) return undefined;
+    const { name, email, groups, attributes } = user;
+    return { userid: user.userid, name, email, groups, attributes };
+  };
 
   return {
     async findServer(name) {
@@ -66,19 +90,24 @@ export function createNsPeer(deps: NsPeerDeps): NsPeer {
     },
 
     async userActive(server, userid) {
-      const found = await findServer(server);
-      if (!found) return false;
-      const list = await accounts.listByUser(found.id, userid);
-      return list.some((a) => a.blockedAt === null);
+      const serverId = await serverIdOf(server);
+      return serverId !== undefined && hasUnblockedAccount(serverId, userid);
     },
 
     async userProfile(server, userid) {
-      const found = await findServer(server);
-      if (!found) return undefined;
-      const user = await users.find(found.id, userid);
-      if (!user) return undefined;
-      const { name, email, groups, attributes } = user;
-      return { userid: user.userid, name, email, groups, attributes };
+      const serverId = await serverIdOf(server);
+      return serverId === undefined ? undefined : profileOf(serverId, userid);
+    },
+
+    async activeUser(server, userid) {
+      const serverId = await serverIdOf(server);
+      if (serverId === undefined) return undefined;
+      const [active, profile] = await Promise.all([
+        hasUnblockedAccount(serverId, userid),
+        profileOf(serverId, userid),
+      ]);
+      if (!active) return undefined;
+      return profile ? { profile } : {};
     },
 
     async endBrowserSession(server, nonce, actor) {

@@ -9,6 +9,7 @@ import { problems } from '../../auth-server/common/errors.js';
 import type { Logger } from '../../auth-server/common/logging.js';
 import type { Metrics } from '../../auth-server/common/metrics.js';
 import type { NsPeer, NsUserProfile } from '../../auth-server/common/peers.js';
+import { TtlCache } from '../../auth-server/common/ttl-cache.js';
 import { renderErrorPage } from '../interaction/error-page.js';
 import type { IdpSession, IdpSessions } from '../session/types.js';
 import { type Decision, decide } from './decide.js';
@@ -16,7 +17,6 @@ import { identityHeaders } from './identity-headers.js';
 import { originalRequest } from './original-request.js';
 import { type ReturnUrlScope, safeReturnUrl } from './return-url.js';
 import type { RulesSource } from './rules-file.js';
-import { TtlCache } from './ttl-cache.js';
 
 export interface ForwardAuthDeps extends ReturnUrlScope {
   sessions: IdpSessions;

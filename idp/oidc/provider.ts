@@ -216,14 +216,13 @@ export function createProvider(deps: ProviderDeps): Provider {
       ...(deps.idpSessions ? { policy: idpSessionPolicy(oidc, server, deps.idpSessions) } : {}),
     },
     // `sub` is the NS userid (public subject per server); a user without an unblocked account at this
-    // server has no account here, so tokens issued to them stop working. The profile is read when claims
-    // are asked for (ID token, userinfo), so a change in NS shows in the next token.
+    // server has no account here, so tokens issued to them stop working. The profile comes with the same
+    // NS call (oidc-provider asks for claims in the same request: ID token, userinfo), so a change in NS
+    // shows in the next token.
     async findAccount(_ctx, sub) {
-      if (!(await ns.userActive(server, sub))) return undefined;
-      return {
-        accountId: sub,
-        claims: async () => claimsFromProfile(sub, await ns.userProfile(server, sub)),
-      };
+      const user = await ns.activeUser(server, sub);
+      if (!user) return undefined;
+      return { accountId: sub, claims: async () => claimsFromProfile(sub, user.profile) };
     },
     // First-party clients (DESIGN.md §5) get what they ask for without a consent page. A third-party
     // client gets only what the user consented to: its existing grant as it is, so that anything missing

@@ -75,6 +75,10 @@ export const nsPeerTable: PeerTable<NsPeer> = {
   browserSessionStatus: { args: z.tuple([name, nonce]), result: browserSession.optional() },
   userActive: { args: z.tuple([name, text(256)]), result: z.boolean() },
   userProfile: { args: z.tuple([name, text(256)]), result: userProfile.optional() },
+  activeUser: {
+    args: z.tuple([name, text(256)]),
+    result: z.strictObject({ profile: userProfile.optional() }).optional(),
+  },
   endBrowserSession: { args: z.tuple([name, nonce, text(256)]), result: z.boolean() },
   reportPinLockout: {
     args: z.tuple([

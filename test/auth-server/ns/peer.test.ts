@@ -13,6 +13,7 @@ import { MemoryKv } from '../../../auth-server/common/kv/memory.js';
 import { createMetrics } from '../../../auth-server/common/metrics.js';
 import type { NsPeer } from '../../../auth-server/common/peers.js';
 import { createAccountRepository } from '../../../auth-server/ns/accounts/repository.js';
+import { createVirtualServerRepository } from '../../../auth-server/ns/servers/repository.js';
 import { createNsService, type NsServiceInstance } from '../../../auth-server/ns/service.js';
 import { createUserRepository } from '../../../auth-server/ns/users/repository.js';
 import { logger } from './api/harness.js';
@@ -134,6 +135,64 @@ describe('ns peer (in-process)', () => {
     });
     expect(await peer.userProfile('default', 'nobody')).to.equal(undefined);
     expect(await peer.userProfile('nosuch', 'dave')).to.equal(undefined);
+  });
+
+  describe('activeUser (what a token grant asks, in one call)', () => {
+    const account = (id: string, serverId: string, userid: string, blockedAt: Date | null) =>
+      createAccountRepository(knex).save({
+        id,
+        serverId,
+        userid,
+        publicJwk: { kty: 'EC', crv: 'P-256', x: 'A'.repeat(43), y: 'B'.repeat(43) },
+        keyThumbprint: id.padEnd(43, 'K'),
+        appInstanceId: `inst-${id}`,
+        sfsIssuer: 'http://127.0.0.1:3000/sfs',
+        description: null,
+        clientVersion: null,
+        createdAt: new Date(clock.now()),
+        lastLoginAt: null,
+        lastPushAt: null,
+        blockedAt,
+      });
+    const serverId = async (name: string) =>
+      ((await knex('ns_virtual_servers').where({ name }).first('id')) as { id: string }).id;
+
+    it('gives the profile of a user with an unblocked account; {} when NS keeps no user record', async () => {
+      const id = await serverId('default');
+      await account('acc-dave', id, 'dave', null);
+      await account('acc-erin', id, 'erin', null);
+      expect(await peer.activeUser('default', 'dave')).to.deep.equal({
+        profile: {
+          userid: 'dave',
+          name: 'Dave',
+          email: 'dave@example.org',
+          attributes: { email_verified: 'true' },
+          groups: ['a', 'b'],
+        },
+      });
+      expect(await peer.activeUser('default', 'erin')).to.deep.equal({});
+    });
+
+    it('is undefined for blocked-only users, users without accounts, unknown and malformed servers', async () => {
+      await account('acc-fay', await serverId('default'), 'fay', new Date(clock.now()));
+      expect(await peer.activeUser('default', 'fay')).to.equal(undefined);
+      expect(await peer.userActive('default', 'fay')).to.equal(false);
+      expect(await peer.activeUser('default', 'nobody')).to.equal(undefined);
+      expect(await peer.activeUser('nosuch', 'dave')).to.equal(undefined);
+      expect(await peer.activeUser('Bad_Name', 'dave')).to.equal(undefined);
+    });
+
+    it('sees a server created after a miss at once; a deleted server makes its users inactive at once', async () => {
+      expect(await peer.activeUser('late', 'gus')).to.equal(undefined);
+      const servers = createVirtualServerRepository(knex, clock);
+      await servers.create({ name: 'late', displayName: 'Late' });
+      await account('acc-gus', await serverId('late'), 'gus', null);
+      expect(await peer.activeUser('late', 'gus')).to.deep.equal({});
+      // The server id is kept for a few seconds; the accounts went with the server (foreign keys).
+      await servers.delete('late');
+      expect(await peer.activeUser('late', 'gus')).to.equal(undefined);
+      expect(await peer.userActive('late', 'gus')).to.equal(false);
+    });
   });
 
   describe('endBrowserSession', () => {

@@ -411,6 +411,7 @@ describeEachDatabase('idp/oidc storage', (db) => {
       browserSessionStatus: async () => s,
       userActive: async () => true,
       userProfile: async () => undefined,
+      activeUser: async () => ({}),
       endBrowserSession: async () => false,
       reportPinLockout: async () => {},
       authenticateApiKey: async () => undefined,

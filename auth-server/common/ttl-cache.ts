@@ -1,6 +1,6 @@
-// A small bounded cache whose entries expire after a fixed time: forward-auth answers every request of
-// every protected app, so per-session lookups are reused for a few seconds.
-import type { Clock } from '../../auth-server/common/clock.js';
+// A small bounded cache whose entries expire after a fixed time: for lookups on hot paths (forward-auth
+// checks, token grants) whose answers may be a few seconds old.
+import type { Clock } from './clock.js';
 
 export class TtlCache<V> {
   readonly #entries = new Map<string, { value: V; expires: number }>();

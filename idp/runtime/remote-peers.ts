@@ -77,8 +77,8 @@ function nsClient(config: Config, common: { baseUrl: string; serviceKey: string 
 
 /** Internal routers of the peers this process provides; none without a service key (embedded default). */
 export function internalRouters(config: Config, instances: ServiceInstance[], logger: Logger): Router[] {
-  const serviceKey = config.serviceKey;
-  if (serviceKey === undefined) return [];
+  if (config.serviceKey === undefined) return [];
+  const acceptedKeys = config.acceptedServiceKeys;
   const routers: Router[] = [];
   const log = logger.child({ component: 'peers-http' });
   for (const instance of instances) {
@@ -89,7 +89,7 @@ export function internalRouters(config: Config, instances: ServiceInstance[], lo
           service: 'ns',
           table: nsPeerTable,
           implementation: provided.ns,
-          serviceKey,
+          acceptedKeys,
           logger: log,
         }),
       );
@@ -99,7 +99,7 @@ export function internalRouters(config: Config, instances: ServiceInstance[], lo
           service: 'sfs',
           table: sfsPeerTable,
           implementation: provided.sfs,
-          serviceKey,
+          acceptedKeys,
           logger: log,
         }),
       );
@@ -109,7 +109,7 @@ export function internalRouters(config: Config, instances: ServiceInstance[], lo
           service: 'mc',
           table: mcPeerTable,
           implementation: provided.mc,
-          serviceKey,
+          acceptedKeys,
           logger: log,
         }),
       );

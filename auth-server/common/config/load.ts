@@ -51,6 +51,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Key of the internal service-to-service endpoints; required for `serve`, unset: none mounted. */
   serviceKey: string | undefined;
+  /** Keys the internal endpoints accept: the service key, then the one accepted during a rotation. */
+  acceptedServiceKeys: string[];
   /** Base URLs of the other services' internal endpoints (distributed mode). */
   peerUrls: { ns?: string; sfs?: string; mc?: string };
   /** MC push providers; a provider left out sends nothing (its instances rely on pull). */
@@ -193,6 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadOptions): Config
     geoipDb: raw.geoipDb === undefined ? undefined : resolve(raw.geoipDb),
     shutdownTimeoutMs: raw.shutdownTimeoutMs ?? 10000,
     serviceKey: raw.serviceKey,
+    acceptedServiceKeys: [raw.serviceKey, raw.serviceKeyAccepted].filter((k) => k !== undefined),
     peerUrls: {
       ...(raw.nsUrl ? { ns: raw.nsUrl.replace(/\/+$/, '') } : {}),
       ...(raw.sfsUrl ? { sfs: raw.sfsUrl.replace(/\/+$/, '') } : {}),
@@ -207,6 +210,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadOptions): Config
   if (!embedded && config.kvUri === undefined) {
     // A service instance alone cannot share memory with its siblings.
     throw new ConfigError(settings.kvUri.env, 'required for `serve` (distributed mode): set a redis:// URI');
+  }
+  if (raw.serviceKeyAccepted !== undefined && raw.serviceKey === undefined) {
+    // Accepting a key while presenting none would let callers in that this instance could not call back.
+    throw new ConfigError(settings.serviceKeyAccepted.env, `needs ${settings.serviceKey.env}`);
   }
   if (config.idpSession.maxSeconds < config.idpSession.idleSeconds) {
     throw new ConfigError(

@@ -409,6 +409,13 @@ export const settings = {
     description:
       "Distributed mode: the key every service presents to the others' internal endpoints (`/{svc}/internal/v1/...`); the same value for all services, required by `serve`. Unset in embedded mode: no internal endpoints.",
   }),
+  serviceKeyAccepted: setting({
+    env: 'NEXTAUTH_SERVICE_KEY_ACCEPTED',
+    schema: z.string().min(32, 'expected at least 32 characters'),
+    secret: true,
+    description:
+      'Distributed mode: one more key the internal endpoints accept (never sent), for rotating `NEXTAUTH_SERVICE_KEY` without a moment of refused calls (docs/operations.md, Key rotation).',
+  }),
   nsUrl: setting({
     env: 'NEXTAUTH_NS_URL',
     schema: url,

@@ -15,16 +15,23 @@ export interface PeerServerOptions<P> {
   service: string;
   table: PeerTable<P>;
   implementation: P;
-  serviceKey: string;
+  /** Every key a caller may present: the service key, and during a rotation the other one. */
+  acceptedKeys: readonly string[];
   logger: Logger;
 }
 
 const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
 
-/** Constant-time: the digests have equal length whatever was presented. */
-export function serviceKeyMatches(expected: string, presented: string | undefined): boolean {
+/**
+ * Constant-time: the digests have equal length whatever was presented, and every accepted key is compared
+ * (no early return), so the time does not tell which one matched.
+ */
+export function serviceKeyMatches(accepted: readonly string[], presented: string | undefined): boolean {
   if (presented === undefined || presented === '') return false;
-  return timingSafeEqual(digest(expected), digest(presented));
+  const given = digest(presented);
+  let match = false;
+  for (const key of accepted) match = timingSafeEqual(digest(key), given) || match;
+  return match;
 }
 
 /** Statuses of domain codes that have an obvious HTTP meaning; the others are 422 (understood, refused). */
@@ -43,13 +50,13 @@ function sendProblem(ctx: Context, status: number, code: string, detail: string 
 }
 
 export function peerRouter<P>(options: PeerServerOptions<P>): Router {
-  const { service, table, implementation, serviceKey, logger } = options;
+  const { service, table, implementation, acceptedKeys, logger } = options;
   const router = new Router({ prefix: `/${service}/internal/v1` });
   const methods = new Map(Object.entries(table) as [RemoteKeys<P>, PeerTable<P>[RemoteKeys<P>]][]);
   router.post('/:method', async (ctx) => {
     try {
       // The key first: an unauthenticated caller learns nothing, not even which methods exist.
-      if (!serviceKeyMatches(serviceKey, ctx.get(serviceKeyHeader) || undefined)) {
+      if (!serviceKeyMatches(acceptedKeys, ctx.get(serviceKeyHeader) || undefined)) {
         throw problems.unauthorized('Missing or wrong service key');
       }
       const name = ctx.params.method as RemoteKeys<P>;

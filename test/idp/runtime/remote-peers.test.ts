@@ -12,6 +12,7 @@ import { freePort } from '../../helpers/http.js';
 
 const logger = createLogger({ level: 'silent', format: 'json' });
 const serviceKey = 'remote-peers-service-key-0123456789abcdef';
+const nextServiceKey = 'remote-peers-next-service-key-0123456789';
 const rootKey = 'remote-peers-root-key-0123456789';
 
 describe('idp/runtime: peers over HTTP between `serve` runtimes', function () {
@@ -53,14 +54,18 @@ describe('idp/runtime: peers over HTTP between `serve` runtimes', function () {
     ports.providers = await freePort();
     ports.ns = await freePort();
     ports.idp = await freePort();
-    const withKey = { NEXTAUTH_SERVICE_KEY: serviceKey };
-    await start(ports.providers, ['sfs', 'mc'], { ...withKey, NEXTAUTH_NS_URL: url(ports.ns) });
+    // Caught in the middle of a service-key rotation (docs/operations.md): SFS+MC still send the old key
+    // and accept the new one, NS already sends the new one and still accepts the old one, the IdP has not
+    // been touched yet. Every call between them must go through.
+    const oldKey = { NEXTAUTH_SERVICE_KEY: serviceKey, NEXTAUTH_SERVICE_KEY_ACCEPTED: nextServiceKey };
+    const newKey = { NEXTAUTH_SERVICE_KEY: nextServiceKey, NEXTAUTH_SERVICE_KEY_ACCEPTED: serviceKey };
+    await start(ports.providers, ['sfs', 'mc'], { ...oldKey, NEXTAUTH_NS_URL: url(ports.ns) });
     await start(ports.ns, ['ns'], {
-      ...withKey,
+      ...newKey,
       NEXTAUTH_SFS_URL: url(ports.providers),
       NEXTAUTH_MC_URL: url(ports.providers),
     });
-    await start(ports.idp, ['idp'], { ...withKey, NEXTAUTH_NS_URL: url(ports.ns) });
+    await start(ports.idp, ['idp'], { NEXTAUTH_SERVICE_KEY: serviceKey, NEXTAUTH_NS_URL: url(ports.ns) });
   });
   after(async () => {
     for (const runtime of runtimes.reverse()) await runtime.close();
@@ -93,6 +98,25 @@ describe('idp/runtime: peers over HTTP between `serve` runtimes', function () {
     const root = await fetch(path, { headers: { 'x-apikey': rootKey } });
     // The root key is known to NS; the server is not.
     expect(root.status).to.be.oneOf([403, 404]);
+  });
+
+  it('internal endpoints accept the service key and the accepted one, both in one rotation window', async () => {
+    for (const [svc, port] of [
+      ['sfs', ports.providers],
+      ['ns', ports.ns],
+    ] as const) {
+      for (const key of [serviceKey, nextServiceKey]) {
+        const res = await fetch(
+          `${url(port)}/${svc}/internal/v1/${svc === 'sfs' ? 'publicKeys' : 'findServer'}`,
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-nextauth-service-key': key },
+            body: svc === 'sfs' ? '[]' : '["default"]',
+          },
+        );
+        expect(res.status, `${svc} ${key}`).to.equal(200);
+      }
+    }
   });
 
   it('internal endpoints refuse a missing or wrong service key', async () => {

@@ -229,6 +229,24 @@ describe('config: loadConfig', () => {
     );
   });
 
+  it('accepts a second service key only beside the service key, and at least as long', () => {
+    const key = 'k'.repeat(32);
+    const next = 'n'.repeat(32);
+    expect(loadConfig({}, embedded).acceptedServiceKeys).to.deep.equal([]);
+    expect(loadConfig({ NEXTAUTH_SERVICE_KEY: key }, embedded).acceptedServiceKeys).to.deep.equal([key]);
+    expect(
+      loadConfig({ NEXTAUTH_SERVICE_KEY: key, NEXTAUTH_SERVICE_KEY_ACCEPTED: next }, embedded)
+        .acceptedServiceKeys,
+    ).to.deep.equal([key, next]);
+    const alone = configError(() => loadConfig({ NEXTAUTH_SERVICE_KEY_ACCEPTED: next }, embedded));
+    expect(alone.message).to.equal('NEXTAUTH_SERVICE_KEY_ACCEPTED: needs NEXTAUTH_SERVICE_KEY');
+    const short = configError(() =>
+      loadConfig({ NEXTAUTH_SERVICE_KEY: key, NEXTAUTH_SERVICE_KEY_ACCEPTED: 'short' }, embedded),
+    );
+    expect(short.variable).to.equal('NEXTAUTH_SERVICE_KEY_ACCEPTED');
+    expect(short.message).to.not.contain('short"');
+  });
+
   it('documents every setting in the generated table', () => {
     const table = configTableMarkdown();
     for (const s of Object.values(settings)) expect(table).to.contain(`\`${s.env}\``);

@@ -10,6 +10,8 @@ import { freePort, serve } from '../../../helpers/http.js';
 
 const logger = createLogger({ level: 'silent', format: 'json' });
 const serviceKey = 'k'.repeat(32);
+/** The key being rotated in: the NS router below accepts it as well, the MC router does not. */
+const nextKey = 'n'.repeat(32);
 const key = { x: 'a'.repeat(43), y: 'b'.repeat(43) };
 
 class FakeMcError extends Error {
@@ -48,14 +50,14 @@ describe('peers over HTTP', () => {
       service: 'mc',
       table: mcPeerTable,
       implementation: mc,
-      serviceKey,
+      acceptedKeys: [serviceKey],
       logger,
     });
     const nsRouter = peerRouter({
       service: 'ns',
       table: nsPeerTable,
       implementation: ns,
-      serviceKey,
+      acceptedKeys: [serviceKey, nextKey],
       logger,
     });
     app.use(mcRouter.routes()).use(nsRouter.routes());
@@ -199,10 +201,35 @@ describe('peers over HTTP', () => {
     expect((err as PeerError).status).to.equal(undefined);
   });
 
-  it('compares service keys without short-circuiting on length', () => {
-    expect(serviceKeyMatches(serviceKey, serviceKey)).to.equal(true);
-    expect(serviceKeyMatches(serviceKey, `${serviceKey}x`)).to.equal(false);
-    expect(serviceKeyMatches(serviceKey, '')).to.equal(false);
-    expect(serviceKeyMatches(serviceKey, undefined)).to.equal(false);
+  it('compares service keys without short-circuiting on length, against every accepted key', () => {
+    expect(serviceKeyMatches([serviceKey], serviceKey)).to.equal(true);
+    expect(serviceKeyMatches([serviceKey], `${serviceKey}x`)).to.equal(false);
+    expect(serviceKeyMatches([serviceKey], '')).to.equal(false);
+    expect(serviceKeyMatches([serviceKey], undefined)).to.equal(false);
+    expect(serviceKeyMatches([serviceKey, nextKey], nextKey)).to.equal(true);
+    expect(serviceKeyMatches([serviceKey, nextKey], serviceKey)).to.equal(true);
+    expect(serviceKeyMatches([], serviceKey)).to.equal(false);
+  });
+
+  it('during a rotation both keys get through where both are accepted, and only there', async () => {
+    const nsWith = (k: string) =>
+      createPeerClient({ service: 'ns', table: nsPeerTable, baseUrl: url, serviceKey: k });
+    for (const k of [serviceKey, nextKey])
+      expect(await nsWith(k).authenticateApiKey('some-key', 'default')).to.deep.include({ keyId: 'root' });
+    let posted = false;
+    postImpl = async () => {
+      posted = true;
+      return { id: 'm1', expiresAt: 1 };
+    };
+    const refused = await mcClient(nextKey)
+      .post({ instanceId: 'i1', sealed: 'abc' })
+      .catch((e: unknown) => e);
+    expect(refused).to.be.instanceOf(PeerError);
+    expect((refused as PeerError).status).to.equal(401);
+    expect(posted).to.equal(false);
+    const wrong = await nsWith('w'.repeat(32))
+      .authenticateApiKey('some-key', 'default')
+      .catch((e: unknown) => e);
+    expect((wrong as PeerError).status).to.equal(401);
   });
 });

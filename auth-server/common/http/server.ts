@@ -1,6 +1,21 @@
 // HTTP listeners with graceful shutdown: stop accepting, let in-flight requests finish (bounded), then close.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+
+/**
+ * Emitted on the `http.Server` when its listener starts closing. Responses that would otherwise stay open
+ * until the shutdown timeout (server-sent events) end themselves on it, so their clients reconnect to
+ * another instance at once instead of waiting for this one to give up on them.
+ */
+export const closingEvent = 'nextauth:closing';
+
+/** Calls `end` when the listener serving `socket` starts closing; returns the function that stops listening. */
+export function onListenerClosing(socket: Socket, end: () => void): () => void {
+  const server = (socket as Socket & { server?: Server }).server;
+  if (!server) return () => {};
+  server.once(closingEvent, end);
+  return () => server.off(closingEvent, end);
+}
 
 export interface Listener {
   server: Server;
@@ -32,6 +47,8 @@ export async function listen(
   server.headersTimeout = 20_000;
   server.requestTimeout = 0;
   server.keepAliveTimeout = 5_000;
+  // One listener per open event stream: thousands are normal, not a leak.
+  server.setMaxListeners(0);
   let closing = false;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -45,7 +62,10 @@ export async function listen(
     port: (server.address() as AddressInfo).port,
     inFlight: () => active,
     close(timeoutMs) {
-      closing = true;
+      if (!closing) {
+        closing = true;
+        server.emit(closingEvent);
+      }
       return new Promise<void>((resolve) => {
         const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
         timer.unref();

@@ -2,6 +2,7 @@
 // the truth, the bus only a cue, so a dropped message delays an event by at most one poll.
 import { PassThrough } from 'node:stream';
 import type { Context } from 'koa';
+import { onListenerClosing } from '../../common/http/server.js';
 import type { Kv, Unsubscribe } from '../../common/kv/kv.js';
 import type { Logger } from '../../common/logging.js';
 import { type SessionEvent, subscribeSessionEvents } from '../sessions/events.js';
@@ -49,10 +50,12 @@ export async function streamStates<T>(
   let queue: Promise<void> = Promise.resolve();
   const timers: NodeJS.Timeout[] = [];
   let unsubscribe: Unsubscribe | undefined;
+  let stopWatchingShutdown = () => {};
 
   const finish = () => {
     if (closed) return;
     closed = true;
+    stopWatchingShutdown();
     for (const t of timers) clearInterval(t);
     unsubscribe?.().catch((err: unknown) => logger.warn({ err }, 'sse unsubscribe failed'));
     stream.end();
@@ -86,6 +89,8 @@ export async function streamStates<T>(
   ctx.req.socket.setNoDelay(true);
   // The response's close covers both ends: the client going away and our own end of the stream.
   ctx.res.on('close', finish);
+  // A stopping instance ends its streams at once; the browser reconnects (after `retry`) to another one.
+  stopWatchingShutdown = onListenerClosing(ctx.req.socket, finish);
   ctx.set('Content-Type', 'text/event-stream; charset=utf-8');
   ctx.set('Cache-Control', 'no-store');
   // nginx would otherwise buffer the stream and deliver events late.

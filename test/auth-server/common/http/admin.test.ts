@@ -5,6 +5,7 @@ import { createHttpApp } from '../../../../auth-server/common/http/app.js';
 import { listen } from '../../../../auth-server/common/http/server.js';
 import { createLogger } from '../../../../auth-server/common/logging.js';
 import { createMetrics } from '../../../../auth-server/common/metrics.js';
+import { streamStates } from '../../../../auth-server/ns/api/sse.js';
 import { serve } from '../../../helpers/http.js';
 
 const logger = createLogger({ level: 'silent', format: 'json' });
@@ -123,6 +124,38 @@ describe('http: graceful close', () => {
     const res = await inFlight;
     expect(await res.text()).to.equal('done');
     await closed;
+  });
+
+  it('ends server-sent event streams as soon as it starts closing, complete events first', async function () {
+    // The close timeout is far longer than this test's: only the closing event can end the stream in time.
+    this.timeout(10_000);
+    const app = createHttpApp({ logger });
+    let unsubscribed = false;
+    app.use((ctx) =>
+      streamStates<{ n: number }>(ctx, {
+        read: async () => ({ n: 1 }),
+        subscribe: async () => async () => {
+          unsubscribed = true;
+        },
+        isFinal: () => false,
+        logger,
+      }),
+    );
+    const l = await listen(app.callback(), 0, '127.0.0.1');
+    const res = await fetch(`http://127.0.0.1:${l.port}/`);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    let text = '';
+    while (!text.includes('event: state')) text += new TextDecoder().decode((await reader.read()).value);
+    const closed = l.close(600_000);
+    for (;;) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      text += new TextDecoder().decode(chunk.value);
+    }
+    await closed;
+    expect(text).to.contain('retry: 3000').and.to.contain('event: state\ndata: {"n":1}\n\n');
+    expect(unsubscribed).to.equal(true);
+    expect(l.inFlight()).to.equal(0);
   });
 
   it('drops connections that outlive the timeout', async () => {

@@ -11,15 +11,15 @@ export const idpSessionEndsChannel = 'ns:idp-session-ends';
 export type NsSessionEnd =
   /** The browser's NS login session was logged out at NS (its REST API, the login page, the phone). */
   | { cause: 'ns_logout'; server: string; nsSession: string }
-  /** An account (a phone) was deleted at NS: every IdP session made from its logins ends. */
-  | { cause: 'account_removed'; server: string; account: string };
+  /** An account (a phone) was deleted or blocked at NS: every IdP session made from its logins ends. */
+  | { cause: 'account_removed' | 'account_blocked'; server: string; account: string };
 
 const id = z.string().min(1).max(255);
 const server = z.string().min(1).max(63);
 
 export const nsSessionEndSchema: z.ZodType<NsSessionEnd> = z.discriminatedUnion('cause', [
   z.strictObject({ cause: z.literal('ns_logout'), server, nsSession: id }),
-  z.strictObject({ cause: z.literal('account_removed'), server, account: id }),
+  z.strictObject({ cause: z.enum(['account_removed', 'account_blocked']), server, account: id }),
 ]);
 
 /** The messages are a hundred bytes or so; anything far larger on the channel is not ours. */

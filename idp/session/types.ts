@@ -46,6 +46,7 @@ export type IdpEndCause =
   | 'saml_logout'
   | 'ns_logout'
   | 'account_removed'
+  | 'account_blocked'
   | 'replaced';
 
 /**

@@ -1,5 +1,5 @@
 // NS's side of ending IdP sessions (auth-server/common/idp-session-ends.ts): a logout of a logged-in NS
-// session and a deleted account are told to the IdP on the KV bus, once the change has committed. Best
+// session and a deleted or blocked account are told to the IdP on the KV bus, once the change has committed. Best
 // effort like the business events: the NS change stands, and a lost message leaves the IdP session to its
 // timeouts (logged, so an operator sees it).
 import type { Knex } from 'knex';
@@ -18,6 +18,11 @@ function isTransaction(db: Knex | undefined): db is Knex.Transaction {
   return db !== undefined && (db as Knex.Transaction).isTransaction === true;
 }
 
+const endCauses: Partial<Record<string, 'account_removed' | 'account_blocked'>> = {
+  'account.deleted': 'account_removed',
+  'account.blocked': 'account_blocked',
+};
+
 export function createIdpSessionEnds(deps: IdpSessionEndsDeps) {
   const publish = async (end: NsSessionEnd): Promise<void> => {
     try {
@@ -34,18 +39,20 @@ export function createIdpSessionEnds(deps: IdpSessionEndsDeps) {
     },
 
     /**
-     * The audit service whose `account.deleted` events (every path that deletes an account records one, in
-     * the deleting transaction) also reach the IdP, after the commit or never.
+     * The audit service whose `account.deleted` and `account.blocked` events (every path that deletes or
+     * blocks an account records one, in the same transaction: the admin API, "not me", a PIN lockout) also
+     * reach the IdP, after the commit or never. A blocked phone can no longer log in, so the sessions it
+     * made should not outlive it either; unblocking brings none back.
      */
     wrap(audit: AuditService): AuditService {
       return {
         ...audit,
         async record(input, trx) {
           const event = await audit.record(input, trx);
-          if (event.type !== 'account.deleted' || event.server === null || event.subject.kind !== 'account')
-            return event;
+          const cause = endCauses[event.type];
+          if (cause === undefined || event.server === null || event.subject.kind !== 'account') return event;
           const end: NsSessionEnd = {
-            cause: 'account_removed',
+            cause,
             server: event.server.name,
             account: event.subject.id,
           };

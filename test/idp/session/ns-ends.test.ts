@@ -1,5 +1,6 @@
 // NS → IdP: an NS logout of the browser's NS login session ends the IdP session made from it (`ns_logout`),
-// and deleting the account (the phone) at NS ends every IdP session of its logins (`account_removed`), with
+// and deleting or blocking the account (the phone) at NS ends every IdP session of its logins
+// (`account_removed`, `account_blocked`), with
 // the OIDC back-channel logout of their relying parties. The embedded runtime, the real SDK as the phone,
 // the message on the KV bus as between instances.
 import { createServer, type Server } from 'node:http';
@@ -35,7 +36,7 @@ async function eventually(check: () => Promise<boolean>, what: string): Promise<
   throw new Error(`never: ${what}`);
 }
 
-describe('idp/session: NS ends IdP sessions (ns_logout, account_removed)', function () {
+describe('idp/session: NS ends IdP sessions (ns_logout, account_removed, account_blocked)', function () {
   this.timeout(60_000);
   let e: Embedded;
   let webapp: oidc.Configuration;
@@ -142,6 +143,27 @@ describe('idp/session: NS ends IdP sessions (ns_logout, account_removed)', funct
       headers: { authorization: `Bearer ${first.grant.access_token}` },
     });
     expect(userinfo.status).to.equal(401);
+    expect(await sessions().current(asContext(bystander.b), 'default')).to.deep.include({ userid: 'alice' });
+  });
+
+  it('blocking the account at NS ends its IdP sessions too; unblocking brings none back', async () => {
+    const carol = await Phone.open(e.url);
+    await carol.enrol(e.url, 'carol');
+    const blocked = await login(carol);
+    const bystander = await login(alice);
+    const path = `${e.url}/ns/api/v2/servers/default/accounts/${blocked.session.accountId}`;
+    const res = await fetch(`${path}/block`, { method: 'POST', headers: { 'x-apikey': rootApiKey } });
+    expect(res.status, await res.clone().text()).to.equal(200);
+    await eventually(
+      async () => (await endCause(blocked.session.id)) === 'account_blocked',
+      'account_blocked',
+    );
+    await eventually(async () => tokens.length === 1, 'one back-channel logout token');
+    expect(decodeJwt(tokens[0] ?? '')).to.deep.include({ sub: 'carol', aud: 'webapp' });
+    expect(await sessions().current(asContext(blocked.b), 'default')).to.equal(undefined);
+    const unblock = await fetch(`${path}/unblock`, { method: 'POST', headers: { 'x-apikey': rootApiKey } });
+    expect(unblock.status).to.equal(200);
+    expect(await sessions().current(asContext(blocked.b), 'default')).to.equal(undefined);
     expect(await sessions().current(asContext(bystander.b), 'default')).to.deep.include({ userid: 'alice' });
   });
 

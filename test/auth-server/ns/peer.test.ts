@@ -45,6 +45,31 @@ describe('ns peer (in-process)', () => {
       peers: {},
     });
 
+  /** An enrolled account as the repository stores it; the key is a placeholder no test verifies. */
+  const saveAccount = (a: {
+    id: string;
+    serverId: string;
+    userid: string;
+    keyThumbprint?: string;
+    appInstanceId?: string;
+    blockedAt?: Date | null;
+  }) =>
+    createAccountRepository(knex).save({
+      id: a.id,
+      serverId: a.serverId,
+      userid: a.userid,
+      publicJwk: { kty: 'EC', crv: 'P-256', x: 'A'.repeat(43), y: 'B'.repeat(43) },
+      keyThumbprint: a.keyThumbprint ?? a.id.padEnd(43, 'K'),
+      appInstanceId: a.appInstanceId ?? `inst-${a.id}`,
+      sfsIssuer: 'http://127.0.0.1:3000/sfs',
+      description: null,
+      clientVersion: null,
+      createdAt: new Date(clock.now()),
+      lastLoginAt: null,
+      lastPushAt: null,
+      blockedAt: a.blockedAt ?? null,
+    });
+
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'nextauth-ns-peer-'));
     knex = openDb({ dataDir, service: 'ns' });
@@ -139,21 +164,7 @@ describe('ns peer (in-process)', () => {
 
   describe('activeUser (what a token grant asks, in one call)', () => {
     const account = (id: string, serverId: string, userid: string, blockedAt: Date | null) =>
-      createAccountRepository(knex).save({
-        id,
-        serverId,
-        userid,
-        publicJwk: { kty: 'EC', crv: 'P-256', x: 'A'.repeat(43), y: 'B'.repeat(43) },
-        keyThumbprint: id.padEnd(43, 'K'),
-        appInstanceId: `inst-${id}`,
-        sfsIssuer: 'http://127.0.0.1:3000/sfs',
-        description: null,
-        clientVersion: null,
-        createdAt: new Date(clock.now()),
-        lastLoginAt: null,
-        lastPushAt: null,
-        blockedAt,
-      });
+      saveAccount({ id, serverId, userid, blockedAt });
     const serverId = async (name: string) =>
       ((await knex('ns_virtual_servers').where({ name }).first('id')) as { id: string }).id;
 
@@ -231,20 +242,12 @@ describe('ns peer (in-process)', () => {
 
     before(async () => {
       const server = await knex('ns_virtual_servers').where({ name: 'default' }).first('id');
-      await createAccountRepository(knex).save({
+      await saveAccount({
         id: 'acc-lock',
         serverId: server.id,
         userid: 'carol',
-        publicJwk: { kty: 'EC', crv: 'P-256', x: 'A'.repeat(43), y: 'B'.repeat(43) },
         keyThumbprint: 'C'.repeat(43),
         appInstanceId: 'inst-1',
-        sfsIssuer: 'http://127.0.0.1:3000/sfs',
-        description: null,
-        clientVersion: null,
-        createdAt: new Date(clock.now()),
-        lastLoginAt: null,
-        lastPushAt: null,
-        blockedAt: null,
       });
     });
 

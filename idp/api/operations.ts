@@ -13,6 +13,7 @@ import {
   subjectTypes,
 } from '../oidc/clients.js';
 import { signingAlgs } from '../oidc/signing-keys.js';
+import { keyUses } from '../saml/keys.js';
 import { maxMetadataBytes } from '../saml/sp-metadata.js';
 import { attributeNameSchema, claimSchema, entityIdSchema, signModes } from '../saml/sps.js';
 
@@ -308,6 +309,59 @@ export const spOperations = {
   },
 } satisfies Record<string, ApiOperation>;
 
+export const samlKeySchema = z.object({
+  kid: z.string().describe("SHA-256 of the certificate's DER, hex (its fingerprint)"),
+  use: z.enum(keyUses),
+  state: z
+    .enum(['current', 'next', 'retired'])
+    .describe(
+      '`current` signs (or is the encryption key); `next` is in the metadata already and takes over at the next rotation; `retired` stays in the metadata for the overlap',
+    ),
+  certificate: z.string().describe('The self-signed certificate, PEM'),
+  createdAt: instant,
+  activatedAt: instant.nullable(),
+  retiredAt: instant.nullable(),
+  notAfter: instant.describe("The certificate's end of validity"),
+});
+
+export const samlKeyListSchema = z.object({ keys: z.array(samlKeySchema) });
+
+export const samlKeyRotationSchema = z.strictObject({
+  use: z
+    .enum([...keyUses, 'both'])
+    .default('both')
+    .describe('Which key pair to rotate: the signing one, the encryption one, or both'),
+});
+
+export const samlKeyOperations = {
+  list: {
+    method: 'get',
+    path: '/api/v1/servers/{server}/saml/keys',
+    operationId: 'listSamlKeys',
+    summary:
+      "The SAML IdP's key pairs as its metadata publishes them (certificates only), created on first use",
+    tag: 'saml-keys',
+    access,
+    params: serverParams,
+    responses: { 200: { description: 'Current, next and retired keys', schema: samlKeyListSchema } },
+    problems: [401, 403, 404],
+  },
+  rotate: {
+    method: 'post',
+    path: '/api/v1/servers/{server}/saml/keys/rotate',
+    operationId: 'rotateSamlKeys',
+    summary: 'Rotate: the published `next` key starts signing, `current` retires, a new `next` appears',
+    description:
+      'Rotate only after the SPs have re-read the metadata since the `next` key appeared (its `createdAt`): an SP that pins the old certificate stops accepting our signatures. Every instance signs with the new key within 30 s; retired keys stay in the metadata for 14 days.',
+    tag: 'saml-keys',
+    access,
+    params: serverParams,
+    body: samlKeyRotationSchema,
+    responses: { 200: { description: 'The keys after the rotation', schema: samlKeyListSchema } },
+    problems: [400, 401, 403, 404, 415],
+  },
+} satisfies Record<string, ApiOperation>;
+
 export const idpOpenApiOperation = {
   method: 'get',
   path: '/api/v1/openapi.json',
@@ -323,6 +377,7 @@ export const idpApiOperations: readonly ApiOperation[] = [
   ...Object.values(clientOperations),
   ...Object.values(keyOperations),
   ...Object.values(spOperations),
+  ...Object.values(samlKeyOperations),
   idpOpenApiOperation,
 ];
 
@@ -334,4 +389,6 @@ export const idpApiComponents = {
   SigningKeyList: signingKeyListSchema,
   SamlSp: samlSpSchema,
   SamlSpList: samlSpListSchema,
+  SamlKey: samlKeySchema,
+  SamlKeyList: samlKeyListSchema,
 };

@@ -4,6 +4,7 @@ import type { IdpAdminEvent, NsPeer } from '../../auth-server/common/peers.js';
 import type { ClientPatch, ClientRepository, NewClient, OidcClient } from '../oidc/clients.js';
 import type { SigningKeyInfo, SigningKeyStore } from '../oidc/signing-keys.js';
 import { SamlError } from '../saml/errors.js';
+import type { KeyUse, SamlKeyInfo, SamlKeyStore } from '../saml/keys.js';
 import type { SamlSp, SpRepository, SpSettings } from '../saml/sps.js';
 
 /** Who acts, from where: the API key and the request's origin. */
@@ -29,6 +30,7 @@ export interface IdpAdminService {
   /** False when the server has no such client. */
   deleteClient(server: string, clientId: string, actor: AdminActor): Promise<boolean>;
   rotateKeys(server: string, actor: AdminActor): Promise<SigningKeyInfo[]>;
+  rotateSamlKeys(server: string, uses: readonly KeyUse[], actor: AdminActor): Promise<SamlKeyInfo[]>;
   createSp(server: string, metadataXml: string, settings: SpSettings, actor: AdminActor): Promise<SamlSp>;
   /** Undefined when the server has no such SP. */
   updateSp(
@@ -54,6 +56,7 @@ export function createIdpAdminService(deps: {
   clients: ClientRepository;
   keys: SigningKeyStore;
   sps?: SpRepository | undefined;
+  samlKeys?: SamlKeyStore | undefined;
   ns: NsPeer;
 }): IdpAdminService {
   const { clients, keys, ns } = deps;
@@ -116,6 +119,13 @@ export function createIdpAdminService(deps: {
     async rotateKeys(server, actor) {
       return keys.rotate(server, () =>
         record('oidc_keys.rotated', server, actor, { kind: 'server', id: server }),
+      );
+    },
+
+    rotateSamlKeys(server, uses, actor) {
+      if (!deps.samlKeys) throw new Error('SAML front door off');
+      return deps.samlKeys.rotate(server, uses, () =>
+        record('saml_keys.rotated', server, actor, { kind: 'server', id: server }, { uses: [...uses] }),
       );
     },
 

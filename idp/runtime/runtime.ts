@@ -327,6 +327,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         keys: oidc.registry.keys,
         ...(saml && {
           sps: saml.sps,
+          samlKeys: saml.keys,
           metadataFetch: metadataOutboundClient(config.outboundAllow),
         }),
       });

@@ -120,13 +120,13 @@ export function samlRouter(deps: SamlRoutesDeps): Router {
 
   router.get('/saml/:server/metadata', server, async (ctx) => {
     const name = String(ctx.params.server);
-    const pair = await keys.get(name);
+    const ring = await keys.get(name);
     ctx.type = 'application/samlmetadata+xml';
     ctx.set('Cache-Control', 'public, max-age=300');
     ctx.body = idpMetadataXml({
       entityId: urls.entityId(name),
-      signingCertificate: pair.signing.certificateBody,
-      encryptionCertificate: pair.encryption.certificateBody,
+      signingCertificates: ring.published.signing,
+      encryptionCertificates: ring.published.encryption,
       nameIdFormats: supportedNameIdFormats,
       sso: urls.sso(name),
       slo: urls.slo(name),

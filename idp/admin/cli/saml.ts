@@ -1,6 +1,6 @@
 // `nextauth saml sp add|update|list|remove`: the SAML service providers of a virtual server's IdP, registered from
-// their metadata (a file read here, or a URL the IdP fetches through its outbound allow-list), through the
-// IdP management API (`/idp/api/v1`) of the running system, as root.
+// their metadata (a file read here, or a URL the IdP fetches through its outbound allow-list); `nextauth saml
+// keys|rotate-keys`: its key pairs. All through the IdP management API (`/idp/api/v1`) of the running system.
 import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
@@ -25,6 +25,35 @@ const spSchema = z
 type Sp = z.output<typeof spSchema>;
 const listSchema = z.object({ sps: z.array(spSchema) });
 
+const keySchema = z
+  .object({
+    kid: z.string(),
+    use: z.string(),
+    state: z.string(),
+    createdAt: z.string(),
+    activatedAt: z.string().nullable(),
+    retiredAt: z.string().nullable(),
+    notAfter: z.string(),
+  })
+  .loose();
+const keysSchema = z.object({ keys: z.array(keySchema) });
+const keyUseChoices = ['signing', 'encryption', 'both'] as const;
+
+function keyUse(value: string): string {
+  if (!(keyUseChoices as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`expected one of ${keyUseChoices.join(', ')}`);
+  return value;
+}
+
+const describeKeys = (keys: z.output<typeof keySchema>[]) =>
+  keys
+    .map(
+      (k) =>
+        `${k.use.padEnd(10)} ${k.state.padEnd(7)} ${k.kid} created ${k.createdAt}${k.retiredAt ? ` retired ${k.retiredAt}` : ''}\n`,
+    )
+    .join('');
+
+const samlPath = (server: string) => `/idp/api/v1/servers/${encodeURIComponent(server)}/saml`;
 const spsPath = (server: string) => `/idp/api/v1/servers/${encodeURIComponent(server)}/saml/sps`;
 
 const signModes = ['assertion', 'response', 'both'] as const;
@@ -59,6 +88,42 @@ const print = (json: boolean | undefined, value: unknown, human: string) =>
 
 export function registerSaml(program: Command): void {
   const saml = program.command('saml').description('SAML IdP of each virtual server');
+  withServerOptions(
+    saml
+      .command('keys')
+      .description("list the IdP's key pairs as its metadata publishes them (current, next, retired)"),
+    '{"keys": [{kid, use, state, certificate, ...}]}',
+  ).action(async (opts: ServerCommandOptions) => {
+    const rest = await restClient(opts);
+    const list = await rest.call({
+      method: 'GET',
+      path: `${samlPath(opts.server)}/keys`,
+      schema: keysSchema,
+      what: 'saml keys',
+    });
+    print(opts.json, list, describeKeys(list.keys));
+  });
+
+  withServerOptions(
+    saml
+      .command('rotate-keys')
+      .description(
+        'retire the current key pair, promote the published next one, publish a new next one (after SPs re-read the metadata)',
+      )
+      .option('--use <use>', `which pair: ${keyUseChoices.join(', ')} (default both)`, keyUse),
+    'the keys after the rotation: {"keys": [...]}',
+  ).action(async (opts: ServerCommandOptions & { use?: string }) => {
+    const rest = await restClient(opts);
+    const list = await rest.call({
+      method: 'POST',
+      path: `${samlPath(opts.server)}/keys/rotate`,
+      body: opts.use !== undefined ? { use: opts.use } : {},
+      schema: keysSchema,
+      what: 'saml rotate-keys',
+    });
+    print(opts.json, list, describeKeys(list.keys));
+  });
+
   const sp = saml.command('sp').description('SAML service providers, registered from their metadata');
 
   withServerOptions(

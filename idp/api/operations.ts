@@ -16,6 +16,7 @@ import { signingAlgs } from '../oidc/signing-keys.js';
 import { keyUses } from '../saml/keys.js';
 import { maxMetadataBytes } from '../saml/sp-metadata.js';
 import { attributeNameSchema, claimSchema, entityIdSchema, signModes } from '../saml/sps.js';
+import { nameIdFormatNames } from '../saml/subject.js';
 
 /**
  * NS roles that may manage a server's IdP configuration: `servers` (the tenant's administrator role in NS
@@ -199,6 +200,12 @@ export const spRegistrationSchema = z
       .record(attributeNameSchema, claimSchema)
       .default({})
       .describe('SAML attribute name → claim (`sub`, `userid`, `name`, `email`, `groups`, `attr:NAME`)'),
+    nameIdFormat: z
+      .enum(nameIdFormatNames)
+      .optional()
+      .describe(
+        "The only NameID format this SP gets, overriding its metadata's; a request for another one gets InvalidNameIDPolicy. Absent: the request's format, else the metadata's",
+      ),
   })
   .refine((b) => (b.metadata === undefined) !== (b.metadataUrl === undefined), {
     message: 'Give exactly one of metadata and metadataUrl',
@@ -223,6 +230,11 @@ export const spUpdateSchema = z
       .refine((r) => Object.keys(r).length <= 50, 'at most 50 attributes')
       .optional()
       .describe('The whole attribute mapping, replacing the old one (`{}` sends none)'),
+    nameIdFormat: z
+      .enum(nameIdFormatNames)
+      .nullable()
+      .optional()
+      .describe('The only NameID format this SP gets; `null` goes back to the request’s or the metadata’s'),
   })
   .refine((b) => b.metadata === undefined || b.metadataUrl === undefined, {
     message: 'Give at most one of metadata and metadataUrl',
@@ -239,6 +251,10 @@ export const samlSpSchema = z.object({
   sign: z.enum(signModes),
   encrypt: z.boolean(),
   attributes: z.record(z.string(), z.string()),
+  nameIdFormat: z
+    .enum(nameIdFormatNames)
+    .nullable()
+    .describe('The NameID format set for this SP; null: the request’s, else the metadata’s'),
   createdAt: instant,
   updatedAt: instant,
 });

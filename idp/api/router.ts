@@ -85,6 +85,7 @@ export function toSpWire(sp: SamlSp, publicUrl: string): z.output<typeof samlSpS
     sign: sp.settings.sign,
     encrypt: sp.settings.encrypt,
     attributes: sp.settings.attributes,
+    nameIdFormat: sp.settings.nameIdFormat ?? null,
     createdAt: sp.createdAt.toISOString(),
     updatedAt: sp.updatedAt.toISOString(),
   };
@@ -240,7 +241,12 @@ export function createIdpApiRouter(deps: IdpApiDeps): Router<IdpApiState> {
     const sp = await admin.createSp(
       server,
       metadata,
-      { sign: body.sign, encrypt: body.encrypt, attributes: body.attributes },
+      {
+        sign: body.sign,
+        encrypt: body.encrypt,
+        attributes: body.attributes,
+        ...(body.nameIdFormat !== undefined && { nameIdFormat: body.nameIdFormat }),
+      },
       actorOf(ctx),
     );
     ctx.status = 201;

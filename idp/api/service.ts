@@ -36,12 +36,17 @@ export interface IdpAdminService {
   updateSp(
     server: string,
     entityId: string,
-    change: { metadataXml?: string; settings: Partial<SpSettings> },
+    change: { metadataXml?: string; settings: SpSettingsChange },
     actor: AdminActor,
   ): Promise<SamlSp | undefined>;
   /** False when the server has no such SP. */
   deleteSp(server: string, entityId: string, actor: AdminActor): Promise<boolean>;
 }
+
+/** Settings an update gives; `nameIdFormat: null` removes the SP's format. */
+export type SpSettingsChange = Partial<Omit<SpSettings, 'nameIdFormat'>> & {
+  nameIdFormat?: SpSettings['nameIdFormat'] | null;
+};
 
 /** What a client's audit event says about it: its shape, never its secret. */
 const clientDetails = (c: OidcClient) => ({
@@ -141,6 +146,7 @@ export function createIdpAdminService(deps: {
             encrypt: sp.settings.encrypt,
             authnRequestsSigned: sp.metadata.authnRequestsSigned,
             attributes: Object.keys(sp.settings.attributes).sort(),
+            nameIdFormat: sp.settings.nameIdFormat ?? null,
           },
         ),
       );
@@ -153,8 +159,10 @@ export function createIdpAdminService(deps: {
         {
           ...(change.metadataXml !== undefined && { metadataXml: change.metadataXml }),
           settings: (current) => {
-            const settings = { ...current.settings, ...change.settings };
-            return settings;
+            const { nameIdFormat, ...rest } = change.settings;
+            const { nameIdFormat: stored, ...kept } = current.settings;
+            const format = nameIdFormat === undefined ? stored : (nameIdFormat ?? undefined);
+            return { ...kept, ...rest, ...(format !== undefined && { nameIdFormat: format }) };
           },
         },
         (sp) => {
@@ -175,6 +183,7 @@ export function createIdpAdminService(deps: {
               encrypt: sp.settings.encrypt,
               authnRequestsSigned: sp.metadata.authnRequestsSigned,
               attributes: Object.keys(sp.settings.attributes).sort(),
+              nameIdFormat: sp.settings.nameIdFormat ?? null,
             },
           );
         },

@@ -18,6 +18,7 @@ const spSchema = z
     sign: z.string(),
     encrypt: z.boolean(),
     attributes: z.record(z.string(), z.string()),
+    nameIdFormat: z.string().nullable().optional(),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -64,6 +65,19 @@ function signMode(value: string): string {
   return value;
 }
 
+const nameIdFormatChoices = ['persistent', 'email', 'transient', 'unspecified'] as const;
+
+function nameIdFormat(value: string): string {
+  if (!(nameIdFormatChoices as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`expected one of ${nameIdFormatChoices.join(', ')}`);
+  return value;
+}
+
+/** For update: a format, or `metadata` to drop the SP's own and follow the request and the metadata again. */
+function nameIdFormatOrMetadata(value: string): string {
+  return value === 'metadata' ? value : nameIdFormat(value);
+}
+
 /** `NAME=claim`, repeatable. */
 function attribute(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const eq = value.indexOf('=');
@@ -76,6 +90,7 @@ function describeSp(sp: Sp): string {
     `sign ${sp.sign}`,
     ...(sp.encrypt ? ['encrypted'] : []),
     ...(sp.authnRequestsSigned ? ['signed requests'] : []),
+    ...(sp.nameIdFormat ? [`nameid ${sp.nameIdFormat}`] : []),
   ].join(', ');
   const attributes = Object.entries(sp.attributes)
     .map(([name, claim]) => `${name}=${claim}`)
@@ -137,6 +152,11 @@ export function registerSaml(program: Command): void {
         '--attribute <NAME=claim>',
         'send a claim (sub, userid, name, email, groups, attr:NAME) as attribute NAME (repeat)',
         attribute,
+      )
+      .option(
+        '--nameid-format <format>',
+        `the only NameID format the SP gets (${nameIdFormatChoices.join(', ')}), overriding its metadata's`,
+        nameIdFormat,
       ),
     'the SP',
   ).action(
@@ -146,6 +166,7 @@ export function registerSaml(program: Command): void {
         sign?: string;
         encrypt?: boolean;
         attribute?: Record<string, string>;
+        nameidFormat?: string;
       },
     ) => {
       const source = /^https?:\/\//i.test(opts.metadata)
@@ -160,6 +181,7 @@ export function registerSaml(program: Command): void {
           ...(opts.sign !== undefined ? { sign: opts.sign } : {}),
           ...(opts.encrypt ? { encrypt: true } : {}),
           ...(opts.attribute !== undefined ? { attributes: opts.attribute } : {}),
+          ...(opts.nameidFormat !== undefined ? { nameIdFormat: opts.nameidFormat } : {}),
         },
         schema: spSchema,
         what: 'saml sp add',
@@ -198,7 +220,12 @@ export function registerSaml(program: Command): void {
         'the attribute mapping, replacing the old one (repeat; as for add)',
         attribute,
       )
-      .option('--no-attributes', 'send no attributes any more'),
+      .option('--no-attributes', 'send no attributes any more')
+      .option(
+        '--nameid-format <format>',
+        `the only NameID format the SP gets (${nameIdFormatChoices.join(', ')}), or metadata: the request's or the metadata's again`,
+        nameIdFormatOrMetadata,
+      ),
     'the SP',
   ).action(
     async (
@@ -209,6 +236,7 @@ export function registerSaml(program: Command): void {
         encrypt?: boolean;
         attribute?: Record<string, string>;
         attributes?: boolean;
+        nameidFormat?: string;
       },
     ) => {
       if (opts.attribute !== undefined && opts.attributes === false)
@@ -225,9 +253,14 @@ export function registerSaml(program: Command): void {
         ...(opts.encrypt !== undefined ? { encrypt: opts.encrypt } : {}),
         ...(opts.attribute !== undefined ? { attributes: opts.attribute } : {}),
         ...(opts.attributes === false ? { attributes: {} } : {}),
+        ...(opts.nameidFormat !== undefined
+          ? { nameIdFormat: opts.nameidFormat === 'metadata' ? null : opts.nameidFormat }
+          : {}),
       };
       if (Object.keys(body).length === 0)
-        throw new Error('nothing to change: give --metadata, --sign, --encrypt/--no-encrypt or --attribute');
+        throw new Error(
+          'nothing to change: give --metadata, --sign, --encrypt/--no-encrypt, --attribute or --nameid-format',
+        );
       const rest = await restClient(opts);
       const updated = await rest.call({
         method: 'PATCH',

@@ -59,7 +59,7 @@ describe('nextauth saml sp (over /idp/api/v1)', function () {
     expect((await run('list')).stdout).to.equal('');
   });
 
-  it('updates an SP in place: settings, attributes, --no-encrypt, new metadata of the same entityID', async () => {
+  it('updates an SP in place: settings, attributes, --no-encrypt, new metadata of the same entityID, --nameid-format', async () => {
     const sp = await createSp(e, 'https://update-cli.example/sp');
     const file = join(dir, 'update.xml');
     writeFileSync(file, sp.metadata);
@@ -84,6 +84,17 @@ describe('nextauth saml sp (over /idp/api/v1)', function () {
     const moved = await run('update', ...id, '--metadata', file);
     expect(moved.code, moved.stderr).to.equal(0);
     expect(moved.stdout).to.contain(': http://127.0.0.1:9/saml/acs-new');
+    const email = await run('update', ...id, '--nameid-format', 'email');
+    expect(email.code, email.stderr).to.equal(0);
+    expect(email.stdout).to.contain('(sign assertion, nameid email)');
+    const before = await rows();
+    const bad = await run('update', ...id, '--nameid-format', 'emailAddress');
+    expect(bad.code).to.not.equal(0);
+    expect(bad.stderr.split('\n')[0], bad.stderr).to.match(/^error: /);
+    expect(await rows()).to.equal(before);
+    const back = await run('update', ...id, '--nameid-format', 'metadata', '--json');
+    expect(back.code, back.stderr).to.equal(0);
+    expect(JSON.parse(back.stdout)).to.deep.include({ nameIdFormat: null });
   });
 
   it('update refusals: nothing to change, another SP’s metadata, an unknown SP; nothing changes', async () => {

@@ -99,7 +99,7 @@ describeEachDatabase('idp/saml storage', (db) => {
     expect(await store.sweep()).to.equal(2);
   });
 
-  it('a logout chain: of concurrent steps exactly one wins; found by the request it awaits; it expires', async () => {
+  it('a logout chain: of concurrent steps exactly one wins; found by the request it awaits; it expires, unfinished ones heard', async () => {
     const stores = [db().knex, db().open()].map((knex) => createLogoutStore({ knex, clock }));
     const [store] = stores;
     if (!store) throw new Error('no store');
@@ -128,8 +128,13 @@ describeEachDatabase('idp/saml storage', (db) => {
     expect((await store.awaiting('default', '_r1'))?.chain).to.deep.equal(next);
     expect(await store.awaiting('acme', '_r1')).to.equal(undefined);
     expect(await store.get('acme', 'c'.repeat(32))).to.equal(undefined);
+    // A chain walked to its end expires too, but nobody is left unreached there.
+    await store.create('d'.repeat(32), 'default', { ...chain, queue: [], done: true });
     clock.advance(logoutChainLifetimeMs);
     expect(await store.get('default', 'c'.repeat(32))).to.equal(undefined);
-    expect(await store.sweep()).to.equal(1);
+    const heard: [string, LogoutChain][] = [];
+    expect(await store.sweep((server, expired) => heard.push([server, expired]))).to.equal(2);
+    expect(heard).to.deep.equal([['default', next]]);
+    expect(await store.sweep()).to.equal(0);
   });
 });

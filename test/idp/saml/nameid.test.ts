@@ -5,7 +5,7 @@
 import { SAML, type SamlConfig } from '@node-saml/node-saml';
 import { expect } from 'chai';
 import { Browser, type Embedded, Phone, rootApiKey, startEmbedded } from '../oidc/harness.js';
-import { acsUrl, createSp, redirectRequest, registerSp, type TestSp, toAcs } from './harness.js';
+import { acsUrl, createSp, registerSp, type TestSp, toAcs } from './harness.js';
 
 const formats = {
   persistent: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',

@@ -102,6 +102,7 @@ export const idpAdminEventTypes = [
   'oidc_client.updated',
   'oidc_client.deleted',
   'oidc_keys.rotated',
+  'saml_keys.rotated',
   'saml_sp.created',
   'saml_sp.updated',
   'saml_sp.deleted',

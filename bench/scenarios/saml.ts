@@ -4,7 +4,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { SignedXml } from 'xml-crypto';
 import { buildLoginResponse, type LoginResponseInput } from '../../idp/saml/response.js';
-import { certificateBody, selfSignedCertificate } from '../../idp/saml/x509.js';
+import { certificateBody, certificateFingerprint, selfSignedCertificate } from '../../idp/saml/x509.js';
 
 const now = () => performance.now();
 
@@ -18,7 +18,12 @@ function key() {
     notAfter: new Date(Date.now() + 864e5),
     serial: Buffer.from([1]),
   });
-  return { certificate: pem, certificateBody: certificateBody(pem), privateKey };
+  return {
+    kid: certificateFingerprint(pem),
+    certificate: pem,
+    certificateBody: certificateBody(pem),
+    privateKey,
+  };
 }
 
 function rate(total: number, task: () => unknown): Promise<number> {

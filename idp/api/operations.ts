@@ -13,8 +13,10 @@ import {
   subjectTypes,
 } from '../oidc/clients.js';
 import { signingAlgs } from '../oidc/signing-keys.js';
+import { keyUses } from '../saml/keys.js';
 import { maxMetadataBytes } from '../saml/sp-metadata.js';
 import { attributeNameSchema, claimSchema, entityIdSchema, signModes } from '../saml/sps.js';
+import { nameIdFormatNames } from '../saml/subject.js';
 
 /**
  * NS roles that may manage a server's IdP configuration: `servers` (the tenant's administrator role in NS
@@ -198,6 +200,12 @@ export const spRegistrationSchema = z
       .record(attributeNameSchema, claimSchema)
       .default({})
       .describe('SAML attribute name → claim (`sub`, `userid`, `name`, `email`, `groups`, `attr:NAME`)'),
+    nameIdFormat: z
+      .enum(nameIdFormatNames)
+      .optional()
+      .describe(
+        "The only NameID format this SP gets, overriding its metadata's; a request for another one gets InvalidNameIDPolicy. Absent: the request's format, else the metadata's",
+      ),
   })
   .refine((b) => (b.metadata === undefined) !== (b.metadataUrl === undefined), {
     message: 'Give exactly one of metadata and metadataUrl',
@@ -222,6 +230,11 @@ export const spUpdateSchema = z
       .refine((r) => Object.keys(r).length <= 50, 'at most 50 attributes')
       .optional()
       .describe('The whole attribute mapping, replacing the old one (`{}` sends none)'),
+    nameIdFormat: z
+      .enum(nameIdFormatNames)
+      .nullable()
+      .optional()
+      .describe('The only NameID format this SP gets; `null` goes back to the request’s or the metadata’s'),
   })
   .refine((b) => b.metadata === undefined || b.metadataUrl === undefined, {
     message: 'Give at most one of metadata and metadataUrl',
@@ -238,6 +251,10 @@ export const samlSpSchema = z.object({
   sign: z.enum(signModes),
   encrypt: z.boolean(),
   attributes: z.record(z.string(), z.string()),
+  nameIdFormat: z
+    .enum(nameIdFormatNames)
+    .nullable()
+    .describe('The NameID format set for this SP; null: the request’s, else the metadata’s'),
   createdAt: instant,
   updatedAt: instant,
 });
@@ -308,6 +325,59 @@ export const spOperations = {
   },
 } satisfies Record<string, ApiOperation>;
 
+export const samlKeySchema = z.object({
+  kid: z.string().describe("SHA-256 of the certificate's DER, hex (its fingerprint)"),
+  use: z.enum(keyUses),
+  state: z
+    .enum(['current', 'next', 'retired'])
+    .describe(
+      '`current` signs (or is the encryption key); `next` is in the metadata already and takes over at the next rotation; `retired` stays in the metadata for the overlap',
+    ),
+  certificate: z.string().describe('The self-signed certificate, PEM'),
+  createdAt: instant,
+  activatedAt: instant.nullable(),
+  retiredAt: instant.nullable(),
+  notAfter: instant.describe("The certificate's end of validity"),
+});
+
+export const samlKeyListSchema = z.object({ keys: z.array(samlKeySchema) });
+
+export const samlKeyRotationSchema = z.strictObject({
+  use: z
+    .enum([...keyUses, 'both'])
+    .default('both')
+    .describe('Which key pair to rotate: the signing one, the encryption one, or both'),
+});
+
+export const samlKeyOperations = {
+  list: {
+    method: 'get',
+    path: '/api/v1/servers/{server}/saml/keys',
+    operationId: 'listSamlKeys',
+    summary:
+      "The SAML IdP's key pairs as its metadata publishes them (certificates only), created on first use",
+    tag: 'saml-keys',
+    access,
+    params: serverParams,
+    responses: { 200: { description: 'Current, next and retired keys', schema: samlKeyListSchema } },
+    problems: [401, 403, 404],
+  },
+  rotate: {
+    method: 'post',
+    path: '/api/v1/servers/{server}/saml/keys/rotate',
+    operationId: 'rotateSamlKeys',
+    summary: 'Rotate: the published `next` key starts signing, `current` retires, a new `next` appears',
+    description:
+      'Rotate only after the SPs have re-read the metadata since the `next` key appeared (its `createdAt`): an SP that pins the old certificate stops accepting our signatures. Every instance signs with the new key within 30 s; retired keys stay in the metadata for 14 days.',
+    tag: 'saml-keys',
+    access,
+    params: serverParams,
+    body: samlKeyRotationSchema,
+    responses: { 200: { description: 'The keys after the rotation', schema: samlKeyListSchema } },
+    problems: [400, 401, 403, 404, 415],
+  },
+} satisfies Record<string, ApiOperation>;
+
 export const idpOpenApiOperation = {
   method: 'get',
   path: '/api/v1/openapi.json',
@@ -323,6 +393,7 @@ export const idpApiOperations: readonly ApiOperation[] = [
   ...Object.values(clientOperations),
   ...Object.values(keyOperations),
   ...Object.values(spOperations),
+  ...Object.values(samlKeyOperations),
   idpOpenApiOperation,
 ];
 
@@ -334,4 +405,6 @@ export const idpApiComponents = {
   SigningKeyList: signingKeyListSchema,
   SamlSp: samlSpSchema,
   SamlSpList: samlSpListSchema,
+  SamlKey: samlKeySchema,
+  SamlKeyList: samlKeyListSchema,
 };

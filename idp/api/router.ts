@@ -16,6 +16,7 @@ import type { ClientRepository, OidcClient } from '../oidc/clients.js';
 import { issuerFor } from '../oidc/provider.js';
 import type { SigningKeyInfo, SigningKeyStore } from '../oidc/signing-keys.js';
 import { SamlError } from '../saml/errors.js';
+import { type KeyUse, keyUses, type SamlKeyInfo, type SamlKeyStore } from '../saml/keys.js';
 import { fetchSpMetadata, MetadataFetchError } from '../saml/metadata-fetch.js';
 import { parseSpMetadata } from '../saml/sp-metadata.js';
 import type { SamlSp, SpRepository } from '../saml/sps.js';
@@ -30,6 +31,8 @@ import {
   idpOpenApiOperation,
   keyOperations as keyOps,
   type oidcClientSchema,
+  samlKeyOperations as samlKeyOps,
+  type samlKeySchema,
   type samlSpSchema,
   type signingKeySchema,
   spOperations as spOps,
@@ -43,6 +46,8 @@ export interface IdpApiDeps {
   keys: SigningKeyStore;
   /** The SAML front door's SPs (absent when it is off: its operations answer 404). */
   sps?: SpRepository;
+  /** The SAML front door's key ring (absent when it is off). */
+  samlKeys?: SamlKeyStore;
   /** Fetches SP metadata URLs (allow-listed, size-capped). */
   metadataFetch?: OutboundClient;
 }
@@ -80,6 +85,7 @@ export function toSpWire(sp: SamlSp, publicUrl: string): z.output<typeof samlSpS
     sign: sp.settings.sign,
     encrypt: sp.settings.encrypt,
     attributes: sp.settings.attributes,
+    nameIdFormat: sp.settings.nameIdFormat ?? null,
     createdAt: sp.createdAt.toISOString(),
     updatedAt: sp.updatedAt.toISOString(),
   };
@@ -107,6 +113,19 @@ function toKeyWire(k: SigningKeyInfo): z.output<typeof signingKeySchema> {
     createdAt: k.createdAt.toISOString(),
     activatedAt: k.activatedAt?.toISOString() ?? null,
     retiredAt: k.retiredAt?.toISOString() ?? null,
+  };
+}
+
+function toSamlKeyWire(k: SamlKeyInfo): z.output<typeof samlKeySchema> {
+  return {
+    kid: k.kid,
+    use: k.use,
+    state: k.state,
+    certificate: k.certificate,
+    createdAt: k.createdAt.toISOString(),
+    activatedAt: k.activatedAt?.toISOString() ?? null,
+    retiredAt: k.retiredAt?.toISOString() ?? null,
+    notAfter: k.notAfter.toISOString(),
   };
 }
 
@@ -222,7 +241,12 @@ export function createIdpApiRouter(deps: IdpApiDeps): Router<IdpApiState> {
     const sp = await admin.createSp(
       server,
       metadata,
-      { sign: body.sign, encrypt: body.encrypt, attributes: body.attributes },
+      {
+        sign: body.sign,
+        encrypt: body.encrypt,
+        attributes: body.attributes,
+        ...(body.nameIdFormat !== undefined && { nameIdFormat: body.nameIdFormat }),
+      },
       actorOf(ctx),
     );
     ctx.status = 201;
@@ -256,6 +280,24 @@ export function createIdpApiRouter(deps: IdpApiDeps): Router<IdpApiState> {
     );
     if (!sp) throw problems.notFound('No such SAML SP');
     ctx.body = toSpWire(sp, publicUrl);
+  });
+
+  const samlKeysOf = (): SamlKeyStore => {
+    if (!deps.samlKeys) throw problems.notFound('The SAML front door is off');
+    return deps.samlKeys;
+  };
+
+  router.get(koaPath(samlKeyOps.list), ...steps, async (ctx) => {
+    const { server } = paramsOf(ctx, samlKeyOps.list.params);
+    ctx.body = { keys: (await samlKeysOf().list(server)).map(toSamlKeyWire) };
+  });
+
+  router.post(koaPath(samlKeyOps.rotate), ...steps, async (ctx) => {
+    const { server } = paramsOf(ctx, samlKeyOps.rotate.params);
+    samlKeysOf();
+    const { use } = await readJson(ctx, samlKeyOps.rotate.body);
+    const uses: readonly KeyUse[] = use === 'both' ? keyUses : [use];
+    ctx.body = { keys: (await admin.rotateSamlKeys(server, uses, actorOf(ctx))).map(toSamlKeyWire) };
   });
 
   router.delete(koaPath(spOps.delete), ...steps, async (ctx) => {

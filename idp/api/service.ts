@@ -4,6 +4,7 @@ import type { IdpAdminEvent, NsPeer } from '../../auth-server/common/peers.js';
 import type { ClientPatch, ClientRepository, NewClient, OidcClient } from '../oidc/clients.js';
 import type { SigningKeyInfo, SigningKeyStore } from '../oidc/signing-keys.js';
 import { SamlError } from '../saml/errors.js';
+import type { KeyUse, SamlKeyInfo, SamlKeyStore } from '../saml/keys.js';
 import type { SamlSp, SpRepository, SpSettings } from '../saml/sps.js';
 
 /** Who acts, from where: the API key and the request's origin. */
@@ -29,17 +30,23 @@ export interface IdpAdminService {
   /** False when the server has no such client. */
   deleteClient(server: string, clientId: string, actor: AdminActor): Promise<boolean>;
   rotateKeys(server: string, actor: AdminActor): Promise<SigningKeyInfo[]>;
+  rotateSamlKeys(server: string, uses: readonly KeyUse[], actor: AdminActor): Promise<SamlKeyInfo[]>;
   createSp(server: string, metadataXml: string, settings: SpSettings, actor: AdminActor): Promise<SamlSp>;
   /** Undefined when the server has no such SP. */
   updateSp(
     server: string,
     entityId: string,
-    change: { metadataXml?: string; settings: Partial<SpSettings> },
+    change: { metadataXml?: string; settings: SpSettingsChange },
     actor: AdminActor,
   ): Promise<SamlSp | undefined>;
   /** False when the server has no such SP. */
   deleteSp(server: string, entityId: string, actor: AdminActor): Promise<boolean>;
 }
+
+/** Settings an update gives; `nameIdFormat: null` removes the SP's format. */
+export type SpSettingsChange = Partial<Omit<SpSettings, 'nameIdFormat'>> & {
+  nameIdFormat?: SpSettings['nameIdFormat'] | null;
+};
 
 /** What a client's audit event says about it: its shape, never its secret. */
 const clientDetails = (c: OidcClient) => ({
@@ -54,6 +61,7 @@ export function createIdpAdminService(deps: {
   clients: ClientRepository;
   keys: SigningKeyStore;
   sps?: SpRepository | undefined;
+  samlKeys?: SamlKeyStore | undefined;
   ns: NsPeer;
 }): IdpAdminService {
   const { clients, keys, ns } = deps;
@@ -119,6 +127,13 @@ export function createIdpAdminService(deps: {
       );
     },
 
+    rotateSamlKeys(server, uses, actor) {
+      if (!deps.samlKeys) throw new Error('SAML front door off');
+      return deps.samlKeys.rotate(server, uses, () =>
+        record('saml_keys.rotated', server, actor, { kind: 'server', id: server }, { uses: [...uses] }),
+      );
+    },
+
     createSp(server, metadataXml, settings, actor) {
       return spRepository().add(server, metadataXml, settings, (sp) =>
         record(
@@ -131,6 +146,7 @@ export function createIdpAdminService(deps: {
             encrypt: sp.settings.encrypt,
             authnRequestsSigned: sp.metadata.authnRequestsSigned,
             attributes: Object.keys(sp.settings.attributes).sort(),
+            nameIdFormat: sp.settings.nameIdFormat ?? null,
           },
         ),
       );
@@ -143,8 +159,10 @@ export function createIdpAdminService(deps: {
         {
           ...(change.metadataXml !== undefined && { metadataXml: change.metadataXml }),
           settings: (current) => {
-            const settings = { ...current.settings, ...change.settings };
-            return settings;
+            const { nameIdFormat, ...rest } = change.settings;
+            const { nameIdFormat: stored, ...kept } = current.settings;
+            const format = nameIdFormat === undefined ? stored : (nameIdFormat ?? undefined);
+            return { ...kept, ...rest, ...(format !== undefined && { nameIdFormat: format }) };
           },
         },
         (sp) => {
@@ -165,6 +183,7 @@ export function createIdpAdminService(deps: {
               encrypt: sp.settings.encrypt,
               authnRequestsSigned: sp.metadata.authnRequestsSigned,
               attributes: Object.keys(sp.settings.attributes).sort(),
+              nameIdFormat: sp.settings.nameIdFormat ?? null,
             },
           );
         },

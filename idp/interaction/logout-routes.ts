@@ -22,6 +22,11 @@ export interface LogoutRouterDeps {
   logger: Logger;
   /** Where `return_to` may send the browser after the logout: the same policy as the login's. */
   returnTo?: ReturnToPolicy;
+  /**
+   * A logout chain through the SAML SPs this browser left unfinished (an SP never sent it back, the user
+   * pressed Back): its next step, where GET /logout continues instead of showing the logged-out page.
+   */
+  resumeFrontChannel?: (ctx: Context) => Promise<string | undefined>;
 }
 
 /** IdP session cookies are `nextauth_idp_<server>`; a browser holds a few at most. */
@@ -85,10 +90,12 @@ export function logoutRouter(deps: LogoutRouterDeps): Router {
     ctx.status = 303;
   };
 
-  router.get('/logout', (ctx) => {
+  router.get('/logout', async (ctx) => {
     const returnTo = checkedReturnTo(ctx, ctx.query.return_to);
     if (returnTo === undefined) return;
-    if (idpCookieServers(ctx.get('cookie')).length > 0) render(ctx, 'logout.html', returnTo);
+    if (idpCookieServers(ctx.get('cookie')).length > 0) return render(ctx, 'logout.html', returnTo);
+    const resumed = await deps.resumeFrontChannel?.(ctx);
+    if (resumed) goBack(ctx, resumed);
     // Nothing to end: straight back, no question.
     else if (returnTo) goBack(ctx, returnTo);
     else render(ctx, 'loggedout.html');

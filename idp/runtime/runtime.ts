@@ -252,6 +252,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           publicUrl: config.publicUrl,
           logger,
           ...(frontDoor ? { returnTo: frontDoor.returnTo } : {}),
+          // The SAML front door is made further down; a chain only exists once it is.
+          resumeFrontChannel: async (ctx) => saml?.resumeLogout(ctx),
         }).routes(),
       );
     // Forward-auth (DESIGN.md §5) reads the IdP session and the NS user through the NS peer.
@@ -327,6 +329,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         keys: oidc.registry.keys,
         ...(saml && {
           sps: saml.sps,
+          samlKeys: saml.keys,
           metadataFetch: metadataOutboundClient(config.outboundAllow),
         }),
       });

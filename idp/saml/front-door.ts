@@ -2,15 +2,17 @@
 // routes of every virtual server, and a sweep of expired request IDs and waiting requests.
 import type Router from '@koa/router';
 import type { Knex } from 'knex';
+import type { Context } from 'koa';
 import type { Clock, Random } from '../../auth-server/common/clock.js';
 import type { Logger } from '../../auth-server/common/logging.js';
 import type { NsPeer } from '../../auth-server/common/peers.js';
 import { createNsLoginCollector } from '../interaction/ns-login.js';
+import { clearIdpCookie } from '../session/cookie.js';
 import type { IdpSessionService } from '../session/service.js';
 import { createSamlKeyStore, type SamlKeyStore } from './keys.js';
 import { createLogoutStore } from './logout-store.js';
 import { samlRouter } from './routes.js';
-import { createSlo } from './slo-service.js';
+import { chainCookieName, createSlo, parseChainCookie } from './slo-service.js';
 import { createSpRepository, type SpRepository } from './sps.js';
 import { createSso, samlUrls } from './sso.js';
 import { createSamlStore } from './store.js';
@@ -26,12 +28,20 @@ export interface SamlFrontDoorDeps {
   logger: Logger;
   /** Deletion of expired rows; default every 10 minutes, 0 = never. */
   sweepEveryMs?: number;
+  /** How long a logout hop waits for an SP to answer the browser; default 10 s. */
+  hopTimeoutMs?: number;
 }
 
 export interface SamlFrontDoor {
   router: Router;
   sps: SpRepository;
   keys: SamlKeyStore;
+  /**
+   * Where a browser that came back to the IdP's logout page in the middle of a logout chain continues (the chain
+   * cookie names it): the chain's next step, which records the SP it left for as not answering. Undefined when
+   * there is no live chain (the stale cookie is cleared).
+   */
+  resumeLogout(ctx: Context): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -85,8 +95,11 @@ export function createSamlFrontDoor(deps: SamlFrontDoorDeps): SamlFrontDoor {
   deps.sessions.onFrontChannel('saml', (session, participants, returnTo) =>
     slo.begin(session, participants, returnTo),
   );
+  const secureCookies = deps.publicUrl.startsWith('https://');
   const router = samlRouter({
     urls,
+    secureCookies,
+    hopTimeoutMs: deps.hopTimeoutMs ?? 10_000,
     slo,
     sso,
     sps,
@@ -100,8 +113,8 @@ export function createSamlFrontDoor(deps: SamlFrontDoorDeps): SamlFrontDoor {
   const timer =
     sweepEveryMs > 0
       ? setInterval(() => {
-          Promise.all([store.sweep(), logouts.sweep()]).catch((err) =>
-            logger.warn({ err: { name: (err as Error).name } }, 'SAML sweep failed'),
+          Promise.all([store.sweep(), logouts.sweep((server, chain) => slo.expire(server, chain))]).catch(
+            (err) => logger.warn({ err: { name: (err as Error).name } }, 'SAML sweep failed'),
           );
         }, sweepEveryMs)
       : undefined;
@@ -110,6 +123,14 @@ export function createSamlFrontDoor(deps: SamlFrontDoorDeps): SamlFrontDoor {
     router,
     sps,
     keys,
+    async resumeLogout(ctx) {
+      const chain = parseChainCookie(ctx.cookies.get(chainCookieName));
+      if (chain && (await slo.resumable(chain.server, chain.id)))
+        return `/saml/${chain.server}/slo/next?c=${chain.id}`;
+      if (ctx.cookies.get(chainCookieName) !== undefined)
+        ctx.append('Set-Cookie', clearIdpCookie(chainCookieName, { secure: secureCookies }));
+      return undefined;
+    },
     async close() {
       if (timer) clearInterval(timer);
     },

@@ -87,8 +87,15 @@ export interface LogoutStore {
   awaiting(server: string, requestId: string): Promise<StoredChain | undefined>;
   /** Writes `chain` if nobody changed the row since `step` was read; false when another step won. */
   update(stored: StoredChain, chain: LogoutChain): Promise<boolean>;
-  sweep(): Promise<number>;
+  /**
+   * Deletes expired chains; `onExpired` first hears each one that was not walked to its end (its SPs stay
+   * unreached). Returns how many were deleted.
+   */
+  sweep(onExpired?: (server: string, chain: LogoutChain) => void): Promise<number>;
 }
+
+/** Expired chains read per sweep statement: a backlog is worked off over several rounds. */
+const sweepBatch = 500;
 
 export function createLogoutStore(deps: { knex: Knex; clock: Clock }): LogoutStore {
   const { knex, clock } = deps;
@@ -136,8 +143,26 @@ export function createLogoutStore(deps: { knex: Knex; clock: Clock }): LogoutSto
       return Number(updated) === 1;
     },
 
-    async sweep() {
-      return Number(await knex(logoutsTable).where('expires_at', '<=', clock.now()).delete());
+    async sweep(onExpired) {
+      const now = clock.now();
+      if (!onExpired) return Number(await knex(logoutsTable).where('expires_at', '<=', now).delete());
+      const rows = (await knex<Row>(logoutsTable)
+        .where('expires_at', '<=', now)
+        .select('id', 'server', 'state')
+        .limit(sweepBatch)) as Row[];
+      for (const row of rows) {
+        const parsed = logoutChainSchema.safeParse(JSON.parse(row.state));
+        if (parsed.success && !parsed.data.done) onExpired(row.server, parsed.data);
+      }
+      if (rows.length === 0) return 0;
+      return Number(
+        await knex(logoutsTable)
+          .whereIn(
+            'id',
+            rows.map((r) => r.id),
+          )
+          .delete(),
+      );
     },
   };
 }

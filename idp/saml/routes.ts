@@ -15,13 +15,15 @@ import { renderErrorPage } from '../interaction/error-page.js';
 import { loginPage, pageLocale, serverName, setPageHeaders } from '../interaction/login-routes.js';
 import { loginOf, type NsLoginCollector } from '../interaction/ns-login.js';
 import { InteractionProblem } from '../interaction/oidc-routes.js';
+import { serializeIdpCookie } from '../session/cookie.js';
 import { defaultAcs, readAuthnRequest } from './authn-request.js';
 import { SamlError } from './errors.js';
 import type { SamlKeyStore } from './keys.js';
+import { logoutChainLifetimeMs } from './logout-store.js';
 import { renderPostPage, renderRedirectPage } from './post-page.js';
 import { decodePost, decodeRedirect, maxRelayStateBytes } from './request-decode.js';
 import { idpMetadataXml } from './samlify.js';
-import type { Slo, SloStep } from './slo-service.js';
+import { chainCookieName, type Slo, type SloStep } from './slo-service.js';
 import type { SamlSp, SpRepository } from './sps.js';
 import type { SamlUrls, Sso, SsoOutcome } from './sso.js';
 import { supportedNameIdFormats } from './subject.js';
@@ -29,6 +31,10 @@ import { maxPostBytes } from './xml.js';
 
 export interface SamlRoutesDeps {
   urls: SamlUrls;
+  /** `NEXTAUTH_PUBLIC_URL` is https: the chain cookie is `Secure`. */
+  secureCookies: boolean;
+  /** How long a hop page waits for an SP to answer the browser before the chain goes on without it. */
+  hopTimeoutMs: number;
   slo: Slo;
   sso: Sso;
   sps: SpRepository;
@@ -44,6 +50,8 @@ type Ctx = Context & { params: Record<string, string> };
 const completeBody = z.strictObject({});
 const pendingIdPattern = /^[A-Za-z0-9_-]{32}$/;
 const chainIdPattern = /^[A-Za-z0-9_-]{32}$/;
+/** Our LogoutRequest IDs (response.ts newSamlId). */
+const samlIdPattern = /^_[0-9a-f]{40}$/;
 
 const refusalText = {
   no_login_session: 'This browser has no login session for this server',
@@ -120,13 +128,13 @@ export function samlRouter(deps: SamlRoutesDeps): Router {
 
   router.get('/saml/:server/metadata', server, async (ctx) => {
     const name = String(ctx.params.server);
-    const pair = await keys.get(name);
+    const ring = await keys.get(name);
     ctx.type = 'application/samlmetadata+xml';
     ctx.set('Cache-Control', 'public, max-age=300');
     ctx.body = idpMetadataXml({
       entityId: urls.entityId(name),
-      signingCertificate: pair.signing.certificateBody,
-      encryptionCertificate: pair.encryption.certificateBody,
+      signingCertificates: ring.published.signing,
+      encryptionCertificates: ring.published.encryption,
       nameIdFormats: supportedNameIdFormats,
       sso: urls.sso(name),
       slo: urls.slo(name),
@@ -263,8 +271,18 @@ export function samlRouter(deps: SamlRoutesDeps): Router {
     await startLogout(ctx, decodePost(form, 'SAMLRequest'));
   });
 
+  /**
+   * The chain cookie (httpOnly, short-lived) names the chain the browser is walking, so that coming back to the
+   * IdP's logout page — Back from an SP that never sends the browser on — resumes it (front-door.ts).
+   */
+  const chainCookie = (ctx: Ctx, value: string, maxAgeSeconds: number) =>
+    ctx.append(
+      'Set-Cookie',
+      serializeIdpCookie(chainCookieName, value, maxAgeSeconds, { secure: deps.secureCookies }),
+    );
+
   /** A step of single logout: a redirect of ours, the LogoutResponse to an SP, or a hop to the next SP. */
-  const sendStep = (ctx: Ctx, step: SloStep, hop: boolean) => {
+  const sendStep = (ctx: Ctx, step: SloStep, hop: boolean, chain?: string) => {
     const location =
       step.kind === 'location'
         ? step.location
@@ -281,14 +299,22 @@ export function samlRouter(deps: SamlRoutesDeps): Router {
     // A hop to an SP is a page of ours even for HTTP-Redirect: it stays in the history, so an SP that never
     // answers is left with the Back button, and coming back here moves the chain on (docs/saml.md).
     const { message } = step;
-    if (message.kind === 'redirect') renderRedirectPage(ctx, message.location);
+    const giveUp =
+      chain !== undefined && step.awaiting !== undefined
+        ? { url: `${chain}&u=${step.awaiting}`, afterMs: deps.hopTimeoutMs }
+        : undefined;
+    if (message.kind === 'redirect') renderRedirectPage(ctx, message.location, giveUp);
     else
-      renderPostPage(ctx, {
-        action: message.action,
-        param: message.param,
-        value: message.value,
-        relayState: message.relayState,
-      });
+      renderPostPage(
+        ctx,
+        {
+          action: message.action,
+          param: message.param,
+          value: message.value,
+          relayState: message.relayState,
+        },
+        giveUp,
+      );
   };
 
   router.get('/saml/:server/slo/done', server, untrusted, async (ctx) => {
@@ -303,14 +329,24 @@ export function samlRouter(deps: SamlRoutesDeps): Router {
   router.get('/saml/:server/slo/next', server, untrusted, async (ctx) => {
     const name = String(ctx.params.server);
     const id = typeof ctx.query.c === 'string' ? ctx.query.c : '';
-    const step = chainIdPattern.test(id) ? await deps.slo.next(name, id) : undefined;
-    if (!step)
+    const unreached = ctx.query.u;
+    if (unreached !== undefined && (typeof unreached !== 'string' || !samlIdPattern.test(unreached)))
+      throw new SamlError('malformed', 'u must name one of our LogoutRequests');
+    const step = chainIdPattern.test(id) ? await deps.slo.next(name, id, unreached) : undefined;
+    if (!step) {
+      // A stale give-up link leaves the chain (and its cookie) to the browser's current hop.
+      if (unreached === undefined) chainCookie(ctx, '', 0);
       return renderErrorPage(ctx, 400, {
         title: 'This logout has ended',
         error: 'logout_expired',
         description: 'You are logged out of this server; some applications may not have been told.',
       });
-    sendStep(ctx, step, true);
+    }
+    if (step.kind === 'message' && step.awaiting !== undefined)
+      chainCookie(ctx, `${name}.${id}`, logoutChainLifetimeMs / 1000);
+    // The end of this server's chain (the next server's chain, if any, sets its own).
+    else chainCookie(ctx, '', 0);
+    sendStep(ctx, step, true, `/saml/${name}/slo/next?c=${id}`);
   });
 
   return router;

@@ -46,19 +46,23 @@ export async function encryptAssertion(responseXml: string, certificate: string)
 
 export interface IdpMetadataInput {
   entityId: string;
-  signingCertificate: string;
-  encryptionCertificate: string;
+  /** Base64 certificate bodies: the current key first, then `next` and retired ones (rotation). */
+  signingCertificates: readonly string[];
+  encryptionCertificates: readonly string[];
   nameIdFormats: readonly string[];
   sso: string;
   slo: string;
 }
 
-/** The IdP's EntityDescriptor (saml-metadata §2.4.3): both bindings for SSO and SLO, both certificates. */
+/**
+ * The IdP's EntityDescriptor (saml-metadata §2.4.3): both bindings for SSO and SLO, every published
+ * certificate of each use (a KeyDescriptor each: SPs accept a signature by any of them).
+ */
 export function idpMetadataXml(input: IdpMetadataInput): string {
   const idp = samlify.IdentityProvider({
     entityID: input.entityId,
-    signingCert: input.signingCertificate,
-    encryptCert: input.encryptionCertificate,
+    signingCert: [...input.signingCertificates],
+    encryptCert: [...input.encryptionCertificates],
     nameIDFormat: [...input.nameIdFormats],
     wantAuthnRequestsSigned: false,
     singleSignOnService: [

@@ -29,9 +29,22 @@ import type { SamlUrls } from './sso.js';
 import type { SamlStore } from './store.js';
 
 /** Where the browser goes next: one of our URLs or an RP's, or a message to an SP. */
-export type SloStep = { kind: 'location'; location: string } | { kind: 'message'; message: OutgoingMessage };
+export type SloStep =
+  | { kind: 'location'; location: string }
+  /** `awaiting`: a hop of the chain, the ID of the LogoutRequest the SP is to answer. */
+  | { kind: 'message'; message: OutgoingMessage; awaiting?: string };
 
 const isSaml = (p: IdpParticipant): p is SamlParticipant => p.protocol === 'saml';
+
+/** The chain a browser is walking, `{server}.{chain id}` (httpOnly, Path=/, as long as a chain lives). */
+export const chainCookieName = 'nextauth_saml_slo';
+const chainCookiePattern = /^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)\.([A-Za-z0-9_-]{32})$/;
+
+/** The server and chain of a chain cookie's value; undefined for anything else. */
+export function parseChainCookie(value: string | undefined): { server: string; id: string } | undefined {
+  const m = value ? chainCookiePattern.exec(value) : null;
+  return m?.[1] && m[2] ? { server: m[1], id: m[2] } : undefined;
+}
 
 export function createSlo(deps: {
   urls: SamlUrls;
@@ -116,14 +129,19 @@ export function createSlo(deps: {
    * One step of the chain: an answer still awaited counts as `no_answer` (the browser came back without it),
    * the next SP with an SLO endpoint gets its LogoutRequest, and after the last the logout's own end.
    */
-  const advance = async (stored: StoredChain): Promise<SloStep | undefined> => {
+  const advance = async (stored: StoredChain, unreachedId?: string): Promise<SloStep | undefined> => {
     const { server } = stored;
     let chain = stored.chain;
     if (chain.done) return undefined;
+    // The hop page's timer names the request it gave up on; the chain has moved on if that is not the awaited one.
+    if (unreachedId !== undefined && chain.awaiting?.requestId !== unreachedId) return undefined;
     if (chain.awaiting) {
       const { participant } = chain.awaiting;
       const { awaiting: _a, ...rest } = chain;
-      chain = record(server, rest, participant, { spEntityId: participant.spEntityId, outcome: 'no_answer' });
+      chain = record(server, rest, participant, {
+        spEntityId: participant.spEntityId,
+        outcome: unreachedId !== undefined ? 'unreached' : 'no_answer',
+      });
     }
     const queue = [...chain.queue];
     for (let p = queue.shift(); p; p = queue.shift()) {
@@ -146,7 +164,7 @@ export function createSlo(deps: {
       });
       const next = { ...chain, queue, awaiting: { participant: p, requestId: request.id } };
       if (!(await logouts.update(stored, next))) return undefined;
-      return { kind: 'message', message: request.message };
+      return { kind: 'message', message: request.message, awaiting: request.id };
     }
     const { awaiting: _a, ...last } = chain;
     const done = { ...last, queue: [], done: true };
@@ -229,10 +247,31 @@ export function createSlo(deps: {
     begin: (session: IdpSession, participants: IdpParticipant[], returnTo: string) =>
       begin(session.server, session, participants, { kind: 'url', url: returnTo }),
 
-    /** The browser at `/slo/next`: the chain's next step; undefined when it is unknown, over or raced. */
-    async next(server: string, id: string): Promise<SloStep | undefined> {
+    /**
+     * The browser at `/slo/next`: the chain's next step; undefined when it is unknown, over or raced.
+     * `unreachedId`: the hop page's timer gave up on this request (the SP never answered the browser).
+     */
+    async next(server: string, id: string, unreachedId?: string): Promise<SloStep | undefined> {
       const stored = await logouts.get(server, id);
-      return stored ? advance(stored) : undefined;
+      return stored ? advance(stored, unreachedId) : undefined;
+    },
+
+    /** Whether the chain is live and not walked to its end (the chain cookie may resume it). */
+    async resumable(server: string, id: string): Promise<boolean> {
+      const stored = await logouts.get(server, id);
+      return stored !== undefined && !stored.chain.done;
+    },
+
+    /** A chain that expired before the browser walked it: every SP it had not heard from stays unreached. */
+    expire(server: string, chain: LogoutChain): void {
+      const left = [...(chain.awaiting ? [chain.awaiting.participant] : []), ...chain.queue];
+      let walked = chain;
+      for (const p of left)
+        walked = record(server, walked, p, { spEntityId: p.spEntityId, outcome: 'unreached' });
+      logger.info(
+        { event: 'saml_slo_expired', server, session: chain.sessionId, unreached: left.length },
+        'SAML logout chain expired before its end',
+      );
     },
 
     /**

@@ -8,6 +8,7 @@ import { lockRows } from '../../auth-server/common/db/lock.js';
 import { fromDbMillis } from '../../auth-server/common/db/timestamps.js';
 import { SamlError } from './errors.js';
 import { maxEntityIdLength, parseSpMetadata, type SpMetadata } from './sp-metadata.js';
+import { nameIdFormatNames } from './subject.js';
 
 export const spsTable = 'idp_saml_sps';
 
@@ -39,6 +40,8 @@ export const spSettingsSchema = z.strictObject({
     .record(attributeNameSchema, claimSchema)
     .refine((r) => Object.keys(r).length <= 50, 'at most 50 attributes')
     .default({}),
+  /** The NameID format this SP gets, overriding its metadata's; absent: the request's or the metadata's. */
+  nameIdFormat: z.enum(nameIdFormatNames).optional(),
 });
 export type SpSettings = z.output<typeof spSettingsSchema>;
 

@@ -181,7 +181,11 @@ export function createSso(deps: SsoDeps) {
     async fromRequest(server: string, info: AuthnRequestInfo): Promise<SsoOutcome> {
       const sp = await sps.get(server, info.spEntityId);
       if (!sp) throw new SamlError('unknown_sp', 'The Issuer is not a registered service provider');
-      const nameIdFormat = chooseNameIdFormat(info.nameIdFormat, sp.metadata.nameIdFormats);
+      const nameIdFormat = chooseNameIdFormat(
+        info.nameIdFormat,
+        sp.metadata.nameIdFormats,
+        sp.settings.nameIdFormat,
+      );
       if (!(await store.useRequestId(server, sp.entityId, info.id)))
         throw new SamlError('replayed', 'This AuthnRequest was used before');
       const request = {
@@ -195,7 +199,9 @@ export function createSso(deps: SsoDeps) {
           server,
           { acs: info.acs, requestId: info.id, relayState: info.relayState },
           status.invalidNameIdPolicy,
-          'Unsupported NameID format',
+          sp.settings.nameIdFormat !== undefined
+            ? `This SP gets ${sp.settings.nameIdFormat} NameIDs only`
+            : 'Unsupported NameID format',
         );
       return answer(server, sp, {
         ...request,
@@ -212,7 +218,8 @@ export function createSso(deps: SsoDeps) {
         ...(relayState !== undefined && { relayState }),
         forceAuthn: false,
         isPassive: false,
-        nameIdFormat: chooseNameIdFormat(undefined, sp.metadata.nameIdFormats) ?? '',
+        nameIdFormat:
+          chooseNameIdFormat(undefined, sp.metadata.nameIdFormats, sp.settings.nameIdFormat) ?? '',
       });
     },
 

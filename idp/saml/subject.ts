@@ -12,6 +12,9 @@ export const nameIdFormats = {
   unspecified: 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified',
 } as const;
 export const supportedNameIdFormats: readonly string[] = Object.values(nameIdFormats);
+/** The short names administrators use for an SP's NameID format (`nextauth saml sp update --nameid-format`). */
+export const nameIdFormatNames = ['persistent', 'email', 'transient', 'unspecified'] as const;
+export type NameIdFormatName = (typeof nameIdFormatNames)[number];
 
 /**
  * Persistent NameIDs are pairwise (saml-core §8.3.7: opaque, per SP): HMAC-SHA-256 over the SP's entity ID
@@ -25,13 +28,22 @@ export function persistentNameId(secretKey: string, server: string) {
 }
 
 /**
- * The format of the Response: what the request asked for (`unspecified` too: the userid); for none the SP
- * metadata's first we support, else persistent. Undefined: not supported (InvalidNameIDPolicy).
+ * The format of the Response. With a format set for the SP (`configured`) that one, and a request may ask for
+ * it or leave the choice to us (no Format, or `unspecified`, saml-core §3.4.1.1); any other is refused.
+ * Otherwise what the request asked for (`unspecified` too: the userid); for none the SP metadata's first we
+ * support, else persistent. Undefined: not supported or not allowed (InvalidNameIDPolicy).
  */
 export function chooseNameIdFormat(
   requested: string | undefined,
   spFormats: readonly string[],
+  configured?: NameIdFormatName,
 ): string | undefined {
+  if (configured !== undefined) {
+    const format = nameIdFormats[configured];
+    return requested === undefined || requested === format || requested === nameIdFormats.unspecified
+      ? format
+      : undefined;
+  }
   if (requested !== undefined) return supportedNameIdFormats.includes(requested) ? requested : undefined;
   return spFormats.find((f) => supportedNameIdFormats.includes(f)) ?? nameIdFormats.persistent;
 }

@@ -37,6 +37,7 @@ export const auditEventTypes = [
   'oidc_client.updated',
   'oidc_client.deleted',
   'oidc_keys.rotated',
+  'saml_keys.rotated',
   'saml_sp.created',
   'saml_sp.updated',
   'saml_sp.deleted',

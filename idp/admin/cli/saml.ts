@@ -1,6 +1,6 @@
 // `nextauth saml sp add|update|list|remove`: the SAML service providers of a virtual server's IdP, registered from
-// their metadata (a file read here, or a URL the IdP fetches through its outbound allow-list), through the
-// IdP management API (`/idp/api/v1`) of the running system, as root.
+// their metadata (a file read here, or a URL the IdP fetches through its outbound allow-list); `nextauth saml
+// keys|rotate-keys`: its key pairs. All through the IdP management API (`/idp/api/v1`) of the running system.
 import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
@@ -18,6 +18,7 @@ const spSchema = z
     sign: z.string(),
     encrypt: z.boolean(),
     attributes: z.record(z.string(), z.string()),
+    nameIdFormat: z.string().nullable().optional(),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -25,6 +26,35 @@ const spSchema = z
 type Sp = z.output<typeof spSchema>;
 const listSchema = z.object({ sps: z.array(spSchema) });
 
+const keySchema = z
+  .object({
+    kid: z.string(),
+    use: z.string(),
+    state: z.string(),
+    createdAt: z.string(),
+    activatedAt: z.string().nullable(),
+    retiredAt: z.string().nullable(),
+    notAfter: z.string(),
+  })
+  .loose();
+const keysSchema = z.object({ keys: z.array(keySchema) });
+const keyUseChoices = ['signing', 'encryption', 'both'] as const;
+
+function keyUse(value: string): string {
+  if (!(keyUseChoices as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`expected one of ${keyUseChoices.join(', ')}`);
+  return value;
+}
+
+const describeKeys = (keys: z.output<typeof keySchema>[]) =>
+  keys
+    .map(
+      (k) =>
+        `${k.use.padEnd(10)} ${k.state.padEnd(7)} ${k.kid} created ${k.createdAt}${k.retiredAt ? ` retired ${k.retiredAt}` : ''}\n`,
+    )
+    .join('');
+
+const samlPath = (server: string) => `/idp/api/v1/servers/${encodeURIComponent(server)}/saml`;
 const spsPath = (server: string) => `/idp/api/v1/servers/${encodeURIComponent(server)}/saml/sps`;
 
 const signModes = ['assertion', 'response', 'both'] as const;
@@ -33,6 +63,19 @@ function signMode(value: string): string {
   if (!(signModes as readonly string[]).includes(value))
     throw new InvalidArgumentError(`expected one of ${signModes.join(', ')}`);
   return value;
+}
+
+const nameIdFormatChoices = ['persistent', 'email', 'transient', 'unspecified'] as const;
+
+function nameIdFormat(value: string): string {
+  if (!(nameIdFormatChoices as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`expected one of ${nameIdFormatChoices.join(', ')}`);
+  return value;
+}
+
+/** For update: a format, or `metadata` to drop the SP's own and follow the request and the metadata again. */
+function nameIdFormatOrMetadata(value: string): string {
+  return value === 'metadata' ? value : nameIdFormat(value);
 }
 
 /** `NAME=claim`, repeatable. */
@@ -47,6 +90,7 @@ function describeSp(sp: Sp): string {
     `sign ${sp.sign}`,
     ...(sp.encrypt ? ['encrypted'] : []),
     ...(sp.authnRequestsSigned ? ['signed requests'] : []),
+    ...(sp.nameIdFormat ? [`nameid ${sp.nameIdFormat}`] : []),
   ].join(', ');
   const attributes = Object.entries(sp.attributes)
     .map(([name, claim]) => `${name}=${claim}`)
@@ -59,6 +103,42 @@ const print = (json: boolean | undefined, value: unknown, human: string) =>
 
 export function registerSaml(program: Command): void {
   const saml = program.command('saml').description('SAML IdP of each virtual server');
+  withServerOptions(
+    saml
+      .command('keys')
+      .description("list the IdP's key pairs as its metadata publishes them (current, next, retired)"),
+    '{"keys": [{kid, use, state, certificate, ...}]}',
+  ).action(async (opts: ServerCommandOptions) => {
+    const rest = await restClient(opts);
+    const list = await rest.call({
+      method: 'GET',
+      path: `${samlPath(opts.server)}/keys`,
+      schema: keysSchema,
+      what: 'saml keys',
+    });
+    print(opts.json, list, describeKeys(list.keys));
+  });
+
+  withServerOptions(
+    saml
+      .command('rotate-keys')
+      .description(
+        'retire the current key pair, promote the published next one, publish a new next one (after SPs re-read the metadata)',
+      )
+      .option('--use <use>', `which pair: ${keyUseChoices.join(', ')} (default both)`, keyUse),
+    'the keys after the rotation: {"keys": [...]}',
+  ).action(async (opts: ServerCommandOptions & { use?: string }) => {
+    const rest = await restClient(opts);
+    const list = await rest.call({
+      method: 'POST',
+      path: `${samlPath(opts.server)}/keys/rotate`,
+      body: opts.use !== undefined ? { use: opts.use } : {},
+      schema: keysSchema,
+      what: 'saml rotate-keys',
+    });
+    print(opts.json, list, describeKeys(list.keys));
+  });
+
   const sp = saml.command('sp').description('SAML service providers, registered from their metadata');
 
   withServerOptions(
@@ -72,6 +152,11 @@ export function registerSaml(program: Command): void {
         '--attribute <NAME=claim>',
         'send a claim (sub, userid, name, email, groups, attr:NAME) as attribute NAME (repeat)',
         attribute,
+      )
+      .option(
+        '--nameid-format <format>',
+        `the only NameID format the SP gets (${nameIdFormatChoices.join(', ')}), overriding its metadata's`,
+        nameIdFormat,
       ),
     'the SP',
   ).action(
@@ -81,6 +166,7 @@ export function registerSaml(program: Command): void {
         sign?: string;
         encrypt?: boolean;
         attribute?: Record<string, string>;
+        nameidFormat?: string;
       },
     ) => {
       const source = /^https?:\/\//i.test(opts.metadata)
@@ -95,6 +181,7 @@ export function registerSaml(program: Command): void {
           ...(opts.sign !== undefined ? { sign: opts.sign } : {}),
           ...(opts.encrypt ? { encrypt: true } : {}),
           ...(opts.attribute !== undefined ? { attributes: opts.attribute } : {}),
+          ...(opts.nameidFormat !== undefined ? { nameIdFormat: opts.nameidFormat } : {}),
         },
         schema: spSchema,
         what: 'saml sp add',
@@ -133,7 +220,12 @@ export function registerSaml(program: Command): void {
         'the attribute mapping, replacing the old one (repeat; as for add)',
         attribute,
       )
-      .option('--no-attributes', 'send no attributes any more'),
+      .option('--no-attributes', 'send no attributes any more')
+      .option(
+        '--nameid-format <format>',
+        `the only NameID format the SP gets (${nameIdFormatChoices.join(', ')}), or metadata: the request's or the metadata's again`,
+        nameIdFormatOrMetadata,
+      ),
     'the SP',
   ).action(
     async (
@@ -144,6 +236,7 @@ export function registerSaml(program: Command): void {
         encrypt?: boolean;
         attribute?: Record<string, string>;
         attributes?: boolean;
+        nameidFormat?: string;
       },
     ) => {
       if (opts.attribute !== undefined && opts.attributes === false)
@@ -160,9 +253,14 @@ export function registerSaml(program: Command): void {
         ...(opts.encrypt !== undefined ? { encrypt: opts.encrypt } : {}),
         ...(opts.attribute !== undefined ? { attributes: opts.attribute } : {}),
         ...(opts.attributes === false ? { attributes: {} } : {}),
+        ...(opts.nameidFormat !== undefined
+          ? { nameIdFormat: opts.nameidFormat === 'metadata' ? null : opts.nameidFormat }
+          : {}),
       };
       if (Object.keys(body).length === 0)
-        throw new Error('nothing to change: give --metadata, --sign, --encrypt/--no-encrypt or --attribute');
+        throw new Error(
+          'nothing to change: give --metadata, --sign, --encrypt/--no-encrypt, --attribute or --nameid-format',
+        );
       const rest = await restClient(opts);
       const updated = await rest.call({
         method: 'PATCH',

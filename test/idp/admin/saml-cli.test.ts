@@ -1,4 +1,4 @@
-// `nextauth saml sp add|update|list|remove` as real child processes against a started embedded runtime, through the
+// `nextauth saml sp add|update|list|remove` and `nextauth saml keys|rotate-keys` as real child processes against a started embedded runtime, through the
 // IdP management API: output, --json, and one clear line with a non-zero exit (nothing stored) on refusals.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -59,7 +59,7 @@ describe('nextauth saml sp (over /idp/api/v1)', function () {
     expect((await run('list')).stdout).to.equal('');
   });
 
-  it('updates an SP in place: settings, attributes, --no-encrypt, new metadata of the same entityID', async () => {
+  it('updates an SP in place: settings, attributes, --no-encrypt, new metadata of the same entityID, --nameid-format', async () => {
     const sp = await createSp(e, 'https://update-cli.example/sp');
     const file = join(dir, 'update.xml');
     writeFileSync(file, sp.metadata);
@@ -84,6 +84,17 @@ describe('nextauth saml sp (over /idp/api/v1)', function () {
     const moved = await run('update', ...id, '--metadata', file);
     expect(moved.code, moved.stderr).to.equal(0);
     expect(moved.stdout).to.contain(': http://127.0.0.1:9/saml/acs-new');
+    const email = await run('update', ...id, '--nameid-format', 'email');
+    expect(email.code, email.stderr).to.equal(0);
+    expect(email.stdout).to.contain('(sign assertion, nameid email)');
+    const before = await rows();
+    const bad = await run('update', ...id, '--nameid-format', 'emailAddress');
+    expect(bad.code).to.not.equal(0);
+    expect(bad.stderr.split('\n')[0], bad.stderr).to.match(/^error: /);
+    expect(await rows()).to.equal(before);
+    const back = await run('update', ...id, '--nameid-format', 'metadata', '--json');
+    expect(back.code, back.stderr).to.equal(0);
+    expect(JSON.parse(back.stdout)).to.deep.include({ nameIdFormat: null });
   });
 
   it('update refusals: nothing to change, another SP’s metadata, an unknown SP; nothing changes', async () => {
@@ -125,5 +136,31 @@ describe('nextauth saml sp (over /idp/api/v1)', function () {
       expect(res.stderr.split('\n')[0], res.stderr).to.match(/^(error: |nextauth: )/);
     }
     expect(await rows()).to.equal(before);
+  });
+
+  it('keys and rotate-keys: list the pairs, rotate one use or both; a bad --use changes nothing', async () => {
+    const cliRun = (...args: string[]) =>
+      runCli(cli, ['saml', ...args, '--url', e.url], { NEXTAUTH_NS_ROOT_API_KEY: rootApiKey });
+    const listed = await cliRun('keys', '--json');
+    expect(listed.code, listed.stderr).to.equal(0);
+    const before = (JSON.parse(listed.stdout) as { keys: { kid: string; use: string; state: string }[] })
+      .keys;
+    const next = before.find((k) => k.use === 'signing' && k.state === 'next');
+    expect(before.map((k) => `${k.use}:${k.state}`)).to.deep.equal([
+      'signing:current',
+      'encryption:current',
+      'signing:next',
+      'encryption:next',
+    ]);
+    const refused = await cliRun('rotate-keys', '--use', 'all');
+    expect(refused.code).to.not.equal(0);
+    expect(refused.stderr.split('\n')[0], refused.stderr).to.match(/^error: /);
+    const rotated = await cliRun('rotate-keys', '--use', 'signing');
+    expect(rotated.code, rotated.stderr).to.equal(0);
+    expect(rotated.stdout).to.match(new RegExp(`^signing +current +${next?.kid} created `, 'm'));
+    expect(rotated.stdout.trim().split('\n')).to.have.length(5);
+    const both = await cliRun('rotate-keys');
+    expect(both.code, both.stderr).to.equal(0);
+    expect(both.stdout.trim().split('\n')).to.have.length(7);
   });
 });

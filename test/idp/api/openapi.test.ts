@@ -62,7 +62,7 @@ describe('idp/api: OpenAPI document and signing keys', function () {
       }
     }
     expect([...documented].sort()).to.deep.equal([...routes].sort());
-    expect(routes.size).to.equal(13);
+    expect(routes.size).to.equal(15);
   });
 
   it('every answer of a walk through the operations matches the document', async () => {
@@ -140,7 +140,19 @@ describe('idp/api: OpenAPI document and signing keys', function () {
       'POST',
       `${base}/keys/rotate`,
     );
-    expect(checker.checked()).to.equal(16);
+    const saml = '/api/v1/servers/{server}/saml/keys';
+    await checker.check(await c('GET', '/servers/default/saml/keys', k), 'GET', saml);
+    await checker.check(
+      await c('POST', '/servers/default/saml/keys/rotate', k, { use: 'nope' }),
+      'POST',
+      `${saml}/rotate`,
+    );
+    await checker.check(
+      await c('POST', '/servers/default/saml/keys/rotate', k, { use: 'encryption' }),
+      'POST',
+      `${saml}/rotate`,
+    );
+    expect(checker.checked()).to.equal(19);
   });
 
   it('keys: the list shows public information only; a rotation promotes the published next key', async () => {

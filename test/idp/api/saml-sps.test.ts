@@ -210,7 +210,7 @@ describe('idp/api: SAML SPs', function () {
       paths: Record<string, unknown>;
     };
     expect(doc.paths).to.have.keys([
-      ...Object.keys(doc.paths).filter((p) => !p.includes('/saml/')),
+      ...Object.keys(doc.paths).filter((p) => !p.includes('/saml/sps')),
       '/api/v1/servers/{server}/saml/sps',
       '/api/v1/servers/{server}/saml/sps/{entityId}',
     ]);

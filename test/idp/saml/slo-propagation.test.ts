@@ -344,5 +344,25 @@ describe('idp/saml SLO propagated to the other SPs (front channel) and OIDC (bac
       expect(gone.status).to.equal(400);
       expect(await gone.text()).to.contain('data-error="logout_expired"');
     });
+
+    it("the hop page's give-up link: names the awaited request (unreached); a malformed or stale one moves nothing", async () => {
+      const { br, sp, profile, chain } = await awaitingChain();
+      // The hop page carries it, with the chain cookie set for a return to /logout.
+      expect(br.cookies.find((c) => c.name === 'nextauth_saml_slo')?.value).to.equal(`default.${chain?.id}`);
+      const base = `/saml/default/slo/next?c=${chain?.id}`;
+      const malformed = await br.fetch(`${base}&u=${encodeURIComponent('<x>')}`);
+      expect(malformed.status).to.equal(400);
+      expect(await malformed.text()).to.contain('data-error="malformed"');
+      await refused(br, `${base}&u=_${'0'.repeat(40)}`, 'logout_expired');
+      await unchanged(chain);
+      // The awaited one: recorded unreached, and the next hop carries its own give-up link.
+      const next = await br.fetch(`${base}&u=${profile.ID}`);
+      const html = await next.text();
+      expect(html).to.match(
+        /data-give-up="\/saml\/default\/slo\/next\?c=[^"&]+&amp;u=_[0-9a-f]{40}" data-give-up-after="\d+"/,
+      );
+      const state = JSON.parse((await chains()).find((c) => c.id === chain?.id)?.state ?? '{}');
+      expect(state.outcomes).to.deep.equal([{ spEntityId: sp.entityId, outcome: 'unreached' }]);
+    });
   });
 });

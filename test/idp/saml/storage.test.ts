@@ -1,11 +1,10 @@
-// The SAML front door's storage on every database: keys created once under concurrent first use, SPs, the
+// The SAML front door's storage on every database (keys: keys.test.ts): SPs, the
 // atomic use of request IDs (N concurrent uses → exactly one wins, DESIGN.md §6), and waiting requests
 // completed and collected once each, logout chains moved on by exactly one of concurrent steps.
 import { expect } from 'chai';
-import { FixedClock, systemRandom } from '../../../auth-server/common/clock.js';
+import { FixedClock } from '../../../auth-server/common/clock.js';
 import { ConflictError } from '../../../auth-server/common/db/errors.js';
 import { migrateLatest } from '../../../auth-server/common/db/migrate.js';
-import { createSamlKeyStore } from '../../../idp/saml/keys.js';
 import {
   createLogoutStore,
   type LogoutChain,
@@ -16,7 +15,6 @@ import { createSamlStore, pendingLifetimeMs } from '../../../idp/saml/store.js';
 import { describeEachDatabase } from '../../auth-server/common/db/databases.js';
 import { testKey } from './harness.js';
 
-const secretKey = 'saml-storage-test-secret-key-0123456789';
 const request = { acs: 'https://sp.example/acs', nameIdFormat: 'x', forceAuthn: false, isPassive: false };
 
 describeEachDatabase('idp/saml storage', (db) => {
@@ -26,28 +24,8 @@ describeEachDatabase('idp/saml storage', (db) => {
   });
   beforeEach(async () => {
     clock = new FixedClock(Date.UTC(2026, 0, 1));
-    for (const table of [
-      'idp_saml_keys',
-      'idp_saml_sps',
-      'idp_saml_request_ids',
-      'idp_saml_pending',
-      'idp_saml_logouts',
-    ])
+    for (const table of ['idp_saml_sps', 'idp_saml_request_ids', 'idp_saml_pending', 'idp_saml_logouts'])
       await db().knex(table).delete();
-  });
-
-  it('creates one signing and one encryption key per server, also when instances race', async () => {
-    const stores = [db().knex, db().open(), db().knex].map((knex) =>
-      createSamlKeyStore({ knex, secretKey, clock, random: systemRandom }),
-    );
-    const pairs = await Promise.all(stores.map((s) => s.get('default')));
-    expect(new Set(pairs.map((p) => p.signing.certificate)).size).to.equal(1);
-    expect(new Set(pairs.map((p) => p.encryption.certificate)).size).to.equal(1);
-    expect(pairs[0]?.signing.certificate).to.not.equal(pairs[0]?.encryption.certificate);
-    expect(pairs[0]?.signing.privateKey.type).to.equal('private');
-    const rows = await db().knex('idp_saml_keys');
-    expect(rows).to.have.length(2);
-    expect(String(rows[0].sealed_private_key)).to.not.contain('PRIVATE KEY');
   });
 
   it('stores SPs with their metadata (long text on every database); a second add is a conflict', async () => {
@@ -121,7 +99,7 @@ describeEachDatabase('idp/saml storage', (db) => {
     expect(await store.sweep()).to.equal(2);
   });
 
-  it('a logout chain: of concurrent steps exactly one wins; found by the request it awaits; it expires', async () => {
+  it('a logout chain: of concurrent steps exactly one wins; found by the request it awaits; it expires, unfinished ones heard', async () => {
     const stores = [db().knex, db().open()].map((knex) => createLogoutStore({ knex, clock }));
     const [store] = stores;
     if (!store) throw new Error('no store');
@@ -150,8 +128,13 @@ describeEachDatabase('idp/saml storage', (db) => {
     expect((await store.awaiting('default', '_r1'))?.chain).to.deep.equal(next);
     expect(await store.awaiting('acme', '_r1')).to.equal(undefined);
     expect(await store.get('acme', 'c'.repeat(32))).to.equal(undefined);
+    // A chain walked to its end expires too, but nobody is left unreached there.
+    await store.create('d'.repeat(32), 'default', { ...chain, queue: [], done: true });
     clock.advance(logoutChainLifetimeMs);
     expect(await store.get('default', 'c'.repeat(32))).to.equal(undefined);
-    expect(await store.sweep()).to.equal(1);
+    const heard: [string, LogoutChain][] = [];
+    expect(await store.sweep((server, expired) => heard.push([server, expired]))).to.equal(2);
+    expect(heard).to.deep.equal([['default', next]]);
+    expect(await store.sweep()).to.equal(0);
   });
 });

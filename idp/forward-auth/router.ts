@@ -28,6 +28,8 @@ import { TtlCache } from './ttl-cache.js';
 export const forwardAuthRoute = '/forward-auth/:server';
 const forwardAuthPath = /^\/forward-auth\/([^/]+)\/?$/i;
 const serverName = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** On every answer: proxies must ask again for every request, as a cached "yes" would outlive a logout. */
+const noStore = 'no-store';
 
 export interface ForwardAuthDeps extends ReturnUrlScope {
   sessions: IdpSessions;
@@ -58,7 +60,8 @@ const outcomes: readonly Outcome[] = [
  */
 interface ProfileEntry {
   profile: NsUserProfile | undefined;
-  built?: { mapping: HeaderMapping; headers: Record<string, string> };
+  /** The whole header block of the 200, as `writeHead` takes it (name, value, name, value, ...). */
+  built?: { mapping: HeaderMapping; headers: string[] };
 }
 
 /**
@@ -139,14 +142,17 @@ export function forwardAuthMiddleware(deps: ForwardAuthDeps): Middleware {
   };
 
   const headersOf = (entry: ProfileEntry, mapping: HeaderMapping, session: IdpSession) => {
-    if (entry.built?.mapping !== mapping)
-      entry.built = { mapping, headers: identityHeaders(mapping, session, entry.profile) };
+    if (entry.built?.mapping !== mapping) {
+      const headers = ['Cache-Control', noStore];
+      for (const [name, value] of Object.entries(identityHeaders(mapping, session, entry.profile)))
+        headers.push(name, value);
+      headers.push('Content-Length', '0');
+      entry.built = { mapping, headers };
+    }
     return entry.built.headers;
   };
 
   const check = async (ctx: Context, server: string) => {
-    // Proxies must ask again for every request: a cached "yes" would outlive a logout.
-    ctx.set('Cache-Control', 'no-store');
     if (!serverName.test(server) || !(await serverExists(server))) {
       count('unknown_server');
       throw problems.notFound('No such virtual server');
@@ -180,9 +186,11 @@ export function forwardAuthMiddleware(deps: ForwardAuthDeps): Middleware {
       );
     if (decision.kind === 'allow' && session && entry) {
       count('allow');
-      ctx.set(headersOf(entry, ruleSet.headers, session));
+      // Straight to node: koa's body handling (type lookup, length, its own header map) is for bodies, and
+      // this answer is a fixed header block and nothing else. Nothing else runs before it (`front`).
       ctx.status = 200;
-      ctx.body = '';
+      ctx.respond = false;
+      ctx.res.writeHead(200, headersOf(entry, ruleSet.headers, session)).end();
       return;
     }
     if (decision.kind === 'forbidden') {
@@ -231,7 +239,11 @@ export function forwardAuthMiddleware(deps: ForwardAuthDeps): Middleware {
     const started = duration ? process.hrtime.bigint() : 0n;
     const server = decodeSegment(match[1] ?? '');
     await problemJson(ctx, () => check(ctx, server));
-    if (ctx.status !== 200) setSecurityHeaders(ctx);
+    // Every other answer (login, denial, problem) may reach the browser: Traefik passes it on as it is.
+    if (ctx.respond !== false) {
+      ctx.set('Cache-Control', noStore);
+      setSecurityHeaders(ctx);
+    }
     duration?.observe(Number(process.hrtime.bigint() - started) / 1e9);
   };
 }

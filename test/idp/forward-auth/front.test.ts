@@ -68,7 +68,10 @@ describe('forward-auth in front of the app', () => {
     expect(res.headers.get('cache-control')).to.equal('no-store');
     expect(res.headers.get('remote-user')).to.equal('alice');
     expect(res.headers.get('remote-email')).to.equal('');
-    for (const name of [...security, 'x-request-id']) expect(res.headers.get(name), name).to.equal(null);
+    expect(res.headers.get('content-length')).to.equal('0');
+    expect(await res.text()).to.equal('');
+    for (const name of [...security, 'x-request-id', 'content-type', 'transfer-encoding'])
+      expect(res.headers.get(name), name).to.equal(null);
   });
 
   it('every answer a browser may see carries the security headers (302, 401, 403, 400, 404)', async () => {

@@ -157,7 +157,7 @@ export async function run(): Promise<void> {
     );
     // The load generator shares the thread: the difference is what forward-auth costs beyond bare koa.
     console.log(
-      `CPU per request (client + server, medians): hello ${cpu('base').toFixed(0)} µs, forward-auth ${cpu('fa').toFixed(0)} µs (+${cpuOver.toFixed(0)} µs)`,
+      `CPU per request (client + server, medians): hello ${cpu('base').toFixed(0)} µs, forward-auth ${cpu('fa').toFixed(0)} µs (${cpuOver >= 0 ? '+' : ''}${cpuOver.toFixed(0)} µs)`,
     );
     console.log(
       `rates (medians): hello ${median(rounds.map((r) => r.base.rate)).toFixed(0)}/s p99 ${median(rounds.map((r) => r.base.p99)).toFixed(1)} ms; forward-auth ${median(rounds.map((r) => r.fa.rate)).toFixed(0)}/s p99 ${median(rounds.map((r) => r.fa.p99)).toFixed(1)} ms`,

@@ -12,15 +12,20 @@ export class TtlCache<V> {
   ) {}
 
   has(key: string): boolean {
-    const entry = this.#entries.get(key);
-    if (!entry) return false;
-    if (entry.expires > this.clock.now()) return true;
-    this.#entries.delete(key);
-    return false;
+    return this.lookup(key) !== undefined;
   }
 
   get(key: string): V | undefined {
-    return this.has(key) ? this.#entries.get(key)?.value : undefined;
+    return this.lookup(key)?.value;
+  }
+
+  /** The live entry (so a cached `undefined` differs from none), in one map read. */
+  lookup(key: string): { readonly value: V } | undefined {
+    const entry = this.#entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expires > this.clock.now()) return entry;
+    this.#entries.delete(key);
+    return undefined;
   }
 
   set(key: string, value: V): void {

@@ -24,8 +24,11 @@ const methodToken = /^[A-Z]{1,20}$/;
 
 function single(value: string | string[] | undefined): string | undefined {
   const first = Array.isArray(value) ? value[0] : value;
-  // Proxies chained behind each other append: the first entry is the client-facing one.
-  return first?.split(',')[0]?.trim() || undefined;
+  if (first === undefined) return undefined;
+  // Proxies chained behind each other append: the first entry is the client-facing one. (No split: this
+  // runs several times per check, and an array per header is garbage per request.)
+  const comma = first.indexOf(',');
+  return (comma < 0 ? first : first.slice(0, comma)).trim() || undefined;
 }
 
 function finish(url: URL, method: string, nginx: boolean): OriginalRequest | OriginalRequestProblem {

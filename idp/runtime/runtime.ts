@@ -3,6 +3,7 @@
 import { mkdir } from 'node:fs/promises';
 import Router from '@koa/router';
 import type { Knex } from 'knex';
+import type { Middleware } from 'koa';
 import { type Clock, type Random, systemClock, systemRandom } from '../../auth-server/common/clock.js';
 import { ensureGeneratedSecrets } from '../../auth-server/common/config/generated-secrets.js';
 import type { Config, ServiceName } from '../../auth-server/common/config/index.js';
@@ -30,7 +31,7 @@ import { setDefaultCrypto } from '../../protocol/crypto.js';
 import { createIdpApiRouter } from '../api/router.js';
 import { createDemo, loopbackOriginFor } from '../demo/demo.js';
 import { forwardAuthHosts } from '../forward-auth/return-url.js';
-import { forwardAuthRouter } from '../forward-auth/router.js';
+import { forwardAuthMiddleware } from '../forward-auth/router.js';
 import { fixedRules, loadRulesFile, type RulesSource } from '../forward-auth/rules-file.js';
 import { devicePagesRouter } from '../interaction/device-pages.js';
 import { enrolRouter } from '../interaction/enrol-routes.js';
@@ -163,7 +164,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     throw err;
   }
 
-  const app = createHttpApp({ logger, metrics, proxy: config.trustProxy });
+  // Hot endpoints answered ahead of the common middleware and the routers (see createHttpApp).
+  const front: Middleware[] = [];
   // Set once the public listener is up (its port may be chosen by the system).
   let loopbackOrigin = loopbackOriginFor(config.host, config.port);
   const root = new Router();
@@ -256,10 +258,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           resumeFrontChannel: async (ctx) => saml?.resumeLogout(ctx),
         }).routes(),
       );
-    // Forward-auth (DESIGN.md §5) reads the IdP session and the NS user through the NS peer.
+    // Forward-auth (DESIGN.md §5) reads the IdP session and the NS user through the NS peer. It answers every
+    // request of every protected app: in front, with a path test of its own instead of matching every route
+    // of `root`, and its own metrics instead of the per-route ones.
     if (peers.ns && idpSessions && forwardAuthRules) {
-      root.use(
-        forwardAuthRouter({
+      front.push(
+        forwardAuthMiddleware({
           publicUrl: config.publicUrl,
           cookieDomain: config.cookieDomain,
           sessions: idpSessions,
@@ -268,7 +272,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           clock,
           logger,
           metrics,
-        }).routes(),
+        }),
       );
     } else {
       logger.warn('forward-auth off: it needs the NS peer and the IdP database');
@@ -344,6 +348,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     if (instance.router)
       root.use(`/${instance.name}`, instance.router.routes(), instance.router.allowedMethods());
   }
+  const app = createHttpApp({ logger, metrics, proxy: config.trustProxy, front });
   app.use(root.routes()).use(root.allowedMethods());
   // After the routers: `/oidc/{server}/...` that no route claimed goes to that server's provider.
   if (oidc) app.use(oidc.middleware);

@@ -2,7 +2,7 @@
 // the IdP database behind a cookie that holds only a random secret (its SHA-256 is stored), with idle and
 // absolute timeouts, participants that hear when the session ends, and an `end` that runs their handlers
 // exactly once however many instances race to end it (DESIGN.md §4, §6).
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Context } from 'koa';
 import { z } from 'zod';
@@ -102,7 +102,8 @@ export interface IdpSessionService extends IdpSessions {
   endFromNs(end: NsSessionEnd): Promise<number>;
 }
 
-const sha256Hex = (value: string) => createHash('sha256').update(value).digest('hex');
+// One-shot: forward-auth hashes a cookie per request, and a Hash object per call shows in its profile.
+const sha256Hex = (value: string) => hash('sha256', value, 'hex');
 
 const participantSchema: z.ZodType<IdpParticipant> = z.union([
   z.object({ protocol: z.literal('oidc'), sessionUid: z.string() }),
@@ -185,10 +186,19 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
   };
 
   const cache = deps.liveCache ? new LiveSessionCache(deps.liveCache.ttlMs) : undefined;
+  /**
+   * Reads of the cache's misses in flight, by cookie hash: when an entry expires under load, the requests
+   * of that browser share one read instead of each waiting for its own. Emptied by every end, so a request
+   * that starts after an end never joins a read that started before it.
+   */
+  const reads = new Map<string, Promise<SessionRecord | undefined>>();
+  /** Idle-timeout writes in flight, by session id: one per minute and session, not one per waiting request. */
+  const touches = new Map<string, Promise<boolean>>();
   /** After a row's `ended_at` was set: gone from this instance's cache now, from the others' at once. */
   const ended = async (id: string) => {
     if (!cache || !deps.liveCache) return;
     cache.forget(id, { now: clock.now() });
+    reads.clear();
     await deps.liveCache.announceEnd(id).catch((err: unknown) => {
       logger.warn({ err, session: id }, 'IdP session end not announced to other instances');
     });
@@ -198,13 +208,46 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
   const cachedCookieRecord = async (ctx: Context, server: string, now: number) => {
     const secret = ctx.cookies.get(idpCookieName(server), { signed: false });
     if (secret === undefined || !cookieSecretPattern.test(secret)) return undefined;
-    const hash = sha256Hex(secret);
-    const hit = cache?.get(hash, now);
+    const secretHash = sha256Hex(secret);
+    const hit = cache?.get(secretHash, now);
     if (hit) return hit.server === server ? hit : undefined;
-    const record = await repository.findBySecretHash(hash);
-    if (!record || record.server !== server) return undefined;
-    if (live(record, now)) cache?.set(record, now);
-    return record;
+    let read = reads.get(secretHash);
+    if (!read) {
+      read = repository.findBySecretHash(secretHash).then((record) => {
+        if (record && live(record, clock.now())) cache?.set(record, clock.now());
+        return record;
+      });
+      const shared = read;
+      reads.set(secretHash, shared);
+      // Only this read's own entry: an end may have emptied the map and a newer read taken the key.
+      const done = () => {
+        if (reads.get(secretHash) === shared) reads.delete(secretHash);
+      };
+      shared.then(done, done);
+    }
+    const record = await read;
+    return record?.server === server ? record : undefined;
+  };
+
+  /** Moves the idle timeout of a live session (false: it ended meanwhile); concurrent callers share one write. */
+  const touch = (record: SessionRecord, now: number): Promise<boolean> => {
+    let write = touches.get(record.id);
+    if (!write) {
+      const idleExpiresAt = Math.min(now + idleMs, record.absoluteExpiresAt);
+      write = repository.touch(record.id, now, idleExpiresAt).then((touched) => {
+        if (touched) {
+          // The cached row is this object: later requests see the moved expiry too.
+          record.lastSeenAt = now;
+          record.idleExpiresAt = idleExpiresAt;
+        }
+        return touched;
+      });
+      const shared = write;
+      touches.set(record.id, shared);
+      const done = () => touches.delete(record.id);
+      shared.then(done, done);
+    }
+    return write;
   };
 
   const runHandlers = async (
@@ -282,15 +325,9 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
       const now = clock.now();
       const record = cache ? await cachedCookieRecord(ctx, server, now) : await cookieRecord(ctx, server);
       if (!record || !live(record, now)) return undefined;
-      if (now - record.lastSeenAt >= touchIntervalMs) {
-        const idleExpiresAt = Math.min(now + idleMs, record.absoluteExpiresAt);
-        if (!(await repository.touch(record.id, now, idleExpiresAt))) {
-          cache?.forget(record.id);
-          return undefined;
-        }
-        // The cached row is this object: later requests see the moved expiry too.
-        record.lastSeenAt = now;
-        record.idleExpiresAt = idleExpiresAt;
+      if (now - record.lastSeenAt >= touchIntervalMs && !(await touch(record, now))) {
+        cache?.forget(record.id);
+        return undefined;
       }
       return toSession(record);
     },
@@ -387,6 +424,7 @@ export function createIdpSessionService(deps: IdpSessionServiceDeps): IdpSession
 
     forget(id) {
       cache?.forget(id, { now: clock.now() });
+      reads.clear();
     },
 
     async sweep() {

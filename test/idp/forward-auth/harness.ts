@@ -1,11 +1,12 @@
 // Forward-auth endpoint on a loopback port with in-memory sessions and NS users, for the unit-level HTTP
 // tests and the proxy system tests.
+import type Router from '@koa/router';
 import { FixedClock } from '../../../auth-server/common/clock.js';
 import { createHttpApp } from '../../../auth-server/common/http/app.js';
 import { createLogger, type Logger } from '../../../auth-server/common/logging.js';
 import { createMetrics, type Metrics } from '../../../auth-server/common/metrics.js';
 import type { NsUserProfile } from '../../../auth-server/common/peers.js';
-import { forwardAuthRouter } from '../../../idp/forward-auth/router.js';
+import { forwardAuthMiddleware } from '../../../idp/forward-auth/router.js';
 import { parseRules } from '../../../idp/forward-auth/rules.js';
 import { fixedRules, type RulesSource } from '../../../idp/forward-auth/rules-file.js';
 import { serve } from '../../helpers/http.js';
@@ -17,6 +18,8 @@ export interface FakeIdp {
   users: Map<string, NsUserProfile>;
   metrics: Metrics;
   clock: FixedClock;
+  /** How often the endpoint asked NS for a user profile. */
+  profileLookups: number;
   close(): Promise<void>;
 }
 
@@ -27,6 +30,10 @@ export async function startFakeIdp(
     cookieDomain?: string;
     rulesSource?: RulesSource;
     logger?: Logger;
+    /** Default 0: every check asks for the profile. */
+    profileTtlMs?: number;
+    /** Mounted after the endpoint, as the IdP's routers are. */
+    after?: Router;
   } = {},
 ): Promise<FakeIdp> {
   const sessions = new FakeSessions();
@@ -36,9 +43,17 @@ export async function startFakeIdp(
   const metrics = createMetrics({ defaults: false });
   const logger =
     options.logger ?? createLogger({ level: process.env.NEXTAUTH_TEST_LOG ?? 'silent', format: 'json' });
-  const app = createHttpApp({ logger, metrics });
   let url = '';
-  const router = forwardAuthRouter({
+  const idp: FakeIdp = {
+    url,
+    sessions,
+    users,
+    metrics,
+    clock,
+    profileLookups: 0,
+    close: () => listener.close(0),
+  };
+  const forwardAuth = forwardAuthMiddleware({
     get publicUrl() {
       return options.publicUrl ?? url;
     },
@@ -46,16 +61,21 @@ export async function startFakeIdp(
     sessions,
     ns: {
       findServer: async (name) => (name === 'default' ? { name, displayName: 'Default' } : undefined),
-      userProfile: async (_server, userid) => users.get(userid),
+      userProfile: async (_server, userid) => {
+        idp.profileLookups++;
+        return users.get(userid);
+      },
     },
     rules: options.rulesSource ?? fixedRules(parseRules(options.rules ?? '', 'rules.yaml')),
     clock,
     logger,
     metrics,
-    profileTtlMs: 0,
+    profileTtlMs: options.profileTtlMs ?? 0,
   });
-  app.use(router.routes());
+  const app = createHttpApp({ logger, metrics, front: [forwardAuth] });
+  if (options.after) app.use(options.after.routes());
   const listener = await serve(app);
   url = listener.url;
-  return { url, sessions, users, metrics, clock, close: () => listener.close(0) };
+  idp.url = url;
+  return idp;
 }

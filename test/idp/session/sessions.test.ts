@@ -396,6 +396,87 @@ describeEachDatabase('idp/session service', (db) => {
       expect(await sessions.current(browser.ctx(), 'default')).to.equal(undefined);
     });
 
+    /** Statements on the sessions table while `run` runs, by kind. */
+    const statements = async (run: () => Promise<unknown>) => {
+      const seen = { select: 0, update: 0 };
+      const listener = (q: { sql: string }) => {
+        const sql = q.sql.toLowerCase();
+        if (!sql.includes(sessionsTable)) return;
+        if (sql.startsWith('select')) seen.select++;
+        if (sql.startsWith('update')) seen.update++;
+      };
+      db().knex.on('query', listener);
+      try {
+        await run();
+      } finally {
+        db().knex.off('query', listener);
+      }
+      return seen;
+    };
+
+    it('concurrent requests of a browser on a cold cache share one read', async () => {
+      const sessions = service({ liveCache: { ttlMs: 5000, announceEnd: async () => {} } });
+      const browser = fakeBrowser();
+      const made = await sessions.establish(browser.ctx(), 'default', alice);
+      let found: (IdpSession | undefined)[] = [];
+      const seen = await statements(async () => {
+        found = await Promise.all(
+          Array.from({ length: 20 }, () => sessions.current(browser.ctx(), 'default')),
+        );
+      });
+      expect(found.map((f) => f?.id)).to.deep.equal(Array(20).fill(made.id));
+      expect(seen.select).to.equal(1);
+    });
+
+    it('a request after an end does not join a read that began before it', async () => {
+      const sessions = service({ liveCache: { ttlMs: 60_000, announceEnd: async () => {} } });
+      const browser = fakeBrowser();
+      const made = await sessions.establish(browser.ctx(), 'default', alice);
+      const seen = await statements(async () => {
+        const early = sessions.current(browser.ctx(), 'default');
+        // The end's forget comes while the early read is in flight (here: before its query even ran).
+        sessions.forget(made.id);
+        const late = sessions.current(browser.ctx(), 'default');
+        await Promise.all([early, late]);
+      });
+      expect(seen.select).to.equal(2);
+    });
+
+    it('concurrent requests past the touch interval write the idle expiry once', async () => {
+      const sessions = service({ liveCache: { ttlMs: 600_000, announceEnd: async () => {} } });
+      const browser = fakeBrowser();
+      const made = await sessions.establish(browser.ctx(), 'default', alice);
+      await sessions.current(browser.ctx(), 'default');
+      clock.advance(touchIntervalMs);
+      let found: (IdpSession | undefined)[] = [];
+      const seen = await statements(async () => {
+        found = await Promise.all(
+          Array.from({ length: 20 }, () => sessions.current(browser.ctx(), 'default')),
+        );
+      });
+      expect(found.map((f) => f?.id)).to.deep.equal(Array(20).fill(made.id));
+      expect(seen.update).to.equal(1);
+      expect(Number((await row(made.id)).last_seen_at)).to.equal(clock.now());
+    });
+
+    it('a touch that finds the session ended ends it for every request that waited on it', async () => {
+      const sessions = service({ liveCache: { ttlMs: 600_000, announceEnd: async () => {} } });
+      const browser = fakeBrowser();
+      const made = await sessions.establish(browser.ctx(), 'default', alice);
+      await sessions.current(browser.ctx(), 'default');
+      // Ended elsewhere, the announcement lost: only the touch's conditional write notices.
+      await db()
+        .knex(sessionsTable)
+        .where({ id: made.id })
+        .update({ ended_at: clock.now(), end_cause: 'logout' });
+      clock.advance(touchIntervalMs);
+      const found = await Promise.all(
+        Array.from({ length: 5 }, () => sessions.current(browser.ctx(), 'default')),
+      );
+      expect(found).to.deep.equal(Array(5).fill(undefined));
+      expect(await sessions.current(browser.ctx(), 'default')).to.equal(undefined);
+    });
+
     it('still moves the idle expiry once a minute, and ends at the idle timeout', async () => {
       const sessions = service({ liveCache: { ttlMs: 600_000, announceEnd: async () => {} } });
       const browser = fakeBrowser();

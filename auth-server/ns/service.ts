@@ -130,6 +130,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
   });
   const transactions = createTransactionService({
     db: deps.db,
+    kv: deps.kv,
     clock: deps.clock,
     random: deps.random,
     logger: deps.logger,

@@ -62,6 +62,11 @@ export interface TransactionRepository {
     receipt: string | null,
   ): Promise<boolean>;
   delete(id: string): Promise<void>;
+  /**
+   * Open (unanswered, unexpired at `now`) transactions the account may answer: those created for it and
+   * those created for its user without naming an account.
+   */
+  countOpen(serverId: string, userid: string, accountId: string, now: number): Promise<number>;
   findType(serverId: string, name: string): Promise<Record<string, string> | undefined>;
   listTypes(serverId: string): Promise<{ name: string; templates: Record<string, string> }[]>;
   /** Creates or replaces the type's templates. */
@@ -103,6 +108,16 @@ export function createTransactionRepository(knex: Knex): TransactionRepository {
     },
     async delete(id) {
       await knex(table).where({ id }).delete();
+    },
+    async countOpen(serverId, userid, accountId, now) {
+      const row = await knex(table)
+        .where({ server_id: serverId, userid })
+        .andWhere((q) => q.whereNull('account_id').orWhere('account_id', accountId))
+        .whereNull('used_at')
+        .andWhere('expires_at', '>', now)
+        .count<{ n: number | string }[]>({ n: '*' })
+        .first();
+      return Number(row?.n ?? 0);
     },
     async findType(serverId, name) {
       const row = await knex(typesTable)

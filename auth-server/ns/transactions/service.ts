@@ -19,6 +19,8 @@ import {
 } from '../../../protocol/mobile/transaction.js';
 import { AttestationError } from '../../common/attestation/format.js';
 import { type Clock, type Random, randomToken } from '../../common/clock.js';
+import { hitFixedWindow } from '../../common/kv/fixed-window.js';
+import type { Kv } from '../../common/kv/kv.js';
 import type { Logger } from '../../common/logging.js';
 import type { SfsPeer } from '../../common/peers.js';
 import { AccountError } from '../accounts/errors.js';
@@ -100,6 +102,8 @@ export interface TransactionService {
 
 export interface TransactionServiceDeps {
   db: Knex;
+  /** The per-account minute counters (policy `transactionsPerMinute`). */
+  kv: Kv;
   clock: Clock;
   random: Random;
   logger: Logger;
@@ -214,6 +218,20 @@ export function createTransactionService(deps: TransactionServiceDeps): Transact
         accounts = (await deps.accounts.listByUser(server.id, userid)).filter((a) => a.blockedAt === null);
         if (accounts.length === 0) throw new PushError('no_account');
       }
+      const recipients = accounts.slice(0, maxAccountsPerTransaction);
+      // Each phone it goes to is protected from floods, and a transaction reaches all of them or none:
+      // counted before anything is stored or sent, any account over the limit refuses the whole creation.
+      for (const account of recipients) {
+        const retryAfter = await hitFixedWindow(
+          deps.kv,
+          clock,
+          `ns:tx:rate:${account.id}`,
+          server.policy.transactionsPerMinute,
+          60_000,
+        );
+        if (retryAfter !== undefined)
+          throw new TransactionError('transaction_rate_limited', undefined, retryAfter);
+      }
       const now = clock.now();
       const id = copyableId(randomToken(random, 16));
       const data: TransactionSignedData = {
@@ -243,9 +261,19 @@ export function createTransactionService(deps: TransactionServiceDeps): Transact
         receipt: null,
       };
       await repository.save(transaction);
+      // Inserted first, counted after (as push login does): racing creations each see the others' rows, so
+      // the limit is never passed (at worst two racing creations both give way).
+      for (const account of recipients)
+        if (
+          (await repository.countOpen(server.id, userid, account.id, clock.now())) >
+          server.policy.maxOpenTransactions
+        ) {
+          await repository.delete(id);
+          throw new TransactionError('too_many_open_transactions', undefined, 60);
+        }
       const delivered: string[] = [];
       let firstError: unknown;
-      for (const account of accounts.slice(0, maxAccountsPerTransaction)) {
+      for (const account of recipients) {
         const payload: TransactionPayload = {
           v: 1,
           type: 'transaction',

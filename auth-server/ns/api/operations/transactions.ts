@@ -100,12 +100,15 @@ export const transactionOperations = {
       '`authorization_details` object of a registered type, whose string values fill the type template. ' +
       'Delivered to the app through the MC (pulled when the push is lost); expires after the server policy ' +
       '`transactionTimeoutSeconds`. Refused with `reason`: `unknown_type`, `invalid_values` (400), `no_account` ' +
-      '(404), `push_unavailable` / `account_blocked` (409), `push_failed` (503).',
+      '(404), `push_unavailable` / `account_blocked` (409), `push_failed` (503). Per account it goes to ' +
+      '(every usable account of a `userid`), the server policy allows `transactionsPerMinute` creations and ' +
+      '`maxOpenTransactions` unanswered ones: past either, 429 with `Retry-After` and `reason` ' +
+      '`transaction_rate_limited` or `too_many_open_transactions`, nothing stored or delivered.',
     tag: 'transactions',
     access: { roles: ['sessions'] },
     body: createTransactionBody,
     responses: { 201: { description: 'Created and delivered', schema: createdTransactionSchema } },
-    problems: [400, 401, 403, 404, 409, 413, 415, 503],
+    problems: [400, 401, 403, 404, 409, 413, 415, 429, 503],
   },
   get: {
     method: 'get',

@@ -273,18 +273,22 @@ export function createTransactionService(deps: TransactionServiceDeps): Transact
         }
       const delivered: string[] = [];
       let firstError: unknown;
-      for (const account of recipients) {
+      for (const [i, account] of recipients.entries()) {
+        // One MC message per phone, and message ids are unique at the MC: the first carries the transaction
+        // id, the others their own id and the transaction's in `tid`.
+        const messageId = i === 0 ? id : copyableId(randomToken(random, 16));
         const payload: TransactionPayload = {
           v: 1,
           type: 'transaction',
-          id,
+          id: messageId,
+          ...(messageId !== id ? { tid: id } : {}),
           server: { id: identity.globalId, name: identity.name, displayName: identity.displayName, nsUrl },
           account: account.id,
           userid,
           expiresAt: transaction.expiresAt,
         };
         try {
-          await deps.deliver(account.id, id, transaction.expiresAt, payload);
+          await deps.deliver(account.id, messageId, transaction.expiresAt, payload);
           delivered.push(account.id);
         } catch (err) {
           if (!(err instanceof PushError)) throw err;

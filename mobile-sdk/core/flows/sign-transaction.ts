@@ -3,7 +3,7 @@
 // biometrics where the server allows), sign the JCS with the account key and send it with the attestation.
 import { attestationChallenge } from '../../../protocol/attestation-binding.js';
 import { thumbprint } from '../../../protocol/keys.js';
-import type { TransactionPayload } from '../../../protocol/mobile/mc-payloads.js';
+import { type TransactionPayload, transactionIdOf } from '../../../protocol/mobile/mc-payloads.js';
 import {
   canonicalTransaction,
   renderTemplate,
@@ -50,6 +50,7 @@ export class SignTransactionFlow extends Flow<SignTransactionResult> {
 
   protected async run(): Promise<SignTransactionResult> {
     const { request } = this;
+    const tid = transactionIdOf(request);
     let account = await findAccount(this.deps, request);
     this.subject.server = { id: account.server.id, name: account.server.name, nsUrl: account.server.nsUrl };
     this.subject.userid = account.userid;
@@ -59,7 +60,7 @@ export class SignTransactionFlow extends Flow<SignTransactionResult> {
     this.onCleanup(() => ns.close());
     account = opened.account;
 
-    const got = await ns.request('transaction.get', { tid: request.id });
+    const got = await ns.request('transaction.get', { tid });
     const context = await transactionContext(
       got,
       {
@@ -70,13 +71,12 @@ export class SignTransactionFlow extends Flow<SignTransactionResult> {
       },
       account.userid,
     );
-    if (got.data.tid !== request.id)
-      throw new SdkError('bad_transaction', 'the server sent another transaction');
+    if (got.data.tid !== tid) throw new SdkError('bad_transaction', 'the server sent another transaction');
 
     const confirm = await this.ask({ type: 'CONFIRM_TRANSACTION', context });
     if (confirm.decision !== 'approve') {
-      await ns.request('transaction.decline', { tid: request.id });
-      return { outcome: 'declined', account, tid: request.id, text: context.text };
+      await ns.request('transaction.decline', { tid });
+      return { outcome: 'declined', account, tid, text: context.text };
     }
 
     const sfs = await this.deps.openSfs();
@@ -101,14 +101,14 @@ export class SignTransactionFlow extends Flow<SignTransactionResult> {
     this.ensureActive();
     const signature = await signTransaction(opened.signer, got.data);
     await ns.request('transaction.confirm', {
-      tid: request.id,
+      tid,
       signature,
       attestation: confirmed.attestation,
     });
     return {
       outcome: 'approved',
       account,
-      tid: request.id,
+      tid,
       text: context.text,
       method: confirmed.method,
       ...(confirmed.fallback !== undefined ? { fallback: confirmed.fallback } : {}),
@@ -162,8 +162,8 @@ export async function previewTransaction(
   const account = await findAccount(deps, request);
   const { channel } = await openAccountChannel(deps, account);
   try {
-    const got = await channel.request('transaction.get', { tid: request.id });
-    if (got.data.tid !== request.id)
+    const got = await channel.request('transaction.get', { tid: transactionIdOf(request) });
+    if (got.data.tid !== transactionIdOf(request))
       throw new SdkError('bad_transaction', 'the server sent another transaction');
     return await transactionContext(
       got,

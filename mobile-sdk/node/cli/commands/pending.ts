@@ -1,6 +1,7 @@
 // `nextauth-device pending`: the requests waiting in this device's MC mailbox (push logins), decrypted, in
 // the DESIGN §5 shape; notices found on the way (logouts) are recorded in the history and acknowledged.
 import type { Command } from 'commander';
+import { transactionIdOf } from '../../../../protocol/mobile/mc-payloads.js';
 import type { TransactionContext } from '../../../core/flows/types.js';
 import type { PendingMessage, PendingRequest } from '../../../core/mc/inbox.js';
 import { type GlobalOptions, openDevice, output } from '../device.js';
@@ -33,6 +34,7 @@ export function requestJson(r: PendingRequest, preview?: TransactionContext) {
       ...common,
       binding_message: preview?.text ?? null,
       display: {
+        tid: transactionIdOf(request),
         userid: request.userid,
         server: request.server.displayName || request.server.name,
         ns: request.server.nsUrl,

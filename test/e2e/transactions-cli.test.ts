@@ -3,7 +3,8 @@
 // receipt verifies offline (`nextauth verify-receipt`) and fails when any field is tampered with; decline;
 // an expired transaction cannot be approved; concurrent answers at NS → exactly one wins; three phones of one
 // user answering the same transaction at once → exactly one outcome, the others a clear error; a biometric
-// approval under the PIN-only policy is refused (`pin_required`) and changes nothing.
+// approval under the PIN-only policy is refused (`pin_required`) and changes nothing; QR delivery: nothing
+// is pushed, the phone scans `nextauth://transaction?d=…` (`sign`) and signs or declines as for a push.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import { openDevice } from '../../mobile-sdk/node/cli/device.js';
 import { runCli } from '../helpers/cli.js';
 import { enrolPhone, newPhone, ok, type Phone } from '../helpers/device.js';
 import { freePort } from '../helpers/http.js';
+import { decodeQrPng } from '../helpers/qr-decode.js';
 
 const admin = 'idp/admin/cli/main.ts';
 const rootKey = 'tx-e2e-root-key-0123456789abcdef';
@@ -353,6 +355,85 @@ describe('e2e: transaction signing with nextauth-device and verify-receipt', fun
       await rest('PATCH', 'servers/default', { policy: { transactionPinAlways: false } });
       ok(await phone('bio', 'remove'));
     }
+  });
+
+  it('QR delivery: nothing is pushed; the phone scans the QR (PNG and raw), signs, the receipt verifies', async () => {
+    const res = await rest('POST', 'transactions', {
+      server: 'default',
+      userid: 'erin',
+      amount: '41.00',
+      beneficiary: 'Kiosk',
+      description: 'Coffee',
+      delivery: 'qr',
+    });
+    expect(res.status, await res.clone().text()).to.equal(201);
+    const created = (await res.json()) as {
+      tid: string;
+      qrUri: string;
+      delivery: string;
+      accounts: string[];
+    };
+    expect(created).to.deep.include({ delivery: 'qr', accounts: [] });
+    expect(created.qrUri).to.match(/^nextauth:\/\/transaction\?d=[A-Za-z0-9_-]+$/);
+    const { tid } = created;
+    expect((await device.pending()).map((p) => p.display.tid)).to.not.include(tid);
+
+    const qr = (await (await rest('GET', `transactions/${tid}/qr?img=png`)).json()) as {
+      qrUri: string;
+      qrData: unknown;
+      img: string;
+    };
+    expect(qr.qrUri).to.equal(created.qrUri);
+    expect(qr.qrData).to.deep.equal({ v: 1, ns: url, s: 'default', t: tid });
+    expect(decodeQrPng(Buffer.from(qr.img.split(',')[1] ?? '', 'base64'))).to.equal(qr.qrUri);
+    const png = await rest('GET', `transactions/${tid}/qr.png`);
+    expect(png.headers.get('content-type')).to.equal('image/png');
+    const scanned = decodeQrPng(Buffer.from(await png.arrayBuffer()));
+    expect(scanned).to.equal(qr.qrUri);
+
+    const r = JSON.parse(ok(await phone('sign', scanned, '--approve', '--pin', '1234', '--json')).stdout);
+    expect(r).to.include({
+      id: tid,
+      outcome: 'approved',
+      method: 'pin',
+      text: 'Pay 41.00 EUR to Kiosk. Description: Coffee',
+    });
+    const status = (await (await rest('GET', `transactions/${tid}`)).json()) as Record<string, unknown>;
+    expect(status).to.include({ status: 'approved' });
+    const receipt = await (await rest('GET', `transactions/${tid}/receipt`)).json();
+    expect((await verifyReceipt(receipt)).ok).to.equal(true);
+    // No longer open: no QR, and a second scan is refused.
+    const gone = await rest('GET', `transactions/${tid}/qr`);
+    expect(gone.status).to.equal(409);
+    expect(await gone.json()).to.include({ reason: 'transaction_answered' });
+    const again = await phone('sign', scanned, '--approve', '--pin', '1234');
+    expect(again.code).to.not.equal(0);
+    expect(again.stderr).to.match(/answered already/);
+  });
+
+  it('QR delivery: a scan can decline; a malformed or foreign QR changes nothing', async () => {
+    const res = await rest('POST', 'transactions', {
+      server: 'default',
+      userid: 'erin',
+      amount: '42.00',
+      beneficiary: 'Kiosk',
+      description: 'Tea',
+      delivery: 'qr',
+    });
+    const { tid, qrUri } = (await res.json()) as { tid: string; qrUri: string };
+    const before = await ns()('ns_transactions').where({ id: tid }).first();
+    const bad = await phone('sign', qrUri.replace('transaction?d=', 'transaction?d=x'), '--deny');
+    expect(bad.code).to.not.equal(0);
+    // Fay's phones are not erin's: the transaction is unknown to them.
+    const [fay] = await fayPhones();
+    const foreign = await fay?.phone.run('sign', qrUri, '--approve', '--pin', '1234');
+    expect(foreign?.code).to.not.equal(0);
+    expect(foreign?.stderr).to.match(/unknown_transaction|No such transaction/);
+    expect(await ns()('ns_transactions').where({ id: tid }).first()).to.deep.equal(before);
+    const r = JSON.parse(ok(await phone('sign', qrUri, '--deny', '--json')).stdout);
+    expect(r).to.include({ id: tid, outcome: 'declined' });
+    const status = (await (await rest('GET', `transactions/${tid}`)).json()) as Record<string, unknown>;
+    expect(status).to.include({ status: 'declined' });
   });
 
   it('refuses malformed creations with problem JSON and stores nothing', async () => {

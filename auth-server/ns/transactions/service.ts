@@ -17,6 +17,7 @@ import {
   transactionDigest,
   verifyTransactionSignature,
 } from '../../../protocol/mobile/transaction.js';
+import { type TransactionUriData, transactionUri } from '../../../protocol/mobile/uris.js';
 import { AttestationError } from '../../common/attestation/format.js';
 import { type Clock, type Random, randomToken } from '../../common/clock.js';
 import { hitFixedWindow } from '../../common/kv/fixed-window.js';
@@ -51,6 +52,8 @@ export interface CreateTransactionInput {
   /** Wanted locale; the type's nearest template is used (and signed) otherwise. */
   locale?: string;
   values: Record<string, string>;
+  /** `push` (default): an MC message to each phone; `qr`: none, the integrator shows `qr()` to scan. */
+  delivery?: 'push' | 'qr';
   /** The RFC 9396 object it came from, kept with the transaction. */
   authorizationDetails: Record<string, unknown> | null;
   actor: AuditActor;
@@ -72,8 +75,13 @@ export interface PhoneParty {
 }
 
 export interface TransactionService {
-  /** Stores the transaction and delivers it to the app(s); `accounts` are those that received it. */
+  /** Stores the transaction and delivers it to the app(s); `accounts` are those that received it (none for QR). */
   create(input: CreateTransactionInput): Promise<TransactionView & { accounts: string[] }>;
+  /**
+   * The `nextauth://transaction?d=…` URI of an open transaction, for a QR the phone scans (whatever its
+   * delivery: a QR also helps when a push is lost). `transaction_answered` / `transaction_expired` otherwise.
+   */
+  qr(tid: string): Promise<{ uri: string; data: TransactionUriData; expiresAt: number }>;
   /** TransactionError `unknown_transaction` when there is none; callers check the server scope. */
   get(tid: string): Promise<TransactionView>;
   /** The stored receipt of an approved transaction (`no_receipt` otherwise). */
@@ -273,7 +281,8 @@ export function createTransactionService(deps: TransactionServiceDeps): Transact
         }
       const delivered: string[] = [];
       let firstError: unknown;
-      for (const [i, account] of recipients.entries()) {
+      const pushed = input.delivery !== 'qr';
+      for (const [i, account] of pushed ? recipients.entries() : []) {
         // One MC message per phone, and message ids are unique at the MC: the first carries the transaction
         // id, the others their own id and the transaction's in `tid`.
         const messageId = i === 0 ? id : copyableId(randomToken(random, 16));
@@ -295,7 +304,7 @@ export function createTransactionService(deps: TransactionServiceDeps): Transact
           firstError ??= err;
         }
       }
-      if (delivered.length === 0) {
+      if (pushed && delivered.length === 0) {
         // Nobody can answer it: it is not kept as a transaction that merely looks pending.
         await repository.delete(id);
         throw firstError;
@@ -310,6 +319,7 @@ export function createTransactionService(deps: TransactionServiceDeps): Transact
           {
             transaction: id,
             type: type.name,
+            delivery: pushed ? 'push' : 'qr',
             accounts: delivered.join(','),
           },
         ),
@@ -318,6 +328,21 @@ export function createTransactionService(deps: TransactionServiceDeps): Transact
     },
 
     get: async (tid) => view(await load(tid)),
+
+    async qr(tid) {
+      const t = await load(tid);
+      const status = statusOf(t, clock.now());
+      if (status === 'expired') throw new TransactionError('transaction_expired');
+      if (status !== 'new') throw new TransactionError('transaction_answered');
+      // The global id `{NS URL}/ns/{name}` ends in the server name.
+      const data: TransactionUriData = {
+        v: 1,
+        ns: nsUrl,
+        s: t.data.server.slice(t.data.server.lastIndexOf('/') + 1),
+        t: t.id,
+      };
+      return { uri: transactionUri(data), data, expiresAt: t.expiresAt };
+    },
 
     async receipt(tid) {
       const t = await load(tid);

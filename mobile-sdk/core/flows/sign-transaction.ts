@@ -11,8 +11,9 @@ import {
   templateHash,
   transactionDigest,
 } from '../../../protocol/mobile/transaction.js';
+import { parseTransactionUri, type TransactionUriData } from '../../../protocol/mobile/uris.js';
 import type { Account } from '../accounts/model.js';
-import { SdkError } from '../errors.js';
+import { SdkError, toSdkError } from '../errors.js';
 import { openAccountChannel } from './account-channel.js';
 import type { FlowDeps } from './deps.js';
 import { Flow, type FlowOutcome } from './flow.js';
@@ -189,4 +190,47 @@ async function findAccount(deps: FlowDeps, request: TransactionPayload): Promise
       `no account on this device for server ${request.server.name} at ${request.server.nsUrl}`,
     );
   return account;
+}
+
+/**
+ * The transaction a scanned `nextauth://transaction?d=…` names, as its MC message would: the account of this
+ * device that may answer it (the first at that server whose channel can fetch it) and its expiry. Then
+ * SIGN_TRANSACTION runs as for a push.
+ */
+export async function transactionRequestFromUri(deps: FlowDeps, uri: string): Promise<TransactionPayload> {
+  let data: TransactionUriData;
+  try {
+    data = parseTransactionUri(uri);
+  } catch (err) {
+    throw new SdkError('invalid_input', (err as Error).message);
+  }
+  const candidates = await deps.accounts.findByServer(data.ns, data.s);
+  if (candidates.length === 0)
+    throw new SdkError('account_not_found', `no account on this device for server ${data.s} at ${data.ns}`);
+  let last: unknown;
+  for (const candidate of candidates) {
+    const { channel, account } = await openAccountChannel(deps, candidate);
+    try {
+      const got = await channel.request('transaction.get', { tid: data.t });
+      if (got.data.tid !== data.t)
+        throw new SdkError('bad_transaction', 'the server sent another transaction');
+      const { id, name, displayName, nsUrl } = account.server;
+      return {
+        v: 1,
+        type: 'transaction',
+        id: data.t,
+        server: { id, name, displayName, nsUrl },
+        account: account.nsAccountId,
+        userid: account.userid,
+        expiresAt: got.expiresAt,
+      };
+    } catch (err) {
+      // Another account of this device at the same server may be the one of the transaction's user.
+      if ((err as { code?: unknown }).code !== 'unknown_transaction') throw toSdkError(err);
+      last = err;
+    } finally {
+      await channel.close().catch(() => {});
+    }
+  }
+  throw toSdkError(last);
 }

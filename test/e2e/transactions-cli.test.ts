@@ -231,6 +231,10 @@ describe('e2e: transaction signing with nextauth-device and verify-receipt', fun
     const row = await ns()('ns_transactions').where({ id: tid }).first();
     const winner = results.indexOf(true);
     expect(row.answered_by).to.equal(`racer-${winner}`);
+    // The phone still holds the message of a transaction answered elsewhere: `pending` drops it (and
+    // acknowledges it, so the next listing does not fetch it again) instead of failing.
+    expect((await device.pending()).map((p) => p.display.tid)).to.not.include(tid);
+    expect((await device.pending()).map((p) => p.display.tid)).to.not.include(tid);
   });
 
   it('three phones of one user approve the same transaction at once: one wins, the others hear transaction_answered', async () => {

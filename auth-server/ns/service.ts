@@ -30,6 +30,7 @@ import { createServerIdentityService, type ServerIdentityService } from './serve
 import { createVirtualServerRepository } from './servers/repository.js';
 import { createSessionRepository } from './sessions/repository.js';
 import { createSessionService, type SessionService } from './sessions/service.js';
+import { createTransactionRepository } from './transactions/repository.js';
 import { createTransactionService } from './transactions/service.js';
 import { createUserRepository } from './users/repository.js';
 import { createUserService } from './users/service.js';
@@ -130,6 +131,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
   });
   const transactions = createTransactionService({
     db: deps.db,
+    kv: deps.kv,
     clock: deps.clock,
     random: deps.random,
     logger: deps.logger,
@@ -180,6 +182,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
     sessions: createSessionRepository(deps.db),
     enrolTokens: createEnrolTokenRepository(deps.db),
     pushRequests: createPushRepository(deps.db),
+    transactions: createTransactionRepository(deps.db),
     webhookDeliveries: createWebhookRepository(deps.db),
     kv: deps.kv,
     clock: deps.clock,

@@ -28,6 +28,7 @@ import {
   previewTransaction,
   SignTransactionFlow,
   type SignTransactionOptions,
+  transactionRequestFromUri,
 } from './flows/sign-transaction.js';
 import type { FlowSnapshot, TransactionContext } from './flows/types.js';
 import { createHistoryStore, type HistoryEntry, type HistoryStore } from './history/store.js';
@@ -239,6 +240,11 @@ export class NextAuthSdk {
   /** What a transaction from the inbox would show and sign, fetched from its server; answers nothing. */
   previewTransaction(request: TransactionPayload): Promise<TransactionContext> {
     return previewTransaction(this.flowDeps(), request);
+  }
+
+  /** A scanned `nextauth://transaction?d=…` as the request `startSignTransaction` takes (QR delivery). */
+  transactionFromUri(uri: string): Promise<TransactionPayload> {
+    return transactionRequestFromUri(this.flowDeps(), uri);
   }
 
   /** A login of one of this device's accounts ended at its server: `LOGGED_OUT` in the history. */

@@ -65,8 +65,13 @@ export const transactionPayloadSchema = z
   .object({
     v: z.literal(1),
     type: z.literal('transaction'),
-    /** The transaction id (also the MC message id). */
+    /** The MC message id; the transaction id too unless `tid` says otherwise. */
     id: mcMessageIdSchema,
+    /**
+     * The transaction id when it is not `id`: a transaction for several phones of one user goes out as one
+     * message each, and message ids are unique at the MC.
+     */
+    tid: mcMessageIdSchema.optional(),
     server: messageServer,
     account: z.string().min(1).max(64),
     userid: z.string().min(1).max(255),
@@ -75,6 +80,11 @@ export const transactionPayloadSchema = z
   })
   .strict();
 export type TransactionPayload = z.output<typeof transactionPayloadSchema>;
+
+/** The id of the transaction a message names (what `transaction.get` and the signed data carry). */
+export function transactionIdOf(payload: TransactionPayload): string {
+  return payload.tid ?? payload.id;
+}
 
 export const appMessagePayloadSchema = z.discriminatedUnion('type', [
   pushLoginPayloadSchema,

@@ -1,7 +1,10 @@
 // Transaction signing end to end (issue #11) with the real `nextauth-device` against an embedded runtime:
 // REST create → `pending --show` prints what is signed → approve with the PIN → status approved → the
 // receipt verifies offline (`nextauth verify-receipt`) and fails when any field is tampered with; decline;
-// an expired transaction cannot be approved; concurrent answers at NS → exactly one wins.
+// an expired transaction cannot be approved; concurrent answers at NS → exactly one wins; three phones of one
+// user answering the same transaction at once → exactly one outcome, the others a clear error; a biometric
+// approval under the PIN-only policy is refused (`pin_required`) and changes nothing; QR delivery: nothing
+// is pushed, the phone scans `nextauth://transaction?d=…` (`sign`) and signs or declines as for a push.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,9 +14,13 @@ import { createLogger } from '../../auth-server/common/logging.js';
 import { verifyReceipt } from '../../auth-server/ns/transactions/receipt.js';
 import { createTransactionRepository } from '../../auth-server/ns/transactions/repository.js';
 import { type Runtime, startRuntime } from '../../idp/runtime/runtime.js';
+import { SdkError } from '../../mobile-sdk/core/errors.js';
+import { driveFlow } from '../../mobile-sdk/core/flows/drive.js';
+import { openDevice } from '../../mobile-sdk/node/cli/device.js';
 import { runCli } from '../helpers/cli.js';
 import { enrolPhone, newPhone, ok, type Phone } from '../helpers/device.js';
 import { freePort } from '../helpers/http.js';
+import { decodeQrPng } from '../helpers/qr-decode.js';
 
 const admin = 'idp/admin/cli/main.ts';
 const rootKey = 'tx-e2e-root-key-0123456789abcdef';
@@ -98,13 +105,36 @@ describe('e2e: transaction signing with nextauth-device and verify-receipt', fun
     });
     device = await newPhone();
     await enrolPhone(device, { url, rootKey, userid: 'erin' });
+    // Room for every transaction of this file within one minute (the limits have their own suite).
+    const policy = await rest('PATCH', 'servers/default', {
+      policy: { transactionsPerMinute: 60, maxOpenTransactions: 20 },
+    });
+    expect(policy.status, await policy.clone().text()).to.equal(200);
   });
 
   after(async () => {
     await runtime?.close();
     await rm(dataDir, { recursive: true, force: true });
     await device?.remove();
+    for (const p of fays) await p.remove();
   });
+
+  /** Three phones of one user `fay`: a transaction to her userid reaches each of them. */
+  const fays: Phone[] = [];
+  async function fayPhones(): Promise<{ phone: Phone; account: string }[]> {
+    if (fays.length === 0)
+      for (let i = 0; i < 3; i++) {
+        const p = await newPhone();
+        fays.push(p);
+        await enrolPhone(p, { url, rootKey, userid: 'fay' });
+      }
+    return Promise.all(
+      fays.map(async (p) => {
+        const [a] = JSON.parse(ok(await p.run('accounts', '--json')).stdout) as { nsAccountId: string }[];
+        return { phone: p, account: a?.nsAccountId ?? '' };
+      }),
+    );
+  }
 
   it('REST create → pending --show → approve → approved → receipt verifies offline, tampering fails', async () => {
     const { tid, text } = await create();
@@ -201,6 +231,213 @@ describe('e2e: transaction signing with nextauth-device and verify-receipt', fun
     const row = await ns()('ns_transactions').where({ id: tid }).first();
     const winner = results.indexOf(true);
     expect(row.answered_by).to.equal(`racer-${winner}`);
+    // The phone still holds the message of a transaction answered elsewhere: `pending` drops it (and
+    // acknowledges it, so the next listing does not fetch it again) instead of failing.
+    expect((await device.pending()).map((p) => p.display.tid)).to.not.include(tid);
+    expect((await device.pending()).map((p) => p.display.tid)).to.not.include(tid);
+  });
+
+  it('three phones of one user approve the same transaction at once: one wins, the others hear transaction_answered', async () => {
+    const phones = await fayPhones();
+    const { tid, accounts } = (await create({ userid: 'fay', amount: '21.00' })) as {
+      tid: string;
+      accounts?: string[];
+    };
+    expect(accounts).to.have.members(phones.map((p) => p.account));
+    // One MC message per phone (ids are unique at the MC), each naming the transaction.
+    const listed = await Promise.all(phones.map(async (p) => (await p.phone.pending())[0]));
+    expect(listed.map((l) => l?.display.tid)).to.deep.equal([tid, tid, tid]);
+    expect(new Set(listed.map((l) => l?.id)).size).to.equal(3);
+    const answers = await Promise.all(
+      phones.map((p) => p.phone.run('approve', tid, '--pin', '1234', '--json')),
+    );
+    const winners = answers.flatMap((r, i) => (r.code === 0 ? [i] : []));
+    expect(winners, answers.map((r) => r.stderr).join('\n')).to.have.length(1);
+    const winner = phones[winners[0] ?? -1];
+    for (const r of answers.filter((a) => a.code !== 0))
+      expect(r.stderr).to.match(/^nextauth-device: .*answered already/m);
+    const won = JSON.parse(answers[winners[0] ?? -1]?.stdout ?? '') as {
+      outcome: string;
+      account: { nsAccountId: string };
+    };
+    expect(won).to.deep.include({ outcome: 'approved' });
+    expect(won.account.nsAccountId).to.equal(winner?.account);
+    const status = (await (await rest('GET', `transactions/${tid}`)).json()) as Record<string, unknown>;
+    expect(status).to.include({ status: 'approved', answeredBy: winner?.account });
+    const receipt = (await (await rest('GET', `transactions/${tid}/receipt`)).json()) as {
+      transaction: { account: string };
+    };
+    expect(receipt.transaction.account).to.equal(winner?.account);
+    expect((await verifyReceipt(receipt)).ok).to.equal(true);
+    // One approval audited, the losers' answers never reached the guarded update as a second outcome.
+    const audited = await ns()('ns_audit_events')
+      .where({ type: 'transaction.approved' })
+      .andWhere('details', 'like', `%${tid}%`);
+    expect(audited).to.have.length(1);
+  });
+
+  it("approve against deny on three phones at once: exactly one outcome, and the receipt (if any) is the winner's", async () => {
+    const phones = await fayPhones();
+    const { tid } = await create({ userid: 'fay', amount: '22.00' });
+    const decisions = ['approve', 'deny', 'approve'] as const;
+    const answers = await Promise.all(
+      phones.map((p, i) =>
+        decisions[i] === 'approve'
+          ? p.phone.run('approve', tid, '--pin', '1234', '--json')
+          : p.phone.run('deny', tid, '--json'),
+      ),
+    );
+    const winners = answers.flatMap((r, i) => (r.code === 0 ? [i] : []));
+    expect(winners, answers.map((r) => r.stderr).join('\n')).to.have.length(1);
+    const w = winners[0] ?? -1;
+    for (const r of answers.filter((a) => a.code !== 0))
+      expect(r.stderr).to.match(/^nextauth-device: .*answered already/m);
+    const outcome = decisions[w] === 'approve' ? 'approved' : 'declined';
+    expect(JSON.parse(answers[w]?.stdout ?? '')).to.include({ outcome });
+    const status = (await (await rest('GET', `transactions/${tid}`)).json()) as Record<string, unknown>;
+    expect(status).to.include({ status: outcome, answeredBy: phones[w]?.account });
+    const receipt = await rest('GET', `transactions/${tid}/receipt`);
+    if (outcome === 'declined') expect(receipt.status).to.equal(409);
+    else
+      expect(((await receipt.json()) as { transaction: { account: string } }).transaction.account).to.equal(
+        phones[w]?.account,
+      );
+  });
+
+  it('PIN-only policy: a biometric approval is refused (pin_required) and the transaction stays open', async () => {
+    ok(await phone('bio', 'simulate', '--enrol'));
+    ok(await phone('bio', 'add', '--pin', '1234'));
+    const { tid } = await create({ amount: '31.00' });
+    const before = await ns()('ns_transactions').where({ id: tid }).first();
+    // The honest app asks for the PIN once `transaction.get` says so; here the policy turns on while the user
+    // looks at the confirmation, after the phone fetched the transaction: it sends a `bio` attestation.
+    const sdk = await openDevice({ home: device.home });
+    const inbox = await sdk.openInbox();
+    let error: unknown;
+    try {
+      const pending = await inbox.take(tid);
+      if (pending.request.type !== 'transaction') throw new Error('not a transaction');
+      await driveFlow(sdk.startSignTransaction(pending.request, { secondFactor: 'bio' }), {
+        confirm: async () => 'approve',
+        confirmTransaction: async () => {
+          const on = await rest('PATCH', 'servers/default', { policy: { transactionPinAlways: true } });
+          expect(on.status).to.equal(200);
+          return 'approve';
+        },
+        newPin: async () => {
+          throw new Error('no new PIN here');
+        },
+        pin: async () => {
+          throw new Error('the biometric path asks no PIN');
+        },
+      });
+    } catch (err) {
+      error = err;
+    } finally {
+      await inbox.settled();
+      await inbox.close().catch(() => {});
+      await sdk.idle();
+    }
+    try {
+      expect(error, String(error)).to.be.instanceOf(SdkError);
+      expect(
+        `${(error as SdkError).code} ${(error as SdkError).message} ${JSON.stringify((error as SdkError).details)}`,
+      ).to.include('pin_required');
+      // Nothing changed: still new, unanswered, no receipt; the refusal is audited.
+      expect(await ns()('ns_transactions').where({ id: tid }).first()).to.deep.equal(before);
+      const status = (await (await rest('GET', `transactions/${tid}`)).json()) as Record<string, unknown>;
+      expect(status).to.include({ status: 'new', answeredBy: null, answeredAt: null });
+      const rejected = await ns()('ns_audit_events')
+        .where({ type: 'transaction.rejected' })
+        .andWhere('details', 'like', `%${tid}%`);
+      expect(rejected).to.have.length(1);
+      expect(rejected[0].details).to.include('pin_required');
+      // With the PIN it passes (the phone reads the policy now).
+      const r = JSON.parse(ok(await phone('approve', tid, '--bio', '--pin', '1234', '--json')).stdout);
+      expect(r).to.include({ outcome: 'approved', method: 'pin' });
+    } finally {
+      await rest('PATCH', 'servers/default', { policy: { transactionPinAlways: false } });
+      ok(await phone('bio', 'remove'));
+    }
+  });
+
+  it('QR delivery: nothing is pushed; the phone scans the QR (PNG and raw), signs, the receipt verifies', async () => {
+    const res = await rest('POST', 'transactions', {
+      server: 'default',
+      userid: 'erin',
+      amount: '41.00',
+      beneficiary: 'Kiosk',
+      description: 'Coffee',
+      delivery: 'qr',
+    });
+    expect(res.status, await res.clone().text()).to.equal(201);
+    const created = (await res.json()) as {
+      tid: string;
+      qrUri: string;
+      delivery: string;
+      accounts: string[];
+    };
+    expect(created).to.deep.include({ delivery: 'qr', accounts: [] });
+    expect(created.qrUri).to.match(/^nextauth:\/\/transaction\?d=[A-Za-z0-9_-]+$/);
+    const { tid } = created;
+    expect((await device.pending()).map((p) => p.display.tid)).to.not.include(tid);
+
+    const qr = (await (await rest('GET', `transactions/${tid}/qr?img=png`)).json()) as {
+      qrUri: string;
+      qrData: unknown;
+      img: string;
+    };
+    expect(qr.qrUri).to.equal(created.qrUri);
+    expect(qr.qrData).to.deep.equal({ v: 1, ns: url, s: 'default', t: tid });
+    expect(decodeQrPng(Buffer.from(qr.img.split(',')[1] ?? '', 'base64'))).to.equal(qr.qrUri);
+    const png = await rest('GET', `transactions/${tid}/qr.png`);
+    expect(png.headers.get('content-type')).to.equal('image/png');
+    const scanned = decodeQrPng(Buffer.from(await png.arrayBuffer()));
+    expect(scanned).to.equal(qr.qrUri);
+
+    const r = JSON.parse(ok(await phone('sign', scanned, '--approve', '--pin', '1234', '--json')).stdout);
+    expect(r).to.include({
+      id: tid,
+      outcome: 'approved',
+      method: 'pin',
+      text: 'Pay 41.00 EUR to Kiosk. Description: Coffee',
+    });
+    const status = (await (await rest('GET', `transactions/${tid}`)).json()) as Record<string, unknown>;
+    expect(status).to.include({ status: 'approved' });
+    const receipt = await (await rest('GET', `transactions/${tid}/receipt`)).json();
+    expect((await verifyReceipt(receipt)).ok).to.equal(true);
+    // No longer open: no QR, and a second scan is refused.
+    const gone = await rest('GET', `transactions/${tid}/qr`);
+    expect(gone.status).to.equal(409);
+    expect(await gone.json()).to.include({ reason: 'transaction_answered' });
+    const again = await phone('sign', scanned, '--approve', '--pin', '1234');
+    expect(again.code).to.not.equal(0);
+    expect(again.stderr).to.match(/answered already/);
+  });
+
+  it('QR delivery: a scan can decline; a malformed or foreign QR changes nothing', async () => {
+    const res = await rest('POST', 'transactions', {
+      server: 'default',
+      userid: 'erin',
+      amount: '42.00',
+      beneficiary: 'Kiosk',
+      description: 'Tea',
+      delivery: 'qr',
+    });
+    const { tid, qrUri } = (await res.json()) as { tid: string; qrUri: string };
+    const before = await ns()('ns_transactions').where({ id: tid }).first();
+    const bad = await phone('sign', qrUri.replace('transaction?d=', 'transaction?d=x'), '--deny');
+    expect(bad.code).to.not.equal(0);
+    // Fay's phones are not erin's: the transaction is unknown to them.
+    const [fay] = await fayPhones();
+    const foreign = await fay?.phone.run('sign', qrUri, '--approve', '--pin', '1234');
+    expect(foreign?.code).to.not.equal(0);
+    expect(foreign?.stderr).to.match(/unknown_transaction|No such transaction/);
+    expect(await ns()('ns_transactions').where({ id: tid }).first()).to.deep.equal(before);
+    const r = JSON.parse(ok(await phone('sign', qrUri, '--deny', '--json')).stdout);
+    expect(r).to.include({ id: tid, outcome: 'declined' });
+    const status = (await (await rest('GET', `transactions/${tid}`)).json()) as Record<string, unknown>;
+    expect(status).to.include({ status: 'declined' });
   });
 
   it('refuses malformed creations with problem JSON and stores nothing', async () => {

@@ -1,6 +1,7 @@
 // Fixed-window rate limits on the shared KV (kv.incr), so every instance counts against the same window.
 import type { Clock } from '../../common/clock.js';
 import { problems } from '../../common/errors.js';
+import { hitFixedWindow } from '../../common/kv/fixed-window.js';
 import type { Kv } from '../../common/kv/kv.js';
 
 export interface RateLimiter {
@@ -16,12 +17,8 @@ export function createRateLimiter(
   const { name, limit, windowMs } = options;
   return {
     async hit(key) {
-      const now = clock.now();
-      const window = Math.floor(now / windowMs);
-      const count = await kv.incr(`rl:${name}:${key}:${window}`, { ttlMs: windowMs });
-      if (count > limit) {
-        throw problems.rateLimited(Math.max(1, Math.ceil(((window + 1) * windowMs - now) / 1000)));
-      }
+      const retryAfter = await hitFixedWindow(kv, clock, `rl:${name}:${key}`, limit, windowMs);
+      if (retryAfter !== undefined) throw problems.rateLimited(retryAfter);
     },
   };
 }

@@ -9,8 +9,9 @@ export class TransactionProblem extends HttpProblem {
     code: ProblemCode,
     readonly reason: TransactionErrorCode,
     detail: string,
+    headers: Record<string, string> = {},
   ) {
-    super(status, code, detail);
+    super(status, code, detail, undefined, headers);
   }
   override toJSON(): ProblemDetails & { reason: string } {
     return { ...super.toJSON(), reason: this.reason };
@@ -27,6 +28,8 @@ const statusOf: Record<TransactionErrorCode, [number, ProblemCode]> = {
   transaction_expired: [409, 'conflict'],
   signature_invalid: [400, 'bad_request'],
   pin_required: [403, 'forbidden'],
+  transaction_rate_limited: [429, 'rate_limited'],
+  too_many_open_transactions: [429, 'rate_limited'],
 };
 
 export function mapTransactionErrors(): Middleware {
@@ -36,7 +39,9 @@ export function mapTransactionErrors(): Middleware {
     } catch (err) {
       if (err instanceof TransactionError) {
         const [status, code] = statusOf[err.code];
-        throw new TransactionProblem(status, code, err.code, err.message);
+        const headers: Record<string, string> =
+          status === 429 ? { 'Retry-After': String(err.retryAfterSeconds ?? 5) } : {};
+        throw new TransactionProblem(status, code, err.code, err.message, headers);
       }
       throw err;
     }

@@ -24,6 +24,7 @@ import {
 } from './operations/transactions.js';
 import { mapDomainErrors } from './problems.js';
 import { mapPushErrors } from './push-problems.js';
+import { qrImageDataUrl, qrImagePng } from './qr-image.js';
 import { mapTransactionErrors } from './transaction-problems.js';
 
 /** Bodies carry at most one 8 KiB authorization details object and its envelope. */
@@ -126,12 +127,37 @@ export function registerTransactionRoutes(router: Router<NsState>, deps: NsApiDe
       type,
       ...(body.locale !== undefined ? { locale: body.locale } : {}),
       values,
+      delivery: body.delivery,
       authorizationDetails,
       actor,
       origin: { ip, userAgent },
     });
     ctx.status = 201;
-    ctx.body = { ...toWire(created), accounts: created.accounts };
+    ctx.body = {
+      ...toWire(created),
+      accounts: created.accounts,
+      delivery: body.delivery,
+      ...(body.delivery === 'qr' ? { qrUri: (await transactions.qr(created.transaction.id)).uri } : {}),
+    };
+  });
+
+  router.get(koaPath(ops.qr), ...sessionsSteps, async (ctx) => {
+    const query = ops.qr.query.safeParse({ ...ctx.query });
+    if (!query.success) throw problems.badRequest('img must be svg or png');
+    const qr = await transactions.qr((await scoped(ctx)).transaction.id);
+    const { img } = query.data;
+    ctx.body = {
+      qrData: qr.data,
+      qrUri: qr.uri,
+      expiresAt: new Date(qr.expiresAt).toISOString(),
+      ...(img ? { img: await qrImageDataUrl(qr.uri, img) } : {}),
+    };
+  });
+
+  router.get(koaPath(ops.qrPng), ...sessionsSteps, async (ctx) => {
+    const qr = await transactions.qr((await scoped(ctx)).transaction.id);
+    ctx.type = 'image/png';
+    ctx.body = await qrImagePng(qr.uri);
   });
 
   router.get(koaPath(ops.get), ...sessionsSteps, async (ctx) => {

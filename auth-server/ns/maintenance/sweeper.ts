@@ -1,12 +1,14 @@
 // Periodic removal of NS rows nobody can use any more: expired sessions (with their login codes), expired
-// enrol tokens and push requests, and webhook deliveries that finished (delivered or failed) a week ago. Their hashes are useless to an attacker, but a table that only grows slows every
-// lookup and every backup.
+// enrol tokens and push requests, transactions 30 days after they expired (unanswered ones are marked
+// `expired` first), and webhook deliveries that finished (delivered or failed) a week ago. Their hashes are
+// useless to an attacker, but a table that only grows slows every lookup and every backup.
 import type { Clock } from '../../common/clock.js';
 import type { Kv } from '../../common/kv/kv.js';
 import type { Logger } from '../../common/logging.js';
 import type { EnrolTokenRepository } from '../accounts/enrol-tokens.js';
 import type { PushRepository } from '../push/repository.js';
 import type { SessionRepository } from '../sessions/repository.js';
+import type { TransactionRepository } from '../transactions/repository.js';
 import type { WebhookRepository } from '../webhooks/repository.js';
 
 export interface SweepCounts {
@@ -16,13 +18,27 @@ export interface SweepCounts {
   webhookDeliveries?: number;
   /** Present when the sweeper has the push requests. */
   pushRequests?: number;
+  /** Present when the sweeper has the transactions: unanswered ones marked `expired` this round. */
+  transactionsExpired?: number;
+  /** Present when the sweeper has the transactions: removed after their retention. */
+  transactions?: number;
 }
+
+/** How long a transaction (with its receipt) stays after it expired: see docs/transactions.md. */
+export const transactionRetentionMs = 30 * 24 * 60 * 60_000;
 
 export interface SweeperOptions {
   sessions: Pick<SessionRepository, 'deleteExpired'>;
   enrolTokens: Pick<EnrolTokenRepository, 'deleteExpired'>;
   /** Push login requests, swept after the same grace as sessions (a late phone hears "unknown_push"). */
   pushRequests?: Pick<PushRepository, 'deleteExpired'>;
+  /**
+   * Transactions: marked `expired` once unanswered past their expiry, removed `transactionRetentionMs`
+   * after it (answered ones too: an answer comes before the expiry, so a receipt stays at least that long).
+   */
+  transactions?: Pick<TransactionRepository, 'markExpired' | 'deleteExpired'>;
+  /** Default 30 days. */
+  transactionRetentionMs?: number;
   /** Finished deliveries are kept this long for the deliveries listing (`webhookRetentionMs`). */
   webhookDeliveries?: Pick<WebhookRepository, 'deleteFinished'>;
   /** Default 7 days. */
@@ -65,15 +81,17 @@ export function createSweeper(options: SweeperOptions): Sweeper {
       enrolTokens: await options.enrolTokens.deleteExpired(before),
     };
     if (options.pushRequests) counts.pushRequests = await options.pushRequests.deleteExpired(before);
+    if (options.transactions) {
+      counts.transactionsExpired = await options.transactions.markExpired(clock.now());
+      counts.transactions = await options.transactions.deleteExpired(
+        clock.now() - (options.transactionRetentionMs ?? transactionRetentionMs),
+      );
+    }
     if (options.webhookDeliveries) {
       const retentionMs = options.webhookRetentionMs ?? 7 * 24 * 60 * 60_000;
       counts.webhookDeliveries = await options.webhookDeliveries.deleteFinished(clock.now() - retentionMs);
     }
-    if (
-      counts.sessions + counts.enrolTokens + (counts.pushRequests ?? 0) + (counts.webhookDeliveries ?? 0) >
-      0
-    )
-      logger.info({ swept: counts }, 'ns expired rows removed');
+    if (Object.values(counts).some((n) => n > 0)) logger.info({ swept: counts }, 'ns expired rows removed');
     return counts;
   }
 

@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import type { PushLoginPayload } from '../../../protocol/mobile/mc-payloads.js';
 import { type Clock, type Random, randomToken } from '../../common/clock.js';
 import type { GeoIp } from '../../common/geoip/index.js';
+import { hitFixedWindow } from '../../common/kv/fixed-window.js';
 import type { Kv } from '../../common/kv/kv.js';
 import type { Logger } from '../../common/logging.js';
 import type { McPeer } from '../../common/peers.js';
@@ -114,20 +115,14 @@ export function createPushService(deps: PushServiceDeps): PushService {
 
   const post: McDelivery = createMcDelivery({ mc, logger, pushKey: (id) => repository.pushKey(id) });
 
-  /**
-   * Counts one push in the current minute under `key`; PushError `code` past `limit`. KV INCR is atomic
-   * across instances, so N racing requests get exactly `limit` through within one window.
-   */
+  /** Counts one push in the current minute under `key`; PushError `code` past `limit`. */
   const countInMinute = async (
     key: string,
     limit: number,
     code: 'push_rate_limited' | 'client_push_rate_limited',
   ): Promise<void> => {
-    const now = clock.now();
-    const window = Math.floor(now / 60_000);
-    const count = await kv.incr(`${key}:${window}`, { ttlMs: 60_000 });
-    if (count > limit)
-      throw new PushError(code, undefined, Math.max(1, Math.ceil(((window + 1) * 60_000 - now) / 1000)));
+    const retryAfter = await hitFixedWindow(kv, clock, key, limit, 60_000);
+    if (retryAfter !== undefined) throw new PushError(code, undefined, retryAfter);
   };
 
   /** Counts one push against the account's minute; PushError `push_rate_limited` past the policy. */

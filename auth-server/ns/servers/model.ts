@@ -23,6 +23,8 @@ const transactionTimeoutSeconds = z.number().int().min(30).max(3600);
 const pushesPerMinute = z.number().int().min(1).max(60);
 const maxOpenPushes = z.number().int().min(1).max(20);
 const clientPushesPerMinute = z.number().int().min(1).max(60);
+const transactionsPerMinute = z.number().int().min(1).max(60);
+const maxOpenTransactions = z.number().int().min(1).max(20);
 export const notMePolicies = ['block_push', 'block_account', 'none'] as const;
 const notMePolicy = z.enum(notMePolicies);
 const notMeBlockSeconds = z.number().int().min(60).max(days30);
@@ -48,6 +50,14 @@ const policyShape = {
     .boolean()
     .default(false)
     .describe('Transactions are approved with the PIN only, never with biometrics alone.'),
+  transactionsPerMinute: transactionsPerMinute
+    .default(10)
+    .describe(
+      'Transactions created for one account per minute (a transaction to a userid counts for each account it goes to); more get 429.',
+    ),
+  maxOpenTransactions: maxOpenTransactions
+    .default(5)
+    .describe('Transactions one account may have open (unanswered, unexpired) at once; more get 429.'),
   pushesPerMinute: pushesPerMinute
     .default(5)
     .describe('Push logins sent to one account per minute (push bombing); more get 429.'),
@@ -96,6 +106,8 @@ export const policyPatchSchema = z.strictObject({
   loginTimeoutSeconds: loginTimeoutSeconds.optional(),
   transactionTimeoutSeconds: transactionTimeoutSeconds.optional(),
   transactionPinAlways: z.boolean().optional(),
+  transactionsPerMinute: transactionsPerMinute.optional(),
+  maxOpenTransactions: maxOpenTransactions.optional(),
   pushesPerMinute: pushesPerMinute.optional(),
   maxOpenPushes: maxOpenPushes.optional(),
   clientPushesPerMinute: clientPushesPerMinute.optional(),

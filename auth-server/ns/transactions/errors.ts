@@ -18,7 +18,11 @@ export type TransactionErrorCode =
   /** The built-in types cannot be replaced. */
   | 'builtin_type'
   /** No receipt: the transaction was not approved. */
-  | 'no_receipt';
+  | 'no_receipt'
+  /** An account it would go to received the policy's number of transactions this minute. */
+  | 'transaction_rate_limited'
+  /** An account it would go to has the policy's number of transactions open. */
+  | 'too_many_open_transactions';
 
 const messages: Record<TransactionErrorCode, string> = {
   unknown_transaction: 'No such transaction',
@@ -30,6 +34,8 @@ const messages: Record<TransactionErrorCode, string> = {
   pin_required: 'This server asks for the PIN to approve transactions',
   builtin_type: 'Built-in transaction types cannot be changed',
   no_receipt: 'Only an approved transaction has a receipt',
+  transaction_rate_limited: 'Too many transactions for this account; try again in a minute',
+  too_many_open_transactions: 'Too many transactions for this account are waiting for an answer',
 };
 
 export class TransactionError extends Error {
@@ -37,6 +43,8 @@ export class TransactionError extends Error {
   constructor(
     readonly code: TransactionErrorCode,
     detail?: string,
+    /** For the rate limits: seconds until another transaction may be created. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(detail ?? messages[code]);
   }

@@ -26,7 +26,10 @@ export interface Transaction {
   receipt: string | null;
 }
 
-/** `new` turns into `expired` by time alone: nothing is written when a transaction runs out. */
+/**
+ * `new` turns into `expired` by time alone; the sweeper writes `expired` into the row later, which reads the
+ * same (the stored status is not needed to answer).
+ */
 export function statusOf(t: Transaction, now: number): TransactionStatus {
   if (t.outcome !== null) return t.outcome;
   return t.expiresAt <= now ? 'expired' : 'new';

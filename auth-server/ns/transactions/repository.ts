@@ -1,6 +1,7 @@
 // Storage of transactions (one answer each, consumed atomically) and of the server's registered types.
 import type { Knex } from 'knex';
 import { transactionSignedDataSchema } from '../../../protocol/mobile/transaction.js';
+import { deleteExpiredRows } from '../../common/db/sweep.js';
 import { fromDbMillis, fromDbMillisOrNull } from '../../common/db/timestamps.js';
 import type { Transaction } from './model.js';
 
@@ -62,6 +63,18 @@ export interface TransactionRepository {
     receipt: string | null,
   ): Promise<boolean>;
   delete(id: string): Promise<void>;
+  /**
+   * Open (unanswered, unexpired at `now`) transactions the account may answer: those created for it and
+   * those created for its user without naming an account.
+   */
+  countOpen(serverId: string, userid: string, accountId: string, now: number): Promise<number>;
+  /**
+   * Writes status `expired` on unanswered transactions that expired by `now`, in batches; how many. Reads
+   * already say `expired` by time alone; this puts it in the row for whoever queries the table.
+   */
+  markExpired(now: number, batchSize?: number): Promise<number>;
+  /** Removes transactions (answered or not, with their receipts) that expired before `before`. */
+  deleteExpired(before: number): Promise<number>;
   findType(serverId: string, name: string): Promise<Record<string, string> | undefined>;
   listTypes(serverId: string): Promise<{ name: string; templates: Record<string, string> }[]>;
   /** Creates or replaces the type's templates. */
@@ -104,6 +117,30 @@ export function createTransactionRepository(knex: Knex): TransactionRepository {
     async delete(id) {
       await knex(table).where({ id }).delete();
     },
+    async countOpen(serverId, userid, accountId, now) {
+      const row = await knex(table)
+        .where({ server_id: serverId, userid })
+        .andWhere((q) => q.whereNull('account_id').orWhere('account_id', accountId))
+        .whereNull('used_at')
+        .andWhere('expires_at', '>', now)
+        .count<{ n: number | string }[]>({ n: '*' })
+        .first();
+      return Number(row?.n ?? 0);
+    },
+    async markExpired(now, batchSize = 500) {
+      let marked = 0;
+      for (;;) {
+        const open = (q: Knex.QueryBuilder) =>
+          q.whereNull('used_at').whereNull('status').andWhere('expires_at', '<=', now);
+        const ids = (await open(knex(table)).orderBy('expires_at').limit(batchSize).pluck('id')) as string[];
+        if (ids.length === 0) return marked;
+        // The same guard again: an answer that won meanwhile (valid at its own earlier `now`) keeps its status.
+        marked += Number(await open(knex(table).whereIn('id', ids)).update({ status: 'expired' }));
+        if (ids.length < batchSize) return marked;
+      }
+    },
+    deleteExpired: (before) =>
+      deleteExpiredRows(knex, { table, keyColumn: 'id', expiresAtColumn: 'expires_at' }, before),
     async findType(serverId, name) {
       const row = await knex(typesTable)
         .where({ server_id: serverId, name })

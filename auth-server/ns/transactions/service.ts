@@ -17,8 +17,11 @@ import {
   transactionDigest,
   verifyTransactionSignature,
 } from '../../../protocol/mobile/transaction.js';
+import { type TransactionUriData, transactionUri } from '../../../protocol/mobile/uris.js';
 import { AttestationError } from '../../common/attestation/format.js';
 import { type Clock, type Random, randomToken } from '../../common/clock.js';
+import { hitFixedWindow } from '../../common/kv/fixed-window.js';
+import type { Kv } from '../../common/kv/kv.js';
 import type { Logger } from '../../common/logging.js';
 import type { SfsPeer } from '../../common/peers.js';
 import { AccountError } from '../accounts/errors.js';
@@ -49,6 +52,8 @@ export interface CreateTransactionInput {
   /** Wanted locale; the type's nearest template is used (and signed) otherwise. */
   locale?: string;
   values: Record<string, string>;
+  /** `push` (default): an MC message to each phone; `qr`: none, the integrator shows `qr()` to scan. */
+  delivery?: 'push' | 'qr';
   /** The RFC 9396 object it came from, kept with the transaction. */
   authorizationDetails: Record<string, unknown> | null;
   actor: AuditActor;
@@ -70,8 +75,13 @@ export interface PhoneParty {
 }
 
 export interface TransactionService {
-  /** Stores the transaction and delivers it to the app(s); `accounts` are those that received it. */
+  /** Stores the transaction and delivers it to the app(s); `accounts` are those that received it (none for QR). */
   create(input: CreateTransactionInput): Promise<TransactionView & { accounts: string[] }>;
+  /**
+   * The `nextauth://transaction?d=…` URI of an open transaction, for a QR the phone scans (whatever its
+   * delivery: a QR also helps when a push is lost). `transaction_answered` / `transaction_expired` otherwise.
+   */
+  qr(tid: string): Promise<{ uri: string; data: TransactionUriData; expiresAt: number }>;
   /** TransactionError `unknown_transaction` when there is none; callers check the server scope. */
   get(tid: string): Promise<TransactionView>;
   /** The stored receipt of an approved transaction (`no_receipt` otherwise). */
@@ -100,6 +110,8 @@ export interface TransactionService {
 
 export interface TransactionServiceDeps {
   db: Knex;
+  /** The per-account minute counters (policy `transactionsPerMinute`). */
+  kv: Kv;
   clock: Clock;
   random: Random;
   logger: Logger;
@@ -214,6 +226,20 @@ export function createTransactionService(deps: TransactionServiceDeps): Transact
         accounts = (await deps.accounts.listByUser(server.id, userid)).filter((a) => a.blockedAt === null);
         if (accounts.length === 0) throw new PushError('no_account');
       }
+      const recipients = accounts.slice(0, maxAccountsPerTransaction);
+      // Each phone it goes to is protected from floods, and a transaction reaches all of them or none:
+      // counted before anything is stored or sent, any account over the limit refuses the whole creation.
+      for (const account of recipients) {
+        const retryAfter = await hitFixedWindow(
+          deps.kv,
+          clock,
+          `ns:tx:rate:${account.id}`,
+          server.policy.transactionsPerMinute,
+          60_000,
+        );
+        if (retryAfter !== undefined)
+          throw new TransactionError('transaction_rate_limited', undefined, retryAfter);
+      }
       const now = clock.now();
       const id = copyableId(randomToken(random, 16));
       const data: TransactionSignedData = {
@@ -243,27 +269,42 @@ export function createTransactionService(deps: TransactionServiceDeps): Transact
         receipt: null,
       };
       await repository.save(transaction);
+      // Inserted first, counted after (as push login does): racing creations each see the others' rows, so
+      // the limit is never passed (at worst two racing creations both give way).
+      for (const account of recipients)
+        if (
+          (await repository.countOpen(server.id, userid, account.id, clock.now())) >
+          server.policy.maxOpenTransactions
+        ) {
+          await repository.delete(id);
+          throw new TransactionError('too_many_open_transactions', undefined, 60);
+        }
       const delivered: string[] = [];
       let firstError: unknown;
-      for (const account of accounts.slice(0, maxAccountsPerTransaction)) {
+      const pushed = input.delivery !== 'qr';
+      for (const [i, account] of pushed ? recipients.entries() : []) {
+        // One MC message per phone, and message ids are unique at the MC: the first carries the transaction
+        // id, the others their own id and the transaction's in `tid`.
+        const messageId = i === 0 ? id : copyableId(randomToken(random, 16));
         const payload: TransactionPayload = {
           v: 1,
           type: 'transaction',
-          id,
+          id: messageId,
+          ...(messageId !== id ? { tid: id } : {}),
           server: { id: identity.globalId, name: identity.name, displayName: identity.displayName, nsUrl },
           account: account.id,
           userid,
           expiresAt: transaction.expiresAt,
         };
         try {
-          await deps.deliver(account.id, id, transaction.expiresAt, payload);
+          await deps.deliver(account.id, messageId, transaction.expiresAt, payload);
           delivered.push(account.id);
         } catch (err) {
           if (!(err instanceof PushError)) throw err;
           firstError ??= err;
         }
       }
-      if (delivered.length === 0) {
+      if (pushed && delivered.length === 0) {
         // Nobody can answer it: it is not kept as a transaction that merely looks pending.
         await repository.delete(id);
         throw firstError;
@@ -278,6 +319,7 @@ export function createTransactionService(deps: TransactionServiceDeps): Transact
           {
             transaction: id,
             type: type.name,
+            delivery: pushed ? 'push' : 'qr',
             accounts: delivered.join(','),
           },
         ),
@@ -286,6 +328,21 @@ export function createTransactionService(deps: TransactionServiceDeps): Transact
     },
 
     get: async (tid) => view(await load(tid)),
+
+    async qr(tid) {
+      const t = await load(tid);
+      const status = statusOf(t, clock.now());
+      if (status === 'expired') throw new TransactionError('transaction_expired');
+      if (status !== 'new') throw new TransactionError('transaction_answered');
+      // The global id `{NS URL}/ns/{name}` ends in the server name.
+      const data: TransactionUriData = {
+        v: 1,
+        ns: nsUrl,
+        s: t.data.server.slice(t.data.server.lastIndexOf('/') + 1),
+        t: t.id,
+      };
+      return { uri: transactionUri(data), data, expiresAt: t.expiresAt };
+    },
 
     async receipt(tid) {
       const t = await load(tid);

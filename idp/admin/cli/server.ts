@@ -77,6 +77,8 @@ interface SettingOptions {
   loginTimeout?: number;
   transactionTimeout?: number;
   transactionPin?: boolean;
+  transactionsPerMinute?: number;
+  maxOpenTransactions?: number;
   pushesPerMinute?: number;
   maxOpenPushes?: number;
   clientPushesPerMinute?: number;
@@ -110,6 +112,8 @@ function withSettings(command: Command): Command {
       'approve transactions with the PIN only, never biometrics alone',
       onOff,
     )
+    .option('--transactions-per-minute <n>', 'transactions created per account and minute (1–60)', integer)
+    .option('--max-open-transactions <n>', 'unanswered transactions per account at once (1–20)', integer)
     .option('--pushes-per-minute <n>', 'push logins per account and minute (1–60)', integer)
     .option('--max-open-pushes <n>', 'unanswered push logins per account at once (1–20)', integer)
     .option(
@@ -149,6 +153,8 @@ async function settingsBody(opts: SettingOptions): Promise<Record<string, unknow
         ['loginTimeoutSeconds', opts.loginTimeout],
         ['transactionTimeoutSeconds', opts.transactionTimeout],
         ['transactionPinAlways', opts.transactionPin],
+        ['transactionsPerMinute', opts.transactionsPerMinute],
+        ['maxOpenTransactions', opts.maxOpenTransactions],
         ['pushesPerMinute', opts.pushesPerMinute],
         ['maxOpenPushes', opts.maxOpenPushes],
         ['clientPushesPerMinute', opts.clientPushesPerMinute],
@@ -182,7 +188,7 @@ function describe(s: Server): string {
       p.blockAfterLockouts === 0 ? 'never blocks' : `blocks at lockout ${p.blockAfterLockouts}`
     }`,
     `  timeouts        login ${p.loginTimeoutSeconds}s, transaction ${p.transactionTimeoutSeconds}s`,
-    `  transactions    ${p.transactionPinAlways ? 'PIN always' : 'PIN or biometrics'}`,
+    `  transactions    ${p.transactionPinAlways ? 'PIN always' : 'PIN or biometrics'}, ${p.transactionsPerMinute} per minute, ${p.maxOpenTransactions} open at once`,
     `  push            ${p.pushesPerMinute} per minute (${p.clientPushesPerMinute} per API key and user), ${p.maxOpenPushes} open at once, "not me": ${p.notMe}${
       p.notMe === 'block_push' ? ` for ${p.notMeBlockSeconds}s` : ''
     }`,

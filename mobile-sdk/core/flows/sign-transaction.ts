@@ -3,7 +3,7 @@
 // biometrics where the server allows), sign the JCS with the account key and send it with the attestation.
 import { attestationChallenge } from '../../../protocol/attestation-binding.js';
 import { thumbprint } from '../../../protocol/keys.js';
-import type { TransactionPayload } from '../../../protocol/mobile/mc-payloads.js';
+import { type TransactionPayload, transactionIdOf } from '../../../protocol/mobile/mc-payloads.js';
 import {
   canonicalTransaction,
   renderTemplate,
@@ -11,8 +11,9 @@ import {
   templateHash,
   transactionDigest,
 } from '../../../protocol/mobile/transaction.js';
+import { parseTransactionUri, type TransactionUriData } from '../../../protocol/mobile/uris.js';
 import type { Account } from '../accounts/model.js';
-import { SdkError } from '../errors.js';
+import { SdkError, toSdkError } from '../errors.js';
 import { openAccountChannel } from './account-channel.js';
 import type { FlowDeps } from './deps.js';
 import { Flow, type FlowOutcome } from './flow.js';
@@ -50,6 +51,7 @@ export class SignTransactionFlow extends Flow<SignTransactionResult> {
 
   protected async run(): Promise<SignTransactionResult> {
     const { request } = this;
+    const tid = transactionIdOf(request);
     let account = await findAccount(this.deps, request);
     this.subject.server = { id: account.server.id, name: account.server.name, nsUrl: account.server.nsUrl };
     this.subject.userid = account.userid;
@@ -59,7 +61,7 @@ export class SignTransactionFlow extends Flow<SignTransactionResult> {
     this.onCleanup(() => ns.close());
     account = opened.account;
 
-    const got = await ns.request('transaction.get', { tid: request.id });
+    const got = await ns.request('transaction.get', { tid });
     const context = await transactionContext(
       got,
       {
@@ -70,13 +72,12 @@ export class SignTransactionFlow extends Flow<SignTransactionResult> {
       },
       account.userid,
     );
-    if (got.data.tid !== request.id)
-      throw new SdkError('bad_transaction', 'the server sent another transaction');
+    if (got.data.tid !== tid) throw new SdkError('bad_transaction', 'the server sent another transaction');
 
     const confirm = await this.ask({ type: 'CONFIRM_TRANSACTION', context });
     if (confirm.decision !== 'approve') {
-      await ns.request('transaction.decline', { tid: request.id });
-      return { outcome: 'declined', account, tid: request.id, text: context.text };
+      await ns.request('transaction.decline', { tid });
+      return { outcome: 'declined', account, tid, text: context.text };
     }
 
     const sfs = await this.deps.openSfs();
@@ -101,14 +102,14 @@ export class SignTransactionFlow extends Flow<SignTransactionResult> {
     this.ensureActive();
     const signature = await signTransaction(opened.signer, got.data);
     await ns.request('transaction.confirm', {
-      tid: request.id,
+      tid,
       signature,
       attestation: confirmed.attestation,
     });
     return {
       outcome: 'approved',
       account,
-      tid: request.id,
+      tid,
       text: context.text,
       method: confirmed.method,
       ...(confirmed.fallback !== undefined ? { fallback: confirmed.fallback } : {}),
@@ -162,8 +163,8 @@ export async function previewTransaction(
   const account = await findAccount(deps, request);
   const { channel } = await openAccountChannel(deps, account);
   try {
-    const got = await channel.request('transaction.get', { tid: request.id });
-    if (got.data.tid !== request.id)
+    const got = await channel.request('transaction.get', { tid: transactionIdOf(request) });
+    if (got.data.tid !== transactionIdOf(request))
       throw new SdkError('bad_transaction', 'the server sent another transaction');
     return await transactionContext(
       got,
@@ -189,4 +190,47 @@ async function findAccount(deps: FlowDeps, request: TransactionPayload): Promise
       `no account on this device for server ${request.server.name} at ${request.server.nsUrl}`,
     );
   return account;
+}
+
+/**
+ * The transaction a scanned `nextauth://transaction?d=…` names, as its MC message would: the account of this
+ * device that may answer it (the first at that server whose channel can fetch it) and its expiry. Then
+ * SIGN_TRANSACTION runs as for a push.
+ */
+export async function transactionRequestFromUri(deps: FlowDeps, uri: string): Promise<TransactionPayload> {
+  let data: TransactionUriData;
+  try {
+    data = parseTransactionUri(uri);
+  } catch (err) {
+    throw new SdkError('invalid_input', (err as Error).message);
+  }
+  const candidates = await deps.accounts.findByServer(data.ns, data.s);
+  if (candidates.length === 0)
+    throw new SdkError('account_not_found', `no account on this device for server ${data.s} at ${data.ns}`);
+  let last: unknown;
+  for (const candidate of candidates) {
+    const { channel, account } = await openAccountChannel(deps, candidate);
+    try {
+      const got = await channel.request('transaction.get', { tid: data.t });
+      if (got.data.tid !== data.t)
+        throw new SdkError('bad_transaction', 'the server sent another transaction');
+      const { id, name, displayName, nsUrl } = account.server;
+      return {
+        v: 1,
+        type: 'transaction',
+        id: data.t,
+        server: { id, name, displayName, nsUrl },
+        account: account.nsAccountId,
+        userid: account.userid,
+        expiresAt: got.expiresAt,
+      };
+    } catch (err) {
+      // Another account of this device at the same server may be the one of the transaction's user.
+      if ((err as { code?: unknown }).code !== 'unknown_transaction') throw toSdkError(err);
+      last = err;
+    } finally {
+      await channel.close().catch(() => {});
+    }
+  }
+  throw toSdkError(last);
 }

@@ -6,6 +6,7 @@ import {
   type PushLoginPayload,
   parseAppMessage,
   type TransactionPayload,
+  transactionIdOf,
 } from '../../../protocol/mobile/mc-payloads.js';
 import { SealError } from '../../../protocol/mobile/mc-seal.js';
 import type { TransportFactory } from '../channels.js';
@@ -126,13 +127,16 @@ export class Inbox {
   }
 
   /**
-   * The request `id` to answer now: refused when this device already answered it (`replayed`: its id is
-   * remembered until it expires), when it expired, or when the mailbox does not hold it.
+   * The request `id` to answer now (a message id, or the transaction id a message names): refused when this
+   * device already answered it (`replayed`: its id is remembered until it expires), when it expired, or
+   * when the mailbox does not hold it.
    */
   async take(id: string): Promise<PendingRequest> {
     if (await this.seen.has(id))
       throw new SdkError('rejected', 'this request was already answered', { reason: 'replayed' });
-    const found = (await this.requests()).find((r) => r.message.id === id);
+    const found = (await this.requests()).find(
+      (r) => r.message.id === id || (r.request.type === 'transaction' && transactionIdOf(r.request) === id),
+    );
     if (!found) throw new SdkError('rejected', 'no such pending request', { reason: 'unknown_request' });
     if (found.request.expiresAt <= this.deps.clock.now()) throw new SdkError('expired');
     return found;

@@ -14,6 +14,7 @@ import { registerInit } from './commands/init.js';
 import { registerListen } from './commands/listen.js';
 import { registerLogin } from './commands/login.js';
 import { registerPending } from './commands/pending.js';
+import { registerSign } from './commands/sign.js';
 import { registerUpgrade } from './commands/upgrade.js';
 import { type GlobalOptions, settleDevices } from './device.js';
 
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerPending(program, global);
   registerListen(program, global);
   registerAnswers(program, global);
+  registerSign(program, global);
   return program;
 }
 

@@ -99,11 +99,31 @@ describe('nextauth server', function () {
   });
 
   it('update changes only what is given; --no-logo and --clear-apps remove', async () => {
-    const r = await run(['update', 'bank', '--display-name', 'Bank AG', '--max-lockout', '600', '--json']);
+    const r = await run([
+      'update',
+      'bank',
+      '--display-name',
+      'Bank AG',
+      '--max-lockout',
+      '600',
+      '--transactions-per-minute',
+      '7',
+      '--max-open-transactions',
+      '2',
+      '--json',
+    ]);
     expect(r.code, r.stderr).to.equal(0);
     const server = json(r.stdout);
     expect(server).to.include({ displayName: 'Bank AG' });
-    expect(server.policy).to.include({ pinAttempts: 3, maxLockoutSeconds: 600 });
+    expect(server.policy).to.include({
+      pinAttempts: 3,
+      maxLockoutSeconds: 600,
+      transactionsPerMinute: 7,
+      maxOpenTransactions: 2,
+    });
+    expect((await run(['show', 'bank'])).stdout).to.contain(
+      'transactions    PIN or biometrics, 7 per minute, 2 open at once\n',
+    );
     expect(server.logo).to.be.a('string');
     const cleared = await run(['update', 'bank', '--no-logo', '--clear-apps', '--json']);
     expect(json(cleared.stdout)).to.include({ logo: null });
@@ -123,6 +143,10 @@ describe('nextauth server', function () {
       [
         await run(['update', 'bank', '--pin-attempts', '0']),
         /^nextauth: server update refused: 400 .*policy\.pinAttempts/,
+      ],
+      [
+        await run(['update', 'bank', '--max-open-transactions', '21']),
+        /^nextauth: server update refused: 400 .*policy\.maxOpenTransactions/,
       ],
       [
         await run(['update', 'bank', '--logo', 'http://cdn.example/x.png']),

@@ -64,6 +64,8 @@ const storedPolicySchema = z.object({
   loginTimeoutSeconds: z.number().int(),
   transactionTimeoutSeconds: z.number().int(),
   transactionPinAlways: z.boolean(),
+  transactionsPerMinute: z.number().int(),
+  maxOpenTransactions: z.number().int(),
   pushesPerMinute: z.number().int(),
   maxOpenPushes: z.number().int(),
   clientPushesPerMinute: z.number().int(),

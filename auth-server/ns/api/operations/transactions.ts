@@ -10,11 +10,13 @@ import {
   transactionTypeSchema,
   transactionValueSchema,
 } from '../../../../protocol/mobile/transaction.js';
+import { transactionUriDataSchema } from '../../../../protocol/mobile/uris.js';
 import { useridSchema } from '../../accounts/model.js';
 import { serverNameSchema } from '../../servers/model.js';
 import { receiptSchema } from '../../transactions/receipt.js';
 import { templatesSchema } from '../../transactions/types.js';
 import type { ApiOperation } from '../openapi/operation.js';
+import { qrImageFormatSchema } from '../qr-image.js';
 import { serverParams } from './servers.js';
 
 const instant = z.iso.datetime();
@@ -30,6 +32,12 @@ const target = {
     .optional()
     .describe('Deliver to this one account'),
   locale: localeSchema.optional().describe("Template locale (default `en`; the type's nearest one is used)"),
+  delivery: z
+    .enum(['push', 'qr'])
+    .default('push')
+    .describe(
+      "`push` (default): a message to each of the user's phones; `qr`: none, show the transaction's QR (`…/qr`, `…/qr.png`) for the phone to scan",
+    ),
 };
 
 /** The nextAuth REST shape: a payment, shown with the built-in `payment` template. */
@@ -76,7 +84,16 @@ export const transactionWireSchema = z.object({
 });
 
 export const createdTransactionSchema = transactionWireSchema.extend({
-  accounts: z.array(z.string()).describe('The accounts it was delivered to'),
+  accounts: z.array(z.string()).describe('The accounts it was delivered to (none with `delivery: "qr"`)'),
+  delivery: z.enum(['push', 'qr']),
+  qrUri: z.string().optional().describe('With `delivery: "qr"`: nextauth://transaction?d=… to show as a QR'),
+});
+
+export const transactionQrSchema = z.object({
+  qrData: transactionUriDataSchema,
+  qrUri: z.string().describe('Render as the QR code: nextauth://transaction?d=…'),
+  expiresAt: instant,
+  img: z.string().optional().describe('With `?img=svg|png`: the QR code as a data URL'),
 });
 
 export const transactionTypeWireSchema = z.object({
@@ -100,12 +117,15 @@ export const transactionOperations = {
       '`authorization_details` object of a registered type, whose string values fill the type template. ' +
       'Delivered to the app through the MC (pulled when the push is lost); expires after the server policy ' +
       '`transactionTimeoutSeconds`. Refused with `reason`: `unknown_type`, `invalid_values` (400), `no_account` ' +
-      '(404), `push_unavailable` / `account_blocked` (409), `push_failed` (503).',
+      '(404), `push_unavailable` / `account_blocked` (409), `push_failed` (503). Per account it goes to ' +
+      '(every usable account of a `userid`), the server policy allows `transactionsPerMinute` creations and ' +
+      '`maxOpenTransactions` unanswered ones: past either, 429 with `Retry-After` and `reason` ' +
+      '`transaction_rate_limited` or `too_many_open_transactions`, nothing stored or delivered.',
     tag: 'transactions',
     access: { roles: ['sessions'] },
     body: createTransactionBody,
     responses: { 201: { description: 'Created and delivered', schema: createdTransactionSchema } },
-    problems: [400, 401, 403, 404, 409, 413, 415, 503],
+    problems: [400, 401, 403, 404, 409, 413, 415, 429, 503],
   },
   get: {
     method: 'get',
@@ -127,6 +147,35 @@ export const transactionOperations = {
     access: { roles: ['sessions'] },
     params: tidParams,
     responses: { 200: { description: 'The receipt', schema: receiptSchema } },
+    problems: [401, 403, 404, 409],
+  },
+  qr: {
+    method: 'get',
+    path: '/api/v2/transactions/{tid}/qr',
+    operationId: 'getTransactionQr',
+    summary: 'The QR of an open transaction: the phone scans it, then confirms and signs as for a push',
+    description:
+      'For `delivery: "qr"`, or when a push did not arrive. Only ids are in the QR; only a phone with an ' +
+      "account of the transaction's user can fetch what it shows. 409 `transaction_answered` / " +
+      '`transaction_expired` once it is no longer open.',
+    tag: 'transactions',
+    access: { roles: ['sessions'] },
+    params: tidParams,
+    query: z.strictObject({
+      img: qrImageFormatSchema.describe('Add the rendered QR code as a data URL: `svg` or `png`'),
+    }),
+    responses: { 200: { description: 'QR payload and URI', schema: transactionQrSchema } },
+    problems: [400, 401, 403, 404, 409],
+  },
+  qrPng: {
+    method: 'get',
+    path: '/api/v2/transactions/{tid}/qr.png',
+    operationId: 'getTransactionQrPng',
+    summary: 'The QR of an open transaction as a PNG image',
+    tag: 'transactions',
+    access: { roles: ['sessions'] },
+    params: tidParams,
+    responses: { 200: { description: 'The QR code', contentType: 'image/png' } },
     problems: [401, 403, 404, 409],
   },
   listTypes: {

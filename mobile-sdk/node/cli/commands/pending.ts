@@ -1,6 +1,8 @@
 // `nextauth-device pending`: the requests waiting in this device's MC mailbox (push logins), decrypted, in
 // the DESIGN §5 shape; notices found on the way (logouts) are recorded in the history and acknowledged.
 import type { Command } from 'commander';
+import { transactionIdOf } from '../../../../protocol/mobile/mc-payloads.js';
+import { toSdkError } from '../../../core/errors.js';
 import type { TransactionContext } from '../../../core/flows/types.js';
 import type { PendingMessage, PendingRequest } from '../../../core/mc/inbox.js';
 import { type GlobalOptions, openDevice, output } from '../device.js';
@@ -33,6 +35,7 @@ export function requestJson(r: PendingRequest, preview?: TransactionContext) {
       ...common,
       binding_message: preview?.text ?? null,
       display: {
+        tid: transactionIdOf(request),
         userid: request.userid,
         server: request.server.displayName || request.server.name,
         ns: request.server.nsUrl,
@@ -80,17 +83,32 @@ function requestLine(r: PendingRequest, show: boolean, preview?: TransactionCont
     .join('\n');
 }
 
+/** What `transaction.get` answers for a transaction this phone can no longer answer. */
+const closedTransaction = new Set(['transaction_answered', 'transaction_expired', 'unknown_transaction']);
+
 async function pending(global: GlobalOptions, options: { show?: boolean }): Promise<void> {
   const sdk = await openDevice(global);
   const inbox = await sdk.openInbox();
   try {
-    const list = await inbox.requests();
+    const list: PendingRequest[] = [];
     // A transaction's text and signed data come from its server (the message only names it).
     const previews = new Map<string, TransactionContext>();
-    if (options.show === true || global.json === true)
-      for (const r of list)
-        if (r.request.type === 'transaction')
+    for (const r of await inbox.requests()) {
+      if (r.request.type === 'transaction' && (options.show === true || global.json === true)) {
+        try {
           previews.set(r.message.id, await sdk.previewTransaction(r.request));
+        } catch (err) {
+          // Answered meanwhile (another phone of the user, or this one through a QR) or gone: nothing is left
+          // to answer, so the message goes rather than failing the whole listing.
+          // The server's refusal arrives as the channel's MessageError; its code is the reason.
+          const reason = toSdkError(err).details.reason;
+          if (reason === undefined || !closedTransaction.has(reason)) throw err;
+          await inbox.answered(r);
+          continue;
+        }
+      }
+      list.push(r);
+    }
     output(
       global,
       list.map((r) => requestJson(r, previews.get(r.message.id))),

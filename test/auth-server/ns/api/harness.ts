@@ -199,6 +199,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   });
   const transactions = createTransactionService({
     db: knex,
+    kv,
     clock,
     random: systemRandom,
     logger,

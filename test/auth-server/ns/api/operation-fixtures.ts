@@ -121,6 +121,8 @@ export const fixtures: Record<string, Fixture> = {
     scoped: true,
   }),
   getTransaction: async (w) => ({ params: { tid: await transaction(w) }, scoped: true }),
+  getTransactionQr: async (w) => ({ params: { tid: await transaction(w) }, scoped: true }),
+  getTransactionQrPng: async (w) => ({ params: { tid: await transaction(w) }, scoped: true }),
   getTransactionReceipt: async (w) => ({ params: { tid: await approvedTransaction(w) }, scoped: true }),
   listTransactionTypes: () => ({ params: acme }),
   putTransactionType: () => ({

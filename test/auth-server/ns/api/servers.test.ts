@@ -17,6 +17,8 @@ const fullPolicy = {
   loginTimeoutSeconds: 120,
   transactionTimeoutSeconds: 300,
   transactionPinAlways: false,
+  transactionsPerMinute: 10,
+  maxOpenTransactions: 5,
   pushesPerMinute: 5,
   maxOpenPushes: 3,
   clientPushesPerMinute: 3,

@@ -8,6 +8,7 @@ import { createEnrolTokenRepository } from '../../../../auth-server/ns/accounts/
 import { createSweeper, type SweeperOptions } from '../../../../auth-server/ns/maintenance/sweeper.js';
 import { createPushRepository } from '../../../../auth-server/ns/push/repository.js';
 import { createSessionRepository } from '../../../../auth-server/ns/sessions/repository.js';
+import { createTransactionRepository } from '../../../../auth-server/ns/transactions/repository.js';
 import { describeEachDatabase } from '../../common/db/databases.js';
 import { type SessionFixture, sessionFixture, silentLogger } from '../sessions/fixtures.js';
 
@@ -24,6 +25,7 @@ describeEachDatabase('ns sweeper', (db) => {
     knex = db().knex;
     await knex('ns_enrol_tokens').del();
     await knex('ns_push_requests').del();
+    await knex('ns_transactions').del();
     f = await sessionFixture(knex);
   });
   afterEach(() => f.kv.close());
@@ -117,6 +119,122 @@ describeEachDatabase('ns sweeper', (db) => {
     // The live one is still what the phone can redeem.
     expect(await push.countOpen('a'.repeat(64), now)).to.equal(1);
     expect(await sweeper.sweep()).to.deep.equal({ sessions: 0, enrolTokens: 0, pushRequests: 0 });
+  });
+
+  it('transactions: unanswered ones past expiry become `expired`; 30 days after expiry every one goes, with its receipt', async () => {
+    const day = 24 * hour;
+    const tx = createTransactionRepository(knex);
+    const id = (name: string) => name.padEnd(22, 'x');
+    const transaction = (name: string, expiresAt: number) =>
+      tx.save({
+        id: id(name),
+        serverId: f.serverId,
+        userid: 'alice',
+        accountId: null,
+        type: 'payment',
+        locale: 'en',
+        data: {
+          purpose: 'nextauth-transaction-v1',
+          tid: id(name),
+          server: 'https://id.example.test/ns/acme',
+          type: 'payment',
+          template: { id: 'payment:en', sha256: 'h'.repeat(43) },
+          locale: 'en',
+          values: { amount: '1.00' },
+        },
+        template: 'Pay {amount}',
+        authorizationDetails: null,
+        createdAt: expiresAt - 5 * minute,
+        expiresAt,
+      });
+    const now = f.clock.now();
+    await transaction('open', now + minute);
+    await transaction('just-expired', now - minute);
+    await transaction('approved', now + 2 * minute);
+    expect(await tx.answer(id('approved'), now, 'approved', 'acc', '{"receipt":1}')).to.equal(true);
+    await transaction('declined-long-ago', now - 31 * day);
+    expect(
+      await tx.answer(id('declined-long-ago'), now - 31 * day - minute, 'declined', 'acc', null),
+    ).to.equal(true);
+    await transaction('expired-long-ago', now - 30 * day - minute);
+    await transaction('receipt-29-days', now - 29 * day);
+    expect(await tx.answer(id('receipt-29-days'), now - 29 * day - minute, 'approved', 'acc', '{}')).to.equal(
+      true,
+    );
+    const status = async () =>
+      Object.fromEntries(
+        (
+          (await knex('ns_transactions').select('id', 'status')) as { id: string; status: string | null }[]
+        ).map((r) => [r.id.replace(/x+$/, ''), r.status]),
+      );
+
+    const sweeper = createSweeper(options({ transactions: tx }));
+    expect(await sweeper.sweep()).to.deep.equal({
+      sessions: 0,
+      enrolTokens: 0,
+      transactionsExpired: 2,
+      transactions: 2,
+    });
+    expect(await status()).to.deep.equal({
+      open: null,
+      'just-expired': 'expired',
+      approved: 'approved',
+      'receipt-29-days': 'approved',
+    });
+    // What a reader sees matches the row; the answered ones keep their receipts.
+    expect((await tx.find(id('just-expired')))?.outcome).to.equal(null);
+    expect((await tx.find(id('receipt-29-days')))?.receipt).to.equal('{}');
+    // An expired transaction cannot be answered, marked or not.
+    expect(await tx.answer(id('just-expired'), f.clock.now(), 'approved', 'acc', '{}')).to.equal(false);
+
+    // Time passes: the open one expires and is marked, the 29-day receipt reaches its 30 days.
+    f.clock.advance(day + 2 * minute);
+    expect(await sweeper.sweep()).to.deep.include({ transactionsExpired: 1, transactions: 1 });
+    expect(await status()).to.deep.equal({
+      open: 'expired',
+      'just-expired': 'expired',
+      approved: 'approved',
+    });
+    expect(await sweeper.sweep()).to.deep.include({ transactionsExpired: 0, transactions: 0 });
+    f.clock.advance(30 * day);
+    expect(await sweeper.sweep()).to.deep.include({ transactionsExpired: 0, transactions: 3 });
+    expect(await status()).to.deep.equal({});
+  });
+
+  it('marking expired transactions works in batches and never touches an answered one', async () => {
+    const tx = createTransactionRepository(knex);
+    const now = f.clock.now();
+    for (let i = 0; i < 7; i++) {
+      const tid = `batch-${i}`.padEnd(22, 'x');
+      await tx.save({
+        id: tid,
+        serverId: f.serverId,
+        userid: 'alice',
+        accountId: null,
+        type: 'payment',
+        locale: 'en',
+        data: {
+          purpose: 'nextauth-transaction-v1',
+          tid,
+          server: 'https://id.example.test/ns/acme',
+          type: 'payment',
+          template: { id: 'payment:en', sha256: 'h'.repeat(43) },
+          locale: 'en',
+          values: { amount: '1.00' },
+        },
+        template: 'Pay {amount}',
+        authorizationDetails: null,
+        createdAt: now - 10 * minute,
+        expiresAt: now - minute + i,
+      });
+    }
+    expect(await tx.answer('batch-0'.padEnd(22, 'x'), now - 2 * minute, 'declined', 'acc', null)).to.equal(
+      true,
+    );
+    expect(await tx.markExpired(now, 2)).to.equal(6);
+    expect(await tx.markExpired(now, 2)).to.equal(0);
+    const statuses = (await knex('ns_transactions').orderBy('id').pluck('status')) as string[];
+    expect(statuses).to.deep.equal(['declined', ...Array(6).fill('expired')]);
   });
 
   it('one sweeper per round across instances: the KV lock decides', async () => {

@@ -30,6 +30,8 @@ import { createServerIdentityService, type ServerIdentityService } from './serve
 import { createVirtualServerRepository } from './servers/repository.js';
 import { createSessionRepository } from './sessions/repository.js';
 import { createSessionService, type SessionService } from './sessions/service.js';
+import { announceAnswers } from './transactions/answers.js';
+import { createCibaTransactions } from './transactions/ciba.js';
 import { createTransactionService } from './transactions/service.js';
 import { createUserRepository } from './users/repository.js';
 import { createUserService } from './users/service.js';
@@ -128,25 +130,29 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
     geoip: deps.geoip ?? noGeoIp,
     publicUrl,
   });
-  const transactions = createTransactionService({
-    db: deps.db,
-    clock: deps.clock,
-    random: deps.random,
-    logger: deps.logger,
-    accounts: createAccountRepository(deps.db),
-    servers,
-    identities,
-    checkAttestation,
-    sfs: deps.peers.sfs,
-    // Delivered as push logins are: sealed for the account's app instance, pulled when the push is lost.
-    deliver: createMcDelivery({
-      mc: deps.peers.mc,
+  // Answers are told to the IdP (OIDC CIBA) once committed.
+  const transactions = announceAnswers(
+    createTransactionService({
+      db: deps.db,
+      clock: deps.clock,
+      random: deps.random,
       logger: deps.logger,
-      pushKey: (id) => createPushRepository(deps.db).pushKey(id),
+      accounts: createAccountRepository(deps.db),
+      servers,
+      identities,
+      checkAttestation,
+      sfs: deps.peers.sfs,
+      // Delivered as push logins are: sealed for the account's app instance, pulled when the push is lost.
+      deliver: createMcDelivery({
+        mc: deps.peers.mc,
+        logger: deps.logger,
+        pushKey: (id) => createPushRepository(deps.db).pushKey(id),
+      }),
+      audit,
+      publicUrl,
     }),
-    audit,
-    publicUrl,
-  });
+    { kv: deps.kv, logger: deps.logger },
+  );
   const logins = createMobileLoginService({
     sessions,
     accounts,
@@ -229,6 +235,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
         publicUrl,
         audit,
         apiKeys,
+        ciba: createCibaTransactions({ servers, transactions }),
       }),
     },
     mobile: createNsMobileEndpoint({

@@ -115,6 +115,38 @@ export async function unauthorizedClientForCiba(ctx: KoaContextWithOIDC, next: (
     body.error = 'unauthorized_client';
 }
 
+/** The poll interval a client is told (`interval`) and held to: a poll sooner than that is `slow_down`. */
+export const cibaPollIntervalSeconds = 5;
+/** Slack below the interval, so a client that waits exactly the interval is never told to slow down. */
+const pollSlackMs = 1000;
+
+/**
+ * oidc-provider 9 tells the client no interval and never answers `slow_down` (CIBA Core §11 wants both):
+ * the backchannel answer gets `interval`, and a pending poll that comes within the interval of the
+ * previous one of the same request is answered `slow_down` instead (a KV window per request). Done on the
+ * way out because a pending poll changes nothing; a poll that finds the tokens ready is never held back.
+ */
+export function pollInterval(kv: Kv, server: string) {
+  return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
+    await next();
+    const route = ctx.oidc?.route;
+    const body = ctx.body as Record<string, unknown> | undefined;
+    if (route === 'backchannel_authentication' && ctx.status === 200 && body?.auth_req_id) {
+      body.interval = cibaPollIntervalSeconds;
+      return;
+    }
+    const params = ctx.oidc?.params as Record<string, unknown> | undefined;
+    if (route !== 'token' || params?.grant_type !== cibaGrantType || body?.error !== 'authorization_pending')
+      return;
+    const key = `idp:ciba:poll:${server}:${sha(String(params.auth_req_id))}`;
+    const ttlMs = cibaPollIntervalSeconds * 1000 - pollSlackMs;
+    if (!(await kv.set(key, '1', { ifAbsent: true, ttlMs }))) {
+      body.error = 'slow_down';
+      body.error_description = `poll at most every ${cibaPollIntervalSeconds} seconds`;
+    }
+  };
+}
+
 export interface Ciba {
   /** `features.ciba` of oidc-provider. */
   feature: Record<string, unknown>;
@@ -126,6 +158,8 @@ export interface Ciba {
   richAuthorizationRequests: Record<string, unknown>;
   /** `ttl.BackchannelAuthenticationRequest`: the remaining life of the request's NS transaction. */
   ttl(ctx: KoaContextWithOIDC | undefined): number;
+  /** Provider middleware: `interval` and `slow_down` (see `pollInterval`). */
+  pollInterval: ReturnType<typeof pollInterval>;
   /** Finishes the request made from transaction `tid` if the phone answered it; once, whoever calls. */
   finish(provider: Provider, tid: string): Promise<void>;
 }
@@ -269,6 +303,7 @@ export function createCiba(deps: CibaDeps): Ciba {
       if (!tx) return cibaDefaultExpirySeconds;
       return Math.max(1, Math.floor((tx.expiresAt - clock.now()) / 1000));
     },
+    pollInterval: pollInterval(kv, server),
     finish,
   };
 }

@@ -276,7 +276,10 @@ export function createProvider(deps: ProviderDeps): Provider {
   };
   const provider = new oidc.Provider(issuerFor(deps.publicUrl, server), configuration);
   provider.proxy = deps.trustProxy;
-  if (deps.ciba) provider.use(unauthorizedClientForCiba);
+  if (deps.ciba) {
+    provider.use(unauthorizedClientForCiba);
+    provider.use(deps.ciba.pollInterval);
+  }
   // A confirmed "log me out" also ends the browser's NS login session of this server: the user asked to
   // leave, and an approved NS login must not outlive that in the browser. "Stay logged in" (only the
   // requesting client's part ends) leaves it alone.

@@ -266,7 +266,7 @@ describe('e2e: OIDC CIBA (poll and ping) with openid-client and nextauth-device'
     ok(await device.run('deny', request.id));
   });
 
-  it('poll, declined on the phone: access_denied', async () => {
+  it('poll, declined on the phone: access_denied; polling too fast: slow_down', async () => {
     const rp = await client('ciba-declined', { grantTypes: [], ciba: 'poll' });
     const bm = bindingMessage();
     const started = await oidc.initiateBackchannelAuthentication(rp, {
@@ -274,6 +274,16 @@ describe('e2e: OIDC CIBA (poll and ping) with openid-client and nextauth-device'
       login_hint: 'erin',
       binding_message: bm,
     });
+    expect(started.interval).to.equal(5);
+    // Polling faster than the interval: pending first, then slow_down.
+    const poll = () =>
+      oauthError(
+        oidc.genericGrantRequest(rp, 'urn:openid:params:grant-type:ciba', {
+          auth_req_id: started.auth_req_id,
+        }),
+      );
+    expect(await poll()).to.equal('authorization_pending');
+    expect(await poll()).to.equal('slow_down');
     ok(await device.run('deny', (await pendingWith(bm)).id));
     expect(await oauthError(oidc.pollBackchannelAuthenticationGrant(rp, started))).to.equal('access_denied');
   });

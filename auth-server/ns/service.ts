@@ -130,29 +130,27 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
     geoip: deps.geoip ?? noGeoIp,
     publicUrl,
   });
-  // Answers are told to the IdP (OIDC CIBA) once committed.
-  const transactions = announceAnswers(
-    createTransactionService({
-      db: deps.db,
-      clock: deps.clock,
-      random: deps.random,
+  const transactions = createTransactionService({
+    db: deps.db,
+    clock: deps.clock,
+    random: deps.random,
+    logger: deps.logger,
+    accounts: createAccountRepository(deps.db),
+    servers,
+    identities,
+    checkAttestation,
+    sfs: deps.peers.sfs,
+    // Delivered as push logins are: sealed for the account's app instance, pulled when the push is lost.
+    deliver: createMcDelivery({
+      mc: deps.peers.mc,
       logger: deps.logger,
-      accounts: createAccountRepository(deps.db),
-      servers,
-      identities,
-      checkAttestation,
-      sfs: deps.peers.sfs,
-      // Delivered as push logins are: sealed for the account's app instance, pulled when the push is lost.
-      deliver: createMcDelivery({
-        mc: deps.peers.mc,
-        logger: deps.logger,
-        pushKey: (id) => createPushRepository(deps.db).pushKey(id),
-      }),
-      audit,
-      publicUrl,
+      pushKey: (id) => createPushRepository(deps.db).pushKey(id),
     }),
-    { kv: deps.kv, logger: deps.logger },
-  );
+    audit,
+    publicUrl,
+  });
+  // The phone's answers are also told to the IdP (OIDC CIBA) once committed.
+  const answeredTransactions = announceAnswers(transactions, { kv: deps.kv, logger: deps.logger });
   const logins = createMobileLoginService({
     sessions,
     accounts,
@@ -244,7 +242,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
       accountAdmin,
       logins,
       push,
-      transactions,
+      transactions: answeredTransactions,
       kv: deps.kv,
       clock: deps.clock,
       random: deps.random,

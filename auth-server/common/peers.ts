@@ -84,6 +84,52 @@ export interface NsPeer {
    * own, and an operator reads one log for "who was logged in where". Throws when it cannot be recorded.
    */
   recordIdpSessionEvent(event: IdpSessionEvent): Promise<void>;
+  /**
+   * OIDC CIBA (issue #11): turns a backchannel authentication request into an NS transaction delivered to
+   * the user's phone(s), signed there like any other. Refusals are results, not errors (they cross HTTP).
+   */
+  startCibaTransaction(request: NsCibaRequest): Promise<NsCibaStarted>;
+  /** A CIBA transaction of `server` as it stands; undefined when there is none (or not of that server). */
+  cibaTransactionStatus(server: string, tid: string): Promise<NsCibaStatus | undefined>;
+}
+
+/** A CIBA request as NS makes a transaction of it. */
+export interface NsCibaRequest {
+  server: string;
+  userid: string;
+  /** Who asks, as the user reads it: the client's name, else its id. */
+  client: { id: string; name: string };
+  bindingMessage: string;
+  /** One RFC 9396 object of a type the server registered; null asks to confirm a login (`ciba-login`). */
+  authorizationDetails: Record<string, unknown> | null;
+  locale?: string;
+  /** The CIBA request's life: the transaction never outlives it. */
+  expiresInSeconds: number;
+}
+
+export const nsCibaRefusals = [
+  'unknown_server',
+  'unknown_user',
+  'unknown_type',
+  'invalid_values',
+  'push_unavailable',
+] as const;
+
+export type NsCibaStarted =
+  | { ok: true; tid: string; expiresAt: number }
+  | { ok: false; error: (typeof nsCibaRefusals)[number]; description: string };
+
+export interface NsCibaStatus {
+  status: 'new' | 'approved' | 'declined' | 'expired';
+  userid: string;
+  /** The account whose phone answered. */
+  account: string | null;
+  /** Approved: how the phone confirmed (the attestation's method). */
+  method: 'pin' | 'bio' | null;
+  /** Epoch milliseconds of the answer. */
+  answeredAt: number | null;
+  /** The RFC 9396 object that was signed, null for a login confirmation. */
+  authorizationDetails: Record<string, unknown> | null;
 }
 
 /** An API key as the IdP management API sees it. */

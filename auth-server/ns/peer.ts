@@ -15,6 +15,7 @@ import { serverNameSchema } from './servers/model.js';
 import type { VirtualServerRepository } from './servers/repository.js';
 import { effectiveState, toLoginStatus } from './sessions/model.js';
 import type { SessionService } from './sessions/service.js';
+import type { CibaTransactions } from './transactions/ciba.js';
 import type { UserRepository } from './users/repository.js';
 
 const serverIdTtlMs = 5_000;
@@ -31,6 +32,8 @@ export interface NsPeerDeps {
   audit: AuditRecorder;
   /** The verifier of NS's own REST API: one way to check a key. */
   apiKeys: ApiKeyVerifier;
+  /** OIDC CIBA requests as transactions. */
+  ciba: CibaTransactions;
 }
 
 export function createNsPeer(deps: NsPeerDeps): NsPeer {
@@ -178,6 +181,10 @@ export function createNsPeer(deps: NsPeerDeps): NsPeer {
         details: { ...(found ? {} : { server: event.server }), ...event.details },
       });
     },
+
+    startCibaTransaction: (request) => deps.ciba.start(request),
+
+    cibaTransactionStatus: (server, tid) => deps.ciba.status(server, tid),
 
     async recordIdpSessionEvent(event) {
       const found = await findServer(event.server);

@@ -30,6 +30,8 @@ import { createServerIdentityService, type ServerIdentityService } from './serve
 import { createVirtualServerRepository } from './servers/repository.js';
 import { createSessionRepository } from './sessions/repository.js';
 import { createSessionService, type SessionService } from './sessions/service.js';
+import { announceAnswers } from './transactions/answers.js';
+import { createCibaTransactions } from './transactions/ciba.js';
 import { createTransactionRepository } from './transactions/repository.js';
 import { createTransactionService } from './transactions/service.js';
 import { createUserRepository } from './users/repository.js';
@@ -149,6 +151,8 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
     audit,
     publicUrl,
   });
+  // The phone's answers are also told to the IdP (OIDC CIBA) once committed.
+  const answeredTransactions = announceAnswers(transactions, { kv: deps.kv, logger: deps.logger });
   const logins = createMobileLoginService({
     sessions,
     accounts,
@@ -232,6 +236,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
         publicUrl,
         audit,
         apiKeys,
+        ciba: createCibaTransactions({ servers, transactions }),
       }),
     },
     mobile: createNsMobileEndpoint({
@@ -240,7 +245,7 @@ export function createNsService(deps: ServiceDeps): NsServiceInstance {
       accountAdmin,
       logins,
       push,
-      transactions,
+      transactions: answeredTransactions,
       kv: deps.kv,
       clock: deps.clock,
       random: deps.random,

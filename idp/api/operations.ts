@@ -45,6 +45,14 @@ export const oidcClientSchema = z.object({
   thirdParty: z.boolean().describe('Users are asked for consent'),
   subjectType: z.enum(subjectTypes).describe('`pairwise`: `sub` differs per sector (redirect URI host)'),
   requirePar: z.boolean().describe('`require_pushed_authorization_requests` (RFC 9126)'),
+  ciba: z
+    .enum(['poll', 'ping'])
+    .nullable()
+    .describe('OIDC CIBA token delivery mode (`backchannel_token_delivery_mode`); null: no CIBA'),
+  cibaNotify: z
+    .string()
+    .nullable()
+    .describe('CIBA ping: `backchannel_client_notification_endpoint` (allow-listed outbound target)'),
   createdAt: instant,
   updatedAt: instant,
 });

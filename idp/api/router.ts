@@ -6,7 +6,7 @@ import type { Context } from 'koa';
 import type { z } from 'zod';
 import { HttpProblem, problems } from '../../auth-server/common/errors.js';
 import { readJson } from '../../auth-server/common/http/body.js';
-import type { OutboundClient } from '../../auth-server/common/http/outbound.js';
+import { type OutboundClient, OutboundError } from '../../auth-server/common/http/outbound.js';
 import { readQuery } from '../../auth-server/common/http/query.js';
 import type { NsPeer } from '../../auth-server/common/peers.js';
 import { buildOpenApiDocument } from '../../auth-server/ns/api/openapi/document.js';
@@ -50,6 +50,24 @@ export interface IdpApiDeps {
   samlKeys?: SamlKeyStore;
   /** Fetches SP metadata URLs (allow-listed, size-capped). */
   metadataFetch?: OutboundClient;
+  /**
+   * The outbound client the providers call out with: a CIBA notification endpoint it would refuse is refused
+   * at registration. Without it no client may register one.
+   */
+  outbound?: OutboundClient;
+}
+
+/** A CIBA ping endpoint must be one the outbound client reaches: https (unless allow-listed), allowed address. */
+async function checkNotifyEndpoint(outbound: OutboundClient | undefined, url: string | null | undefined) {
+  if (url === undefined || url === null) return;
+  if (!outbound) throw problems.badRequest('CIBA notification endpoints are not enabled');
+  try {
+    await outbound.checkUrl(url, { requireHttps: true });
+  } catch (err) {
+    if (err instanceof OutboundError)
+      throw problems.badRequest(`cibaNotify is not an allowed outbound target: ${err.message}`);
+    throw err;
+  }
 }
 
 type Ctx = Context & { state: IdpApiState; params: Record<string, string> };
@@ -69,6 +87,8 @@ export function toClientWire(c: OidcClient, publicUrl: string): z.output<typeof 
     thirdParty: c.thirdParty,
     subjectType: c.subjectType,
     requirePar: c.requirePar,
+    ciba: c.ciba,
+    cibaNotify: c.cibaNotify,
     createdAt: c.createdAt.toISOString(),
     updatedAt: c.updatedAt.toISOString(),
   };
@@ -167,6 +187,7 @@ export function createIdpApiRouter(deps: IdpApiDeps): Router<IdpApiState> {
   router.post(koaPath(clientOps.create), ...steps, async (ctx) => {
     const { server } = paramsOf(ctx, clientOps.create.params);
     const body = await readJson(ctx, clientOps.create.body);
+    await checkNotifyEndpoint(deps.outbound, body.cibaNotify);
     const { client, secret } = await admin.createClient(server, body, actorOf(ctx));
     ctx.status = 201;
     ctx.body = {
@@ -185,6 +206,7 @@ export function createIdpApiRouter(deps: IdpApiDeps): Router<IdpApiState> {
   router.patch(koaPath(clientOps.update), ...steps, async (ctx) => {
     const { server, clientId } = paramsOf(ctx, clientOps.update.params);
     const patch = await readJson(ctx, clientOps.update.body);
+    await checkNotifyEndpoint(deps.outbound, patch.cibaNotify);
     const client = await admin.updateClient(server, clientId, patch, actorOf(ctx));
     if (!client) throw problems.notFound('No such OIDC client');
     ctx.body = toClientWire(client, publicUrl);

@@ -55,6 +55,7 @@ const clientDetails = (c: OidcClient) => ({
   thirdParty: c.thirdParty,
   subjectType: c.subjectType,
   requirePar: c.requirePar,
+  ciba: c.ciba,
 });
 
 export function createIdpAdminService(deps: {

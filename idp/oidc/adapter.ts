@@ -46,6 +46,14 @@ export const replayWindowMs = 300_000;
 /** What a claimed-but-not-yet-saved `jti` reads as (no `exp`, so oidc-provider takes it as found). */
 export const replayPlaceholder = (id: string): AdapterPayload => ({ jti: id, kind: replayModel });
 
+/**
+ * How long past its expiry a model's payload stays readable. A CIBA request that ran out must still be found
+ * (oidc-provider looks it up ignoring expiry) so that polling it answers `expired_token`, not `invalid_grant`.
+ */
+export function keptAfterExpirySeconds(model: string): number {
+  return model === 'BackchannelAuthenticationRequest' ? 600 : 0;
+}
+
 export interface KnexAdapterOptions extends AdapterOptions {
   knex: Knex;
 }
@@ -116,7 +124,8 @@ export class KnexAdapter implements Adapter {
       grant_id: optionalString(payload.grantId),
       uid: optionalString(payload.uid),
       user_code: optionalString(payload.userCode),
-      expires_at: typeof expiresIn === 'number' ? now + expiresIn * 1000 : null,
+      expires_at:
+        typeof expiresIn === 'number' ? now + (expiresIn + keptAfterExpirySeconds(this.#model)) * 1000 : null,
     };
     // `consumed_at` is only ever written by `consume` (or a payload that arrives consumed): a re-save of a
     // row never un-consumes it.

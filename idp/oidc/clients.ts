@@ -9,6 +9,7 @@ import { rethrowConflict } from '../../auth-server/common/db/errors.js';
 import { lockRows } from '../../auth-server/common/db/lock.js';
 import { fromDbMillis } from '../../auth-server/common/db/timestamps.js';
 import { markerCodec } from '../../auth-server/common/paging/marker.js';
+import { type CibaDeliveryMode, cibaDeliveryModes, cibaGrantType } from './ciba.js';
 
 export const clientsTable = 'idp_oidc_clients';
 
@@ -38,9 +39,9 @@ const redirectUri = z
 /** Whether `sub` is the NS userid (`public`) or differs per sector (`pairwise`, OIDC Core §8.1). */
 export const subjectTypes = ['public', 'pairwise'] as const;
 
+// Empty only for a client that uses CIBA alone (checkRules).
 const grantTypesSchema = z
   .array(z.enum(clientGrantTypes))
-  .min(1)
   .max(clientGrantTypes.length)
   .refine((g) => new Set(g).size === g.length, 'a grant type is listed twice');
 
@@ -56,6 +57,13 @@ const settableFields = {
   subjectType: z.enum(subjectTypes),
   /** RFC 9126 §5: authorization requests of this client must come through PAR. */
   requirePar: z.boolean(),
+  /** OIDC CIBA: the token delivery mode (`push` is not offered); null/absent: no CIBA. */
+  ciba: z.enum(cibaDeliveryModes),
+  /**
+   * CIBA ping: the client notification endpoint, reached through the allow-listed outbound client (public
+   * addresses and NEXTAUTH_OUTBOUND_ALLOW; checked at registration by the management API).
+   */
+  cibaNotify: redirectUri,
 };
 
 const nameSchema = z.string().min(1).max(200);
@@ -69,6 +77,8 @@ interface ClientRules {
   grantTypes: readonly string[];
   subjectType: (typeof subjectTypes)[number];
   requirePar: boolean;
+  ciba?: CibaDeliveryMode | undefined;
+  cibaNotify?: string | undefined;
 }
 
 /** The rules between fields, for a new client and for a client after a PATCH alike. */
@@ -90,6 +100,15 @@ function checkRules(c: ClientRules, ctx: z.RefinementCtx): void {
   if (!code && c.backchannelLogoutUri !== undefined)
     issue('backchannelLogoutUri', 'back-channel logout needs authorization_code');
   if (!code && c.requirePar) issue('requirePar', 'PAR needs authorization_code');
+  if (c.grantTypes.length === 0 && c.ciba === undefined) issue('grantTypes', 'at least one grant type');
+  // CIBA's backchannel endpoint authenticates the client: nobody could ask in the name of a public one.
+  if (c.public && c.ciba !== undefined) issue('ciba', 'CIBA needs a confidential client');
+  if (c.ciba === 'ping' && c.cibaNotify === undefined) issue('cibaNotify', 'CIBA ping needs --ciba-notify');
+  if (c.ciba !== 'ping' && c.cibaNotify !== undefined)
+    issue('cibaNotify', 'a notification endpoint is for CIBA ping only');
+  // oidc-provider asks private_key_jwt of pairwise CIBA clients, which this registry does not offer.
+  if (c.ciba !== undefined && c.subjectType === 'pairwise')
+    issue('ciba', 'CIBA clients have public subjects');
   if (c.subjectType === 'pairwise') {
     // A client without users has no subjects; client_credentials tokens carry the client as `sub`.
     if (!code) issue('subjectType', 'pairwise subjects need authorization_code');
@@ -118,6 +137,8 @@ const registrationFields = {
   thirdParty: settableFields.thirdParty.default(false),
   subjectType: settableFields.subjectType.default('public'),
   requirePar: settableFields.requirePar.default(false),
+  ciba: settableFields.ciba.optional(),
+  cibaNotify: settableFields.cibaNotify.optional(),
 };
 
 /** The body of `POST /idp/api/v1/servers/{server}/oidc/clients`. */
@@ -143,6 +164,9 @@ export const clientPatchSchema = z
     thirdParty: settableFields.thirdParty.optional(),
     subjectType: settableFields.subjectType.optional(),
     requirePar: settableFields.requirePar.optional(),
+    /** null switches CIBA off. */
+    ciba: settableFields.ciba.nullable().optional(),
+    cibaNotify: settableFields.cibaNotify.nullable().optional(),
   })
   .refine((p) => Object.keys(p).length > 0, 'nothing to change');
 export type ClientPatch = z.input<typeof clientPatchSchema>;
@@ -159,6 +183,10 @@ export interface OidcClient {
   thirdParty: boolean;
   subjectType: (typeof subjectTypes)[number];
   requirePar: boolean;
+  /** OIDC CIBA delivery mode, null without CIBA. */
+  ciba: CibaDeliveryMode | null;
+  /** CIBA ping's client notification endpoint. */
+  cibaNotify: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -184,6 +212,9 @@ const storedMetadataSchema = z.looseObject({
   client_name: z.string().optional(),
   subject_type: z.enum(subjectTypes).optional(),
   require_pushed_authorization_requests: z.boolean().optional(),
+  backchannel_token_delivery_mode: z.enum(cibaDeliveryModes).optional(),
+  backchannel_client_notification_endpoint: z.string().optional(),
+  backchannel_user_code_parameter: z.boolean().optional(),
   [thirdPartyProperty]: z.boolean().optional(),
 });
 type StoredMetadata = z.output<typeof storedMetadataSchema>;
@@ -209,11 +240,13 @@ function toDomain(row: Row): OidcClient {
     redirectUris: m.redirect_uris,
     postLogoutRedirectUris: m.post_logout_redirect_uris ?? [],
     backchannelLogoutUri: m.backchannel_logout_uri ?? null,
-    grantTypes: m.grant_types,
+    grantTypes: m.grant_types.filter((g) => g !== cibaGrantType),
     name: m.client_name ?? null,
     thirdParty: m[thirdPartyProperty] === true,
     subjectType: m.subject_type ?? 'public',
     requirePar: m.require_pushed_authorization_requests === true,
+    ciba: m.backchannel_token_delivery_mode ?? null,
+    cibaNotify: m.backchannel_client_notification_endpoint ?? null,
     createdAt: new Date(fromDbMillis(row.created_at)),
     updatedAt: new Date(fromDbMillis(row.updated_at)),
   };
@@ -230,12 +263,16 @@ function toMetadata(c: z.output<typeof newClientSchema>): StoredMetadata {
     ...(c.backchannelLogoutUri !== undefined
       ? { backchannel_logout_uri: c.backchannelLogoutUri, backchannel_logout_session_required: true }
       : {}),
-    grant_types: c.grantTypes,
+    grant_types: c.ciba !== undefined ? [...c.grantTypes, cibaGrantType] : c.grantTypes,
     // A client without authorization_code (client_credentials only) never uses the authorization endpoint.
     response_types: c.grantTypes.includes('authorization_code') ? ['code'] : [],
     ...(c.name !== undefined ? { client_name: c.name } : {}),
     ...(c.subjectType === 'pairwise' ? { subject_type: 'pairwise' as const } : {}),
     ...(c.requirePar ? { require_pushed_authorization_requests: true } : {}),
+    ...(c.ciba !== undefined
+      ? { backchannel_token_delivery_mode: c.ciba, backchannel_user_code_parameter: false }
+      : {}),
+    ...(c.cibaNotify !== undefined ? { backchannel_client_notification_endpoint: c.cibaNotify } : {}),
     ...(c.thirdParty ? { [thirdPartyProperty]: true } : {}),
   };
 }
@@ -245,6 +282,10 @@ function patched(current: OidcClient, patch: z.output<typeof clientPatchSchema>)
   const backchannel =
     patch.backchannelLogoutUri === undefined ? current.backchannelLogoutUri : patch.backchannelLogoutUri;
   const name = patch.name === undefined ? current.name : patch.name;
+  const ciba = patch.ciba === undefined ? current.ciba : patch.ciba;
+  // Switching CIBA off (or to poll) drops the notification endpoint unless the patch names one.
+  const cibaNotify =
+    patch.cibaNotify !== undefined ? patch.cibaNotify : ciba === 'ping' ? current.cibaNotify : null;
   return {
     server: current.server,
     clientId: current.clientId,
@@ -257,6 +298,8 @@ function patched(current: OidcClient, patch: z.output<typeof clientPatchSchema>)
     thirdParty: patch.thirdParty ?? current.thirdParty,
     subjectType: patch.subjectType ?? current.subjectType,
     requirePar: patch.requirePar ?? current.requirePar,
+    ...(ciba !== null ? { ciba } : {}),
+    ...(cibaNotify !== null ? { cibaNotify } : {}),
   };
 }
 

@@ -5,8 +5,10 @@ import type { Knex } from 'knex';
 import type { Middleware } from 'koa';
 import type { Clock, Random } from '../../auth-server/common/clock.js';
 import type { OutboundClient } from '../../auth-server/common/http/outbound.js';
+import type { Kv } from '../../auth-server/common/kv/kv.js';
 import type { Logger } from '../../auth-server/common/logging.js';
 import type { NsPeer } from '../../auth-server/common/peers.js';
+import { subscribeTransactionAnswers } from '../../auth-server/common/transaction-answers.js';
 import { renderErrorPage } from '../interaction/error-page.js';
 import { serverName } from '../interaction/login-routes.js';
 import { createNsLoginCollector, nsLoginClaimsTable } from '../interaction/ns-login.js';
@@ -41,6 +43,8 @@ export interface OidcFrontDoorDeps {
   sweepEveryMs?: number;
   /** The IdP sessions shared by the front doors (DESIGN.md §4). */
   idpSessions?: IdpSessionService;
+  /** The shared KV: with it OIDC CIBA is on, finished when NS announces a transaction's answer. */
+  kv?: Kv;
 }
 
 export interface OidcFrontDoor {
@@ -70,6 +74,7 @@ export function createOidcFrontDoor(deps: OidcFrontDoorDeps): OidcFrontDoor {
     fetch: outboundFetch(deps.outbound),
     ...(deps.refreshMs !== undefined ? { refreshMs: deps.refreshMs } : {}),
     ...(deps.idpSessions ? { idpSessions: deps.idpSessions } : {}),
+    ...(deps.kv ? { kv: deps.kv } : {}),
     interactionPath: oidcInteractionPath,
     // Errors shown to the browser (e.g. an unregistered redirect_uri): a page, never a redirect.
     renderError: (ctx, out) =>
@@ -123,6 +128,25 @@ export function createOidcFrontDoor(deps: OidcFrontDoorDeps): OidcFrontDoor {
     await handOver(entry.handle, ctx.req, ctx.res, `/oidc/${server}`);
   };
 
+  // NS → IdP: a phone answered a transaction; the CIBA request made from it (if any) is finished. Every
+  // instance hears it; `finish` lets one of them act.
+  const answers = deps.kv
+    ? subscribeTransactionAnswers(deps.kv, (answer) => {
+        registry
+          .get(answer.server)
+          .then((entry) => entry?.ciba?.finish(entry.provider, answer.tid))
+          .catch((err: unknown) =>
+            logger.error(
+              { err, server: answer.server, transaction: answer.tid },
+              'CIBA request not finished on the answer of its transaction',
+            ),
+          );
+      }).catch((err: unknown) => {
+        logger.error({ err }, 'no subscription to transaction answers: CIBA requests will expire');
+        return undefined;
+      })
+    : undefined;
+
   const sweepEveryMs = deps.sweepEveryMs ?? 600_000;
   const sweep = async () => {
     const now = deps.clock.now();
@@ -144,6 +168,8 @@ export function createOidcFrontDoor(deps: OidcFrontDoorDeps): OidcFrontDoor {
     middleware,
     async close() {
       if (timer) clearInterval(timer);
+      const stop = await answers?.catch(() => undefined);
+      await stop?.();
     },
   };
 }

@@ -14,6 +14,7 @@ import type { Kv } from '../../auth-server/common/kv/kv.js';
 import {
   type AdapterOptions,
   grantableModels,
+  keptAfterExpirySeconds,
   replayModel,
   replayPlaceholder,
   replayWindowMs,
@@ -81,7 +82,10 @@ export class KvAdapter implements Adapter {
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     const { consumed, ...rest } = payload;
     // oidc-provider passes whole seconds; a payload due now still gets the KV's smallest TTL.
-    const ttlMs = typeof expiresIn === 'number' ? Math.max(1, Math.ceil(expiresIn * 1000)) : undefined;
+    const ttlMs =
+      typeof expiresIn === 'number'
+        ? Math.max(1, Math.ceil((expiresIn + keptAfterExpirySeconds(this.#model)) * 1000))
+        : undefined;
     const options = ttlMs === undefined ? {} : { ttlMs };
     const stored: Stored = { p: rest, e: ttlMs === undefined ? null : this.#options.clock.now() + ttlMs };
     const model = this.#model;

@@ -2,7 +2,12 @@
 // names and cookie keys, its signing keys, storage scoped to the server, and the features of this slice.
 import { createHmac, hkdfSync } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { Configuration, KoaContextWithOIDC, default as Provider } from 'oidc-provider';
+import type {
+  Configuration,
+  KoaContextWithOIDC,
+  default as Provider,
+  RichAuthorizationRequestsDisabledConfiguration,
+} from 'oidc-provider';
 import type { Clock } from '../../auth-server/common/clock.js';
 import type { Kv } from '../../auth-server/common/kv/kv.js';
 import type { Logger } from '../../auth-server/common/logging.js';
@@ -11,6 +16,7 @@ import { phonePinAcr } from '../interaction/ns-login.js';
 import { renderLoggedOutPage, renderLogoutPage } from '../interaction/oidc-pages.js';
 import type { IdpSessionService } from '../session/service.js';
 import { type AdapterOptions, knexAdapterFactory } from './adapter.js';
+import { authorizationDetailsParam, type Ciba, holdDetails, unauthorizedClientForCiba } from './ciba.js';
 import { claimsFromProfile, oidcClaims } from './claims.js';
 import { type ClientRepository, clientAdapter, isThirdParty, thirdPartyProperty } from './clients.js';
 import { type OidcProviderModule, offlineAccessHook } from './internals.js';
@@ -110,6 +116,8 @@ export interface ProviderDeps {
   idpSessions?: IdpSessionService;
   /** Renders an error page for the browser (never a redirect). */
   renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string | undefined }): void;
+  /** OIDC CIBA (ciba.ts); without it the backchannel endpoint is off. */
+  ciba?: Ciba;
 }
 
 export function createProvider(deps: ProviderDeps): Provider {
@@ -190,7 +198,18 @@ export function createProvider(deps: ProviderDeps): Provider {
         requireNonce: (ctx) => ctx.oidc.route === 'token',
         allowReplay: false,
       },
-      resourceIndicators: resourceIndicators(deps.resources, errors, oidcTtl.AccessToken),
+      resourceIndicators: withHeldDetails(
+        resourceIndicators(deps.resources, errors, oidcTtl.AccessToken),
+        deps.ciba ? (ctx) => holdDetails(errors, ctx) : undefined,
+      ),
+      // OIDC CIBA (poll, ping) for clients registered for it; RFC 9396 details only through it (ciba.ts).
+      ...(deps.ciba
+        ? {
+            ciba: deps.ciba.feature as NonNullable<Configuration['features']>['ciba'],
+            richAuthorizationRequests: deps.ciba
+              .richAuthorizationRequests as RichAuthorizationRequestsDisabledConfiguration,
+          }
+        : {}),
     },
     fetch: deps.fetch as NonNullable<Configuration['fetch']>,
     enabledJWA: { requestObjectSigningAlgValues: ['HS256', 'RS256', 'PS256', 'ES256'] },
@@ -203,14 +222,22 @@ export function createProvider(deps: ProviderDeps): Provider {
     // ID token and should not need a second request for a name (OIDC Core §5.4 allows both).
     conformIdTokenClaims: false,
     claims: Object.fromEntries(Object.entries(oidcClaims).map(([k, v]) => [k, [...v]])),
-    extraParams: { [offlineAccessHook.param]: offlineAccessHook.restore },
+    extraParams: {
+      [offlineAccessHook.param]: offlineAccessHook.restore,
+      ...(deps.ciba ? { authorization_details: authorizationDetailsParam(errors) } : {}),
+    },
     acrValues: [phonePinAcr],
     subjectTypes: ['public', 'pairwise'],
     // oidc-provider derives the sector from the single redirect host the registry allows for pairwise.
     pairwiseIdentifier: async (_ctx, accountId, client) =>
       pairwise(String(client.sectorIdentifier), accountId),
     rotateRefreshToken: true,
-    ttl: { ...oidcTtl },
+    ttl: {
+      ...oidcTtl,
+      ...(deps.ciba
+        ? { BackchannelAuthenticationRequest: (ctx: KoaContextWithOIDC) => deps.ciba?.ttl(ctx) ?? 1 }
+        : {}),
+    },
     interactions: {
       url: (_ctx, interaction) => deps.interactionPath(interaction.uid),
       ...(deps.idpSessions ? { policy: idpSessionPolicy(oidc, server, deps.idpSessions) } : {}),
@@ -248,6 +275,10 @@ export function createProvider(deps: ProviderDeps): Provider {
   };
   const provider = new oidc.Provider(issuerFor(deps.publicUrl, server), configuration);
   provider.proxy = deps.trustProxy;
+  if (deps.ciba) {
+    provider.use(unauthorizedClientForCiba);
+    provider.use(deps.ciba.pollInterval);
+  }
   // A confirmed "log me out" also ends the browser's NS login session of this server: the user asked to
   // leave, and an approved NS login must not outlive that in the browser. "Stay logged in" (only the
   // requesting client's part ends) leaves it alone.
@@ -319,6 +350,22 @@ export function createProvider(deps: ProviderDeps): Provider {
     ),
   );
   return provider;
+}
+
+/** `defaultResource` runs `hold` first: see ciba.ts `holdDetails`. */
+function withHeldDetails(
+  config: ReturnType<typeof resourceIndicators>,
+  hold: ((ctx: KoaContextWithOIDC) => void) | undefined,
+): ReturnType<typeof resourceIndicators> {
+  const { defaultResource } = config;
+  if (!hold || !defaultResource) return config;
+  return {
+    ...config,
+    defaultResource: async (ctx, client, oneOf) => {
+      hold(ctx);
+      return defaultResource(ctx, client, oneOf);
+    },
+  };
 }
 
 /**

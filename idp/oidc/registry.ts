@@ -6,8 +6,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Knex } from 'knex';
 import type Provider from 'oidc-provider';
 import type { Clock, Random } from '../../auth-server/common/clock.js';
+import type { Kv } from '../../auth-server/common/kv/kv.js';
 import type { Logger } from '../../auth-server/common/logging.js';
 import type { NsPeer } from '../../auth-server/common/peers.js';
+import { type Ciba, createCiba } from './ciba.js';
 import { type ClientRepository, createClientRepository } from './clients.js';
 import { loadOidcProvider } from './internals.js';
 import { createProvider, type OidcStorage, type ProviderDeps, pairwiseSubject } from './provider.js';
@@ -18,6 +20,8 @@ export interface OidcEntry {
   provider: Provider;
   /** The provider's node handler (its own koa context and cookie keys). */
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** OIDC CIBA of this server, when the registry has a KV for it. */
+  ciba?: Ciba;
   /** The `sub` a client sees for a userid: the userid, or its pairwise form for a pairwise client. */
   subjectFor(client: { subjectType?: string; sectorIdentifier?: string }, userid: string): string;
 }
@@ -41,6 +45,8 @@ export interface OidcRegistryDeps {
   interactionPath(server: string, uid: string): string;
   renderError: ProviderDeps['renderError'];
   idpSessions?: ProviderDeps['idpSessions'];
+  /** The shared KV: with it, OIDC CIBA is on (its links, rate limit and the answers NS announces). */
+  kv?: Kv;
 }
 
 export interface OidcRegistry {
@@ -73,6 +79,9 @@ export function createOidcRegistry(deps: OidcRegistryDeps): OidcRegistry {
     const oidc = await loadOidcProvider(deps.logger);
     await keys.ensure(server);
     const keySet = await keys.load(server);
+    const ciba = deps.kv
+      ? createCiba({ oidc, server, ns: deps.ns, kv: deps.kv, clock: deps.clock, logger: deps.logger })
+      : undefined;
     const provider = createProvider({
       oidc,
       server,
@@ -91,6 +100,7 @@ export function createOidcRegistry(deps: OidcRegistryDeps): OidcRegistry {
       interactionPath: (uid) => deps.interactionPath(server, uid),
       renderError: deps.renderError,
       ...(deps.idpSessions ? { idpSessions: deps.idpSessions } : {}),
+      ...(ciba ? { ciba } : {}),
     });
     const handler = provider.callback();
     const pairwise = pairwiseSubject(deps.secretKey, server);
@@ -100,6 +110,7 @@ export function createOidcRegistry(deps: OidcRegistryDeps): OidcRegistry {
       handle: async (req, res) => {
         await handler(req, res);
       },
+      ...(ciba ? { ciba } : {}),
       subjectFor: (client, userid) =>
         client.subjectType === 'pairwise' ? pairwise(String(client.sectorIdentifier), userid) : userid,
     };

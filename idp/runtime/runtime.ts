@@ -279,6 +279,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     }
     // The OIDC front door reads NS login sessions through the NS peer: in-process, or over HTTP (`serve idp`).
     if (peers.ns && dbs.idp && config.secretKey !== undefined) {
+      const outbound = configuredOutboundClient(config.outboundAllow);
       oidc = createOidcFrontDoor({
         publicUrl: config.publicUrl,
         secretKey: config.secretKey,
@@ -286,8 +287,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         knex: dbs.idp,
         storage: config.oidcStorage === 'kv' ? { kind: 'kv', kv } : { kind: 'sql' },
         ns: peers.ns,
-        outbound: configuredOutboundClient(config.outboundAllow),
+        outbound,
         resources: config.oidcResources,
+        kv,
         ...(idpSessions ? { idpSessions } : {}),
         clock,
         random,
@@ -331,6 +333,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         ns: peers.ns,
         clients: oidc.registry.clients,
         keys: oidc.registry.keys,
+        outbound,
         ...(saml && {
           sps: saml.sps,
           samlKeys: saml.keys,

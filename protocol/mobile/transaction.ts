@@ -41,6 +41,14 @@ export const transactionValueSchema = z
   .max(500)
   .refine((s) => !/[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/u.test(s), 'control or bidi characters');
 
+/** A CIBA binding message: short plain text, one line, no control or bidi characters. */
+export const maxBindingMessageLength = 64;
+export const bindingMessageSchema = z
+  .string()
+  .min(1)
+  .max(maxBindingMessageLength)
+  .refine((s) => !/[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/u.test(s), 'control or bidi characters');
+
 /** Placeholder names: the keys of `values`, dotted paths into an RFC 9396 object (`instructedAmount.amount`). */
 export const valueNameSchema = z
   .string()
@@ -82,6 +90,12 @@ export const transactionSignedDataSchema = z.strictObject({
   locale: localeSchema,
   /** Every value the template shows, amounts as decimal strings with a `currency` value beside them. */
   values: transactionValuesSchema,
+  /**
+   * OIDC CIBA's `binding_message`: shown beside the text on the phone and on the device the user started
+   * from, so they can tell this request is theirs. Signed too, so a receipt says which one the user saw.
+   * Absent for REST transactions (their signed data is unchanged).
+   */
+  bindingMessage: bindingMessageSchema.optional(),
 });
 export type TransactionSignedData = z.output<typeof transactionSignedDataSchema>;
 

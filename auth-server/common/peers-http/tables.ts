@@ -6,6 +6,7 @@ import {
   idpSessionEventTypes,
   type McPeer,
   type NsPeer,
+  nsCibaRefusals,
   type SfsPeer,
 } from '../peers.js';
 import { optionalArg, type PeerTable, voidResult } from './table.js';
@@ -67,6 +68,9 @@ const adminDetail = z.union([
   z.array(z.string().max(4096)).max(1000),
 ]);
 
+/** An RFC 9396 object as NS stores it with a transaction (rar.ts bounds its depth and leaves). */
+const authorizationDetails = z.record(text(100), z.unknown()).nullable();
+
 export const nsPeerTable: PeerTable<NsPeer> = {
   findServer: {
     args: z.tuple([name]),
@@ -126,6 +130,36 @@ export const nsPeerTable: PeerTable<NsPeer> = {
       }),
     ]),
     result: voidResult,
+  },
+  startCibaTransaction: {
+    args: z.tuple([
+      z.strictObject({
+        server: name,
+        userid: text(255),
+        client: z.strictObject({ id: text(255), name: text(255) }),
+        bindingMessage: text(64),
+        authorizationDetails,
+        locale: text(16).optional(),
+        expiresInSeconds: z.number().int().min(1).max(3600),
+      }),
+    ]),
+    result: z.union([
+      z.strictObject({ ok: z.literal(true), tid: text(64), expiresAt: z.number() }),
+      z.strictObject({ ok: z.literal(false), error: z.enum(nsCibaRefusals), description: text(1024) }),
+    ]),
+  },
+  cibaTransactionStatus: {
+    args: z.tuple([name, text(64)]),
+    result: z
+      .strictObject({
+        status: z.enum(['new', 'approved', 'declined', 'expired']),
+        userid: text(255),
+        account: text(255).nullable(),
+        method: z.enum(['pin', 'bio']).nullable(),
+        answeredAt: z.number().nullable(),
+        authorizationDetails,
+      })
+      .optional(),
   },
 };
 

@@ -56,6 +56,10 @@ export interface CreateTransactionInput {
   delivery?: 'push' | 'qr';
   /** The RFC 9396 object it came from, kept with the transaction. */
   authorizationDetails: Record<string, unknown> | null;
+  /** OIDC CIBA's binding message, shown and signed with the values (transactions/ciba.ts). */
+  bindingMessage?: string;
+  /** A shorter life than the server policy's (CIBA `requested_expiry`); never a longer one. */
+  expiresInSeconds?: number;
   actor: AuditActor;
   origin: AuditOrigin;
 }
@@ -250,7 +254,12 @@ export function createTransactionService(deps: TransactionServiceDeps): Transact
         template: { id: `${type.name}:${template.locale}`, sha256: await templateHash(template.text) },
         locale: template.locale,
         values,
+        ...(input.bindingMessage !== undefined ? { bindingMessage: input.bindingMessage } : {}),
       };
+      const lifetime = Math.min(
+        server.policy.transactionTimeoutSeconds,
+        input.expiresInSeconds ?? Number.POSITIVE_INFINITY,
+      );
       const transaction: Transaction = {
         id,
         serverId: server.id,
@@ -262,7 +271,7 @@ export function createTransactionService(deps: TransactionServiceDeps): Transact
         template: template.text,
         authorizationDetails: input.authorizationDetails,
         createdAt: now,
-        expiresAt: now + server.policy.transactionTimeoutSeconds * 1000,
+        expiresAt: now + lifetime * 1000,
         usedAt: null,
         outcome: null,
         answeredBy: null,

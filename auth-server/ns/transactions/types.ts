@@ -47,7 +47,22 @@ export const paymentType: TransactionType = {
   },
 };
 
-export const builtinTypes: readonly TransactionType[] = [paymentType];
+/**
+ * An OIDC CIBA request without `authorization_details` (transactions/ciba.ts): the user confirms a login of
+ * the named client; the CIBA binding message is shown and signed beside it. A transaction rather than a push
+ * login: it needs no browser, and the answer is signed and gets a receipt like any other.
+ */
+export const cibaLoginType: TransactionType = {
+  name: 'ciba-login',
+  builtin: true,
+  templates: {
+    en: 'Log in to {client}',
+    nl: 'Inloggen bij {client}',
+    fr: 'Se connecter à {client}',
+  },
+};
+
+export const builtinTypes: readonly TransactionType[] = [paymentType, cibaLoginType];
 
 export const typeNameSchema = transactionTypeSchema;
 

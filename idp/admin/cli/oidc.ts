@@ -24,6 +24,8 @@ const clientSchema = z
     thirdParty: z.boolean(),
     subjectType: z.string(),
     requirePar: z.boolean(),
+    ciba: z.string().nullable().optional(),
+    cibaNotify: z.string().nullable().optional(),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -64,6 +66,7 @@ function describeClient(c: Client): string {
     ...(c.thirdParty ? ['third-party'] : []),
     ...(c.subjectType === 'pairwise' ? ['pairwise'] : []),
     ...(c.requirePar ? ['PAR required'] : []),
+    ...(c.ciba ? [`CIBA ${c.ciba}${c.cibaNotify ? ` → ${c.cibaNotify}` : ''}`] : []),
   ].join(', ');
   const logout =
     (c.postLogoutRedirectUris.length > 0 ? ` logout: ${c.postLogoutRedirectUris.join(' ')}` : '') +
@@ -89,7 +92,21 @@ function withClientSettings(command: Command): Command {
       'public (sub = userid, default) or pairwise (per redirect host)',
       subjectType,
     )
-    .option('--require-par', 'authorization requests must be pushed first (RFC 9126)');
+    .option('--require-par', 'authorization requests must be pushed first (RFC 9126)')
+    .option(
+      '--ciba <mode>',
+      'OIDC CIBA token delivery: poll or ping (confidential clients; without --grant-types and --redirect-uri the client does CIBA only)',
+      cibaMode,
+    )
+    .option(
+      '--ciba-notify <url>',
+      'CIBA ping: the client notification endpoint (allow-listed outbound target)',
+    );
+}
+
+function cibaMode(value: string): string {
+  if (value !== 'poll' && value !== 'ping') throw new InvalidArgumentError('expected poll or ping');
+  return value;
 }
 
 interface SettingOptions {
@@ -101,6 +118,8 @@ interface SettingOptions {
   thirdParty?: boolean;
   subjectType?: string;
   requirePar?: boolean;
+  ciba?: string | false;
+  cibaNotify?: string;
 }
 
 /** The JSON members for the settings given on the command line (and only those). */
@@ -116,6 +135,8 @@ function settings(opts: SettingOptions): Record<string, unknown> {
     ...(opts.thirdParty !== undefined ? { thirdParty: opts.thirdParty } : {}),
     ...(opts.subjectType !== undefined ? { subjectType: opts.subjectType } : {}),
     ...(opts.requirePar !== undefined ? { requirePar: opts.requirePar } : {}),
+    ...(typeof opts.ciba === 'string' ? { ciba: opts.ciba } : {}),
+    ...(opts.cibaNotify !== undefined ? { cibaNotify: opts.cibaNotify } : {}),
   };
 }
 
@@ -152,6 +173,10 @@ export function registerOidc(program: Command): void {
           clientId: opts.id,
           ...(opts.secret !== undefined ? { secret: opts.secret } : {}),
           ...(opts.public ? { public: true } : {}),
+          // A CIBA client with nothing else asked for: no browser flows, so no redirect URIs either.
+          ...(opts.ciba !== undefined && opts.grantTypes === undefined && opts.redirectUri === undefined
+            ? { grantTypes: [] }
+            : {}),
           ...settings(opts),
         },
         schema: createdSchema,
@@ -217,7 +242,8 @@ export function registerOidc(program: Command): void {
     )
       .option('--no-backchannel-logout', 'remove the back-channel logout URI')
       .option('--first-party', 'no consent page (undoes --third-party)')
-      .option('--no-require-par', 'plain authorization requests allowed again'),
+      .option('--no-require-par', 'plain authorization requests allowed again')
+      .option('--no-ciba', 'switch CIBA off (and drop the notification endpoint)'),
     'the changed client',
   ).action(
     async (
@@ -227,6 +253,7 @@ export function registerOidc(program: Command): void {
       const body: Record<string, unknown> = settings(opts);
       if (opts.backchannelLogout === false) body.backchannelLogoutUri = null;
       if (opts.firstParty) body.thirdParty = false;
+      if (opts.ciba === false) body.ciba = null;
       if (Object.keys(body).length === 0) throw new Error('nothing to change: give at least one setting');
       const rest = await restClient(opts);
       const changed = await rest.call({

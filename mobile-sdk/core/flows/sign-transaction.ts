@@ -150,6 +150,7 @@ export async function transactionContext(
     template: { id: data.template.id, text: got.template, sha256: data.template.sha256 },
     values: data.values,
     canonical: canonicalTransaction(data),
+    ...(data.bindingMessage !== undefined ? { bindingMessage: data.bindingMessage } : {}),
     pinRequired: got.pinRequired,
     expiresAt: got.expiresAt,
   };

@@ -75,6 +75,8 @@ export interface TransactionContext {
   values: Record<string, string>;
   /** RFC 8785 JSON that the signature covers. */
   canonical: string;
+  /** OIDC CIBA: the binding message the requesting device shows too; show it with the text (signed). */
+  bindingMessage?: string;
   /** The server asks for the PIN: biometrics are not offered. */
   pinRequired: boolean;
   expiresAt: number;

@@ -386,4 +386,61 @@ describe('ns peer (in-process)', () => {
       });
     });
   });
+
+  describe('CIBA transactions', () => {
+    const request = {
+      server: 'default',
+      userid: 'dave',
+      client: { id: 'bank', name: 'Bank' },
+      bindingMessage: 'AB-12',
+      authorizationDetails: null,
+      expiresInSeconds: 60,
+    };
+    const count = async () =>
+      Number(((await knex('ns_transactions').count({ n: '*' }).first()) as { n: unknown }).n);
+
+    before(async () => {
+      const server = await knex('ns_virtual_servers').where({ name: 'default' }).first('id');
+      await createAccountRepository(knex).save({
+        id: 'acc-ciba',
+        serverId: server.id,
+        userid: 'dave',
+        publicJwk: { kty: 'EC', crv: 'P-256', x: 'D'.repeat(43), y: 'E'.repeat(43) },
+        keyThumbprint: 'F'.repeat(43),
+        appInstanceId: 'inst-ciba',
+        sfsIssuer: 'http://127.0.0.1:3000/sfs',
+        description: null,
+        clientVersion: null,
+        createdAt: new Date(clock.now()),
+        lastLoginAt: null,
+        lastPushAt: null,
+        blockedAt: null,
+      });
+    });
+
+    it('refusals are results with a code, and store no transaction', async () => {
+      const before = await count();
+      const refusal = async (changes: Record<string, unknown>) => {
+        const result = await peer.startCibaTransaction({ ...request, ...changes });
+        expect(result.ok, JSON.stringify(result)).to.equal(false);
+        return (result as { error: string }).error;
+      };
+      expect(await refusal({ server: 'nosuch' })).to.equal('unknown_server');
+      expect(await refusal({ userid: 'nobody' })).to.equal('unknown_user');
+      expect(await refusal({ authorizationDetails: { type: 'unregistered', a: '1' } })).to.equal(
+        'unknown_type',
+      );
+      expect(
+        await refusal({ authorizationDetails: { type: 'payment', amount: 12.5, currency: 'EUR' } }),
+      ).to.equal('invalid_values');
+      // This NS reaches no MC: nobody can receive it, and it is not kept as if it were pending.
+      expect(await refusal({})).to.equal('push_unavailable');
+      expect(await count()).to.equal(before);
+    });
+
+    it('the status of an unknown transaction, or of one asked for under another server, is undefined', async () => {
+      expect(await peer.cibaTransactionStatus('default', 'A'.repeat(22))).to.equal(undefined);
+      expect(await peer.cibaTransactionStatus('nosuch', 'A'.repeat(22))).to.equal(undefined);
+    });
+  });
 });

@@ -188,6 +188,57 @@ describe('idp/api: OIDC clients', function () {
     expect(JSON.stringify(await f.clientRows())).to.equal(before);
   });
 
+  it('CIBA: poll alone or beside other grants; the rules between its fields; a ping endpoint it cannot reach is refused', async () => {
+    const before = JSON.stringify(await f.clientRows());
+    const bodies: [unknown, string][] = [
+      [{ clientId: 'x', grantTypes: [], ciba: 'ping' }, 'cibaNotify'],
+      [{ clientId: 'x', grantTypes: [], ciba: 'poll', cibaNotify: 'https://rp.example/n' }, 'cibaNotify'],
+      [{ clientId: 'x', grantTypes: [], public: true, ciba: 'poll' }, 'ciba'],
+      [{ clientId: 'x', redirectUris: [cb], subjectType: 'pairwise', ciba: 'poll' }, 'ciba'],
+      [{ clientId: 'x', grantTypes: [], ciba: 'push' }, 'ciba'],
+      [{ clientId: 'x', grantTypes: [] }, 'grantTypes'],
+    ];
+    for (const [body, path] of bodies) {
+      const p = await problem(await post(body), 400);
+      expect(
+        (p.errors as { path: string }[]).map((e) => e.path),
+        JSON.stringify(body),
+      ).to.include(path);
+    }
+    // Loopback is not public and not allow-listed in this fixture; http is refused before any address.
+    for (const notify of ['https://127.0.0.1:9/notify', 'http://127.0.0.1:9/notify']) {
+      const p = await problem(
+        await post({ clientId: 'x', grantTypes: [], ciba: 'ping', cibaNotify: notify }),
+        400,
+      );
+      expect(p.detail).to.contain('not an allowed outbound target');
+    }
+    expect(JSON.stringify(await f.clientRows())).to.equal(before);
+
+    const created = await json(await post({ clientId: 'ciba-only', grantTypes: [], ciba: 'poll' }), 201);
+    expect(created).to.deep.include({ grantTypes: [], ciba: 'poll', cibaNotify: null, redirectUris: [] });
+    const rows = (await f.clientRows()) as { client_id: string; metadata: string }[];
+    const row = rows.find((r) => r.client_id === 'ciba-only') as { metadata: string };
+    expect(JSON.parse(row.metadata)).to.deep.include({
+      grant_types: ['urn:openid:params:grant-type:ciba'],
+      backchannel_token_delivery_mode: 'poll',
+      backchannel_user_code_parameter: false,
+      response_types: [],
+    });
+    const both = await json(await post({ clientId: 'web-and-ciba', redirectUris: [cb], ciba: 'poll' }), 201);
+    expect(both).to.deep.include({ grantTypes: ['authorization_code', 'refresh_token'], ciba: 'poll' });
+    const off = await f.call('PATCH', `${clients}/web-and-ciba`, f.keys.servers, { ciba: null });
+    expect(await json(off, 200)).to.deep.include({
+      ciba: null,
+      grantTypes: ['authorization_code', 'refresh_token'],
+    });
+    const alone = await problem(
+      await f.call('PATCH', `${clients}/ciba-only`, f.keys.servers, { ciba: null }),
+      400,
+    );
+    expect((alone.errors as { path: string }[]).map((e) => e.path)).to.include('grantTypes');
+  });
+
   it('of 8 concurrent creations of one id exactly one wins; concurrent PATCHes all apply, one by one', async () => {
     const racing = await Promise.all(
       Array.from({ length: 8 }, () => post({ clientId: 'race', redirectUris: [cb] })),

@@ -417,6 +417,8 @@ describeEachDatabase('idp/oidc storage', (db) => {
       authenticateApiKey: async () => undefined,
       recordAdminEvent: async () => {},
       recordIdpSessionEvent: async () => {},
+      startCibaTransaction: async () => ({ ok: false, error: 'unknown_user', description: 'x' }),
+      cibaTransactionStatus: async () => undefined,
     });
 
     it('one NS login makes exactly one IdP login, however many collect it at once', async () => {

@@ -33,7 +33,8 @@ export function requestJson(r: PendingRequest, preview?: TransactionContext) {
   if (request.type === 'transaction')
     return {
       ...common,
-      binding_message: preview?.text ?? null,
+      // A CIBA request's own binding message; else the text stands for it (the REST transactions).
+      binding_message: preview?.bindingMessage ?? preview?.text ?? null,
       display: {
         tid: transactionIdOf(request),
         userid: request.userid,
@@ -46,6 +47,7 @@ export function requestJson(r: PendingRequest, preview?: TransactionContext) {
               locale: preview.locale,
               values: preview.values,
               signed: preview.canonical,
+              ...(preview.bindingMessage !== undefined ? { binding_message: preview.bindingMessage } : {}),
               pin_required: preview.pinRequired,
             }
           : {}),
@@ -72,7 +74,12 @@ function requestLine(r: PendingRequest, show: boolean, preview?: TransactionCont
   if (request.type === 'transaction') {
     if (!preview) return head;
     // Exactly what is being signed: the text shown on the phone, then the JCS that the account key signs.
-    return [head, `    ${preview.text}`, `    signs: ${preview.canonical}`].join('\n');
+    return [
+      head,
+      `    ${preview.text}`,
+      ...(preview.bindingMessage !== undefined ? [`    binding message: ${preview.bindingMessage}`] : []),
+      `    signs: ${preview.canonical}`,
+    ].join('\n');
   }
   const b = request.browser;
   const from = [b.userAgent, b.ip && b.location ? `${b.ip} (${b.location})` : (b.ip ?? b.location)]

@@ -5,24 +5,19 @@
 // then the token. Refusals (no binding message, unknown user, a client not registered for CIBA, the rate
 // limit) store nothing: no transaction at NS, no request at the IdP.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { expect } from 'chai';
 import * as oidc from 'openid-client';
-import { loadConfig } from '../../auth-server/common/config/index.js';
-import { createLogger } from '../../auth-server/common/logging.js';
 import { verifyReceipt } from '../../auth-server/ns/transactions/receipt.js';
 import { cibaRequestsPerMinute } from '../../idp/oidc/ciba.js';
-import { type Runtime, startRuntime } from '../../idp/runtime/runtime.js';
+import type { Runtime } from '../../idp/runtime/runtime.js';
 import { createTestCertificates, type TestCertificates } from '../fakes/test-ca.js';
 import { runCli } from '../helpers/cli.js';
 import { enrolPhone, newPhone, ok, type PendingJson, type Phone } from '../helpers/device.js';
-import { freePort } from '../helpers/http.js';
+import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
 
 const admin = 'idp/admin/cli/main.ts';
 const rootKey = 'ciba-e2e-root-key-0123456789abcdef';
@@ -92,7 +87,7 @@ async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 15
 
 describe('e2e: OIDC CIBA (poll and ping) with openid-client and nextauth-device', function () {
   this.timeout(240_000);
-  let dataDir: string;
+  let started: TestRuntime | undefined;
   let device: Phone;
   let runtime: Runtime;
   let url: string;
@@ -144,28 +139,13 @@ describe('e2e: OIDC CIBA (poll and ping) with openid-client and nextauth-device'
   const bindingMessage = () => `NA-${randomBytes(3).toString('hex').toUpperCase()}`;
 
   before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'nextauth-ciba-e2e-'));
-    const [port, adminPort] = [await freePort(), await freePort()];
-    url = `http://127.0.0.1:${port}`;
-    issuer = `${url}/oidc/default`;
-    const config = loadConfig(
-      {
-        NEXTAUTH_DATA_DIR: dataDir,
-        NEXTAUTH_PORT: String(port),
-        NEXTAUTH_ADMIN_PORT: String(adminPort),
-        NEXTAUTH_HOST: '127.0.0.1',
-        NEXTAUTH_PUBLIC_URL: url,
-        NEXTAUTH_NS_ROOT_API_KEY: rootKey,
-        // The ping receiver of this test listens on loopback.
-        NEXTAUTH_OUTBOUND_ALLOW: '127.0.0.1',
-      },
-      { mode: 'embedded' },
-    );
-    runtime = await startRuntime({
-      config,
-      logger: createLogger({ level: process.env.NEXTAUTH_TEST_LOG ?? 'silent', format: 'json' }),
+    started = await startTestRuntime({
       services: ['ns', 'sfs', 'mc', 'idp'],
+      // The ping receiver of this test listens on loopback.
+      env: { NEXTAUTH_NS_ROOT_API_KEY: rootKey, NEXTAUTH_OUTBOUND_ALLOW: '127.0.0.1' },
     });
+    ({ runtime, url } = started);
+    issuer = `${url}/oidc/default`;
     const certs = createTestCertificates(['localhost']);
     untrust = trustTestCa(certs.ca);
     receiver = await notificationReceiver(certs);
@@ -184,8 +164,7 @@ describe('e2e: OIDC CIBA (poll and ping) with openid-client and nextauth-device'
   after(async () => {
     untrust?.();
     await receiver?.close();
-    await runtime?.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await started?.close();
     await device?.remove();
   });
 

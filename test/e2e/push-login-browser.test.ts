@@ -1,18 +1,12 @@
 // The login page's "Send a push to my phone" in Chromium with the real `nextauth-device`: a first login by QR
 // makes the browser a returning user; after logout the page offers the push, shows the number, the phone
 // approves with it and the page goes on to the logged-in page. A browser that never logged in gets no button.
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { loadConfig } from '../../auth-server/common/config/index.js';
-import { createLogger } from '../../auth-server/common/logging.js';
-import { type Runtime, startRuntime } from '../../idp/runtime/runtime.js';
 import { launchChromium, readQr } from '../helpers/browser.js';
 import { enrolPhone, newPhone, ok, type Phone } from '../helpers/device.js';
-import { freePort } from '../helpers/http.js';
+import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
 
 const rootKey = 'push-browser-e2e-root-key-0123456789';
 const axeSource = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
@@ -33,9 +27,8 @@ async function seriousViolations(page: Page): Promise<string[]> {
 describe('e2e: "Send a push to my phone" on the login page (Chromium, nextauth-device)', function () {
   this.timeout(120_000);
   let browser: Browser;
-  let dataDir: string;
+  let started: TestRuntime | undefined;
   let device: Phone;
-  let runtime: Runtime;
   let url: string;
   const contexts: BrowserContext[] = [];
   /** The browser profile that logged in once (returning-user cookie). */
@@ -51,26 +44,12 @@ describe('e2e: "Send a push to my phone" on the login page (Chromium, nextauth-d
 
   before(async function () {
     browser = await launchChromium(this);
-    dataDir = await mkdtemp(join(tmpdir(), 'nextauth-push-page-'));
     device = await newPhone();
-    const [port, adminPort] = [await freePort(), await freePort()];
-    url = `http://127.0.0.1:${port}`;
-    const config = loadConfig(
-      {
-        NEXTAUTH_DATA_DIR: dataDir,
-        NEXTAUTH_PORT: String(port),
-        NEXTAUTH_ADMIN_PORT: String(adminPort),
-        NEXTAUTH_HOST: '127.0.0.1',
-        NEXTAUTH_PUBLIC_URL: url,
-        NEXTAUTH_NS_ROOT_API_KEY: rootKey,
-      },
-      { mode: 'embedded' },
-    );
-    runtime = await startRuntime({
-      config,
-      logger: createLogger({ level: 'silent', format: 'json' }),
+    started = await startTestRuntime({
       services: ['sfs', 'mc', 'ns', 'idp'],
+      env: { NEXTAUTH_NS_ROOT_API_KEY: rootKey },
     });
+    ({ url } = started);
     // Its first MC session registers the app instance at the MC, so NS can reach it.
     await enrolPhone(device, { url, rootKey, userid: 'erin' });
   });
@@ -78,8 +57,7 @@ describe('e2e: "Send a push to my phone" on the login page (Chromium, nextauth-d
   after(async () => {
     for (const c of contexts.splice(0)) await c.close();
     await browser?.close();
-    await runtime?.close();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await started?.close();
     await device?.remove();
   });
 

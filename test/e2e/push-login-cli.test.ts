@@ -2,13 +2,8 @@
 // SFS + MC in-process): log in once by QR, log out (the app hears it), log in again by push through pull
 // and through `listen`; wrong number, expired and replayed requests, "not me" with its policy block, push
 // bombing, and provokeLogin refused without an authorised key. Each rejection checks stored state.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { expect } from 'chai';
-import { loadConfig } from '../../auth-server/common/config/index.js';
-import { createLogger } from '../../auth-server/common/logging.js';
-import { type Runtime, startRuntime } from '../../idp/runtime/runtime.js';
+import type { Runtime } from '../../idp/runtime/runtime.js';
 import { exited, spawnCli } from '../helpers/cli.js';
 import {
   browserSession,
@@ -20,13 +15,13 @@ import {
   type Phone,
   sessionStatus,
 } from '../helpers/device.js';
-import { freePort } from '../helpers/http.js';
+import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
 
 const rootKey = 'push-e2e-root-key-0123456789abcdef';
 
 describe('e2e: push login with nextauth-device (pending, approve, deny, not-me, listen)', function () {
   this.timeout(120_000);
-  let dataDir: string;
+  let started: TestRuntime | undefined;
   let device: Phone;
   let home: string;
   let runtime: Runtime;
@@ -57,27 +52,13 @@ describe('e2e: push login with nextauth-device (pending, approve, deny, not-me, 
   }
 
   before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'nextauth-push-e2e-'));
     device = await newPhone();
     home = device.home;
-    const [port, adminPort] = [await freePort(), await freePort()];
-    url = `http://127.0.0.1:${port}`;
-    const config = loadConfig(
-      {
-        NEXTAUTH_DATA_DIR: dataDir,
-        NEXTAUTH_PORT: String(port),
-        NEXTAUTH_ADMIN_PORT: String(adminPort),
-        NEXTAUTH_HOST: '127.0.0.1',
-        NEXTAUTH_PUBLIC_URL: url,
-        NEXTAUTH_NS_ROOT_API_KEY: rootKey,
-      },
-      { mode: 'embedded' },
-    );
-    runtime = await startRuntime({
-      config,
-      logger: createLogger({ level: 'silent', format: 'json' }),
+    started = await startTestRuntime({
       services: ['sfs', 'mc', 'ns'],
+      env: { NEXTAUTH_NS_ROOT_API_KEY: rootKey },
     });
+    ({ runtime, url } = started);
     // The first MC session (in enrolPhone) registers the app instance (and its mailbox key) at the MC.
     await enrolPhone(device, { url, rootKey, userid: 'dave' });
     // Room for every push of this file within one minute: the race below is about open requests.
@@ -88,8 +69,7 @@ describe('e2e: push login with nextauth-device (pending, approve, deny, not-me, 
   });
 
   after(async () => {
-    await runtime?.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await started?.close();
     await device?.remove();
   });
 

@@ -5,22 +5,19 @@
 // user answering the same transaction at once → exactly one outcome, the others a clear error; a biometric
 // approval under the PIN-only policy is refused (`pin_required`) and changes nothing; QR delivery: nothing
 // is pushed, the phone scans `nextauth://transaction?d=…` (`sign`) and signs or declines as for a push.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { loadConfig } from '../../auth-server/common/config/index.js';
-import { createLogger } from '../../auth-server/common/logging.js';
 import { verifyReceipt } from '../../auth-server/ns/transactions/receipt.js';
 import { createTransactionRepository } from '../../auth-server/ns/transactions/repository.js';
-import { type Runtime, startRuntime } from '../../idp/runtime/runtime.js';
+import type { Runtime } from '../../idp/runtime/runtime.js';
 import { SdkError } from '../../mobile-sdk/core/errors.js';
 import { driveFlow } from '../../mobile-sdk/core/flows/drive.js';
 import { openDevice } from '../../mobile-sdk/node/cli/device.js';
 import { runCli } from '../helpers/cli.js';
 import { enrolPhone, newPhone, ok, type Phone } from '../helpers/device.js';
-import { freePort } from '../helpers/http.js';
 import { decodeQrPng } from '../helpers/qr-decode.js';
+import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
 
 const admin = 'idp/admin/cli/main.ts';
 const rootKey = 'tx-e2e-root-key-0123456789abcdef';
@@ -53,7 +50,7 @@ function tampered(receipt: unknown, path: (string | number)[]): unknown {
 
 describe('e2e: transaction signing with nextauth-device and verify-receipt', function () {
   this.timeout(180_000);
-  let dataDir: string;
+  let started: TestRuntime | undefined;
   let device: Phone;
   let runtime: Runtime;
   let url: string;
@@ -84,25 +81,11 @@ describe('e2e: transaction signing with nextauth-device and verify-receipt', fun
   }
 
   before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'nextauth-tx-e2e-'));
-    const [port, adminPort] = [await freePort(), await freePort()];
-    url = `http://127.0.0.1:${port}`;
-    const config = loadConfig(
-      {
-        NEXTAUTH_DATA_DIR: dataDir,
-        NEXTAUTH_PORT: String(port),
-        NEXTAUTH_ADMIN_PORT: String(adminPort),
-        NEXTAUTH_HOST: '127.0.0.1',
-        NEXTAUTH_PUBLIC_URL: url,
-        NEXTAUTH_NS_ROOT_API_KEY: rootKey,
-      },
-      { mode: 'embedded' },
-    );
-    runtime = await startRuntime({
-      config,
-      logger: createLogger({ level: 'silent', format: 'json' }),
+    started = await startTestRuntime({
       services: ['sfs', 'mc', 'ns'],
+      env: { NEXTAUTH_NS_ROOT_API_KEY: rootKey },
     });
+    ({ runtime, url } = started);
     device = await newPhone();
     await enrolPhone(device, { url, rootKey, userid: 'erin' });
     // Room for every transaction of this file within one minute (the limits have their own suite).
@@ -113,8 +96,7 @@ describe('e2e: transaction signing with nextauth-device and verify-receipt', fun
   });
 
   after(async () => {
-    await runtime?.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await started?.close();
     await device?.remove();
     for (const p of fays) await p.remove();
   });
@@ -159,7 +141,7 @@ describe('e2e: transaction signing with nextauth-device and verify-receipt', fun
     const verdict = await verifyReceipt(receipt);
     expect(verdict.ok, JSON.stringify(verdict)).to.equal(true);
 
-    const file = join(dataDir, 'receipt.json');
+    const file = join((started as TestRuntime).dataDir, 'receipt.json');
     await writeFile(file, JSON.stringify(receipt));
     expect(ok(await runCli(admin, ['verify-receipt', file])).stdout).to.include(
       `Receipt valid: transaction ${tid}`,

@@ -1,21 +1,16 @@
 // OIDC suites: the embedded runtime in-process, a cookie-keeping "browser" that follows the QR login
 // interaction like views/static/login.js does, and a phone that is the real mobile SDK over WebSockets.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { expect } from 'chai';
 import * as oidc from 'openid-client';
 import { type Clock, systemClock } from '../../../auth-server/common/clock.js';
-import { loadConfig } from '../../../auth-server/common/config/index.js';
-import { createLogger } from '../../../auth-server/common/logging.js';
 import { createClientRepository, type NewClient } from '../../../idp/oidc/clients.js';
-import { type Runtime, startRuntime } from '../../../idp/runtime/runtime.js';
+import type { Runtime } from '../../../idp/runtime/runtime.js';
 import { fetchSdkConfig } from '../../../mobile-sdk/core/config/index.js';
 import { driveFlow } from '../../../mobile-sdk/core/flows/drive.js';
 import type { ConfirmDecision } from '../../../mobile-sdk/core/flows/types.js';
 import { NextAuthSdk } from '../../../mobile-sdk/core/sdk.js';
 import { wsTransportFactory } from '../../../mobile-sdk/node/ws-transport.js';
-import { freePort } from '../../helpers/http.js';
+import { startTestRuntime } from '../../helpers/runtime.js';
 import { MemoryKeyStore, MemoryStorage } from '../../mobile-sdk/fakes.js';
 
 export const rootApiKey = 'oidc-test-root-api-key-0123456789';
@@ -35,28 +30,12 @@ export interface Embedded {
 export async function startEmbedded(
   options: { env?: Record<string, string>; clock?: Clock } = {},
 ): Promise<Embedded> {
-  const env = options.env ?? {};
-  const dataDir = await mkdtemp(join(tmpdir(), 'nextauth-oidc-'));
-  const [port, adminPort] = [await freePort(), await freePort()];
-  const url = `http://127.0.0.1:${port}`;
-  const config = loadConfig(
-    {
-      NEXTAUTH_DATA_DIR: dataDir,
-      NEXTAUTH_PORT: String(port),
-      NEXTAUTH_ADMIN_PORT: String(adminPort),
-      NEXTAUTH_HOST: '127.0.0.1',
-      NEXTAUTH_PUBLIC_URL: url,
-      NEXTAUTH_NS_ROOT_API_KEY: rootApiKey,
-      ...env,
-    },
-    { mode: 'embedded' },
-  );
-  const runtime = await startRuntime({
-    config,
-    logger: createLogger({ level: process.env.NEXTAUTH_TEST_LOG ?? 'silent', format: 'json' }),
+  const started = await startTestRuntime({
     services: ['ns', 'sfs', 'mc', 'idp'],
+    env: { NEXTAUTH_NS_ROOT_API_KEY: rootApiKey, ...options.env },
     ...(options.clock ? { clock: options.clock } : {}),
   });
+  const { runtime, url } = started;
   const idpDb = runtime.dbs.idp;
   const secretKey = runtime.config.secretKey;
   if (!idpDb || secretKey === undefined) throw new Error('runtime without IdP database or secret key');
@@ -67,17 +46,11 @@ export async function startEmbedded(
     random: { bytes: (n) => crypto.getRandomValues(new Uint8Array(n)) },
   });
   return {
-    runtime,
-    url,
+    ...started,
     issuer: `${url}/oidc/default`,
-    dataDir,
     async addClient(client) {
       const { secret } = await clients.add({ server: 'default', ...client });
       return secret !== undefined ? { secret } : {};
-    },
-    async close() {
-      await runtime.close();
-      await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,52 +1,30 @@
 // End to end: `nextauth-device pending` and `listen` (real child processes) against an embedded runtime
 // started in-process, with messages sealed and posted through its McPeer as NS will do it.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { expect } from 'chai';
-import { loadConfig } from '../../../auth-server/common/config/index.js';
-import { createLogger } from '../../../auth-server/common/logging.js';
 import type { McPeer } from '../../../auth-server/common/peers.js';
-import { type Runtime, startRuntime } from '../../../idp/runtime/runtime.js';
+import type { Runtime } from '../../../idp/runtime/runtime.js';
 import { newMcMessageId, sealMcMessage } from '../../../protocol/mobile/mc-seal.js';
 import { exited, spawnCli } from '../../helpers/cli.js';
 import { deviceCli, newPhone, ok, type Phone } from '../../helpers/device.js';
-import { freePort } from '../../helpers/http.js';
+import { startTestRuntime, type TestRuntime } from '../../helpers/runtime.js';
 
 describe('e2e: nextauth-device pending and listen', function () {
   this.timeout(60_000);
-  let dataDir: string;
+  let started: TestRuntime | undefined;
   let device: Phone;
   let home: string;
   let runtime: Runtime;
   let url: string;
 
   before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'nextauth-mc-e2e-'));
     device = await newPhone();
     home = device.home;
-    const [port, adminPort] = [await freePort(), await freePort()];
-    url = `http://127.0.0.1:${port}`;
-    const config = loadConfig(
-      {
-        NEXTAUTH_DATA_DIR: dataDir,
-        NEXTAUTH_PORT: String(port),
-        NEXTAUTH_ADMIN_PORT: String(adminPort),
-        NEXTAUTH_HOST: '127.0.0.1',
-        NEXTAUTH_PUBLIC_URL: url,
-      },
-      { mode: 'embedded' },
-    );
-    runtime = await startRuntime({
-      config,
-      logger: createLogger({ level: 'silent', format: 'json' }),
-      services: ['sfs', 'mc', 'ns'],
-    });
+    started = await startTestRuntime({ services: ['sfs', 'mc', 'ns'] });
+    ({ runtime, url } = started);
   });
 
   after(async () => {
-    await runtime?.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await started?.close();
     await device?.remove();
   });
 

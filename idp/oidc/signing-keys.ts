@@ -2,14 +2,14 @@
 // NEXTAUTH_SECRET_KEY. Each algorithm has a `current` key that signs and a `next` key that is already in the
 // JWKS, so a rotation only ever starts signing with a key that relying parties could fetch beforehand;
 // retired keys stay published for verification for `retiredKeepMs`.
-import { createHash } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { Knex } from 'knex';
 import type { Clock } from '../../auth-server/common/clock.js';
 import { openString, seal } from '../../auth-server/common/crypto/secret-box.js';
 import { isUniqueViolation } from '../../auth-server/common/db/errors.js';
 import { lockRows } from '../../auth-server/common/db/lock.js';
-import { fromDbMillis, fromDbMillisOrNull } from '../../auth-server/common/db/timestamps.js';
+import { fromDbMillis } from '../../auth-server/common/db/timestamps.js';
+import { dateOrNull, ringStateOf, ringVersion, sortRing } from '../key-ring.js';
 
 export const signingKeysTable = 'idp_oidc_signing_keys';
 
@@ -59,9 +59,6 @@ export interface SigningKeyStoreOptions {
 
 /** A sealed key opens only on its own row. */
 const sealContext = (server: string, kid: string) => `idp-oidc-signing-key:${server}:${kid}`;
-
-const stateOf = (row: Row): SigningKeyInfo['state'] =>
-  row.slot === 'current' || row.slot === 'next' ? row.slot : 'retired';
 
 async function newKeyRow(
   server: string,
@@ -117,34 +114,16 @@ export function createSigningKeyStore(options: SigningKeyStoreOptions): SigningK
     const rows = (await db<Row>(signingKeysTable)
       .where({ server })
       .andWhere((q) => q.whereNotNull('slot').orWhere('retired_at', '>', clock.now() - keepMs))) as Row[];
-    const rank = (r: Row) => (r.slot === 'current' ? 0 : r.slot === 'next' ? 1 : 2);
-    return rows.sort(
-      (a, b) =>
-        rank(a) - rank(b) ||
-        signingAlgs.indexOf(a.alg as SigningAlg) - signingAlgs.indexOf(b.alg as SigningAlg) ||
-        (fromDbMillisOrNull(b.retired_at) ?? 0) - (fromDbMillisOrNull(a.retired_at) ?? 0),
-    );
+    return sortRing(rows, (r) => signingAlgs.indexOf(r.alg as SigningAlg));
   };
-
-  const versionOf = (rows: Row[]) =>
-    createHash('sha256')
-      .update(rows.map((r) => `${r.kid}:${r.slot ?? 'retired'}`).join(','))
-      .digest('base64url')
-      .slice(0, 22);
 
   const info = (row: Row): SigningKeyInfo => ({
     kid: row.kid,
     alg: row.alg as SigningAlg,
-    state: stateOf(row),
+    state: ringStateOf(row),
     createdAt: new Date(fromDbMillis(row.created_at)),
-    activatedAt: (() => {
-      const ms = fromDbMillisOrNull(row.activated_at);
-      return ms === null ? null : new Date(ms);
-    })(),
-    retiredAt: (() => {
-      const ms = fromDbMillisOrNull(row.retired_at);
-      return ms === null ? null : new Date(ms);
-    })(),
+    activatedAt: dateOrNull(row.activated_at),
+    retiredAt: dateOrNull(row.retired_at),
   });
 
   /** Inserts a key into an empty slot; a concurrent instance that filled it first wins. */
@@ -211,11 +190,11 @@ export function createSigningKeyStore(options: SigningKeyStoreOptions): SigningK
         // oidc-provider signs with the first key of an algorithm whose key_ops (if any) include `sign`.
         return row.slot === 'current' ? jwk : { ...jwk, key_ops: ['verify'] };
       });
-      return { version: versionOf(rows), keys };
+      return { version: ringVersion(rows), keys };
     },
 
     async version(server) {
-      return versionOf(await visible(server));
+      return ringVersion(await visible(server));
     },
   };
 }

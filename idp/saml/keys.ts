@@ -4,14 +4,15 @@
 // a `next` key that the metadata already lists, so a rotation only ever signs with a certificate SPs could
 // fetch beforehand; retired keys stay published for `retiredKeepMs`. Opened into KeyObjects once per process
 // and re-checked against the database every `recheckMs`, so a rotation on another instance counts there too.
-import { createHash, createPrivateKey, generateKeyPair, type KeyObject, X509Certificate } from 'node:crypto';
+import { createPrivateKey, generateKeyPair, type KeyObject, X509Certificate } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Knex } from 'knex';
 import type { Clock, Random } from '../../auth-server/common/clock.js';
 import { openString, seal } from '../../auth-server/common/crypto/secret-box.js';
 import { isUniqueViolation } from '../../auth-server/common/db/errors.js';
 import { lockRows } from '../../auth-server/common/db/lock.js';
-import { fromDbMillis, fromDbMillisOrNull } from '../../auth-server/common/db/timestamps.js';
+import { fromDbMillis } from '../../auth-server/common/db/timestamps.js';
+import { dateOrNull, ringStateOf, ringVersion, sortRing } from '../key-ring.js';
 import { certificateBody, certificateFingerprint, selfSignedCertificate } from './x509.js';
 
 export const samlKeysTable = 'idp_saml_key_ring';
@@ -84,13 +85,6 @@ const legacySealContext = (server: string, use: string) => `idp-saml-key:${serve
 const generateRsa = promisify(generateKeyPair);
 
 const notAfterOf = (pem: string) => Date.parse(new X509Certificate(pem).validTo);
-const stateOf = (row: Row): SamlKeyInfo['state'] =>
-  row.slot === 'current' || row.slot === 'next' ? row.slot : 'retired';
-const rank = (r: Row) => (r.slot === 'current' ? 0 : r.slot === 'next' ? 1 : 2);
-const dateOrNull = (value: unknown) => {
-  const ms = fromDbMillisOrNull(value);
-  return ms === null ? null : new Date(ms);
-};
 
 export interface SamlKeyStore {
   /** The server's key ring, created on first use (safe from many instances at once). */
@@ -154,26 +148,16 @@ export function createSamlKeyStore(deps: {
     const rows = (await knex<Row>(samlKeysTable)
       .where({ server })
       .andWhere((q) => q.whereNotNull('slot').orWhere('retired_at', '>', now - keepMs))) as Row[];
-    return rows
-      .filter((r) => notAfterOf(r.certificate) > now)
-      .sort(
-        (a, b) =>
-          rank(a) - rank(b) ||
-          keyUses.indexOf(a.use as KeyUse) - keyUses.indexOf(b.use as KeyUse) ||
-          (fromDbMillisOrNull(b.retired_at) ?? 0) - (fromDbMillisOrNull(a.retired_at) ?? 0),
-      );
+    return sortRing(
+      rows.filter((r) => notAfterOf(r.certificate) > now),
+      (r) => keyUses.indexOf(r.use as KeyUse),
+    );
   };
-
-  const versionOf = (rows: Row[]) =>
-    createHash('sha256')
-      .update(rows.map((r) => `${r.kid}:${r.slot ?? 'retired'}`).join(','))
-      .digest('base64url')
-      .slice(0, 22);
 
   const info = (row: Row): SamlKeyInfo => ({
     kid: row.kid,
     use: row.use as KeyUse,
-    state: stateOf(row),
+    state: ringStateOf(row),
     createdAt: new Date(fromDbMillis(row.created_at)),
     activatedAt: dateOrNull(row.activated_at),
     retiredAt: dateOrNull(row.retired_at),
@@ -223,7 +207,7 @@ export function createSamlKeyStore(deps: {
     };
     const ofUse = (use: KeyUse) => rows.filter((r) => r.use === use);
     return {
-      version: versionOf(rows),
+      version: ringVersion(rows),
       signing: current('signing'),
       encryption: current('encryption'),
       published: {
@@ -244,7 +228,7 @@ export function createSamlKeyStore(deps: {
       const ring = (async () => {
         // A cheap comparison first: the keys are opened again only when they changed.
         const previous = hit ? await hit.ring.catch(() => undefined) : undefined;
-        if (previous && previous.version === versionOf(await visible(server))) return previous;
+        if (previous && previous.version === ringVersion(await visible(server))) return previous;
         return load(server);
       })();
       cache.set(server, { checkedAt: now, ring });

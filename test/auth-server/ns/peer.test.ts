@@ -401,20 +401,12 @@ describe('ns peer (in-process)', () => {
 
     before(async () => {
       const server = await knex('ns_virtual_servers').where({ name: 'default' }).first('id');
-      await createAccountRepository(knex).save({
+      await saveAccount({
         id: 'acc-ciba',
         serverId: server.id,
         userid: 'dave',
-        publicJwk: { kty: 'EC', crv: 'P-256', x: 'D'.repeat(43), y: 'E'.repeat(43) },
         keyThumbprint: 'F'.repeat(43),
         appInstanceId: 'inst-ciba',
-        sfsIssuer: 'http://127.0.0.1:3000/sfs',
-        description: null,
-        clientVersion: null,
-        createdAt: new Date(clock.now()),
-        lastLoginAt: null,
-        lastPushAt: null,
-        blockedAt: null,
       });
     });
 

@@ -1,18 +1,14 @@
 // An embedded runtime for the login page suites, with a clock the test can move forward and a stand-in for
 // the phone: the NS session service over the runtime's own database and bus, so every state can be reached.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import type { Clock } from '../../../auth-server/common/clock.js';
 import { systemRandom } from '../../../auth-server/common/clock.js';
-import { loadConfig } from '../../../auth-server/common/config/index.js';
 import { createLogger } from '../../../auth-server/common/logging.js';
 import { createVirtualServerRepository } from '../../../auth-server/ns/servers/repository.js';
 import { createSessionService, type SessionService } from '../../../auth-server/ns/sessions/service.js';
-import { type Runtime, startRuntime } from '../../../idp/runtime/runtime.js';
+import type { Runtime } from '../../../idp/runtime/runtime.js';
 import { parseLoginUri } from '../../../protocol/mobile/uris.js';
-import { freePort } from '../../helpers/http.js';
+import { startTestRuntime } from '../../helpers/runtime.js';
 
 /** A phone browser (the page offers "Open in the app" there). */
 export const phoneContext = {
@@ -36,22 +32,9 @@ export interface PageRuntime {
 }
 
 export async function startPageRuntime(): Promise<PageRuntime> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'nextauth-page-'));
-  const [port, adminPort] = [await freePort(), await freePort()];
-  const url = `http://127.0.0.1:${port}`;
-  const config = loadConfig(
-    {
-      NEXTAUTH_DATA_DIR: dataDir,
-      NEXTAUTH_PORT: String(port),
-      NEXTAUTH_ADMIN_PORT: String(adminPort),
-      NEXTAUTH_HOST: '127.0.0.1',
-      NEXTAUTH_PUBLIC_URL: url,
-    },
-    { mode: 'embedded' },
-  );
   const clock = { offsetMs: 0, now: () => Date.now() + clock.offsetMs };
-  const logger = createLogger({ level: 'silent', format: 'json' });
-  const runtime = await startRuntime({ config, logger, clock, services: ['ns', 'sfs', 'mc', 'idp'] });
+  const started = await startTestRuntime({ services: ['ns', 'sfs', 'mc', 'idp'], clock });
+  const { runtime, url } = started;
   const db = runtime.dbs.ns;
   if (!db) throw new Error('no NS database');
   const sessions = createSessionService({
@@ -59,7 +42,7 @@ export async function startPageRuntime(): Promise<PageRuntime> {
     kv: runtime.kv,
     clock,
     random: systemRandom,
-    logger,
+    logger: createLogger({ level: 'silent', format: 'json' }),
     servers: createVirtualServerRepository(db, clock),
     publicUrl: url,
   });
@@ -74,9 +57,6 @@ export async function startPageRuntime(): Promise<PageRuntime> {
       const session = await sessions.redeemLoginCode(parseLoginUri(uri).c);
       return session.id;
     },
-    async close() {
-      await runtime.close();
-      await rm(dataDir, { recursive: true, force: true });
-    },
+    close: started.close,
   };
 }

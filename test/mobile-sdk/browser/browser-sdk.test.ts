@@ -2,21 +2,18 @@
 // storage, the browser WebSocket) configures from /sdk-config, enrols, logs a REST session in, survives a
 // reload. The page is served from its own loopback origin, as a PWA would be; /sdk-config is proxied there
 // (the server sends no CORS headers) while the WebSockets go straight to the runtime.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
-import { loadConfig } from '../../../auth-server/common/config/index.js';
-import { createLogger } from '../../../auth-server/common/logging.js';
-import { type Runtime, startRuntime } from '../../../idp/runtime/runtime.js';
 import { publisherFingerprint } from '../../../protocol/sdk-config/fingerprint.js';
 import { sdkConfigDocumentSchema } from '../../../protocol/sdk-config/schema.js';
 import { launchChromium } from '../../helpers/browser.js';
 import { freePort } from '../../helpers/http.js';
+import { startTestRuntime, type TestRuntime } from '../../helpers/runtime.js';
 import type { Outcome, SdkTestApi } from './browser-sdk-entry.js';
 
 type Api = SdkTestApi;
@@ -27,8 +24,7 @@ describe('mobile-sdk/browser: the SDK in headless Chromium against an embedded r
   let browser: Browser | undefined;
   let page: Page;
   let pageServer: Server | undefined;
-  let runtime: Runtime | undefined;
-  let dataDir: string | undefined;
+  let started: TestRuntime | undefined;
   let url: string;
   let pageUrl: string;
   let apiKey: string;
@@ -36,25 +32,9 @@ describe('mobile-sdk/browser: the SDK in headless Chromium against an embedded r
 
   before(async function () {
     browser = await launchChromium(this);
-    dataDir = await mkdtemp(join(tmpdir(), 'nextauth-browser-sdk-'));
-    const [port, adminPort] = [await freePort(), await freePort()];
-    url = `http://127.0.0.1:${port}`;
-    const config = loadConfig(
-      {
-        NEXTAUTH_DATA_DIR: dataDir,
-        NEXTAUTH_PORT: String(port),
-        NEXTAUTH_ADMIN_PORT: String(adminPort),
-        NEXTAUTH_HOST: '127.0.0.1',
-        NEXTAUTH_PUBLIC_URL: url,
-      },
-      { mode: 'embedded' },
-    );
-    runtime = await startRuntime({
-      config,
-      logger: createLogger({ level: 'silent', format: 'json' }),
-      services: ['ns', 'sfs', 'mc', 'idp'],
-    });
-    apiKey = (await readFile(join(dataDir, 'root-api-key'), 'utf8')).trim();
+    started = await startTestRuntime({ services: ['ns', 'sfs', 'mc', 'idp'] });
+    ({ url } = started);
+    apiKey = (await readFile(join(started.dataDir, 'root-api-key'), 'utf8')).trim();
 
     const bundle = await build({
       entryPoints: [new URL('./browser-sdk-entry.ts', import.meta.url).pathname],
@@ -92,8 +72,7 @@ describe('mobile-sdk/browser: the SDK in headless Chromium against an embedded r
   after(async () => {
     await browser?.close();
     pageServer?.close();
-    await runtime?.close();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await started?.close();
   });
 
   afterEach(() => {

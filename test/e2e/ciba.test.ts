@@ -17,6 +17,7 @@ import type { Runtime } from '../../idp/runtime/runtime.js';
 import { createTestCertificates, type TestCertificates } from '../fakes/test-ca.js';
 import { runCli } from '../helpers/cli.js';
 import { enrolPhone, newPhone, ok, type PendingJson, type Phone } from '../helpers/device.js';
+import { oauthError } from '../helpers/oauth.js';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
 
 const admin = 'idp/admin/cli/main.ts';
@@ -63,16 +64,6 @@ function trustTestCa(ca: string): () => void {
     https.request = original;
     syncBuiltinESMExports();
   };
-}
-
-/** openid-client's error for an OAuth error response, as its `error` code. */
-async function oauthError(attempt: Promise<unknown>): Promise<string> {
-  try {
-    await attempt;
-  } catch (err) {
-    return String((err as { error?: unknown }).error ?? (err as Error).message);
-  }
-  throw new Error('expected an OAuth error');
 }
 
 async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {

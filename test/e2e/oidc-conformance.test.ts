@@ -14,6 +14,7 @@ import * as oidc from 'openid-client';
 import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
 import { launchChromium, readQr } from '../helpers/browser.js';
 import { type CliResult, runCli } from '../helpers/cli.js';
+import { oauthError } from '../helpers/oauth.js';
 import { describeEachDeployment, nextauthCli as nextauth } from './deployments.js';
 
 const device = 'mobile-sdk/node/cli/main.ts';
@@ -82,16 +83,6 @@ async function authRequest(
     ...params,
   });
   return { url, verifier, nonce, state };
-}
-
-/** openid-client's error for an OAuth error response, as `{ error }`. */
-async function oauthError(attempt: Promise<unknown>): Promise<string> {
-  try {
-    await attempt;
-  } catch (err) {
-    return String((err as { error?: unknown }).error ?? (err as Error).message);
-  }
-  throw new Error('expected an OAuth error');
 }
 
 /** A browser tab that remembers every page it showed. */

@@ -121,32 +121,41 @@ describeEachDatabase('ns sweeper', (db) => {
     expect(await sweeper.sweep()).to.deep.equal({ sessions: 0, enrolTokens: 0, pushRequests: 0 });
   });
 
+  /** An unanswered payment transaction of alice's, as NS stores it (the signed data is never checked here). */
+  const saveTransaction = (
+    tx: ReturnType<typeof createTransactionRepository>,
+    tid: string,
+    createdAt: number,
+    expiresAt: number,
+  ) =>
+    tx.save({
+      id: tid,
+      serverId: f.serverId,
+      userid: 'alice',
+      accountId: null,
+      type: 'payment',
+      locale: 'en',
+      data: {
+        purpose: 'nextauth-transaction-v1',
+        tid,
+        server: 'https://id.example.test/ns/acme',
+        type: 'payment',
+        template: { id: 'payment:en', sha256: 'h'.repeat(43) },
+        locale: 'en',
+        values: { amount: '1.00' },
+      },
+      template: 'Pay {amount}',
+      authorizationDetails: null,
+      createdAt,
+      expiresAt,
+    });
+
   it('transactions: unanswered ones past expiry become `expired`; 30 days after expiry every one goes, with its receipt', async () => {
     const day = 24 * hour;
     const tx = createTransactionRepository(knex);
     const id = (name: string) => name.padEnd(22, 'x');
     const transaction = (name: string, expiresAt: number) =>
-      tx.save({
-        id: id(name),
-        serverId: f.serverId,
-        userid: 'alice',
-        accountId: null,
-        type: 'payment',
-        locale: 'en',
-        data: {
-          purpose: 'nextauth-transaction-v1',
-          tid: id(name),
-          server: 'https://id.example.test/ns/acme',
-          type: 'payment',
-          template: { id: 'payment:en', sha256: 'h'.repeat(43) },
-          locale: 'en',
-          values: { amount: '1.00' },
-        },
-        template: 'Pay {amount}',
-        authorizationDetails: null,
-        createdAt: expiresAt - 5 * minute,
-        expiresAt,
-      });
+      saveTransaction(tx, id(name), expiresAt - 5 * minute, expiresAt);
     const now = f.clock.now();
     await transaction('open', now + minute);
     await transaction('just-expired', now - minute);
@@ -206,27 +215,7 @@ describeEachDatabase('ns sweeper', (db) => {
     const now = f.clock.now();
     for (let i = 0; i < 7; i++) {
       const tid = `batch-${i}`.padEnd(22, 'x');
-      await tx.save({
-        id: tid,
-        serverId: f.serverId,
-        userid: 'alice',
-        accountId: null,
-        type: 'payment',
-        locale: 'en',
-        data: {
-          purpose: 'nextauth-transaction-v1',
-          tid,
-          server: 'https://id.example.test/ns/acme',
-          type: 'payment',
-          template: { id: 'payment:en', sha256: 'h'.repeat(43) },
-          locale: 'en',
-          values: { amount: '1.00' },
-        },
-        template: 'Pay {amount}',
-        authorizationDetails: null,
-        createdAt: now - 10 * minute,
-        expiresAt: now - minute + i,
-      });
+      await saveTransaction(tx, tid, now - 10 * minute, now - minute + i);
     }
     expect(await tx.answer('batch-0'.padEnd(22, 'x'), now - 2 * minute, 'declined', 'acc', null)).to.equal(
       true,

@@ -20,6 +20,8 @@ const defaultPolicy = {
   loginTimeoutSeconds: 120,
   transactionTimeoutSeconds: 300,
   transactionPinAlways: false,
+  transactionsPerMinute: 10,
+  maxOpenTransactions: 5,
   pushesPerMinute: 5,
   maxOpenPushes: 3,
   clientPushesPerMinute: 3,

@@ -17,7 +17,7 @@ import type { Runtime } from '../../idp/runtime/runtime.js';
 import { createTestCertificates, type TestCertificates } from '../fakes/test-ca.js';
 import { runCli } from '../helpers/cli.js';
 import { enrolPhone, newPhone, ok, type PendingJson, type Phone } from '../helpers/device.js';
-import { oauthError } from '../helpers/oauth.js';
+import { oauthError, until } from '../helpers/oauth.js';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
 
 const admin = 'idp/admin/cli/main.ts';
@@ -64,16 +64,6 @@ function trustTestCa(ca: string): () => void {
     https.request = original;
     syncBuiltinESMExports();
   };
-}
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('e2e: OIDC CIBA (poll and ping) with openid-client and nextauth-device', function () {

@@ -14,7 +14,7 @@ import * as oidc from 'openid-client';
 import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
 import { launchChromium, readQr } from '../helpers/browser.js';
 import { type CliResult, runCli } from '../helpers/cli.js';
-import { oauthError } from '../helpers/oauth.js';
+import { oauthError, until } from '../helpers/oauth.js';
 import { describeEachDeployment, nextauthCli as nextauth } from './deployments.js';
 
 const device = 'mobile-sdk/node/cli/main.ts';
@@ -46,16 +46,6 @@ async function relyingPartyServer(): Promise<{ origin: string; tokens: string[];
     tokens,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
-}
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 interface AuthRequest {

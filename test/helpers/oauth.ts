@@ -9,3 +9,14 @@ export async function oauthError(attempt: Promise<unknown>): Promise<string> {
   }
   throw new Error('expected an OAuth error');
 }
+
+/** Polls `probe` until it gives a value: what the RP's receivers got (a ping, a logout token) arrives on its own. */
+export async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
